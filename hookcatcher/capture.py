@@ -1,0 +1,126 @@
+"""The capture record: one received request, as every part of hookcatcher sees it.
+
+The server builds it, the store keeps it, the API, the stream and the CLI print it; they all
+go through `Capture.to_json` so a capture looks the same wherever it is read.
+"""
+
+from __future__ import annotations
+
+import base64
+from dataclasses import dataclass, field
+from typing import Any
+
+__all__ = ["Capture", "Route", "Validation", "Problem"]
+
+
+@dataclass(slots=True, frozen=True)
+class Route:
+    """How a request was recognised: the gateway's delivery mode and the parts of its URL."""
+
+    mode: str  # single | by-events | path | method
+    base: str  # the path the user configured in the gateway
+    suffix: str | None = None  # the per-event part the gateway appended, if any
+
+    def to_json(self) -> dict[str, Any]:
+        return {"mode": self.mode, "base": self.base, "suffix": self.suffix}
+
+
+@dataclass(slots=True, frozen=True)
+class Problem:
+    """One way a body breaks its schema, located by a JSON path such as `$.data.key.fromMe`."""
+
+    path: str
+    message: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"path": self.path, "message": self.message}
+
+
+@dataclass(slots=True, frozen=True)
+class Validation:
+    """The verdict on a body: valid | invalid | no-schema | not-json, and why."""
+
+    status: str
+    schema: str | None = None
+    errors: tuple[Problem, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "status": self.status,
+            "schema": self.schema,
+            "errors": [problem.to_json() for problem in self.errors],
+        }
+
+
+@dataclass(slots=True)
+class Capture:
+    """One request exactly as received, plus what hookcatcher made of it."""
+
+    received_at: str
+    method: str
+    path: str
+    query: str
+    headers: list[tuple[str, str]]
+    remote: str
+    raw: bytes
+    body: Any
+    provider: str
+    event: str | None
+    instance: str | None
+    route: Route
+    validation: Validation
+    warnings: list[str] = field(default_factory=list)
+    id: int = 0  # given by the store when the capture is kept
+
+    @property
+    def size(self) -> int:
+        return len(self.raw)
+
+    @property
+    def is_json(self) -> bool:
+        return self.validation.status != "not-json"
+
+    @property
+    def weight(self) -> int:
+        """Bytes this capture counts for against --max-bytes: body plus headers as received."""
+        return len(self.raw) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+
+    def header(self, name: str) -> str | None:
+        """The first value of a header, by case-insensitive name."""
+        wanted = name.lower()
+        for key, value in self.headers:
+            if key.lower() == wanted:
+                return value
+        return None
+
+    def to_json(self, include_raw: bool = True) -> dict[str, Any]:
+        """The capture as JSON. `raw` is left out when the body is JSON and the caller
+        does not ask for it, since the parsed body already carries the same content."""
+        data: dict[str, Any] = {
+            "id": self.id,
+            "received_at": self.received_at,
+            "method": self.method,
+            "path": self.path,
+            "query": self.query,
+            "headers": [[name, value] for name, value in self.headers],
+            "remote": self.remote,
+            "size": self.size,
+            "body": self.body,
+            "provider": self.provider,
+            "event": self.event,
+            "instance": self.instance,
+            "route": self.route.to_json(),
+            "validation": self.validation.to_json(),
+            "warnings": list(self.warnings),
+        }
+        if include_raw or not self.is_json:
+            data.update(encode_raw(self.raw))
+        return data
+
+
+def encode_raw(raw: bytes) -> dict[str, str]:
+    """Raw bytes as JSON: text when they are UTF-8, base64 otherwise, and which one it is."""
+    try:
+        return {"raw": raw.decode("utf-8"), "raw_encoding": "utf-8"}
+    except UnicodeDecodeError:
+        return {"raw": base64.b64encode(raw).decode("ascii"), "raw_encoding": "base64"}

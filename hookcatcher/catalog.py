@@ -1,0 +1,425 @@
+"""The event catalog: the one place that knows every gateway's events and URL rules.
+
+Classification, validation, the `/api/catalog` endpoint (and later replay's per-event URLs)
+all read these tables, so a gateway fact is written down once.
+Sources: the project's gateway reference notes (Evolution API 1.x-2.3, CodeChat's
+generations, Whapi.Cloud's OpenAPI 1.8.7).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Iterable, Mapping
+
+from .capture import Route
+
+__all__ = [
+    "Event",
+    "Provider",
+    "Classification",
+    "PROVIDERS",
+    "classify",
+    "find",
+    "evolution_suffix",
+    "describe",
+]
+
+
+@dataclass(frozen=True, slots=True)
+class Event:
+    """One event a gateway sends, under the name the gateway itself puts in the body."""
+
+    provider: str
+    name: str
+    versions: tuple[str, ...]
+    data: str  # the JSON type of `data` (or, for Whapi, of the payload items)
+    suffix: str | None = None  # Evolution by-events path suffix; Whapi "<type>/<method>"
+    payload: tuple[str, ...] = ()  # Whapi: the body keys that carry this event's items
+    note: str = ""
+
+    @property
+    def schema_id(self) -> str:
+        """Where this event's schema lives under schemas/: `<provider>/<name>`, '/' as '.'."""
+        return f"{self.provider}/{self.name.replace('/', '.')}"
+
+    def paths(self) -> list[str]:
+        """The per-event paths the gateway appends to the configured URL, if it has any."""
+        if self.provider == "whapi" and self.suffix:
+            kind, method = self.suffix.split("/")
+            return [f"/{kind}/{method}", f"{method.upper()} /{kind}"]
+        return [f"/{self.suffix}"] if self.suffix else []
+
+
+@dataclass(frozen=True, slots=True)
+class Provider:
+    name: str
+    title: str
+    versions: tuple[str, ...]
+    events: tuple[Event, ...]
+
+    def event(self, name: str | None) -> Event | None:
+        if name is None:
+            return None
+        for event in self.events:
+            if event.name == name or (event.name.endswith("*") and name.startswith(event.name[:-1])):
+                return event
+        return None
+
+
+def evolution_suffix(name: str) -> str:
+    """Evolution's by-events rule: every '.' and '-' becomes '-', lower case
+    (`group-participants.update` -> `group-participants-update`)."""
+    return re.sub(r"[.-]", "-", name).lower()
+
+
+def _evolution() -> Provider:
+    both, v1, v2 = ("v1", "v2"), ("v1",), ("v2",)
+    rows: list[tuple[str, tuple[str, ...], str, str]] = [
+        ("application.startup", both, "object", "subscribable, but no version sends it"),
+        ("instance.create", both, "object", ""),
+        ("instance.delete", both, "object", ""),
+        ("qrcode.updated", both, "object", ""),
+        ("connection.update", both, "object", ""),
+        ("status.instance", both, "object", "local webhook only"),
+        ("messages.set", both, "array", "history sync; can be very large"),
+        ("messages.upsert", both, "object", ""),
+        ("messages.edited", v2, "object", "any protocolMessage, revokes included"),
+        ("messages.update", both, "object", "status DELETED on edits"),
+        ("messages.delete", both, "object", ""),
+        ("send.message", both, "object", ""),
+        ("send.message.update", v2, "object", ""),
+        ("contacts.set", both, "array", "subscribable, but no version sends it"),
+        ("contacts.upsert", both, "array|object", "array from sync, object from a message"),
+        ("contacts.update", both, "array|object", "array from sync, object from a message"),
+        ("presence.update", both, "object", ""),
+        ("chats.set", both, "array", ""),
+        ("chats.upsert", both, "array", ""),
+        ("chats.update", both, "array", ""),
+        ("chats.delete", both, "array", ""),
+        ("groups.upsert", both, "array", ""),
+        ("groups.update", both, "array", "emitted, but not deliverable through /webhook/set"),
+        ("group-participants.update", both, "object", ""),
+        ("labels.edit", both, "object", "v1.7+"),
+        ("labels.association", both, "object", "v1.7+"),
+        ("call", both, "object", ""),
+        ("typebot.start", both, "object", ""),
+        ("typebot.change-status", both, "object", ""),
+        ("logout.instance", v2, "null", ""),
+        ("remove.instance", v2, "null", ""),
+        ("chama-ai.action", v1, "object", "v1.5.1-1.8.2"),
+    ]
+    events = [Event("evolution", name, versions, data, evolution_suffix(name), note=note)
+              for name, versions, data, note in rows]
+    # Posted to the plain configured URL, never with a suffix.
+    events.append(Event("evolution", "new.jwt", v1, "object", None,
+                        note="JWT renewal; posted with ?owner=<wuid>"))
+    events.append(Event("evolution", "error", both, "object", None,
+                        note="the separate errors webhook (WEBHOOK_EVENTS_ERRORS_WEBHOOK)"))
+    return Provider("evolution", "Evolution API", ("v1", "v2"), tuple(events))
+
+
+def _codechat() -> Provider:
+    v1 = "v1.0-1.2"
+    generations: dict[str, tuple[str, ...]] = {
+        v1: (
+            "qrcode.updated", "connection.update", "status.instance", "messages.set",
+            "messages.upsert", "messages.update", "send.message", "contacts.set",
+            "contacts.upsert", "contacts.update", "presence.update", "chats.set",
+            "chats.update", "chats.upsert", "chats.delete", "groups.upsert", "groups.update",
+            "group-participants.update", "new.jwt",
+        ),
+        "v1.3": (
+            "qrcode.updated", "messages.set", "messages.upsert", "messages.update",
+            "send.message", "contacts.set", "contacts.upsert", "contacts.update", "chats.set",
+            "chats.upsert", "chats.update", "chats.delete", "presence.update", "groups.upsert",
+            "groups.update", "group-participants.update", "connection.update",
+            "status.instance", "new.jwt", "call.upsert", "labels.association", "labels.edit",
+        ),
+        "v2": (
+            "messages.upsert", "messages.set", "messages.update", "qrcode.updated",
+            "connection.update", "state.instance", "contacts.upsert", "contacts.update",
+            "chats.set", "chats.upsert", "chats.update", "presence.update", "group.upsert",
+            "group.update", "group.participants:update", "call.upsert", "send.message",
+        ),
+        "2026": (
+            "call.upsert", "chats.delete", "chats.updated", "connection.update",
+            "contacts.update", "contacts.upsert", "groups.participants.update",
+            "groups.update", "groups.upsert", "history.sync", "identity.update",
+            "labels.association", "labels.edit", "media.retry", "messages.delete",
+            "messages.star", "messages.undecryptable", "messages.update", "messages.upsert",
+            "news.letter", "presence.updated", "profile.picture.update", "qrcode.updated",
+            "send.message", "settings.update", "status.instance", "user.about.update",
+            "message.batch.*",
+        ),
+    }
+    array_data = {
+        "messages.set", "contacts.set", "contacts.upsert", "contacts.update", "chats.set",
+        "chats.upsert", "chats.update", "chats.delete", "groups.upsert", "groups.update",
+    }
+    notes = {
+        "message.batch.*": "global webhook only; 18 batch events, no instance in the body",
+        "new.jwt": "v1.3 sends {event, auth} only",
+        "send.message": "v2: name not confirmed by the v2 docs",
+    }
+    seen: dict[str, list[str]] = {}
+    for generation, names in generations.items():
+        for name in names:
+            seen.setdefault(name, []).append(generation)
+    events = tuple(
+        Event("codechat", name, tuple(versions), "array" if name in array_data else "object",
+              note=notes.get(name, ""))
+        for name, versions in seen.items()
+    )
+    return Provider("codechat", "CodeChat", tuple(generations), events)
+
+
+WHAPI_TYPES = (
+    "messages", "statuses", "chats", "contacts", "groups", "presences", "calls", "channel",
+    "users", "labels", "service",
+)
+WHAPI_METHODS = ("post", "put", "patch", "delete")
+# Names from older Whapi docs, still seen in examples (`/message/post`).
+WHAPI_LEGACY_TYPES = {"message": "messages", "ack": "statuses", "chat": "chats",
+                      "status": "statuses"}
+
+
+def _whapi() -> Provider:
+    rows: list[tuple[str, str, tuple[str, ...], str]] = [
+        ("messages", "post", ("messages",), "new messages"),
+        ("messages", "put", ("messages",), "messages received while offline (inferred)"),
+        ("messages", "patch", ("messages_updates",), "edits: before_update, after_update"),
+        ("messages", "delete", ("messages_removed", "messages_removed_all"), ""),
+        ("statuses", "post", ("statuses",), "delivery and read statuses"),
+        ("statuses", "put", ("statuses",), "statuses received while offline (inferred)"),
+        ("chats", "post", ("chats",), ""),
+        ("chats", "put", ("chats",), ""),
+        ("chats", "patch", ("chats_updates",), ""),
+        ("chats", "delete", ("chats_removed",), ""),
+        ("contacts", "post", ("contacts",), ""),
+        ("contacts", "patch", ("contacts_updates",), ""),
+        ("groups", "post", ("groups",), ""),
+        ("groups", "put", ("groups_participants",), "participant changes"),
+        ("groups", "patch", ("groups_updates",), ""),
+        ("presences", "post", ("presences",), ""),
+        ("labels", "post", ("labels",), "new or changed label"),
+        ("labels", "delete", ("labels_removed",), ""),
+        ("calls", "post", ("calls",), ""),
+        ("channel", "post", ("health",), "channel health"),
+        ("channel", "patch", ("qr",), "QR code for linking"),
+        ("users", "post", ("user",), "account linked"),
+        ("users", "delete", ("user",), "account unlinked"),
+    ]
+    events = tuple(
+        Event("whapi", f"{kind}/{method}", ("1.8",), "array", f"{kind}/{method}", payload, note)
+        for kind, method, payload, note in rows
+    )
+    return Provider("whapi", "Whapi.Cloud", ("1.8",), events)
+
+
+PROVIDERS: dict[str, Provider] = {p.name: p for p in (_evolution(), _codechat(), _whapi())}
+
+_EVOLUTION_BY_SUFFIX: dict[str, Event] = {
+    e.suffix: e for e in PROVIDERS["evolution"].events if e.suffix
+}
+_WHAPI_PAYLOAD_KEYS = frozenset(k for e in PROVIDERS["whapi"].events for k in e.payload) | {"errors"}
+
+
+def find(provider: str, name: str | None) -> Event | None:
+    """The catalog entry for a provider's event name, or None when the catalog has none."""
+    known = PROVIDERS.get(provider)
+    return known.event(name) if known else None
+
+
+@dataclass(frozen=True, slots=True)
+class Classification:
+    provider: str
+    event: str | None
+    instance: str | None
+    route: Route
+    warnings: tuple[str, ...] = ()
+
+
+def classify(method: str, path: str, query: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
+             body: Any) -> Classification:
+    """Say which gateway sent a request, which event it is, for which instance, and how the
+    URL was built. The body decides when it is recognisable; the path fills in (or disagrees,
+    which becomes a warning) as the gateways' per-event modes allow."""
+    header_names = {name.lower() for name, _ in _pairs(headers)}
+    suffix_route = _evolution_route(path, query)
+    whapi_route = _whapi_route(method, path)
+
+    if isinstance(body, dict):
+        tag = body.get("event")
+        if (isinstance(tag, dict) and "type" in tag) or (
+            tag is None and _WHAPI_PAYLOAD_KEYS.intersection(body)
+        ):
+            return _whapi(method, path, body, tag, whapi_route)
+        if isinstance(tag, str):
+            provider = _envelope_provider(body, query, header_names, suffix_route)
+            if provider is not None:
+                return _evolution_or_codechat(provider, path, body, tag, suffix_route)
+
+    # The body tells nothing: the path may still name the event.
+    if suffix_route is not None:
+        route, event = suffix_route
+        return Classification("evolution", event.name, None, route, _route_warnings(route, path))
+    if whapi_route is not None and (method.upper() != "POST" or whapi_route[0].mode == "path"):
+        route, name, warnings = whapi_route
+        return Classification("whapi", name, None, route, tuple(warnings))
+    return Classification("unknown", None, None, Route("single", path))
+
+
+def _pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
+    return headers.items() if isinstance(headers, Mapping) else headers
+
+
+def _envelope_provider(body: dict[str, Any], query: str, header_names: set[str],
+                       suffix_route: tuple[Route, Event] | None) -> str | None:
+    """Tell Evolution API from CodeChat by the envelope, for bodies `{"event": "..."}`."""
+    instance = body.get("instance")
+    tag = body["event"]
+    if isinstance(instance, dict):
+        return "codechat"  # v1.3, v2 and the 2026 rewrite all send the instance as an object
+    if isinstance(instance, str):
+        # CodeChat v1.0-1.2 is Evolution's ancestor with the same envelope; it names the
+        # owner in an x-owner header (v1.2.7+) or ?owner= (v1.2.0-1.2.6), and never sends
+        # Evolution's later envelope fields.
+        evolution_only = {"destination", "date_time", "server_url", "apikey", "sender"}
+        if not evolution_only.intersection(body) and tag != "new.jwt" and (
+            "x-owner" in header_names or re.search(r"(^|&)owner=", query)
+        ):
+            return "codechat"
+        return "evolution"
+    if tag == "error" and "api_key" in body:
+        return "evolution"  # Evolution's errors webhook has no instance
+    if tag == "new.jwt" and "auth" in body:
+        return "codechat"  # v1.3 token refresh: {"event": "new.jwt", "auth": "..."}
+    if suffix_route is not None or find("evolution", tag):
+        return "evolution"
+    if find("codechat", tag):
+        return "codechat"
+    return None
+
+
+def _evolution_or_codechat(provider: str, path: str, body: dict[str, Any], tag: str,
+                           suffix_route: tuple[Route, Event] | None) -> Classification:
+    instance = body.get("instance")
+    warnings: list[str] = []
+    route = Route("single", path)
+    # CodeChat v1.3 and later have no per-event URLs; its v1.0-1.2 (string instance) shares
+    # Evolution's rule.
+    if suffix_route is not None and (provider == "evolution" or isinstance(instance, str)):
+        route, by_path = suffix_route
+        warnings.extend(_route_warnings(route, path))
+        if by_path.name != tag:
+            warnings.append(
+                f"the path says {by_path.name} (/{by_path.suffix}) but the body says {tag}"
+            )
+    return Classification(provider, tag, _instance_name(instance), route, tuple(warnings))
+
+
+def _instance_name(instance: Any) -> str | None:
+    """Evolution and CodeChat v1 send the instance name; later CodeChat sends an object."""
+    if isinstance(instance, dict):
+        name = instance.get("name") or instance.get("instanceId") or instance.get("id")
+        return None if name is None else str(name)
+    return instance if isinstance(instance, str) else None
+
+
+def _evolution_route(path: str, query: str) -> tuple[Route, Event] | None:
+    """Recognise `<base>/<suffix>`; Evolution also appends the suffix inside a query string
+    when the configured URL had one (`/hook?t=1/messages-upsert`)."""
+    head, _, last = path.rpartition("/")
+    event = _EVOLUTION_BY_SUFFIX.get(last)
+    if event is not None:
+        return Route("by-events", head or "/", last), event
+    if query:
+        qhead, _, qlast = query.rpartition("/")
+        event = _EVOLUTION_BY_SUFFIX.get(qlast)
+        if event is not None and qhead:
+            return Route("by-events", f"{path}?{qhead}", qlast), event
+    return None
+
+
+def _route_warnings(route: Route, path: str) -> tuple[str, ...]:
+    if path.endswith(f"//{route.suffix}"):
+        return (f"double slash before /{route.suffix}: the webhook URL configured in the gateway "
+                "ends with '/'",)
+    if "?" in route.base:
+        return (f"/{route.suffix} was appended inside the query string: the webhook URL "
+                "configured in the gateway has a query",)
+    return ()
+
+
+def _whapi_route(method: str, path: str) -> tuple[Route, str, list[str]] | None:
+    """Recognise Whapi's path mode `<base>/<type>/<method>` and method mode `<base>/<type>`."""
+    parts = path.rstrip("/").split("/")
+    warnings: list[str] = []
+
+    def kind_of(segment: str) -> str | None:
+        if segment in WHAPI_TYPES:
+            return segment
+        if segment in WHAPI_LEGACY_TYPES:
+            warnings.append(f"legacy Whapi type name '{segment}' in the path "
+                            f"(current name: {WHAPI_LEGACY_TYPES[segment]})")
+            return WHAPI_LEGACY_TYPES[segment]
+        return None
+
+    if len(parts) >= 3 and parts[-1] in WHAPI_METHODS and (kind := kind_of(parts[-2])):
+        base = "/".join(parts[:-2]) or "/"
+        return Route("path", base, f"{parts[-2]}/{parts[-1]}"), f"{kind}/{parts[-1]}", warnings
+    verb = method.lower()
+    if len(parts) >= 2 and verb in WHAPI_METHODS and (kind := kind_of(parts[-1])):
+        base = "/".join(parts[:-1]) or "/"
+        return Route("method", base, parts[-1]), f"{kind}/{verb}", warnings
+    return None
+
+
+def _whapi(method: str, path: str, body: dict[str, Any], tag: Any,
+           whapi_route: tuple[Route, str, list[str]] | None) -> Classification:
+    channel = body.get("channel_id")
+    instance = None if channel is None else str(channel)
+    by_body = None
+    if isinstance(tag, dict) and isinstance(tag.get("type"), str) and isinstance(tag.get("event"), str):
+        by_body = f"{tag['type']}/{tag['event']}"
+    if whapi_route is None:
+        return Classification("whapi", by_body, instance, Route("single", path))
+    route, by_path, warnings = whapi_route
+    if route.mode == "method" and by_body is not None and method.upper() == "POST" \
+            and by_body != by_path:
+        # A POST in body mode to a URL that happens to end in a type name.
+        return Classification("whapi", by_body, instance, Route("single", path))
+    if by_body is not None and by_body != by_path:
+        where = f"/{route.suffix}" if route.mode == "path" else f"{method.upper()} /{route.suffix}"
+        warnings.append(f"the path says {by_path} ({where}) but the body says {by_body}")
+    return Classification("whapi", by_body or by_path, instance, route, tuple(warnings))
+
+
+def describe(schema_ids: Iterable[str] = ()) -> dict[str, Any]:
+    """The catalog as JSON for `/api/catalog`: every provider and event, its per-event paths
+    and the id of the schema that checks it (null where none ships yet)."""
+    available = set(schema_ids)
+    return {
+        "providers": [
+            {
+                "name": p.name,
+                "title": p.title,
+                "versions": list(p.versions),
+                "envelope_schema": f"{p.name}/envelope" if f"{p.name}/envelope" in available else None,
+                "events": [
+                    {
+                        "event": e.name,
+                        "versions": list(e.versions),
+                        "data": e.data,
+                        "paths": e.paths(),
+                        "payload": list(e.payload),
+                        "schema": e.schema_id if e.schema_id in available else None,
+                        "note": e.note,
+                    }
+                    for e in p.events
+                ],
+            }
+            for p in PROVIDERS.values()
+        ]
+    }

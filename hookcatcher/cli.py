@@ -1,0 +1,160 @@
+"""The command line. Every flag can also come from the environment as HOOKCATCHER_<NAME>
+(HOOKCATCHER_PORT=9000), so a flag given on the command line wins over the environment."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from typing import Callable, Sequence
+
+from . import __version__
+from .output import LinePrinter, banner
+from .runner import PortError, bind, run, url_of
+from .server import create_app
+from .store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
+from .validation import SchemaError, Validator
+
+__all__ = ["main", "parse_size"]
+
+DEFAULT_PORT = 8787
+_UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
+          "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
+
+
+class UsageError(Exception):
+    """A flag or environment value that cannot be used; the message names it."""
+
+
+def parse_size(text: str) -> int:
+    """`268435456`, `256MiB`, `64MB`, `1.5GiB` -> bytes."""
+    match = re.fullmatch(r"\s*([0-9]+(?:\.[0-9]+)?)\s*([A-Za-z]*)\s*", text)
+    if not match or match.group(2).lower() not in _UNITS:
+        raise ValueError(f"{text!r} is not a size (e.g. 268435456, 256MiB, 64MB)")
+    return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _positive_int(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a whole number") from None
+    if value < 1:
+        raise ValueError(f"{text!r} must be at least 1")
+    return value
+
+
+def _port(text: str) -> int:
+    try:
+        value = int(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a port number") from None
+    if not 0 <= value <= 65535:
+        raise ValueError(f"{text!r} is not a port number (0-65535; 0 picks a free one)")
+    return value
+
+
+def _flag(convert: Callable[[str], object], flag: str) -> Callable[[str], object]:
+    def parse(text: str) -> object:
+        try:
+            return convert(text)
+        except ValueError as exc:
+            raise argparse.ArgumentTypeError(str(exc)) from None
+    parse.__name__ = flag
+    return parse
+
+
+def _env(name: str, convert: Callable[[str], object], default: object) -> object:
+    variable = f"HOOKCATCHER_{name.upper().replace('-', '_')}"
+    value = os.environ.get(variable)
+    if value is None or value == "":
+        return default
+    try:
+        return convert(value)
+    except ValueError as exc:
+        raise UsageError(f"{variable}: {exc}") from None
+
+
+def _truthy(text: str) -> bool:
+    lowered = text.strip().lower()
+    if lowered in ("1", "true", "yes", "on"):
+        return True
+    if lowered in ("0", "false", "no", "off"):
+        return False
+    raise ValueError(f"{text!r} is not a yes/no value (1, true, yes, 0, false, no)")
+
+
+def _common_options() -> argparse.ArgumentParser:
+    options = argparse.ArgumentParser(add_help=False)
+    group = options.add_argument_group("server options (also HOOKCATCHER_<NAME>)")
+    group.add_argument("--host", default=_env("host", str, "127.0.0.1"),
+                       help="address to listen on (default 127.0.0.1)")
+    group.add_argument("--port", type=_flag(_port, "--port"),
+                       default=_env("port", _port, DEFAULT_PORT),
+                       help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+    group.add_argument("--max-events", type=_flag(_positive_int, "--max-events"),
+                       default=_env("max-events", _positive_int, DEFAULT_MAX_EVENTS),
+                       help=f"captures kept before the oldest is evicted (default {DEFAULT_MAX_EVENTS:,})")
+    group.add_argument("--max-bytes", type=_flag(parse_size, "--max-bytes"),
+                       default=_env("max-bytes", parse_size, DEFAULT_MAX_BYTES),
+                       help="bytes of captures kept before the oldest is evicted (default 256MiB)")
+    group.add_argument("--json", action="store_true", default=_env("json", _truthy, False),
+                       help="print one JSON line per capture instead of a text line")
+    return options
+
+
+def build_parser() -> argparse.ArgumentParser:
+    common = _common_options()
+    parser = argparse.ArgumentParser(
+        prog="hookcatcher",
+        description="Receive, recognise and validate WhatsApp gateway webhooks "
+                    "(Evolution API, CodeChat, Whapi.Cloud). Without a command: serve.",
+        parents=[common],
+    )
+    parser.add_argument("--version", action="version", version=f"hookcatcher {__version__}")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands.add_parser("serve", parents=[common],
+                        help="headless server; one line per capture on stdout",
+                        description="Headless server: prints the URLs to point a gateway at, "
+                                    "then one line per capture.")
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    try:
+        parser = build_parser()
+        args = parser.parse_args(argv)
+        return serve(args)
+    except UsageError as exc:
+        print(f"hookcatcher: error: {exc}", file=sys.stderr)
+        return 2
+
+
+def serve(args: argparse.Namespace) -> int:
+    try:
+        validator = Validator()
+    except (SchemaError, FileNotFoundError) as exc:
+        print(f"hookcatcher: error: {exc}", file=sys.stderr)
+        return 1
+    try:
+        sock = bind(args.host, args.port)
+    except PortError as exc:
+        print(f"hookcatcher: error: {exc}", file=sys.stderr)
+        return 1
+    store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
+    app = create_app(store, validator)
+    url = url_of(sock)
+    print(banner(url, __version__), file=sys.stderr if args.json else sys.stdout, flush=True)
+    if args.host not in ("127.0.0.1", "localhost", "::1"):
+        print(f"warning: listening on {args.host}: anyone who can reach this machine can send "
+              "to it and read every capture", file=sys.stderr, flush=True)
+    printer = LinePrinter(as_json=args.json)
+    store.subscribe(printer)
+    try:
+        run(app, sock)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        printer.close()
+    return 0

@@ -1,0 +1,194 @@
+"""The filter language, one implementation for the API, the stream, the TUI and replay.
+
+    event:messages.*  provider:whapi  -instance:test  valid:no  method:PATCH  path:/webhook*
+    data.key.fromMe:true  "free text"
+
+Terms are separated by spaces and must all hold; `-term` negates; `*` is a wildcard; quotes
+group words. A term that cannot be understood raises FilterError naming it, so a typo never
+looks like "no captures".
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from dataclasses import dataclass
+from typing import Any, Callable, Iterator
+
+from .capture import Capture
+
+__all__ = ["Filter", "FilterError", "parse", "FIELDS"]
+
+Predicate = Callable[[Capture], bool]
+
+FIELDS: dict[str, str] = {
+    "event": "the gateway's event name (messages.upsert, messages/post)",
+    "provider": "evolution, codechat, whapi or unknown",
+    "instance": "instance name, instance id or Whapi channel id",
+    "valid": "yes (valid) or no (invalid or not JSON)",
+    "status": "validation status: valid, invalid, no-schema, not-json",
+    "method": "HTTP method",
+    "path": "request path",
+    "mode": "route mode: single, by-events, path, method",
+}
+_BOOLEAN = {"yes": True, "true": True, "no": False, "false": False}
+_STATUSES = ("valid", "invalid", "no-schema", "not-json")
+
+
+class FilterError(ValueError):
+    """A term that cannot be understood; `term` is the offending text as the user typed it."""
+
+    def __init__(self, term: str, reason: str) -> None:
+        super().__init__(f"bad filter term {term!r}: {reason}")
+        self.term = term
+        self.reason = reason
+
+
+@dataclass(frozen=True, slots=True)
+class Filter:
+    """A parsed query; call it on a capture. The empty query matches everything."""
+
+    query: str
+    terms: tuple[Predicate, ...]
+
+    def __call__(self, capture: Capture) -> bool:
+        return all(term(capture) for term in self.terms)
+
+
+def parse(query: str | None) -> Filter:
+    query = query or ""
+    return Filter(query, tuple(_term(text, raw) for text, raw in _tokens(query)))
+
+
+def _tokens(query: str) -> Iterator[tuple[str, str]]:
+    """Split on spaces outside quotes; yield (term without quotes, term as typed)."""
+    i, n = 0, len(query)
+    while i < n:
+        if query[i].isspace():
+            i += 1
+            continue
+        start, text, quoted = i, [], False
+        while i < n and (quoted or not query[i].isspace()):
+            char = query[i]
+            if char == '"':
+                quoted = not quoted
+            elif char == "\\" and quoted and i + 1 < n:
+                i += 1
+                text.append(query[i])
+            else:
+                text.append(char)
+            i += 1
+        raw = query[start:i]
+        if quoted:
+            raise FilterError(raw, "the quote is not closed")
+        yield "".join(text), raw
+
+
+def _term(text: str, raw: str) -> Predicate:
+    free = raw.lstrip("-").startswith('"')  # a quoted phrase is free text, colon or not
+    negate = text.startswith("-")
+    if negate:
+        text = text[1:]
+    if not text:
+        raise FilterError(raw, "nothing to match after '-'" if negate else "empty term")
+    key, sep, value = text.partition(":")
+    if free or not sep:
+        predicate = _free_text(text)
+    else:
+        if not key:
+            raise FilterError(raw, "missing field name before ':'")
+        if not value:
+            hint = f"e.g. {key}:value" if key not in FIELDS else f"{key} is {FIELDS[key]}"
+            raise FilterError(raw, f"missing value after '{key}:' ({hint})")
+        predicate = _field(key, value, raw)
+    return (lambda capture: not predicate(capture)) if negate else predicate
+
+
+def _glob(pattern: str) -> re.Pattern[str]:
+    return re.compile("^" + ".*".join(map(re.escape, pattern.split("*"))) + "$",
+                      re.IGNORECASE | re.DOTALL)
+
+
+def _field(key: str, value: str, raw: str) -> Predicate:
+    if key == "valid":
+        if value.lower() not in _BOOLEAN:
+            raise FilterError(raw, "valid takes yes or no")
+        wanted = _BOOLEAN[value.lower()]
+        if wanted:
+            return lambda c: c.validation.status == "valid"
+        return lambda c: c.validation.status in ("invalid", "not-json")
+    if key == "status":
+        pattern = _glob(value)
+        if not any(pattern.match(status) for status in _STATUSES):
+            raise FilterError(raw, f"status is one of {', '.join(_STATUSES)}")
+        return lambda c: bool(pattern.match(c.validation.status))
+    attribute: Callable[[Capture], str | None] | None = {
+        "event": lambda c: c.event,
+        "provider": lambda c: c.provider,
+        "instance": lambda c: c.instance,
+        "method": lambda c: c.method,
+        "path": lambda c: c.path,
+        "mode": lambda c: c.route.mode,
+    }.get(key)
+    if attribute is not None:
+        pattern = _glob(value)
+        return lambda c: (text := attribute(c)) is not None and bool(pattern.match(text))
+    return _body_path(key, value, raw)
+
+
+def _body_path(key: str, value: str, raw: str) -> Predicate:
+    """`data.key.fromMe:true`: a dotted path into the JSON body; numbers index arrays, and an
+    array met without an index matches if any element does."""
+    steps = key.split(".")
+    if any(not step for step in steps):
+        raise FilterError(raw, f"'{key}' is not a field ({', '.join(FIELDS)}) nor a dotted "
+                               "path into the body (data.key.fromMe)")
+    matches = _value_matcher(value)
+    return lambda c: any(matches(found) for found in _walk(c.body, steps))
+
+
+def _walk(node: Any, steps: list[str]) -> Iterator[Any]:
+    if not steps:
+        yield node
+        return
+    step, rest = steps[0], steps[1:]
+    if isinstance(node, dict):
+        if step in node:
+            yield from _walk(node[step], rest)
+    elif isinstance(node, list):
+        if step.isdigit():
+            index = int(step)
+            if index < len(node):
+                yield from _walk(node[index], rest)
+        else:
+            for item in node:
+                yield from _walk(item, steps)
+
+
+def _value_matcher(value: str) -> Callable[[Any], bool]:
+    if value == "*":
+        return lambda found: True
+    literal: Any
+    try:
+        literal = json.loads(value)
+    except ValueError:
+        literal = None
+    else:
+        if isinstance(literal, (bool, int, float)) or literal is None:
+            # true matches true, 5 matches 5 and "5", null matches null.
+            return lambda found, want=literal: (
+                found is want if isinstance(want, bool) or want is None
+                else (not isinstance(found, bool) and found == want) or found == value
+            )
+    pattern = _glob(value)
+    return lambda found: isinstance(found, (str, int, float)) and not isinstance(found, bool) \
+        and bool(pattern.match(str(found)))
+
+
+def _free_text(text: str) -> Predicate:
+    """Anywhere in the raw body, ignoring case."""
+    needle = text.lower()
+    if "*" in needle:
+        pattern = re.compile(".*".join(map(re.escape, needle.split("*"))), re.DOTALL)
+        return lambda c: bool(pattern.search(c.raw.decode("utf-8", "replace").lower()))
+    return lambda c: needle in c.raw.decode("utf-8", "replace").lower()

@@ -1,0 +1,53 @@
+"""Ingest: the request path's work, from the bytes a gateway sent to a Capture.
+
+Parse the body once, classify, validate, and nothing else: this runs before the sender
+gets its answer, so it stays small (the store and the stream only take references)."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from typing import Any
+
+from . import catalog
+from .capture import Capture, Problem, Route, Validation
+from .validation import Validator
+
+__all__ = ["build_capture", "parse_body"]
+
+
+def build_capture(validator: Validator, method: str, path: str, query: str,
+                  headers: list[tuple[str, str]], remote: str, raw: bytes) -> Capture:
+    received_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
+    body, problem = parse_body(raw)
+    found = catalog.classify(method, path, query, headers, body)
+    if problem is None:
+        validation = validator.check(found.provider, found.event, body)
+    else:
+        validation = Validation("not-json", None, (problem,))
+    return Capture(
+        received_at=received_at, method=method, path=path, query=query, headers=headers,
+        remote=remote, raw=raw, body=body, provider=found.provider, event=found.event,
+        instance=found.instance, route=found.route or Route("single", path),
+        validation=validation, warnings=list(found.warnings),
+    )
+
+
+def _reject_constant(name: str) -> Any:
+    raise ValueError(f"{name} is not allowed in JSON")
+
+
+def parse_body(raw: bytes) -> tuple[Any, Problem | None]:
+    """The body as JSON, or None and a Problem that says where parsing stopped."""
+    if not raw.strip():
+        return None, Problem("$", "empty body" if not raw else "body is only whitespace")
+    try:
+        return json.loads(raw, parse_constant=_reject_constant), None
+    except json.JSONDecodeError as exc:
+        return None, Problem("$", f"broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
+    except UnicodeDecodeError as exc:
+        return None, Problem("$", f"body is not UTF-8 text (byte {exc.start}): not JSON")
+    except RecursionError:
+        return None, Problem("$", "JSON nested too deeply to parse")
+    except ValueError as exc:
+        return None, Problem("$", f"not valid JSON: {exc}")

@@ -1,0 +1,109 @@
+"""What `hookcatcher serve` prints: where to point each gateway, then one line per capture.
+
+Lines are written by a thread of their own, so a terminal or pipe that reads slowly never
+holds up the receiver; if it falls too far behind, the skipped lines are counted and said."""
+
+from __future__ import annotations
+
+import json
+import queue
+import sys
+import threading
+from typing import TextIO
+
+from .capture import Capture
+
+__all__ = ["banner", "capture_line", "LinePrinter"]
+
+
+def banner(url: str, version: str) -> str:
+    hook = f"{url}/webhook"
+    api = f"{url}/_hookcatcher"
+    return "\n".join([
+        f"hookcatcher {version} is listening on {url}",
+        "",
+        "Point your gateway's webhook at (any path works; /webhook is only a suggestion):",
+        f"  Evolution API, single URL   {hook}",
+        f"  Evolution API, per event    {hook}   with webhook_by_events / byEvents on",
+        f"                              (it posts to {hook}/messages-upsert, .../connection-update, ...)",
+        f"  CodeChat                    {hook}",
+        f"  Whapi.Cloud, body mode      {hook}",
+        f"  Whapi.Cloud, path mode      {hook}   (it posts to {hook}/messages/post, ...)",
+        f"  Whapi.Cloud, method mode    {hook}   (it sends PATCH {hook}/messages, ...)",
+        "",
+        f"API     {api}/api/events   {api}/api/stats   {api}/api/catalog",
+        f"Stream  {api}/stream",
+        "",
+    ])
+
+
+def _size(n: int) -> str:
+    if n < 1024:
+        return f"{n} B"
+    if n < 1024 * 1024:
+        return f"{n / 1024:.1f} KB"
+    return f"{n / 1024 / 1024:.1f} MB"
+
+
+def capture_line(capture: Capture) -> str:
+    """`14:03:22.123 #12 evolution messages.upsert sales valid 1.2 KB POST /webhook`"""
+    time = capture.received_at[11:23]
+    status = capture.validation.status
+    if capture.validation.errors:
+        first = capture.validation.errors[0]
+        more = len(capture.validation.errors) - 1
+        status += f" ({first.path}: {first.message}{f'; +{more} more' if more else ''})"
+    target = capture.path + (f"?{capture.query}" if capture.query else "")
+    parts = [time, f"#{capture.id}", capture.provider, capture.event or "-",
+             capture.instance or "-", status, _size(capture.size),
+             f"{capture.method} {target}"]
+    line = "  ".join(parts)
+    for warning in capture.warnings:
+        line += f"\n    warning: {warning}"
+    return line
+
+
+class LinePrinter:
+    """A store listener that prints captures from a thread, never blocking the caller."""
+
+    def __init__(self, as_json: bool = False, out: TextIO | None = None,
+                 backlog: int = 10_000) -> None:
+        self.as_json = as_json
+        self.out = out or sys.stdout
+        self._queue: queue.Queue[Capture | None] = queue.Queue(maxsize=backlog)
+        self._skipped = 0
+        self._thread = threading.Thread(target=self._run, name="hookcatcher-printer", daemon=True)
+        self._thread.start()
+
+    def __call__(self, capture: Capture) -> None:
+        try:
+            self._queue.put_nowait(capture)
+        except queue.Full:
+            self._skipped += 1
+
+    def _format(self, capture: Capture) -> str:
+        if self.as_json:
+            return json.dumps(capture.to_json(include_raw=False), ensure_ascii=False)
+        return capture_line(capture)
+
+    def _run(self) -> None:
+        while (capture := self._queue.get()) is not None:
+            lines = []
+            if self._skipped:
+                skipped, self._skipped = self._skipped, 0
+                lines.append(f"... {skipped} captures not printed: output is too slow "
+                             "(they are stored; see /_hookcatcher/api/events)")
+            lines.append(self._format(capture))
+            try:
+                self.out.write("\n".join(lines) + "\n")
+                if self._queue.empty():
+                    self.out.flush()
+            except (BrokenPipeError, ValueError):
+                return  # stdout went away; the server keeps capturing
+
+    def close(self, timeout: float = 2) -> None:
+        try:
+            self._queue.put(None, timeout=timeout)
+        except queue.Full:
+            return
+        self._thread.join(timeout)

@@ -1,0 +1,99 @@
+"""Running the app on a socket: in the foreground for the CLI, or on a background thread for
+tests and scripts. The socket is bound before uvicorn starts, so the real port (also for
+--port 0) is known and a port in use is a clear error, not a log line."""
+
+from __future__ import annotations
+
+import asyncio
+import errno
+import socket
+import threading
+import time
+
+import uvicorn
+
+from .server import Hookcatcher
+
+__all__ = ["bind", "PortError", "run", "BackgroundServer"]
+
+GRACEFUL_SHUTDOWN_SECONDS = 3
+
+
+class PortError(Exception):
+    """The address cannot be listened on; the message says which and what to do."""
+
+
+def bind(host: str, port: int) -> socket.socket:
+    family = socket.AF_INET6 if ":" in host else socket.AF_INET
+    sock = socket.socket(family, socket.SOCK_STREAM)
+    sock.setsockopt(socket.SOL_SOCKET, socket.SO_REUSEADDR, 1)
+    try:
+        sock.bind((host, port))
+    except OSError as exc:
+        sock.close()
+        if exc.errno == errno.EADDRINUSE:
+            raise PortError(f"port {port} on {host} is already in use: "
+                            "choose another with --port (or --port 0 for any free one)") from None
+        raise PortError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
+    sock.listen(2048)
+    sock.setblocking(False)
+    return sock
+
+
+def url_of(sock: socket.socket) -> str:
+    host, port = sock.getsockname()[:2]
+    return f"http://[{host}]:{port}" if ":" in host else f"http://{host}:{port}"
+
+
+class _Server(uvicorn.Server):
+    """uvicorn's server, ending open SSE streams first so shutdown does not wait on them."""
+
+    def __init__(self, app: Hookcatcher) -> None:
+        config = uvicorn.Config(app, log_level="warning", access_log=False,
+                                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                                lifespan="off")
+        super().__init__(config)
+        self.app = app
+
+    async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
+        self.app.hub.close()
+        await super().shutdown(sockets)
+
+
+def run(app: Hookcatcher, sock: socket.socket) -> None:
+    """Serve until SIGINT/SIGTERM."""
+    _Server(app).run(sockets=[sock])
+
+
+class BackgroundServer:
+    """`with BackgroundServer(app) as server: server.url` serves on a free loopback port."""
+
+    def __init__(self, app: Hookcatcher, host: str = "127.0.0.1", port: int = 0) -> None:
+        self.app = app
+        self.sock = bind(host, port)
+        self.url = url_of(self.sock)
+        self._server = _Server(app)
+        self._thread = threading.Thread(target=self._serve, name="hookcatcher-server",
+                                        daemon=True)
+
+    def _serve(self) -> None:
+        asyncio.run(self._server.serve(sockets=[self.sock]))
+
+    def start(self, timeout: float = 10) -> "BackgroundServer":
+        self._thread.start()
+        deadline = time.monotonic() + timeout
+        while not self._server.started:
+            if not self._thread.is_alive() or time.monotonic() > deadline:
+                raise RuntimeError("hookcatcher's server did not start")
+            time.sleep(0.01)
+        return self
+
+    def stop(self, timeout: float = 10) -> None:
+        self._server.should_exit = True
+        self._thread.join(timeout)
+
+    def __enter__(self) -> "BackgroundServer":
+        return self.start()
+
+    def __exit__(self, *exc_info: object) -> None:
+        self.stop()

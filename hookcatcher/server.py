@@ -1,0 +1,207 @@
+"""The server: every request outside /_hookcatcher/ and /_gateway/ is a capture; those two
+prefixes are hookcatcher's own API.
+
+Captures skip Starlette's router: the request path is the one hot path, so it is a bare ASGI
+callable that reads the body, ingests it, stores it and answers 200.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import Route
+from starlette.types import Receive, Scope, Send
+
+from . import __version__, catalog
+from .filters import FilterError, parse
+from .ingest import build_capture
+from .store import Store
+from .stream import Hub, stream_endpoint
+from .validation import Validator
+
+__all__ = ["create_app", "Hookcatcher", "API_PREFIX", "GATEWAY_PREFIX"]
+
+API_PREFIX = "/_hookcatcher"
+GATEWAY_PREFIX = "/_gateway"
+DEFAULT_LIMIT = 100
+
+
+class Hookcatcher:
+    """The ASGI application: captures on every path but the two reserved prefixes."""
+
+    def __init__(self, store: Store, validator: Validator) -> None:
+        self.store = store
+        self.validator = validator
+        self.hub = Hub(store)
+        self.api = Starlette(routes=_routes(), exception_handlers={
+            404: not_found, 405: method_not_allowed})
+        self.api.state.store = store
+        self.api.state.validator = validator
+        self.api.state.hub = self.hub
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _reserved(scope["path"]):
+            await self._capture(scope, receive, send)
+        else:
+            await self.api(scope, receive, send)
+
+    async def _capture(self, scope: Scope, receive: Receive, send: Send) -> None:
+        chunks: list[bytes] = []
+        while True:
+            message = await receive()
+            if message["type"] == "http.disconnect":
+                return  # the sender gave up before the body was complete: nothing to answer
+            chunks.append(message.get("body", b""))
+            if not message.get("more_body", False):
+                break
+        client = scope.get("client")
+        capture = build_capture(
+            self.validator,
+            method=scope["method"],
+            path=scope["path"],
+            query=scope.get("query_string", b"").decode("latin-1"),
+            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+            remote=f"{client[0]}:{client[1]}" if client else "",
+            raw=b"".join(chunks),
+        )
+        self.store.add(capture)
+        payload = b'{"ok":true,"id":%d}' % capture.id
+        await send({"type": "http.response.start", "status": 200, "headers": [
+            (b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode()),
+        ]})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def create_app(store: Store | None = None, validator: Validator | None = None) -> Hookcatcher:
+    return Hookcatcher(Store() if store is None else store,
+                       Validator() if validator is None else validator)
+
+
+def _reserved(path: str) -> bool:
+    return any(path == prefix or path.startswith(prefix + "/")
+               for prefix in (API_PREFIX, GATEWAY_PREFIX))
+
+
+def _error(message: str, status: int, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _int_param(request: Request, name: str, default: int | None,
+               minimum: int) -> int | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    try:
+        number = int(value)
+    except ValueError:
+        raise _BadParam(f"query parameter {name}={value!r} is not a whole number") from None
+    if number < minimum:
+        raise _BadParam(f"query parameter {name}={value!r} must be at least {minimum}")
+    return number
+
+
+class _BadParam(Exception):
+    pass
+
+
+async def health(request: Request) -> Response:
+    store: Store = request.app.state.store
+    return JSONResponse({"status": "ok", "version": __version__, "stored": len(store)})
+
+
+async def list_events(request: Request) -> Response:
+    """Captures oldest first. With `after`, the first `limit` after that id (paging forward);
+    without it, the newest `limit`."""
+    store: Store = request.app.state.store
+    try:
+        query = parse(request.query_params.get("q"))
+        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1) or DEFAULT_LIMIT
+        after = _int_param(request, "after", None, 0)
+    except FilterError as exc:
+        return _error(str(exc), 400, term=exc.term)
+    except _BadParam as exc:
+        return _error(str(exc), 400)
+    include_raw = request.query_params.get("raw", "") in ("1", "true", "yes")
+    found = []
+    more = False
+    if after is not None:
+        for capture in store.after(after):
+            if query(capture):
+                if len(found) == limit:
+                    more = True
+                    break
+                found.append(capture)
+    else:
+        for capture in reversed(list(store)):
+            if query(capture):
+                if len(found) == limit:
+                    more = True
+                    break
+                found.append(capture)
+        found.reverse()
+    return JSONResponse({
+        "events": [capture.to_json(include_raw=include_raw) for capture in found],
+        "more": more,
+    })
+
+
+async def get_event(request: Request) -> Response:
+    store: Store = request.app.state.store
+    capture_id = request.path_params["id"]
+    capture = store.get(capture_id)
+    if capture is None:
+        if 0 < capture_id <= store.last_id:
+            return _error(f"capture {capture_id} is no longer stored (evicted or cleared; "
+                          f"stored ids are {store.first_id}..{store.last_id})", 404)
+        return _error(f"no capture {capture_id} in this server run", 404)
+    return JSONResponse(capture.to_json())
+
+
+async def clear_events(request: Request) -> Response:
+    store: Store = request.app.state.store
+    return JSONResponse({"cleared": store.clear()})
+
+
+async def stats(request: Request) -> Response:
+    return JSONResponse(request.app.state.store.stats())
+
+
+async def catalog_endpoint(request: Request) -> Response:
+    validator: Validator = request.app.state.validator
+    described = catalog.describe(validator.schema_ids)
+    described["schemas"] = {
+        schema_id: _field_descriptions(validator.document(schema_id) or {})
+        for schema_id in validator.schema_ids
+    }
+    return JSONResponse(described)
+
+
+def _field_descriptions(schema: dict[str, Any]) -> dict[str, Any]:
+    """A schema's title and description, for the TUI and API to explain an event."""
+    return {"title": schema.get("title"), "description": schema.get("description")}
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return _error(f"no such endpoint: {request.method} {request.url.path}", 404)
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return _error(f"{request.method} is not allowed on {request.url.path}", 405)
+
+
+def _routes() -> list[Route]:
+    api = f"{API_PREFIX}/api"
+    return [
+        Route(f"{API_PREFIX}/health", health),
+        Route(f"{api}/events", list_events, methods=["GET"]),
+        Route(f"{api}/events", clear_events, methods=["DELETE"]),
+        Route(f"{api}/events/{{id:int}}", get_event),
+        Route(f"{api}/stats", stats),
+        Route(f"{api}/catalog", catalog_endpoint),
+        Route(f"{API_PREFIX}/stream", stream_endpoint),
+    ]
+

@@ -1,0 +1,139 @@
+"""The store: captures in a ring buffer bounded by count and by bytes, oldest evicted first.
+
+Ids increase by one per capture for the life of the server, so a reader that remembers the
+last id it saw (an SSE client, `?after=`) can always tell what it has missed.
+Everything here runs on the server's event loop thread; listeners are called synchronously
+and must only hand work off (set an event, put on a queue).
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from typing import Callable, Iterator
+
+from .capture import Capture
+
+__all__ = ["Store", "DEFAULT_MAX_EVENTS", "DEFAULT_MAX_BYTES"]
+
+DEFAULT_MAX_EVENTS = 10_000
+DEFAULT_MAX_BYTES = 256 * 1024 * 1024
+
+Listener = Callable[[Capture], None]
+
+
+class Store:
+    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS,
+                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+        if max_events < 1 or max_bytes < 1:
+            raise ValueError("max_events and max_bytes must be at least 1")
+        self.max_events = max_events
+        self.max_bytes = max_bytes
+        self._items: deque[Capture] = deque()
+        self._bytes = 0
+        self._last_id = 0
+        self.received = 0
+        self.evicted = 0
+        self.cleared = 0
+        self.evicted_through = 0  # the highest id the ring has pushed out
+        self._per_event: dict[tuple[str, str | None], list[int]] = {}
+        self._by_status: dict[str, int] = {}
+        self._listeners: list[Listener] = []
+
+    def add(self, capture: Capture) -> Capture:
+        """Keep a capture, give it the next id, evict what no longer fits, tell listeners.
+        The newest capture is always kept, even one larger than max_bytes on its own."""
+        self._last_id += 1
+        capture.id = self._last_id
+        self.received += 1
+        status = capture.validation.status
+        self._by_status[status] = self._by_status.get(status, 0) + 1
+        counts = self._per_event.setdefault((capture.provider, capture.event), [0, 0])
+        counts[0] += 1
+        counts[1] += status == "invalid"
+        self._items.append(capture)
+        self._bytes += capture.weight
+        while len(self._items) > 1 and (
+            len(self._items) > self.max_events or self._bytes > self.max_bytes
+        ):
+            gone = self._items.popleft()
+            self._bytes -= gone.weight
+            self.evicted += 1
+            self.evicted_through = gone.id
+        for listener in tuple(self._listeners):
+            listener(capture)
+        return capture
+
+    def subscribe(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` with every new capture; returns the function that stops it."""
+        self._listeners.append(listener)
+        return lambda: self._listeners.remove(listener) if listener in self._listeners else None
+
+    def get(self, capture_id: int) -> Capture | None:
+        index = capture_id - self.first_id
+        if self._items and 0 <= index < len(self._items):
+            return self._items[index]
+        return None
+
+    def first_after(self, capture_id: int) -> Capture | None:
+        """The oldest stored capture whose id is greater than `capture_id`."""
+        if not self._items:
+            return None
+        return self._items[max(0, capture_id + 1 - self.first_id)] \
+            if capture_id < self._last_id else None
+
+    def after(self, capture_id: int) -> Iterator[Capture]:
+        """Stored captures with id greater than `capture_id`, oldest first. Safe to iterate
+        across awaits: it re-reads the ring by id at each step."""
+        cursor = capture_id
+        while (capture := self.first_after(cursor)) is not None:
+            yield capture
+            cursor = capture.id
+
+    def __iter__(self) -> Iterator[Capture]:
+        return iter(tuple(self._items))
+
+    def __len__(self) -> int:
+        return len(self._items)
+
+    @property
+    def first_id(self) -> int:
+        """The id of the oldest stored capture (or the next id when the store is empty)."""
+        return self._items[0].id if self._items else self._last_id + 1
+
+    @property
+    def last_id(self) -> int:
+        return self._last_id
+
+    @property
+    def stored_bytes(self) -> int:
+        return self._bytes
+
+    def clear(self) -> int:
+        """Forget every stored capture; ids keep increasing. Returns how many were removed."""
+        removed = len(self._items)
+        self.cleared += removed
+        self._items.clear()
+        self._bytes = 0
+        return removed
+
+    def stats(self) -> dict[str, object]:
+        """Counts that add up: received = stored + evicted + cleared."""
+        return {
+            "received": self.received,
+            "stored": len(self._items),
+            "evicted": self.evicted,
+            "cleared": self.cleared,
+            "invalid": self._by_status.get("invalid", 0),
+            "not_json": self._by_status.get("not-json", 0),
+            "stored_bytes": self._bytes,
+            "max_events": self.max_events,
+            "max_bytes": self.max_bytes,
+            "first_id": self.first_id if self._items else None,
+            "last_id": self._last_id or None,
+            "per_event": [
+                {"provider": provider, "event": event, "received": received, "invalid": invalid}
+                for (provider, event), (received, invalid) in sorted(
+                    self._per_event.items(), key=lambda item: (item[0][0], item[0][1] or "")
+                )
+            ],
+        }

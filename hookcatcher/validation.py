@@ -1,0 +1,213 @@
+"""Validation: every body checked against its gateway's JSON Schema (draft 2020-12).
+
+Schemas are read and compiled once, when the server starts. Errors are reported the way a
+developer fixes them: a JSON path (`$.data.key.fromMe`), what was expected and what came.
+"""
+
+from __future__ import annotations
+
+import json
+import re
+from pathlib import Path
+from typing import Any, Iterable
+
+from jsonschema import Draft202012Validator
+from jsonschema.exceptions import ValidationError, best_match
+from referencing import Registry, Resource
+
+from . import catalog
+from .capture import Problem, Validation
+from .resources import data_dir
+
+__all__ = ["Validator", "SchemaError", "json_path"]
+
+ID_BASE = "https://hookcatcher.invalid/schemas/"
+MAX_ERRORS = 50
+_IDENTIFIER = re.compile(r"^[A-Za-z_][A-Za-z0-9_-]*$")
+
+
+class SchemaError(Exception):
+    """A bundled schema is broken: the installation cannot validate anything."""
+
+
+class Validator:
+    """All bundled schemas, compiled; `check` gives a body's Validation."""
+
+    def __init__(self, schema_dir: Path | None = None) -> None:
+        root = schema_dir or data_dir("schemas")
+        documents: dict[str, dict[str, Any]] = {}
+        for file in sorted(root.glob("*/*.json")):
+            try:
+                document = json.loads(file.read_text(encoding="utf-8"))
+            except (OSError, ValueError) as exc:
+                raise SchemaError(f"{file}: {exc}") from exc
+            schema_id = f"{file.parent.name}/{file.stem}"
+            expected = f"{ID_BASE}{schema_id}.json"
+            if document.get("$id") != expected:
+                raise SchemaError(f"{file}: $id must be {expected!r}")
+            documents[schema_id] = document
+        registry: Registry = Registry().with_resources(
+            (f"{ID_BASE}{schema_id}.json", Resource.from_contents(document))
+            for schema_id, document in documents.items()
+        )
+        self._validators: dict[str, Draft202012Validator] = {}
+        for schema_id, document in documents.items():
+            Draft202012Validator.check_schema(document)
+            self._validators[schema_id] = Draft202012Validator(document, registry=registry)
+        self._documents = documents
+        self._check_refs()
+
+    @property
+    def schema_ids(self) -> list[str]:
+        return sorted(self._validators)
+
+    def document(self, schema_id: str) -> dict[str, Any] | None:
+        return self._documents.get(schema_id)
+
+    def check(self, provider: str, event: str | None, body: Any) -> Validation:
+        """Validate a parsed JSON body for the provider and event it was classified as.
+
+        The event's own schema when one ships; otherwise the provider's envelope, with status
+        no-schema when the envelope holds (the event's data was not checked)."""
+        if provider not in catalog.PROVIDERS:
+            return Validation("no-schema")
+        problems: list[Problem] = []
+        known = catalog.find(provider, event)
+        if known is None:
+            problems.append(Problem("$.event", _unknown_event(provider, event)))
+        schema_id = known.schema_id if known else None
+        if schema_id not in self._validators:
+            schema_id = f"{provider}/envelope"
+        validator = self._validators.get(schema_id)
+        if validator is not None:
+            problems.extend(_problems(validator.iter_errors(body)))
+        if problems:
+            return Validation("invalid", schema_id, tuple(problems[:MAX_ERRORS]))
+        if known is not None and schema_id == known.schema_id:
+            return Validation("valid", schema_id)
+        return Validation("no-schema", schema_id)
+
+    def _check_refs(self) -> None:
+        """Resolve every $ref now, so a broken schema fails at start-up, not on a request."""
+        for schema_id, validator in self._validators.items():
+            for ref in _refs(self._documents[schema_id]):
+                try:
+                    validator._resolver.lookup(ref)
+                except Exception as exc:  # referencing raises several unrelated types
+                    raise SchemaError(f"schemas/{schema_id}.json: $ref {ref!r} does not resolve") from exc
+
+
+def _refs(node: Any) -> Iterable[str]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            if key == "$ref" and isinstance(value, str):
+                yield value
+            else:
+                yield from _refs(value)
+    elif isinstance(node, list):
+        for item in node:
+            yield from _refs(item)
+
+
+def _unknown_event(provider: str, event: str | None) -> str:
+    title = catalog.PROVIDERS[provider].title
+    if event is None:
+        return f"no event: expected one of {title}'s events (see /_hookcatcher/api/catalog)"
+    return f"unknown {title} event {event!r}: not in the catalog (see /_hookcatcher/api/catalog)"
+
+
+def json_path(parts: Iterable[Any]) -> str:
+    """`$.data.key.fromMe`, `$.messages[0].id`, `$["odd key"]`."""
+    out = ["$"]
+    for part in parts:
+        if isinstance(part, int):
+            out.append(f"[{part}]")
+        elif _IDENTIFIER.match(part):
+            out.append(f".{part}")
+        else:
+            out.append(f"[{json.dumps(part)}]")
+    return "".join(out)
+
+
+def _problems(errors: Iterable[ValidationError]) -> list[Problem]:
+    unique = list(dict.fromkeys(_problem(error) for error in errors))
+    return sorted(unique, key=lambda problem: problem.path)
+
+
+def _problem(error: ValidationError) -> Problem:
+    parts = list(error.absolute_path)
+    got = _describe(error.instance)
+    kind = error.validator
+    if kind in ("anyOf", "oneOf") and error.context:
+        if any(list(sub.relative_path) for sub in error.context):
+            # Some branch fits this value's shape and fails deeper: report that failure.
+            return _problem(best_match(error.context))
+        if all(sub.validator == "required" for sub in error.context):
+            options = list(dict.fromkeys(", ".join(_missing(sub)) for sub in error.context))
+            first = _missing(error.context[0])[0]
+            return Problem(json_path(parts + [first]),
+                           f"required field is missing (one of: {' | '.join(options)})")
+        title = error.schema.get("title") if isinstance(error.schema, dict) else None
+        if title:
+            return Problem(json_path(parts), f"expected a {title}, got {got}")
+        shaped = [sub for sub in error.context if sub.validator not in ("type", "const")]
+        if shaped:
+            # The value has the right type for a branch but breaks it otherwise.
+            return _problem(best_match(shaped))
+        options = [_branch(sub) for sub in error.context]
+        return Problem(json_path(parts), f"expected {' or '.join(dict.fromkeys(options))}, got {got}")
+    if kind == "required":
+        return Problem(json_path(parts + [_missing(error)[0]]), "required field is missing")
+    if kind == "additionalProperties":
+        return Problem(json_path(parts), f"unexpected field: {error.message}")
+    if kind == "type":
+        return Problem(json_path(parts), f"expected {_types(error.validator_value)}, got {got}")
+    if kind == "enum":
+        options = ", ".join(json.dumps(v) for v in error.validator_value)
+        return Problem(json_path(parts), f"expected one of {options}, got {got}")
+    if kind == "const":
+        return Problem(json_path(parts), f"expected {json.dumps(error.validator_value)}, got {got}")
+    if kind == "pattern":
+        title = error.schema.get("title") if isinstance(error.schema, dict) else None
+        what = f"a {title}" if title else f"a string matching /{error.validator_value}/"
+        return Problem(json_path(parts), f"expected {what}, got {got}")
+    if kind == "minLength" and error.validator_value == 1:
+        return Problem(json_path(parts), f"expected a non-empty string, got {got}")
+    return Problem(json_path(parts), error.message)
+
+
+def _branch(error: ValidationError) -> str:
+    if error.validator == "type":
+        return _types(error.validator_value)
+    if error.validator == "const":
+        return json.dumps(error.validator_value)
+    return error.message
+
+
+def _missing(error: ValidationError) -> list[str]:
+    """The required names a `required` error found absent."""
+    present = error.instance if isinstance(error.instance, dict) else {}
+    return [name for name in error.validator_value if name not in present] or \
+        list(error.validator_value)
+
+
+def _types(value: Any) -> str:
+    names = [value] if isinstance(value, str) else list(value)
+    article = {"array": "an array", "object": "an object", "integer": "an integer",
+               "null": "null"}
+    return " or ".join(article.get(name, f"a {name}") for name in names)
+
+
+def _describe(value: Any) -> str:
+    if value is None:
+        return "null"
+    if isinstance(value, bool):
+        return f"boolean {json.dumps(value)}"
+    if isinstance(value, (int, float)):
+        return f"number {value!r}"
+    if isinstance(value, str):
+        shown = value if len(value) <= 60 else value[:57] + "..."
+        return f"string {json.dumps(shown)}"
+    if isinstance(value, list):
+        return f"an array of {len(value)}"
+    return "an object"
