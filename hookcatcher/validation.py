@@ -12,8 +12,10 @@ from pathlib import Path
 from typing import Any, Iterable
 
 from jsonschema import Draft202012Validator
+from jsonschema.exceptions import SchemaError as SchemaValidationError
 from jsonschema.exceptions import ValidationError, best_match
-from referencing import Registry, Resource
+from referencing import Registry
+from referencing.jsonschema import DRAFT202012
 
 from . import catalog
 from .capture import Problem, Validation
@@ -47,12 +49,16 @@ class Validator:
                 raise SchemaError(f"{file}: $id must be {expected!r}")
             documents[schema_id] = document
         registry: Registry = Registry().with_resources(
-            (f"{ID_BASE}{schema_id}.json", Resource.from_contents(document))
+            (f"{ID_BASE}{schema_id}.json", DRAFT202012.create_resource(document))
             for schema_id, document in documents.items()
         )
         self._validators: dict[str, Draft202012Validator] = {}
         for schema_id, document in documents.items():
-            Draft202012Validator.check_schema(document)
+            try:
+                Draft202012Validator.check_schema(document)
+            except SchemaValidationError as exc:
+                raise SchemaError(f"schemas/{schema_id}.json: not a valid JSON Schema: "
+                                  f"{exc.message}") from exc
             self._validators[schema_id] = Draft202012Validator(document, registry=registry)
         self._documents = documents
         self._check_refs()

@@ -1,0 +1,38 @@
+"""The capture record's JSON form, shared by the API, the stream and `serve --json`."""
+
+from __future__ import annotations
+
+import base64
+
+from hookcatcher.ingest import build_capture, parse_body
+from hookcatcher.validation import Validator
+
+VALIDATOR = Validator()
+
+
+def test_json_body_leaves_raw_out_unless_asked() -> None:
+    capture = build_capture(VALIDATOR, "POST", "/", "a=1", [("content-type", "application/json")],
+                            "127.0.0.1:5", b'{"a": 1}')
+    short = capture.to_json(include_raw=False)
+    assert "raw" not in short and short["body"] == {"a": 1}
+    assert short["headers"] == [["content-type", "application/json"]]
+    assert capture.to_json()["raw"] == '{"a": 1}'
+    assert capture.header("Content-Type") == "application/json"
+    assert capture.received_at.endswith("Z") and len(capture.received_at) == 27
+
+
+def test_non_json_always_carries_raw() -> None:
+    capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b"\x80abc")
+    data = capture.to_json(include_raw=False)
+    assert data["raw_encoding"] == "base64" and base64.b64decode(data["raw"]) == b"\x80abc"
+    assert data["validation"]["errors"][0]["message"] == \
+        "body is not UTF-8 text (byte 0): not JSON"
+
+
+def test_parse_body_says_where() -> None:
+    assert parse_body(b'{"a": 1}') == ({"a": 1}, None)
+    assert parse_body(b"   ")[1].message == "body is only whitespace"
+    assert parse_body(b'{"a":\n  tru}')[1].message == \
+        "broken JSON at line 2, column 3: Expecting value"
+    assert parse_body(b'{"a": NaN}')[1].message == "not valid JSON: NaN is not allowed in JSON"
+    assert parse_body(b"[" * 100_000)[1].message == "JSON nested too deeply to parse"

@@ -1,0 +1,148 @@
+"""classify() against DESIGN.md's table, one gateway mode at a time, and the catalog's facts."""
+
+from __future__ import annotations
+
+import pytest
+
+from conftest import fixture
+
+from hookcatcher import catalog
+from hookcatcher.capture import Route
+from hookcatcher.catalog import classify
+
+
+def evolution_body(event: str = "messages.upsert", **extra) -> dict:
+    return {"event": event, "instance": "sales", "data": {}, "destination": "http://x",
+            **extra}
+
+
+def test_evolution_suffix_rule() -> None:
+    assert catalog.evolution_suffix("messages.upsert") == "messages-upsert"
+    assert catalog.evolution_suffix("group-participants.update") == "group-participants-update"
+    assert catalog.evolution_suffix("typebot.change-status") == "typebot-change-status"
+    assert catalog.evolution_suffix("call") == "call"
+
+
+@pytest.mark.parametrize("path, base", [
+    ("/messages-upsert", "/"),
+    ("/webhook/evolution/messages-upsert", "/webhook/evolution"),
+    ("/a/b/c/messages-upsert", "/a/b/c"),
+])
+def test_evolution_by_events_after_any_base(path: str, base: str) -> None:
+    found = classify("POST", path, "", [], evolution_body())
+    assert found.route == Route("by-events", base, "messages-upsert")
+    assert (found.provider, found.event, found.instance) == ("evolution", "messages.upsert", "sales")
+    assert found.warnings == ()
+
+
+def test_every_evolution_suffix_is_recognised() -> None:
+    for event in catalog.PROVIDERS["evolution"].events:
+        if event.suffix:
+            found = classify("POST", f"/hook/{event.suffix}", "", [], None)
+            assert (found.provider, found.event) == ("evolution", event.name)
+
+
+def test_trailing_slash_and_query_quirks_are_warned() -> None:
+    double = classify("POST", "/webhook//messages-upsert", "", [], evolution_body())
+    assert double.route.base == "/webhook/"
+    assert "double slash" in double.warnings[0]
+    inside = classify("POST", "/hook", "t=1/messages-upsert", [], evolution_body())
+    assert inside.route == Route("by-events", "/hook?t=1", "messages-upsert")
+    assert "inside the query string" in inside.warnings[0]
+
+
+def test_evolution_errors_webhook_has_no_instance() -> None:
+    body = {"event": "error", "data": {"status": 401}, "date_time": "x", "api_key": "k",
+            "server_url": "s"}
+    found = classify("POST", "/errors", "", [], body)
+    assert (found.provider, found.event, found.instance) == ("evolution", "error", None)
+
+
+def test_codechat_v1_is_told_from_evolution_by_its_owner() -> None:
+    body = {"event": "messages.upsert", "instance": "old", "data": {}}
+    assert classify("POST", "/", "", [("x-owner", "55@s.whatsapp.net")], body).provider == "codechat"
+    assert classify("POST", "/", "owner=55@s.whatsapp.net", [], body).provider == "codechat"
+    assert classify("POST", "/", "", [], body).provider == "evolution"
+    # Evolution's own fields make it Evolution whatever the headers say.
+    assert classify("POST", "/", "", [("x-owner", "1")], evolution_body()).provider == "evolution"
+
+
+@pytest.mark.parametrize("instance, name", [
+    ({"instanceId": "i-1", "name": "helpdesk", "WhatsApp": {}, "Business": {}}, "helpdesk"),
+    ({"id": 7, "name": "v13", "connectionStatus": "ONLINE"}, "v13"),
+    ({"id": "abc", "connectionStatus": "online", "ownerJid": None}, "abc"),
+])
+def test_codechat_instance_objects(instance: dict, name: str) -> None:
+    found = classify("POST", "/hook", "", [], {"event": "messages.upsert", "instance": instance,
+                                              "data": {}})
+    assert (found.provider, found.instance, found.route.mode) == ("codechat", name, "single")
+
+
+def test_codechat_has_no_per_event_paths() -> None:
+    body = fixture("codechat/v2/messages.upsert.text")["body"]
+    found = classify("POST", "/hook/messages-upsert", "", [], body)
+    assert found.provider == "codechat" and found.route == Route("single", "/hook/messages-upsert")
+
+
+def test_codechat_token_refresh_and_batches() -> None:
+    assert classify("POST", "/", "", [], {"event": "new.jwt", "auth": "jwt"}).provider == "codechat"
+    batch = classify("POST", "/", "", [], {"event": "message.batch.sent", "timestamp": "t",
+                                           "data": {}})
+    assert (batch.provider, batch.event) == ("codechat", "message.batch.sent")
+    assert catalog.find("codechat", "message.batch.sent") is not None
+
+
+def test_whapi_modes() -> None:
+    body = fixture("whapi/messages.post.text")["body"]
+    assert classify("POST", "/wh", "", [], body).route == Route("single", "/wh")
+    path = classify("POST", "/wh/messages/post", "", [], body)
+    assert path.route == Route("path", "/wh", "messages/post") and path.event == "messages/post"
+    method = classify("PUT", "/wh/statuses", "", [], {"statuses": []})
+    assert (method.provider, method.event) == ("whapi", "statuses/put")
+    assert method.route == Route("method", "/wh", "statuses")
+
+
+def test_whapi_path_disagreeing_with_body_is_warned() -> None:
+    body = fixture("whapi/messages.post.text")["body"]
+    found = classify("POST", "/wh/statuses/post", "", [], body)
+    assert found.event == "messages/post"
+    assert found.warnings == (
+        "the path says statuses/post (/statuses/post) but the body says messages/post",)
+
+
+def test_whapi_legacy_type_names_in_paths() -> None:
+    found = classify("POST", "/wh/message/post", "", [], {"messages": []})
+    assert found.event == "messages/post"
+    assert found.warnings == ("legacy Whapi type name 'message' in the path (current name: messages)",)
+
+
+def test_a_body_mode_post_to_a_url_ending_in_a_type_name_stays_single() -> None:
+    body = fixture("whapi/messages.post.text")["body"]
+    found = classify("POST", "/integrations/chats", "", [], body)
+    assert found.route == Route("single", "/integrations/chats")
+    assert found.warnings == ()
+
+
+def test_unrecognised_requests_are_unknown() -> None:
+    for body in (None, {}, {"hello": "world"}, [1, 2], "text", {"event": "order.created"}):
+        found = classify("POST", "/stripe", "", [], body)
+        assert (found.provider, found.event, found.instance) == ("unknown", None, None)
+        assert found.route == Route("single", "/stripe")
+
+
+def test_catalog_describes_every_provider() -> None:
+    described = catalog.describe(["evolution/messages.upsert", "evolution/envelope"])
+    evolution = described["providers"][0]
+    assert evolution["envelope_schema"] == "evolution/envelope"
+    names = [e["event"] for e in evolution["events"]]
+    for expected in ("messages.upsert", "send.message.update", "group-participants.update",
+                     "typebot.change-status", "logout.instance", "chama-ai.action", "new.jwt"):
+        assert expected in names
+    jwt = next(e for e in evolution["events"] if e["event"] == "new.jwt")
+    assert jwt["paths"] == []  # posted to the plain URL
+    codechat = {e["event"]: e for e in described["providers"][1]["events"]}
+    assert codechat["messages.upsert"]["versions"] == ["v1.0-1.2", "v1.3", "v2", "2026"]
+    assert "group.participants:update" in codechat and "chats.updated" in codechat
+    whapi = {e["event"]: e for e in described["providers"][2]["events"]}
+    assert whapi["groups/put"]["payload"] == ["groups_participants"]
+    assert len(whapi) == 23

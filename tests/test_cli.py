@@ -1,0 +1,169 @@
+"""`hookcatcher serve` as a user runs it: a real process, its output, its errors."""
+
+from __future__ import annotations
+
+import json
+import os
+import re
+import queue
+import signal
+import subprocess
+import sys
+import threading
+import time
+from typing import Iterator
+
+import httpx
+import pytest
+
+from conftest import body_of
+
+from hookcatcher.cli import parse_size
+
+
+class Running:
+    """A hookcatcher process; its output lines are read by threads into queues, so a wait
+    for a line is bounded by a timeout."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hookcatcher", *args],
+            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            env={**os.environ, **(env or {})},
+        )
+        self.url = ""
+        self.lines: dict[str, queue.Queue[str]] = {}
+        for name in ("stdout", "stderr"):
+            self.lines[name] = queue.Queue()
+            threading.Thread(target=self._pump, args=(getattr(self.process, name),
+                                                      self.lines[name]), daemon=True).start()
+
+    @staticmethod
+    def _pump(pipe, lines: queue.Queue) -> None:
+        for line in pipe:
+            lines.put(line)
+
+    def read_until(self, pattern: str, stream: str = "stdout", timeout: float = 15) -> str:
+        """Lines from the process until one matches; fails after `timeout` seconds."""
+        seen = []
+        deadline = time.monotonic() + timeout
+        while (left := deadline - time.monotonic()) > 0:
+            try:
+                line = self.lines[stream].get(timeout=left)
+            except queue.Empty:
+                break
+            seen.append(line)
+            if re.search(pattern, line):
+                return line
+        raise AssertionError(f"no line matching {pattern!r} on {stream}; got {seen!r}")
+
+    def started(self, stream: str = "stdout") -> "Running":
+        line = self.read_until(r"listening on http://", stream)
+        self.url = re.search(r"http://\S+", line).group(0)
+        return self
+
+    def stop(self) -> int:
+        self.process.send_signal(signal.SIGINT)
+        try:
+            return self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+
+
+@pytest.fixture
+def run() -> Iterator:
+    processes: list[Running] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Running:
+        process = Running(*args, env=env)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait(timeout=10)
+
+
+def test_serve_prints_urls_then_one_line_per_capture(run) -> None:
+    server = run("serve", "--port", "0").started()
+    assert server.url.startswith("http://127.0.0.1:")
+    server.read_until(re.escape(f"Evolution API, per event    {server.url}/webhook"))
+    server.read_until(re.escape(f"(it posts to {server.url}/webhook/messages-upsert"))
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post("/webhook/messages-upsert", content=body_of("evolution/v2/messages.upsert.text"))
+        line = server.read_until(r"#1 ")
+        assert re.fullmatch(
+            r"\d\d:\d\d:\d\d\.\d{3}  #1  evolution  messages\.upsert  sales  valid  \d+ B"
+            r"  POST /webhook/messages-upsert\n", line)
+        http.post("/webhook/connection-update", content=body_of("evolution/v2/messages.update.read"))
+        line = server.read_until(r"#2 ")
+        assert "evolution  messages.update  sales  valid" in line
+        warning = server.read_until(r"warning:")
+        assert "the path says connection.update (/connection-update) but the body says " \
+               "messages.update" in warning
+        http.post("/x", content=b"{oops")
+        assert "not-json ($: broken JSON at line 1, column 2" in server.read_until(r"#3 ")
+    assert server.stop() == 0
+
+
+def test_plain_hookcatcher_runs_serve(run) -> None:
+    server = run("--port", "0").started()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        assert http.get("/_hookcatcher/health").json()["status"] == "ok"
+    assert server.stop() == 0
+
+
+def test_json_lines(run) -> None:
+    server = run("serve", "--port", "0", "--json").started(stream="stderr")
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post("/", content=body_of("whapi/messages.post.text"))
+    record = json.loads(server.read_until(r"^\{"))
+    assert (record["id"], record["provider"], record["event"]) == (1, "whapi", "messages/post")
+    assert record["validation"]["status"] == "no-schema"
+    server.stop()
+
+
+def test_environment_sets_flags(run) -> None:
+    server = run("serve", env={"HOOKCATCHER_PORT": "0", "HOOKCATCHER_MAX_EVENTS": "2"}).started()
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for _ in range(3):
+            http.post("/", content=b"{}")
+        stats = http.get("/_hookcatcher/api/stats").json()
+    assert (stats["max_events"], stats["stored"], stats["evicted"]) == (2, 2, 1)
+    server.stop()
+
+
+def test_port_in_use_is_a_clear_error(run) -> None:
+    first = run("serve", "--port", "0").started()
+    port = first.url.rsplit(":", 1)[1]
+    second = run("serve", "--port", port)
+    assert second.process.wait(timeout=15) == 1
+    error = second.read_until("error", stream="stderr")
+    assert f"hookcatcher: error: port {port} on 127.0.0.1 is already in use" in error
+    assert "Traceback" not in error
+    first.stop()
+
+
+@pytest.mark.parametrize("args, env, message", [
+    (["serve", "--port", "http"], {}, "argument --port: 'http' is not a port number"),
+    (["serve", "--max-bytes", "12XB"], {}, "argument --max-bytes: '12XB' is not a size"),
+    (["serve", "--max-events", "0"], {}, "argument --max-events: '0' must be at least 1"),
+    (["serve"], {"HOOKCATCHER_PORT": "99999"}, "HOOKCATCHER_PORT: '99999' is not a port number"),
+    (["serve"], {"HOOKCATCHER_JSON": "perhaps"}, "HOOKCATCHER_JSON: 'perhaps' is not a yes/no"),
+])
+def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> None:
+    done = subprocess.run([sys.executable, "-m", "hookcatcher", *args], capture_output=True,
+                          text=True, timeout=30, env={**os.environ, **env})
+    assert done.returncode == 2
+    assert message in done.stderr
+    assert "Traceback" not in done.stderr
+
+
+def test_sizes() -> None:
+    assert parse_size("268435456") == 268435456
+    assert parse_size("256MiB") == 256 * 1024 * 1024
+    assert parse_size("64MB") == 64_000_000
+    assert parse_size("1.5 KiB") == 1536

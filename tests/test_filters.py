@@ -1,0 +1,89 @@
+"""The filter language: what each term matches, and a clear error for every bad term."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from conftest import body_of
+
+from hookcatcher.filters import FilterError, parse
+from hookcatcher.ingest import build_capture
+from hookcatcher.validation import Validator
+
+
+@pytest.fixture(scope="module")
+def captures() -> list:
+    validator = Validator()
+    sent = [
+        ("POST", "/webhook/messages-upsert", body_of("evolution/v2/messages.upsert.text")),
+        ("POST", "/webhook", body_of("evolution/v2/messages.update.read")),
+        ("POST", "/wh/messages/post", body_of("whapi/messages.post.text")),
+        ("PATCH", "/wh/messages", json.dumps({"messages_updates": [], "channel_id": "X"}).encode()),
+        ("POST", "/other", b"not json at all"),
+    ]
+    made = [build_capture(validator, method, path, "", [], "127.0.0.1:1", raw)
+            for method, path, raw in sent]
+    for number, capture in enumerate(made, 1):
+        capture.id = number
+    return made
+
+
+def ids(query: str, captures: list) -> list[int]:
+    matches = parse(query)
+    return [c.id for c in captures if matches(c)]
+
+
+@pytest.mark.parametrize("query, expected", [
+    ("", [1, 2, 3, 4, 5]),
+    ("event:messages.*", [1, 2]),
+    ("event:messages/*", [3, 4]),
+    ("EVENT:messages.UPSERT", []),  # field names are lower case
+    ("event:MESSAGES.UPSERT", [1]),  # values ignore case
+    ("provider:whapi", [3, 4]),
+    ("-provider:whapi", [1, 2, 5]),
+    ("instance:sales", [1, 2]),
+    ("instance:EXAMPLE-*", [3]),
+    ("valid:yes", [1, 2]),
+    ("valid:no", [5]),
+    ("status:no-schema", [3, 4]),
+    ("status:not-*", [5]),
+    ("method:patch", [4]),
+    ("path:/webhook*", [1, 2]),
+    ("mode:by-events", [1]),
+    ("mode:method", [4]),
+    ("data.key.fromMe:false", [1]),
+    ("data.fromMe:true", [2]),
+    ("data.messageTimestamp:1763712000", [1]),
+    ("data.messageTimestamp:*", [1]),
+    ("messages.from_me:false", [3]),
+    ("messages.0.text.body:*saturdays*", [3]),
+    ("channel_id:X", [4]),
+    ("data.contextInfo:null", [1]),
+    ('"order on its way"', [1]),
+    ("saturdays", [3]),
+    ('"NOT JSON"', [5]),
+    ("-valid:no provider:evolution event:*update", [2]),
+    ('"http://localhost:8080"', [1, 2]),  # quoted: free text, colon or not
+    ('data.key.id:"3EB0C4F1A2B3C4D5E6F7"', [1]),
+])
+def test_terms(captures: list, query: str, expected: list[int]) -> None:
+    assert ids(query, captures) == expected
+
+
+@pytest.mark.parametrize("query, term, reason", [
+    ("valid:maybe", "valid:maybe", "valid takes yes or no"),
+    ("provider:whapi event:", "event:", "missing value after 'event:'"),
+    ('"unclosed phrase', '"unclosed phrase', "the quote is not closed"),
+    (":foo", ":foo", "missing field name before ':'"),
+    ("-", "-", "nothing to match after '-'"),
+    ("data..key:1", "data..key:1", "is not a field"),
+    ("status:broken", "status:broken", "status is one of valid, invalid, no-schema, not-json"),
+])
+def test_bad_terms_are_named(query: str, term: str, reason: str) -> None:
+    with pytest.raises(FilterError) as caught:
+        parse(query)
+    assert caught.value.term == term
+    assert reason in str(caught.value)
+    assert str(caught.value).startswith(f"bad filter term {term!r}")

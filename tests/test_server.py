@@ -1,0 +1,222 @@
+"""The receiver through a real uvicorn server: every gateway's way of sending lands, is
+classified as DESIGN.md's table says, and shows in the API with the right validation."""
+
+from __future__ import annotations
+
+import json
+
+import httpx
+
+from conftest import body_of, fixture
+
+from hookcatcher.runner import BackgroundServer
+
+
+def post(client: httpx.Client, path: str, body: bytes, method: str = "POST",
+         headers: dict[str, str] | None = None) -> dict:
+    answer = client.request(method, path, content=body,
+                            headers={"content-type": "application/json", **(headers or {})})
+    assert answer.status_code == 200, answer.text
+    return client.get(f"/_hookcatcher/api/events/{answer.json()['id']}").json()
+
+
+def test_evolution_v2_single_url(client: httpx.Client) -> None:
+    capture = post(client, "/", body_of("evolution/v2/messages.upsert.text"))
+    assert (capture["provider"], capture["event"], capture["instance"]) == \
+        ("evolution", "messages.upsert", "sales")
+    assert capture["route"] == {"mode": "single", "base": "/", "suffix": None}
+    assert capture["validation"]["status"] == "valid"
+    assert capture["validation"]["schema"] == "evolution/messages.upsert"
+    assert capture["warnings"] == []
+
+
+def test_evolution_by_events_path(client: httpx.Client) -> None:
+    capture = post(client, "/hooks/messages-upsert", body_of("evolution/v2/messages.upsert.text"))
+    assert capture["event"] == "messages.upsert"
+    assert capture["route"] == {"mode": "by-events", "base": "/hooks", "suffix": "messages-upsert"}
+    assert capture["validation"]["status"] == "valid"
+    assert capture["warnings"] == []
+
+
+def test_event_that_disagrees_with_its_path_is_warned(client: httpx.Client) -> None:
+    capture = post(client, "/webhook/evolution/messages-upsert",
+                   body_of("evolution/v2/messages.update.read"))
+    assert capture["event"] == "messages.update"  # the body is what the gateway really sent
+    assert capture["route"]["base"] == "/webhook/evolution"
+    assert capture["warnings"] == [
+        "the path says messages.upsert (/messages-upsert) but the body says messages.update"
+    ]
+    assert capture["validation"]["status"] == "valid"
+
+
+def test_codechat_v2(client: httpx.Client) -> None:
+    item = fixture("codechat/v2/messages.upsert.text")
+    capture = post(client, "/webhook", json.dumps(item["body"]).encode(),
+                   headers=dict(item["headers"]))
+    assert (capture["provider"], capture["event"], capture["instance"]) == \
+        ("codechat", "messages.upsert", "helpdesk")
+    assert capture["route"]["mode"] == "single"
+    assert capture["validation"] == {"status": "no-schema", "schema": "codechat/envelope",
+                                     "errors": []}
+    assert ["x-instanceid", "a1f0c0de-0000-4000-8000-000000000002"] in capture["headers"]
+
+
+def test_whapi_body_mode(client: httpx.Client) -> None:
+    capture = post(client, "/webhook", body_of("whapi/messages.post.text"))
+    assert (capture["provider"], capture["event"], capture["instance"]) == \
+        ("whapi", "messages/post", "EXAMPLE-M72HC")
+    assert capture["route"] == {"mode": "single", "base": "/webhook", "suffix": None}
+    assert capture["validation"]["status"] == "no-schema"
+
+
+def test_whapi_path_mode(client: httpx.Client) -> None:
+    capture = post(client, "/hooks/messages/post", body_of("whapi/messages.post.text"))
+    assert capture["event"] == "messages/post"
+    assert capture["route"] == {"mode": "path", "base": "/hooks", "suffix": "messages/post"}
+    assert capture["warnings"] == []
+
+
+def test_whapi_method_mode(client: httpx.Client) -> None:
+    body = json.dumps({"messages_updates": [{"id": "x", "changes": ["text"]}],
+                       "event": {"type": "messages", "event": "patch"},
+                       "channel_id": "EXAMPLE-M72HC"}).encode()
+    capture = post(client, "/hooks/messages", body, method="PATCH")
+    assert (capture["provider"], capture["event"]) == ("whapi", "messages/patch")
+    assert capture["route"] == {"mode": "method", "base": "/hooks", "suffix": "messages"}
+    assert capture["method"] == "PATCH"
+
+
+def test_broken_json_is_kept_with_its_bytes(client: httpx.Client) -> None:
+    raw = b'{"event": "messages.upsert", "instance": "sales",, }'
+    capture = post(client, "/", raw)
+    assert capture["provider"] == "unknown"
+    assert capture["body"] is None
+    assert capture["raw"] == raw.decode() and capture["raw_encoding"] == "utf-8"
+    assert capture["validation"]["status"] == "not-json"
+    assert capture["validation"]["errors"] == [{
+        "path": "$",
+        "message": "broken JSON at line 1, column 50: Expecting property name enclosed in double quotes",
+    }]
+
+
+def test_empty_body(client: httpx.Client) -> None:
+    capture = post(client, "/", b"")
+    assert capture["size"] == 0 and capture["body"] is None
+    assert capture["validation"]["status"] == "not-json"
+    assert capture["validation"]["errors"][0]["message"] == "empty body"
+
+
+def test_bytes_that_are_not_utf8_come_back_exactly(client: httpx.Client) -> None:
+    raw = bytes(range(256))
+    capture = post(client, "/upload", raw)
+    assert capture["raw_encoding"] == "base64"
+    import base64
+    assert base64.b64decode(capture["raw"]) == raw
+
+
+def test_invalid_body_names_json_paths(client: httpx.Client) -> None:
+    body = fixture("evolution/v2/messages.upsert.text")["body"]
+    body["data"]["key"]["fromMe"] = "yes"
+    del body["data"]["messageType"]
+    body["data"]["status"] = "SEEN"
+    capture = post(client, "/webhook", json.dumps(body).encode())
+    assert capture["validation"]["status"] == "invalid"
+    assert capture["validation"]["errors"] == [
+        {"path": "$.data.key.fromMe", "message": 'expected a boolean, got string "yes"'},
+        {"path": "$.data.messageType", "message": "required field is missing"},
+        {"path": "$.data.status", "message": 'expected one of "ERROR", "PENDING", "SERVER_ACK", '
+         '"DELIVERY_ACK", "READ", "PLAYED", "DELETED", "SENT", "DELIVERED", "FAILED", '
+         'got string "SEEN"'},
+    ]
+
+
+def test_any_method_is_captured_and_answered_2xx(client: httpx.Client) -> None:
+    for method in ("GET", "PUT", "DELETE", "OPTIONS", "PROPFIND"):
+        answer = client.request(method, "/anything/here?x=1")
+        assert answer.status_code == 200, method
+    events = client.get("/_hookcatcher/api/events").json()["events"]
+    assert [e["method"] for e in events] == ["GET", "PUT", "DELETE", "OPTIONS", "PROPFIND"]
+    assert all(e["query"] == "x=1" and e["provider"] == "unknown" for e in events)
+
+
+def test_events_listing_filters_and_pages(client: httpx.Client) -> None:
+    for name in ("evolution/v2/messages.upsert.text", "evolution/v2/messages.update.read",
+                 "whapi/messages.post.text", "evolution/v2/connection.update.open"):
+        client.post("/webhook", content=body_of(name))
+    listed = client.get("/_hookcatcher/api/events", params={"q": "provider:evolution"}).json()
+    assert [e["event"] for e in listed["events"]] == \
+        ["messages.upsert", "messages.update", "connection.update"]
+    assert listed["more"] is False
+    assert "raw" not in listed["events"][0]  # the parsed body carries it
+    newest = client.get("/_hookcatcher/api/events", params={"limit": 2}).json()
+    assert [e["id"] for e in newest["events"]] == [3, 4] and newest["more"] is True
+    page = client.get("/_hookcatcher/api/events", params={"after": 1, "limit": 2}).json()
+    assert [e["id"] for e in page["events"]] == [2, 3] and page["more"] is True
+    with_raw = client.get("/_hookcatcher/api/events", params={"limit": 1, "raw": 1}).json()
+    assert json.loads(with_raw["events"][0]["raw"])["event"] == "connection.update"
+    negated = client.get("/_hookcatcher/api/events", params={"q": "-event:messages.*"}).json()
+    assert [e["event"] for e in negated["events"]] == ["messages/post", "connection.update"]
+
+
+def test_bad_filter_term_is_400_naming_it(client: httpx.Client) -> None:
+    answer = client.get("/_hookcatcher/api/events", params={"q": "provider:evolution valid:maybe"})
+    assert answer.status_code == 400
+    assert answer.json() == {"error": "bad filter term 'valid:maybe': valid takes yes or no",
+                             "term": "valid:maybe"}
+
+
+def test_bad_query_parameters_are_400(client: httpx.Client) -> None:
+    answer = client.get("/_hookcatcher/api/events", params={"limit": "ten"})
+    assert answer.status_code == 400
+    assert answer.json()["error"] == "query parameter limit='ten' is not a whole number"
+    assert client.get("/_hookcatcher/api/events", params={"after": "-1"}).status_code == 400
+
+
+def test_missing_capture_and_unknown_endpoint(client: httpx.Client) -> None:
+    client.post("/", content=b"{}")
+    client.delete("/_hookcatcher/api/events")
+    gone = client.get("/_hookcatcher/api/events/1")
+    assert gone.status_code == 404 and "no longer stored" in gone.json()["error"]
+    assert client.get("/_hookcatcher/api/events/99").json()["error"] == \
+        "no capture 99 in this server run"
+    unknown = client.get("/_hookcatcher/api/nothing")
+    assert unknown.status_code == 404
+    assert unknown.json()["error"] == "no such endpoint: GET /_hookcatcher/api/nothing"
+    assert client.post("/_hookcatcher/api/stats").status_code == 405
+    assert client.get("/_hookcatcher/api/stats").json()["received"] == 1  # not the API calls
+
+
+def test_clear_and_stats(client: httpx.Client) -> None:
+    client.post("/", content=body_of("evolution/v2/messages.upsert.text"))
+    client.post("/", content=b"nope")
+    stats = client.get("/_hookcatcher/api/stats").json()
+    assert (stats["received"], stats["stored"], stats["not_json"]) == (2, 2, 1)
+    assert client.delete("/_hookcatcher/api/events").json() == {"cleared": 2}
+    client.post("/", content=b"{}")
+    after = client.get("/_hookcatcher/api/stats").json()
+    assert (after["received"], after["stored"], after["cleared"]) == (3, 1, 2)
+    assert client.get("/_hookcatcher/api/events").json()["events"][0]["id"] == 3
+
+
+def test_health_and_catalog(client: httpx.Client) -> None:
+    assert client.get("/_hookcatcher/health").json()["status"] == "ok"
+    catalog = client.get("/_hookcatcher/api/catalog").json()
+    providers = {p["name"]: p for p in catalog["providers"]}
+    assert set(providers) == {"evolution", "codechat", "whapi"}
+    upsert = next(e for e in providers["evolution"]["events"] if e["event"] == "messages.upsert")
+    assert upsert["paths"] == ["/messages-upsert"]
+    assert upsert["schema"] == "evolution/messages.upsert"
+    patch = next(e for e in providers["whapi"]["events"] if e["event"] == "messages/patch")
+    assert patch["paths"] == ["/messages/patch", "PATCH /messages"]
+    assert catalog["schemas"]["evolution/messages.upsert"]["title"] == \
+        "Evolution API messages.upsert"
+
+
+def test_ring_evicts_through_the_api(make_server) -> None:
+    server: BackgroundServer = make_server(max_events=3)
+    with httpx.Client(base_url=server.url) as http:
+        for _ in range(5):
+            http.post("/", content=b"{}")
+        assert [e["id"] for e in http.get("/_hookcatcher/api/events").json()["events"]] == [3, 4, 5]
+        stats = http.get("/_hookcatcher/api/stats").json()
+        assert (stats["received"], stats["stored"], stats["evicted"]) == (5, 3, 2)

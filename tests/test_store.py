@@ -1,0 +1,87 @@
+"""The ring buffer: bounded by count and by bytes, oldest out first, counts that add up."""
+
+from __future__ import annotations
+
+import pytest
+
+from hookcatcher.ingest import build_capture
+from hookcatcher.store import Store
+from hookcatcher.validation import Validator
+
+VALIDATOR = Validator()
+
+
+def capture(size: int = 10):
+    return build_capture(VALIDATOR, "POST", "/", "", [], "127.0.0.1:1", b"x" * size)
+
+
+def test_evicts_oldest_by_count() -> None:
+    store = Store(max_events=3)
+    for _ in range(5):
+        store.add(capture())
+    assert [c.id for c in store] == [3, 4, 5]
+    stats = store.stats()
+    assert (stats["received"], stats["stored"], stats["evicted"]) == (5, 3, 2)
+    assert store.evicted_through == 2
+
+
+def test_evicts_oldest_by_bytes() -> None:
+    store = Store(max_bytes=250)
+    for _ in range(4):
+        store.add(capture(100))
+    assert [c.id for c in store] == [3, 4]
+    assert store.stored_bytes == 200
+    assert store.stats()["evicted"] == 2
+
+
+def test_newest_is_kept_even_when_larger_than_the_limit() -> None:
+    store = Store(max_bytes=50)
+    store.add(capture(10))
+    store.add(capture(500))
+    assert [c.id for c in store] == [2]
+
+
+def test_lookup_by_id_and_after() -> None:
+    store = Store(max_events=3)
+    for _ in range(5):
+        store.add(capture())
+    assert store.get(2) is None and store.get(4).id == 4 and store.get(6) is None
+    assert [c.id for c in store.after(0)] == [3, 4, 5]
+    assert [c.id for c in store.after(3)] == [4, 5]
+    assert list(store.after(5)) == []
+    assert store.first_after(5) is None
+
+
+def test_clear_keeps_ids_increasing_and_counts_adding_up() -> None:
+    store = Store()
+    store.add(capture())
+    store.add(capture())
+    assert store.clear() == 2
+    store.add(capture())
+    stats = store.stats()
+    assert [c.id for c in store] == [3]
+    assert stats["received"] == stats["stored"] + stats["evicted"] + stats["cleared"]
+
+
+def test_listeners_hear_every_capture_until_unsubscribed() -> None:
+    store = Store()
+    heard: list[int] = []
+    stop = store.subscribe(lambda c: heard.append(c.id))
+    store.add(capture())
+    stop()
+    store.add(capture())
+    assert heard == [1]
+
+
+def test_per_event_counts() -> None:
+    store = Store()
+    store.add(build_capture(VALIDATOR, "POST", "/x/messages-upsert", "", [], "", b"{}"))
+    store.add(capture())
+    per_event = store.stats()["per_event"]
+    assert {"provider": "evolution", "event": "messages.upsert", "received": 1, "invalid": 1} \
+        in per_event
+
+
+def test_limits_must_be_positive() -> None:
+    with pytest.raises(ValueError):
+        Store(max_events=0)

@@ -1,0 +1,122 @@
+"""Validation errors as a developer reads them: a JSON path, what was expected, what came."""
+
+from __future__ import annotations
+
+import copy
+import json
+from pathlib import Path
+
+import pytest
+
+from conftest import fixture
+
+from hookcatcher.capture import Problem
+from hookcatcher.validation import SchemaError, Validator, json_path
+
+FIXTURES = [
+    "evolution/v2/messages.upsert.text",
+    "evolution/v2/messages.update.read",
+    "evolution/v2/connection.update.open",
+    "evolution/v2/qrcode.updated",
+    "evolution/v1/messages.upsert.text",
+]
+
+
+@pytest.mark.parametrize("name", FIXTURES)
+def test_fixtures_are_valid(validator: Validator, name: str) -> None:
+    item = fixture(name)
+    result = validator.check(item["provider"], item["event"], item["body"])
+    assert (result.status, result.errors) == ("valid", ())
+    assert result.schema == f"{item['provider']}/{item['event']}"
+
+
+def upsert() -> dict:
+    return copy.deepcopy(fixture("evolution/v2/messages.upsert.text")["body"])
+
+
+def test_wrong_type_missing_field_bad_enum_bad_jid(validator: Validator) -> None:
+    body = upsert()
+    body["data"]["key"]["remoteJid"] = "5511900000001"
+    body["data"]["messageTimestamp"] = "yesterday"
+    del body["data"]["key"]["id"]
+    body["data"]["source"] = "blackberry"
+    errors = validator.check("evolution", "messages.upsert", body).errors
+    assert errors == (
+        Problem("$.data.key.id", "required field is missing"),
+        Problem("$.data.key.remoteJid", 'expected a WhatsApp JID, got string "5511900000001"'),
+        Problem("$.data.messageTimestamp", 'expected a Unix time in seconds, got string "yesterday"'),
+        Problem("$.data.source", 'expected one of "ios", "web", "android", "desktop", "unknown", '
+                                 'got string "blackberry"'),
+    )
+
+
+def test_versions_are_tolerated_not_rejected(validator: Validator) -> None:
+    body = upsert()
+    body["data"]["messageTimestamp"] = {"low": 1763712000, "high": 0, "unsigned": True}
+    body["data"]["key"].update(remoteJidAlt="5511900000001@s.whatsapp.net", addressingMode="lid",
+                               remoteJid="123456789012345@lid")
+    del body["sender"]  # before the first connection
+    assert validator.check("evolution", "messages.upsert", body).status == "valid"
+
+
+def test_envelope_errors_come_with_event_errors(validator: Validator) -> None:
+    body = upsert()
+    body["instance"] = 42
+    body["apikey"] = False
+    errors = validator.check("evolution", "messages.upsert", body).errors
+    assert errors == (
+        Problem("$.apikey", "expected a string or null, got boolean false"),
+        Problem("$.instance", "expected a string, got number 42"),
+    )
+
+
+def test_messages_update_needs_an_id_of_either_version(validator: Validator) -> None:
+    body = copy.deepcopy(fixture("evolution/v2/messages.update.read")["body"])
+    del body["data"]["keyId"]
+    assert validator.check("evolution", "messages.update", body).errors == (
+        Problem("$.data.keyId", "required field is missing (one of: keyId | id)"),)
+    body["data"]["id"] = "3EB0"  # the v1 name
+    assert validator.check("evolution", "messages.update", body).status == "valid"
+
+
+def test_unknown_event_of_a_known_gateway_is_invalid(validator: Validator) -> None:
+    body = upsert()
+    body["event"] = "messages.upserted"
+    result = validator.check("evolution", "messages.upserted", body)
+    assert result.status == "invalid"
+    assert result.errors[0] == Problem(
+        "$.event", "unknown Evolution API event 'messages.upserted': not in the catalog "
+                   "(see /_hookcatcher/api/catalog)")
+
+
+def test_known_event_without_its_own_schema_checks_the_envelope(validator: Validator) -> None:
+    result = validator.check("evolution", "call", {"event": "call", "instance": "s", "data": {}})
+    assert (result.status, result.schema) == ("no-schema", "evolution/envelope")
+    broken = validator.check("evolution", "call", {"event": "call", "data": {}})
+    assert broken.status == "invalid"
+    assert broken.errors == (Problem("$.instance", "required field is missing"),)
+
+
+def test_unknown_provider_has_no_schema(validator: Validator) -> None:
+    assert validator.check("unknown", None, {"a": 1}).status == "no-schema"
+
+
+def test_json_path_spelling() -> None:
+    assert json_path([]) == "$"
+    assert json_path(["data", "key", "fromMe"]) == "$.data.key.fromMe"
+    assert json_path(["messages", 0, "id"]) == "$.messages[0].id"
+    assert json_path(["odd key", "x.y"]) == '$["odd key"]["x.y"]'
+
+
+def test_broken_schema_fails_at_start_with_its_file(tmp_path: Path) -> None:
+    folder = tmp_path / "evolution"
+    folder.mkdir()
+    (folder / "envelope.json").write_text(json.dumps({
+        "$id": "https://hookcatcher.invalid/schemas/evolution/envelope.json",
+        "properties": {"data": {"$ref": "missing.json"}},
+    }))
+    with pytest.raises(SchemaError, match=r"evolution/envelope.json: \$ref 'missing.json' does not resolve"):
+        Validator(tmp_path)
+    (folder / "envelope.json").write_text("{not json")
+    with pytest.raises(SchemaError, match="envelope.json"):
+        Validator(tmp_path)
