@@ -6,11 +6,12 @@ gets its answer, so it stays small (the store and the stream only take reference
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from typing import Any
 
 from . import catalog
-from .capture import Capture, Problem, Route, Validation
+from .capture import Capture, Problem, Validation
 from .validation import Validator
 
 __all__ = ["build_capture", "parse_body"]
@@ -28,7 +29,7 @@ def build_capture(validator: Validator, method: str, path: str, query: str,
     return Capture(
         received_at=received_at, method=method, path=path, query=query, headers=headers,
         remote=remote, raw=raw, body=body, provider=found.provider, event=found.event,
-        instance=found.instance, route=found.route or Route("single", path),
+        instance=found.instance, route=found.route,
         validation=validation, warnings=list(found.warnings),
     )
 
@@ -37,12 +38,20 @@ def _reject_constant(name: str) -> Any:
     raise ValueError(f"{name} is not allowed in JSON")
 
 
+def _finite_float(text: str) -> float:
+    """1e400 would parse as infinity, which no JSON answer can carry back out."""
+    value = float(text)
+    if math.isinf(value):
+        raise ValueError(f"number {text} is too large for a double")
+    return value
+
+
 def parse_body(raw: bytes) -> tuple[Any, Problem | None]:
     """The body as JSON, or None and a Problem that says where parsing stopped."""
     if not raw.strip():
         return None, Problem("$", "empty body" if not raw else "body is only whitespace")
     try:
-        return json.loads(raw, parse_constant=_reject_constant), None
+        return json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float), None
     except json.JSONDecodeError as exc:
         return None, Problem("$", f"broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
     except UnicodeDecodeError as exc:

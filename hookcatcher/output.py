@@ -72,6 +72,7 @@ class LinePrinter:
         self.out = out or sys.stdout
         self._queue: queue.Queue[Capture | None] = queue.Queue(maxsize=backlog)
         self._skipped = 0
+        self._lock = threading.Lock()
         self._thread = threading.Thread(target=self._run, name="hookcatcher-printer", daemon=True)
         self._thread.start()
 
@@ -79,7 +80,8 @@ class LinePrinter:
         try:
             self._queue.put_nowait(capture)
         except queue.Full:
-            self._skipped += 1
+            with self._lock:
+                self._skipped += 1
 
     def _format(self, capture: Capture) -> str:
         if self.as_json:
@@ -89,8 +91,9 @@ class LinePrinter:
     def _run(self) -> None:
         while (capture := self._queue.get()) is not None:
             lines = []
-            if self._skipped:
+            with self._lock:
                 skipped, self._skipped = self._skipped, 0
+            if skipped:
                 lines.append(f"... {skipped} captures not printed: output is too slow "
                              "(they are stored; see /_hookcatcher/api/events)")
             lines.append(self._format(capture))

@@ -7,6 +7,7 @@ callable that reads the body, ingests it, stores it and answers 200.
 
 from __future__ import annotations
 
+from itertools import islice
 from typing import Any
 
 from starlette.applications import Starlette
@@ -126,22 +127,11 @@ async def list_events(request: Request) -> Response:
     except _BadParam as exc:
         return _error(str(exc), 400)
     include_raw = request.query_params.get("raw", "") in ("1", "true", "yes")
-    found = []
-    more = False
-    if after is not None:
-        for capture in store.after(after):
-            if query(capture):
-                if len(found) == limit:
-                    more = True
-                    break
-                found.append(capture)
-    else:
-        for capture in reversed(list(store)):
-            if query(capture):
-                if len(found) == limit:
-                    more = True
-                    break
-                found.append(capture)
+    candidates = store.after(after) if after is not None else reversed(list(store))
+    found = list(islice((capture for capture in candidates if query(capture)), limit + 1))
+    more = len(found) > limit
+    found = found[:limit]
+    if after is None:
         found.reverse()
     return JSONResponse({
         "events": [capture.to_json(include_raw=include_raw) for capture in found],

@@ -214,7 +214,7 @@ def _problem(error: ValidationError) -> Problem:
         options = [_branch(sub) for sub in error.context]
         return Problem(json_path(parts), f"expected {' or '.join(dict.fromkeys(options))}, got {got}")
     if kind == "required":
-        return Problem(json_path(parts + [_missing(error)[0]]), "required field is missing")
+        return Problem(json_path(parts + [_missing_one(error)]), "required field is missing")
     if kind == "additionalProperties":
         return Problem(json_path(parts), f"unexpected field: {error.message}")
     if kind == "type":
@@ -239,6 +239,14 @@ def _branch(error: ValidationError) -> str:
     if error.validator == "const":
         return json.dumps(error.validator_value)
     return error.message
+
+
+def _missing_one(error: ValidationError) -> str:
+    """jsonschema gives one `required` error per absent name, named only in its message."""
+    for name in _missing(error):
+        if error.message.startswith(repr(name)):
+            return name
+    return _missing(error)[0]
 
 
 def _missing(error: ValidationError) -> list[str]:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from hookcatcher.ingest import build_capture, parse_body
+from hookcatcher.ingest import build_capture
 from hookcatcher.validation import Validator
 
 VALIDATOR = Validator()
@@ -27,12 +27,3 @@ def test_non_json_always_carries_raw() -> None:
     assert data["raw_encoding"] == "base64" and base64.b64decode(data["raw"]) == b"\x80abc"
     assert data["validation"]["errors"][0]["message"] == \
         "body is not UTF-8 text (byte 0): not JSON"
-
-
-def test_parse_body_says_where() -> None:
-    assert parse_body(b'{"a": 1}') == ({"a": 1}, None)
-    assert parse_body(b"   ")[1].message == "body is only whitespace"
-    assert parse_body(b'{"a":\n  tru}')[1].message == \
-        "broken JSON at line 2, column 3: Expecting value"
-    assert parse_body(b'{"a": NaN}')[1].message == "not valid JSON: NaN is not allowed in JSON"
-    assert parse_body(b"[" * 100_000)[1].message == "JSON nested too deeply to parse"
