@@ -1,0 +1,167 @@
+"""The bundled knowledge is complete and right: every catalog event has a schema and a
+fixture, every fixture is valid and classified as its own event (posted to `/` and to its
+per-event path), and breaking a fixture is reported at the JSON path that was broken."""
+
+from __future__ import annotations
+
+import copy
+import json
+from typing import Any, Iterator
+
+import httpx
+import pytest
+
+from hookcatcher import catalog
+from hookcatcher.fixtures import Fixture, bundled
+from hookcatcher.runner import BackgroundServer
+from hookcatcher.server import create_app
+from hookcatcher.store import Store
+from hookcatcher.validation import Validator
+
+FIXTURES = list(bundled())
+IDS = [f.name for f in FIXTURES]
+EVENTS = [e for p in catalog.PROVIDERS.values() for e in p.events]
+
+
+def _event_id(event: catalog.Event) -> str:
+    return f"{event.provider}:{event.name}"
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=_event_id)
+def test_every_catalog_event_has_a_schema(validator: Validator, event: catalog.Event) -> None:
+    assert event.schema_id in validator.schema_ids, f"no schemas/{event.schema_id}.json"
+    document = validator.document(event.schema_id)
+    assert document.get("title") and document.get("description")
+
+
+@pytest.mark.parametrize("event", EVENTS, ids=_event_id)
+def test_every_catalog_event_has_a_fixture(event: catalog.Event) -> None:
+    assert any(f.provider == event.provider and catalog.find(f.provider, f.event) == event
+               for f in FIXTURES), f"no fixture for {event.provider} {event.name}"
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
+def test_fixture_is_valid(validator: Validator, fixture: Fixture) -> None:
+    result = validator.check(fixture.provider, fixture.event, fixture.body)
+    assert result.errors == () and result.status == "valid"
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[BackgroundServer]:
+    with BackgroundServer(create_app(Store(max_events=100_000))) as running:
+        yield running
+
+
+def _deliveries(fixture: Fixture) -> list[tuple[str, str]]:
+    """(method, path) the gateway may use for this event: single URL, then per-event."""
+    event = catalog.find(fixture.provider, fixture.event)
+    found = [("POST", "/")]
+    if event is not None and event.suffix and fixture.provider == "evolution":
+        found.append(("POST", f"/hooks/{event.suffix}"))
+    if event is not None and fixture.provider == "whapi":
+        kind, method = event.suffix.split("/")
+        found += [("POST", f"/hooks/{kind}/{method}"), (method.upper(), f"/hooks/{kind}")]
+    return found
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
+def test_fixture_is_classified_as_its_own_event(server: BackgroundServer, fixture: Fixture) -> None:
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for method, path in _deliveries(fixture):
+            answer = http.request(method, path, content=fixture.raw(), headers=dict(fixture.headers))
+            assert answer.status_code == 200
+            capture = http.get(f"/_hookcatcher/api/events/{answer.json()['id']}").json()
+            where = f"{method} {path}"
+            assert (capture["provider"], capture["event"]) == (fixture.provider, fixture.event), where
+            assert capture["validation"]["status"] == "valid", (where, capture["validation"])
+            assert capture["warnings"] == [], where
+
+
+def _paths(node: Any, at: tuple = ()) -> Iterator[tuple]:
+    if isinstance(node, dict):
+        for key, value in node.items():
+            yield at + (key,)
+            yield from _paths(value, at + (key,))
+    elif isinstance(node, list):
+        for index, value in enumerate(node[:2]):
+            yield at + (index,)
+            yield from _paths(value, at + (index,))
+
+
+def _json_path(parts: tuple) -> str:
+    from hookcatcher.validation import json_path
+    return json_path(parts)
+
+
+def _mutated(body: Any, parts: tuple, change) -> Any:
+    copied = copy.deepcopy(body)
+    node = copied
+    for part in parts[:-1]:
+        node = node[part]
+    change(node, parts[-1])
+    return copied
+
+
+def _other_type(value: Any) -> Any:
+    if isinstance(value, bool):
+        return "yes"
+    if isinstance(value, (int, float)):
+        return "12345x"
+    if isinstance(value, str):
+        return 12345
+    if value is None:
+        return {"unexpected": True}
+    return "not-a-container"
+
+
+def _has_error_at(result, path: str) -> bool:
+    return any(problem.path == path for problem in result.errors)
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
+def test_mutations_are_reported_where_they_were_made(validator: Validator, fixture: Fixture) -> None:
+    """Remove a field, change its type, put a value outside its enum: whenever that makes the
+    body invalid, an error names the JSON path that was changed. Each fixture must have at least
+    one required field and one typed field that the schema notices."""
+    noticed = {"removed": 0, "retyped": 0}
+    for parts in _paths(fixture.body):
+        path = _json_path(parts)
+        if isinstance(parts[-1], str):
+            result = validator.check(fixture.provider, fixture.event,
+                                     _mutated(fixture.body, parts, lambda n, k: n.pop(k)))
+            if result.errors:
+                noticed["removed"] += 1
+                assert _has_error_at(result, path), (path, "removed", result.errors)
+        result = validator.check(fixture.provider, fixture.event, _mutated(
+            fixture.body, parts, lambda n, k: n.__setitem__(k, _other_type(n[k]))))
+        if result.errors:
+            noticed["retyped"] += 1
+            assert _has_error_at(result, path), (path, "retyped", result.errors)
+        result = validator.check(fixture.provider, fixture.event, _mutated(
+            fixture.body, parts, lambda n, k: n.__setitem__(k, "NOT-IN-ANY-ENUM")
+            if isinstance(n[k], str) else None))
+        if result.errors:
+            assert _has_error_at(result, path), (path, "out of enum", result.errors)
+    assert noticed["removed"] > 0 and noticed["retyped"] > 0, noticed
+
+
+def test_out_of_enum_values_are_caught_somewhere() -> None:
+    """At least the status enums: a sanity check that enum mutation is not vacuous."""
+    validator = Validator()
+    body = next(f for f in FIXTURES if f.name == "evolution/v2/messages.update.read").body
+    broken = copy.deepcopy(body)
+    broken["data"]["status"] = "NOT-IN-ANY-ENUM"
+    assert _has_error_at(validator.check("evolution", "messages.update", broken), "$.data.status")
+
+
+@pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
+def test_fixture_file_is_well_formed(fixture: Fixture) -> None:
+    assert fixture.title and fixture.version
+    assert fixture.provider in catalog.PROVIDERS
+    assert catalog.find(fixture.provider, fixture.event) is not None
+    stem = fixture.path.name.removesuffix(".json")
+    assert stem.startswith(catalog.file_stem(fixture.event)), stem
+    assert all(char not in fixture.path.name for char in ':*?"<>|\\'), "not a portable file name"
+    assert fixture.path.parts[-2 if fixture.provider == "whapi" else -3] == fixture.provider
+    assert ("content-type", "application/json") in [(k.lower(), v) for k, v in fixture.headers]
+    json.dumps(fixture.body)
