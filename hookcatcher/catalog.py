@@ -2,6 +2,8 @@
 
 Classification, validation, the `/api/catalog` endpoint (and later replay's per-event URLs)
 all read these tables, so a gateway fact is written down once.
+Evolution's APPLICATION_STARTUP and CONTACTS_SET can be subscribed to but no version sends
+them, so they are not here: a body naming them is reported as an unknown event.
 Sources: the project's gateway reference notes (Evolution API 1.x-2.3, CodeChat's
 generations, Whapi.Cloud's OpenAPI 1.8.7).
 """
@@ -23,6 +25,7 @@ __all__ = [
     "find",
     "evolution_suffix",
     "describe",
+    "file_stem",
 ]
 
 
@@ -40,8 +43,8 @@ class Event:
 
     @property
     def schema_id(self) -> str:
-        """Where this event's schema lives under schemas/: `<provider>/<name>`, '/' as '.'."""
-        return f"{self.provider}/{self.name.replace('/', '.')}"
+        """Where this event's schema lives under schemas/: `<provider>/<file_stem(name)>`."""
+        return f"{self.provider}/{file_stem(self.name)}"
 
     def paths(self) -> list[str]:
         """The per-event paths the gateway appends to the configured URL, if it has any."""
@@ -49,6 +52,12 @@ class Event:
             kind, method = self.suffix.split("/")
             return [f"/{kind}/{method}", f"{method.upper()} /{kind}"]
         return [f"/{self.suffix}"] if self.suffix else []
+
+
+def file_stem(name: str) -> str:
+    """An event name as a file name on any system: Whapi's '/' and CodeChat v2's ':' become
+    '.', and a wildcard family is named by its prefix (`message.batch.*` -> `message.batch`)."""
+    return name.replace("/", ".").replace(":", ".").removesuffix(".*")
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,7 +85,6 @@ def evolution_suffix(name: str) -> str:
 def _evolution() -> Provider:
     both, v1, v2 = ("v1", "v2"), ("v1",), ("v2",)
     rows: list[tuple[str, tuple[str, ...], str, str]] = [
-        ("application.startup", both, "object", "subscribable, but no version sends it"),
         ("instance.create", both, "object", ""),
         ("instance.delete", both, "object", ""),
         ("qrcode.updated", both, "object", ""),
@@ -89,7 +97,6 @@ def _evolution() -> Provider:
         ("messages.delete", both, "object", ""),
         ("send.message", both, "object", ""),
         ("send.message.update", v2, "object", ""),
-        ("contacts.set", both, "array", "subscribable, but no version sends it"),
         ("contacts.upsert", both, "array|object", "array from sync, object from a message"),
         ("contacts.update", both, "array|object", "array from sync, object from a message"),
         ("presence.update", both, "object", ""),
@@ -210,8 +217,10 @@ def _whapi() -> Provider:
         ("users", "post", ("user",), "account linked"),
         ("users", "delete", ("user",), "account unlinked"),
     ]
+    single = {"health", "qr", "user"}  # one object, not an array of items
     events = tuple(
-        Event("whapi", f"{kind}/{method}", ("1.8",), "array", f"{kind}/{method}", payload, note)
+        Event("whapi", f"{kind}/{method}", ("1.8",), "object" if single & set(payload) else "array",
+              f"{kind}/{method}", payload, note)
         for kind, method, payload, note in rows
     )
     return Provider("whapi", "Whapi.Cloud", ("1.8",), events)
@@ -423,3 +432,27 @@ def describe(schema_ids: Iterable[str] = ()) -> dict[str, Any]:
             for p in PROVIDERS.values()
         ]
     }
+
+
+README_START = "<!-- catalog:start (generated from hookcatcher/catalog.py) -->"
+README_END = "<!-- catalog:end -->"
+
+
+def readme_table() -> str:
+    """The README's table of supported gateways and events, generated so it cannot drift."""
+    lines = []
+    for provider in PROVIDERS.values():
+        lines += ["", f"**{provider.title}** ({', '.join(provider.versions)})", "",
+                  "| event | versions | per-event URL | data | note |", "|---|---|---|---|---|"]
+        for event in provider.events:
+            paths = ", ".join(f"`{path}`" for path in event.paths()) or "-"
+            lines.append(f"| `{event.name}` | {', '.join(event.versions)} | {paths} | "
+                         f"{event.data} | {event.note} |")
+    return "\n".join(lines[1:])
+
+
+def update_readme(text: str) -> str:
+    """README text with the generated table put between its markers."""
+    head, _, rest = text.partition(README_START)
+    _, _, tail = rest.partition(README_END)
+    return f"{head}{README_START}\n{readme_table()}\n{README_END}{tail}"

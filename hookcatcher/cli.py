@@ -9,7 +9,7 @@ import re
 import sys
 from typing import Callable, Sequence
 
-from . import __version__
+from . import __version__, offline
 from .output import LinePrinter, banner
 from .runner import PortError, bind, run, url_of
 from .server import create_app
@@ -118,6 +118,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="headless server; one line per capture on stdout",
                         description="Headless server: prints the URLs to point a gateway at, "
                                     "then one line per capture.")
+    check = commands.add_parser(
+        "validate", help="validate body or fixture files offline against the schemas",
+        description="Validate bodies offline, as the server would: prints provider, event and "
+                    "each error with its JSON path; exits 1 when any file is invalid or not JSON.")
+    check.add_argument("files", nargs="+", metavar="FILE",
+                       help="a body or fixture file, a folder of them, or - for stdin")
+    check.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
 
 
@@ -125,10 +132,21 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
         args = parser.parse_args(argv)
+        if args.command == "validate":
+            return validate(args)
         return serve(args)
     except UsageError as exc:
         print(f"hookcatcher: error: {exc}", file=sys.stderr)
         return 2
+
+
+def validate(args: argparse.Namespace) -> int:
+    try:
+        validator = Validator()
+    except (SchemaError, FileNotFoundError) as exc:
+        print(f"hookcatcher: error: {exc}", file=sys.stderr)
+        return 2
+    return offline.run(validator, args.files, args.json)
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -163,16 +163,16 @@ async def stats(request: Request) -> Response:
 async def catalog_endpoint(request: Request) -> Response:
     validator: Validator = request.app.state.validator
     described = catalog.describe(validator.schema_ids)
-    described["schemas"] = {
-        schema_id: _field_descriptions(validator.document(schema_id) or {})
-        for schema_id in validator.schema_ids
-    }
+    described["schemas"] = {schema_id: _explained(validator, schema_id)
+                            for schema_id in validator.schema_ids}
     return JSONResponse(described)
 
 
-def _field_descriptions(schema: dict[str, Any]) -> dict[str, Any]:
-    """A schema's title and description, for the TUI and API to explain an event."""
-    return {"title": schema.get("title"), "description": schema.get("description")}
+def _explained(validator: Validator, schema_id: str) -> dict[str, Any]:
+    """A schema's title, description and per-field descriptions, to explain an event."""
+    document = validator.document(schema_id) or {}
+    return {"title": document.get("title"), "description": document.get("description"),
+            "fields": validator.fields(schema_id)}
 
 
 async def not_found(request: Request, exc: Exception) -> Response:

@@ -53,6 +53,7 @@ class Validator:
             for schema_id, document in documents.items()
         )
         self._validators: dict[str, Draft202012Validator] = {}
+        self._fields: dict[str, dict[str, str]] = {}
         for schema_id, document in documents.items():
             try:
                 Draft202012Validator.check_schema(document)
@@ -61,6 +62,7 @@ class Validator:
                                   f"{exc.message}") from exc
             inlined = _inline(document, schema_id, documents, ())
             self._validators[schema_id] = Draft202012Validator(inlined, registry=registry)
+            self._fields[schema_id] = _fields(inlined, "$", {})
         self._documents = documents
         self._check_refs()
 
@@ -70,6 +72,15 @@ class Validator:
 
     def document(self, schema_id: str) -> dict[str, Any] | None:
         return self._documents.get(schema_id)
+
+    def fields(self, schema_id: str) -> dict[str, str]:
+        """Each field's description by JSON path (`$.data.key.fromMe`, arrays as `[]`), so the
+        API and the TUI can explain a field, or the place an error points at."""
+        return self._fields.get(schema_id, {})
+
+    def describe(self, schema_id: str, path: str) -> str | None:
+        """The description of the field at a concrete path such as `$.messages[0].id`."""
+        return self.fields(schema_id).get(re.sub(r"\[\d+\]", "[]", path))
 
     def check(self, provider: str, event: str | None, body: Any) -> Validation:
         """Validate a parsed JSON body for the provider and event it was classified as.
@@ -131,6 +142,24 @@ def _inline(node: Any, base: str, documents: dict[str, Any], seen: tuple[str, ..
     if set(siblings) & set(resolved) - _ANNOTATIONS:
         return {"allOf": [resolved], **siblings}
     return {**resolved, **siblings}
+
+
+def _fields(node: Any, path: str, found: dict[str, str]) -> dict[str, str]:
+    if not isinstance(node, dict):
+        return found
+    if path != "$" and isinstance(node.get("description"), str):
+        found.setdefault(path, node["description"])
+    # The event's own words first; an envelope it builds on (allOf) only fills in the rest.
+    for name, child in node.get("properties", {}).items():
+        _fields(child, json_path([name]).replace("$", path, 1), found)
+    if isinstance(node.get("items"), dict):
+        _fields(node["items"], f"{path}[]", found)
+    for keyword in ("allOf", "anyOf", "oneOf"):
+        for branch in node.get(keyword, []):
+            _fields(branch, path, found)
+    for keyword in ("then", "else"):
+        _fields(node.get(keyword), path, found)
+    return found
 
 
 def _lookup(ref: str, base: str, documents: dict[str, Any]) -> tuple[str, Any]:

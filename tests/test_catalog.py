@@ -146,3 +146,17 @@ def test_catalog_describes_every_provider() -> None:
     whapi = {e["event"]: e for e in described["providers"][2]["events"]}
     assert whapi["groups/put"]["payload"] == ["groups_participants"]
     assert len(whapi) == 23
+
+
+def test_readme_table_is_generated_from_the_catalog() -> None:
+    from pathlib import Path
+    readme = Path(__file__).resolve().parents[1] / "README.md"
+    if not readme.is_file():
+        pytest.skip("needs the source checkout")
+    text = readme.read_text(encoding="utf-8")
+    assert catalog.update_readme(text) == text, (
+        "README's event table is out of date: run\n  python -c \"import hookcatcher.catalog as c, "
+        "pathlib; p = pathlib.Path('README.md'); p.write_text(c.update_readme(p.read_text()))\"")
+    for provider in catalog.PROVIDERS.values():
+        for event in provider.events:
+            assert f"| `{event.name}` |" in text

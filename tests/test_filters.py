@@ -22,6 +22,7 @@ def captures() -> list:
         ("POST", "/wh/messages/post", body_of("whapi/messages.post.text")),
         ("PATCH", "/wh/messages", json.dumps({"messages_updates": [], "channel_id": "X"}).encode()),
         ("POST", "/other", b"not json at all"),
+        ("POST", "/stripe", b'{"hello": "world"}'),
     ]
     made = [build_capture(validator, method, path, "", [], "127.0.0.1:1", raw)
             for method, path, raw in sent]
@@ -36,18 +37,20 @@ def ids(query: str, captures: list) -> list[int]:
 
 
 @pytest.mark.parametrize("query, expected", [
-    ("", [1, 2, 3, 4, 5]),
+    ("", [1, 2, 3, 4, 5, 6]),
     ("event:messages.*", [1, 2]),
     ("event:messages/*", [3, 4]),
     ("EVENT:messages.UPSERT", []),  # field names are lower case
     ("event:MESSAGES.UPSERT", [1]),  # values ignore case
     ("provider:whapi", [3, 4]),
-    ("-provider:whapi", [1, 2, 5]),
+    ("-provider:whapi", [1, 2, 5, 6]),
     ("instance:sales", [1, 2]),
     ("instance:EXAMPLE-*", [3]),
-    ("valid:yes", [1, 2]),
+    ("valid:yes", [1, 2, 3, 4]),
     ("valid:no", [5]),
-    ("status:no-schema", [3, 4]),
+    ("status:no-schema", [6]),
+    ("provider:unknown", [5, 6]),
+    ("hello:world", [6]),
     ("status:not-*", [5]),
     ("method:patch", [4]),
     ("path:/webhook*", [1, 2]),

@@ -56,7 +56,7 @@ def test_codechat_v2(client: httpx.Client) -> None:
     assert (capture["provider"], capture["event"], capture["instance"]) == \
         ("codechat", "messages.upsert", "helpdesk")
     assert capture["route"]["mode"] == "single"
-    assert capture["validation"] == {"status": "no-schema", "schema": "codechat/envelope",
+    assert capture["validation"] == {"status": "valid", "schema": "codechat/messages.upsert",
                                      "errors": []}
     assert ["x-instanceid", "a1f0c0de-0000-4000-8000-000000000002"] in capture["headers"]
 
@@ -66,7 +66,8 @@ def test_whapi_body_mode(client: httpx.Client) -> None:
     assert (capture["provider"], capture["event"], capture["instance"]) == \
         ("whapi", "messages/post", "EXAMPLE-M72HC")
     assert capture["route"] == {"mode": "single", "base": "/webhook", "suffix": None}
-    assert capture["validation"]["status"] == "no-schema"
+    assert capture["validation"] == {"status": "valid", "schema": "whapi/messages.post",
+                                     "errors": []}
 
 
 def test_whapi_path_mode(client: httpx.Client) -> None:
@@ -208,8 +209,9 @@ def test_health_and_catalog(client: httpx.Client) -> None:
     assert upsert["schema"] == "evolution/messages.upsert"
     patch = next(e for e in providers["whapi"]["events"] if e["event"] == "messages/patch")
     assert patch["paths"] == ["/messages/patch", "PATCH /messages"]
-    assert catalog["schemas"]["evolution/messages.upsert"]["title"] == \
-        "Evolution API messages.upsert"
+    explained = catalog["schemas"]["evolution/messages.upsert"]
+    assert explained["title"] == "Evolution API messages.upsert"
+    assert explained["fields"]["$.data.key.fromMe"].startswith("true when the connected account")
 
 
 def test_ring_evicts_through_the_api(make_server) -> None:

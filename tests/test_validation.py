@@ -11,6 +11,7 @@ import pytest
 from conftest import fixture
 
 from hookcatcher.capture import Problem
+from hookcatcher.resources import data_dir
 from hookcatcher.validation import SchemaError, Validator, json_path
 
 FIXTURES = [
@@ -89,10 +90,16 @@ def test_unknown_event_of_a_known_gateway_is_invalid(validator: Validator) -> No
                    "(see /_hookcatcher/api/catalog)")
 
 
-def test_known_event_without_its_own_schema_checks_the_envelope(validator: Validator) -> None:
-    result = validator.check("evolution", "call", {"event": "call", "instance": "s", "data": {}})
+def test_known_event_without_its_own_schema_checks_the_envelope(tmp_path: Path) -> None:
+    """An installation whose schemas lack an event still checks the gateway's envelope."""
+    folder = tmp_path / "evolution"
+    folder.mkdir()
+    for name in ("envelope.json", "defs.json"):
+        (folder / name).write_text((data_dir("schemas") / "evolution" / name).read_text())
+    partial = Validator(tmp_path)
+    result = partial.check("evolution", "call", {"event": "call", "instance": "s", "data": {}})
     assert (result.status, result.schema) == ("no-schema", "evolution/envelope")
-    broken = validator.check("evolution", "call", {"event": "call", "data": {}})
+    broken = partial.check("evolution", "call", {"event": "call", "data": {}})
     assert broken.status == "invalid"
     assert broken.errors == (Problem("$.instance", "required field is missing"),)
 
@@ -120,3 +127,12 @@ def test_broken_schema_fails_at_start_with_its_file(tmp_path: Path) -> None:
     (folder / "envelope.json").write_text("{not json")
     with pytest.raises(SchemaError, match="envelope.json"):
         Validator(tmp_path)
+
+
+def test_field_descriptions_by_path(validator: Validator) -> None:
+    fields = validator.fields("evolution/messages.upsert")
+    assert fields["$.data"] == "The message, as Evolution's prepareMessage builds it."
+    assert "idempotent" in fields["$.data.key.id"]
+    assert validator.describe("evolution/messages.upsert", "$.data.key.fromMe").startswith("true when")
+    assert validator.describe("whapi/envelope", "$.errors[3].code") is None
+    assert validator.describe("whapi/envelope", "$.event.type").startswith("The kind of entity")
