@@ -133,33 +133,20 @@ def main(argv: Sequence[str] | None = None) -> int:
         parser = build_parser()
         args = parser.parse_args(argv)
         if args.command == "validate":
-            return validate(args)
+            return offline.run(Validator(), args.files, args.json)
         return serve(args)
-    except UsageError as exc:
+    except (UsageError, SchemaError, FileNotFoundError) as exc:
+        # Bad flags, or an installation whose schemas are missing or broken.
         print(f"hookcatcher: error: {exc}", file=sys.stderr)
         return 2
-
-
-def validate(args: argparse.Namespace) -> int:
-    try:
-        validator = Validator()
-    except (SchemaError, FileNotFoundError) as exc:
-        print(f"hookcatcher: error: {exc}", file=sys.stderr)
-        return 2
-    return offline.run(validator, args.files, args.json)
-
-
-def serve(args: argparse.Namespace) -> int:
-    try:
-        validator = Validator()
-    except (SchemaError, FileNotFoundError) as exc:
-        print(f"hookcatcher: error: {exc}", file=sys.stderr)
-        return 1
-    try:
-        sock = bind(args.host, args.port)
     except PortError as exc:
         print(f"hookcatcher: error: {exc}", file=sys.stderr)
         return 1
+
+
+def serve(args: argparse.Namespace) -> int:
+    validator = Validator()
+    sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
     app = create_app(store, validator)
     url = url_of(sock)
