@@ -173,9 +173,18 @@ def _codechat() -> Provider:
     for generation, names in generations.items():
         for name in names:
             seen.setdefault(name, []).append(generation)
+    # The 2026 rewrite sends an array only for these; elsewhere one object.
+    array_in_2026 = {"contacts.update", "groups.upsert", "groups.update"}
+
+    def data_of(name: str, versions: list[str]) -> str:
+        if name not in array_data:
+            return "object"
+        if "2026" in versions and name not in array_in_2026:
+            return "array|object"
+        return "array"
+
     events = tuple(
-        Event("codechat", name, tuple(versions), "array" if name in array_data else "object",
-              note=notes.get(name, ""))
+        Event("codechat", name, tuple(versions), data_of(name, versions), note=notes.get(name, ""))
         for name, versions in seen.items()
     )
     return Provider("codechat", "CodeChat", tuple(generations), events)
