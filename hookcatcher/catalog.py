@@ -455,8 +455,9 @@ def readme_table() -> str:
                   "| event | versions | per-event URL | data | note |", "|---|---|---|---|---|"]
         for event in provider.events:
             paths = ", ".join(f"`{path}`" for path in event.paths()) or "-"
+            data = event.data.replace("|", " or ")  # a bare | would split the cell
             lines.append(f"| `{event.name}` | {', '.join(event.versions)} | {paths} | "
-                         f"{event.data} | {event.note} |")
+                         f"{data} | {event.note} |")
     return "\n".join(lines[1:])
 
 
