@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from .ingest import parse_body
 from .resources import data_dir
 
 __all__ = ["Fixture", "FixtureError", "load", "bundled", "is_fixture"]
@@ -51,11 +52,12 @@ def is_fixture(document: Any) -> bool:
 
 def load(path: Path) -> Fixture:
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
-    except json.JSONDecodeError as exc:
-        raise FixtureError(f"{path}:{exc.lineno}:{exc.colno}: broken JSON: {exc.msg}") from None
-    except (OSError, UnicodeDecodeError) as exc:
-        raise FixtureError(f"{path}: cannot read: {exc}") from None
+        raw = path.read_bytes()
+    except OSError as exc:
+        raise FixtureError(f"{path}: cannot read: {exc.strerror}") from None
+    document, problem = parse_body(raw)
+    if problem is not None:
+        raise FixtureError(f"{path}: {problem.message}")
     if not is_fixture(document):
         missing = [key for key in _KEYS if not isinstance(document, dict) or key not in document]
         raise FixtureError(f"{path}: not a fixture: missing {', '.join(missing)}")

@@ -14,24 +14,31 @@ from . import catalog
 from .capture import Capture, Problem, Validation
 from .validation import Validator
 
-__all__ = ["build_capture", "parse_body"]
+__all__ = ["build_capture", "judge", "parse_body"]
 
 
 def build_capture(validator: Validator, method: str, path: str, query: str,
                   headers: list[tuple[str, str]], remote: str, raw: bytes) -> Capture:
     received_at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     body, problem = parse_body(raw)
-    found = catalog.classify(method, path, query, headers, body)
-    if problem is None:
-        validation = validator.check(found.provider, found.event, body)
-    else:
-        validation = Validation("not-json", None, (problem,))
+    found, validation = judge(validator, method, path, query, headers, body, problem)
     return Capture(
         received_at=received_at, method=method, path=path, query=query, headers=headers,
         remote=remote, raw=raw, body=body, provider=found.provider, event=found.event,
         instance=found.instance, route=found.route,
         validation=validation, warnings=list(found.warnings),
     )
+
+
+def judge(validator: Validator, method: str, path: str, query: str,
+          headers: list[tuple[str, str]], body: Any,
+          problem: Problem | None = None) -> tuple[catalog.Classification, Validation]:
+    """What a parsed body is and whether it holds: the server and `validate` both ask here.
+    `problem` is the parse error, when the bytes were not JSON."""
+    found = catalog.classify(method, path, query, headers, body)
+    if problem is not None:
+        return found, Validation("not-json", None, (problem,))
+    return found, validator.check(found.provider, found.event, body)
 
 
 def _reject_constant(name: str) -> Any:

@@ -12,10 +12,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Iterable, TextIO
 
-from . import catalog
-from .capture import Problem, Validation
+from .capture import Problem
 from .fixtures import is_fixture
-from .ingest import parse_body
+from .ingest import judge, parse_body
 from .validation import Validator
 
 __all__ = ["Result", "check_files", "run"]
@@ -68,8 +67,7 @@ def check_one(validator: Validator, name: str, raw: bytes) -> Result:
         body = document["body"]
         headers = [tuple(pair) for pair in document.get("headers", []) if len(pair) == 2]
         declared = (document["provider"], document["event"])
-    found = catalog.classify("POST", "/", "", headers, body)
-    checked: Validation = validator.check(found.provider, found.event, body)
+    found, checked = judge(validator, "POST", "/", "", headers, body)
     result = Result(name, checked.status, found.provider, found.event, checked.schema,
                     list(checked.errors), list(found.warnings))
     if declared is not None and declared != (found.provider, found.event):
