@@ -7,6 +7,7 @@ go through `Capture.to_json` so a capture looks the same wherever it is read.
 from __future__ import annotations
 
 import base64
+import json
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -116,6 +117,43 @@ class Capture:
         if include_raw or not self.is_json:
             data.update(encode_raw(self.raw))
         return data
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> "Capture":
+        """A capture read back from its JSON form (the API, the stream, a saved session).
+
+        Without `raw` the bytes are rebuilt from the parsed body, which is what the sender
+        sent up to whitespace and key order; ask the API for `raw=1` when bytes matter."""
+        if "raw" in data:
+            raw = decode_raw(data["raw"], data.get("raw_encoding", "utf-8"))
+        else:
+            raw = json.dumps(data.get("body"), ensure_ascii=False).encode("utf-8")
+        route = data.get("route") or {}
+        validation = data.get("validation") or {}
+        return cls(
+            received_at=data["received_at"],
+            method=data["method"],
+            path=data["path"],
+            query=data.get("query", ""),
+            headers=[(name, value) for name, value in data.get("headers", [])],
+            remote=data.get("remote", ""),
+            raw=raw,
+            body=data.get("body"),
+            provider=data.get("provider", "unknown"),
+            event=data.get("event"),
+            instance=data.get("instance"),
+            route=Route(route.get("mode", "single"), route.get("base", data["path"]),
+                        route.get("suffix")),
+            validation=Validation(
+                validation.get("status", "no-schema"), validation.get("schema"),
+                tuple(Problem(e["path"], e["message"]) for e in validation.get("errors", []))),
+            warnings=list(data.get("warnings", [])),
+            id=data.get("id", 0),
+        )
+
+
+def decode_raw(text: str, encoding: str) -> bytes:
+    return base64.b64decode(text) if encoding == "base64" else text.encode("utf-8")
 
 
 def encode_raw(raw: bytes) -> dict[str, str]:

@@ -20,6 +20,7 @@ from . import __version__, catalog
 from .filters import FilterError, parse
 from .ingest import build_capture
 from .store import Store
+from .summary import summary
 from .stream import Hub, stream_endpoint
 from .validation import Validator
 
@@ -111,12 +112,15 @@ class _BadParam(Exception):
 
 async def health(request: Request) -> Response:
     store: Store = request.app.state.store
-    return JSONResponse({"status": "ok", "version": __version__, "stored": len(store)})
+    return JSONResponse({"status": "ok", "version": __version__, "run": store.run,
+                         "stored": len(store)})
 
 
 async def list_events(request: Request) -> Response:
     """Captures oldest first. With `after`, the first `limit` after that id (paging forward);
-    without it, the newest `limit`."""
+    without it, the newest `limit`. `view=summary` gives list rows (summary.py) instead of
+    whole captures; `last_id` is the newest id at the moment of the answer, so a client can
+    open the stream from exactly there and miss nothing."""
     store: Store = request.app.state.store
     try:
         query = parse(request.query_params.get("q"))
@@ -127,16 +131,21 @@ async def list_events(request: Request) -> Response:
     except _BadParam as exc:
         return _error(str(exc), 400)
     include_raw = request.query_params.get("raw", "") in ("1", "true", "yes")
+    view = request.query_params.get("view", "full")
+    if view not in ("full", "summary"):
+        return _error(f"query parameter view={view!r} must be full or summary", 400)
     candidates = store.after(after) if after is not None else reversed(list(store))
     found = list(islice((capture for capture in candidates if query(capture)), limit + 1))
     more = len(found) > limit
     found = found[:limit]
     if after is None:
         found.reverse()
-    return JSONResponse({
-        "events": [capture.to_json(include_raw=include_raw) for capture in found],
-        "more": more,
-    })
+    if view == "summary":
+        events = [summary(capture) for capture in found]
+    else:
+        events = [capture.to_json(include_raw=include_raw) for capture in found]
+    return JSONResponse({"events": events, "more": more, "last_id": store.last_id,
+                         "run": store.run})
 
 
 async def get_event(request: Request) -> Response:

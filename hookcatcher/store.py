@@ -9,6 +9,7 @@ and must only hand work off (set an event, put on a queue).
 from __future__ import annotations
 
 from collections import deque
+from uuid import uuid4
 from typing import Callable, Iterator
 
 from .capture import Capture
@@ -38,6 +39,8 @@ class Store:
         self._per_event: dict[tuple[str, str | None], list[int]] = {}
         self._by_status: dict[str, int] = {}
         self._listeners: list[Listener] = []
+        # Ids restart with the server; a client that sees another run knows its ids are stale.
+        self.run = uuid4().hex[:12]
 
     def add(self, capture: Capture) -> Capture:
         """Keep a capture, give it the next id, evict what no longer fits, tell listeners.
@@ -119,6 +122,7 @@ class Store:
     def stats(self) -> dict[str, object]:
         """Counts that add up: received = stored + evicted + cleared."""
         return {
+            "run": self.run,
             "received": self.received,
             "stored": len(self._items),
             "evicted": self.evicted,

@@ -85,7 +85,10 @@ async def stream_endpoint(request: Request) -> Response:
     except FilterError as exc:
         return JSONResponse({"error": str(exc), "term": exc.term}, status_code=400)
     last_id, notices = _resume_point(request.headers.get("last-event-id"), hub.store)
-    return EventSourceResponse(hub.messages(query, last_id, notices), ping=15)
+    # The run id lets a reconnecting client tell a restarted server (ids begin again) from
+    # the same one, before it reads a single message.
+    return EventSourceResponse(hub.messages(query, last_id, notices), ping=15,
+                               headers={"x-hookcatcher-run": hub.store.run})
 
 
 def _resume_point(header: str | None, store: Store) -> tuple[int, list[ServerSentEvent]]:

@@ -21,7 +21,7 @@ from . import catalog
 from .capture import Problem, Validation
 from .resources import data_dir
 
-__all__ = ["Validator", "SchemaError", "json_path"]
+__all__ = ["Validator", "SchemaError", "json_path", "field_key"]
 
 ID_BASE = "https://hookcatcher.invalid/schemas/"
 MAX_ERRORS = 50
@@ -79,7 +79,7 @@ class Validator:
 
     def describe(self, schema_id: str, path: str) -> str | None:
         """The description of the field at a concrete path such as `$.messages[0].id`."""
-        return self.fields(schema_id).get(re.sub(r"\[\d+\]", "[]", path))
+        return self.fields(schema_id).get(field_key(path))
 
     def check(self, provider: str, event: str | None, body: Any) -> Validation:
         """Validate a parsed JSON body for the provider and event it was classified as.
@@ -179,6 +179,11 @@ def _unknown_event(provider: str, event: str | None) -> str:
     if event is None:
         return f"no event: expected one of {title}'s events (see /_hookcatcher/api/catalog)"
     return f"unknown {title} event {event!r}: not in the catalog (see /_hookcatcher/api/catalog)"
+
+
+def field_key(path: str) -> str:
+    """A concrete path as `fields()` names it: every array index becomes `[]`."""
+    return re.sub(r"\[\d+\]", "[]", path)
 
 
 def json_path(parts: Iterable[Any]) -> str:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import base64
 
+from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.validation import Validator
 
@@ -27,3 +28,19 @@ def test_non_json_always_carries_raw() -> None:
     assert data["raw_encoding"] == "base64" and base64.b64decode(data["raw"]) == b"\x80abc"
     assert data["validation"]["errors"][0]["message"] == \
         "body is not UTF-8 text (byte 0): not JSON"
+
+
+def test_json_form_reads_back_into_the_same_capture() -> None:
+    for raw in (b'{"event": "messages.upsert",  "instance": "x", "data": {}}', b"\x80\x81 not json"):
+        capture = build_capture(VALIDATOR, "PATCH", "/hooks/messages-upsert", "k=v",
+                                [("X-A", "1"), ("x-a", "2")], "127.0.0.1:9", raw)
+        capture.id = 42
+        back = Capture.from_json(capture.to_json())
+        assert back == capture
+        assert back.raw == raw  # byte-exact, whitespace and all
+
+
+def test_json_form_without_raw_rebuilds_the_bytes_from_the_body() -> None:
+    capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b'{"a":   [1, 2]}')
+    back = Capture.from_json(capture.to_json(include_raw=False))
+    assert back.body == {"a": [1, 2]} and back.raw == b'{"a": [1, 2]}'

@@ -222,3 +222,33 @@ def test_ring_evicts_through_the_api(make_server) -> None:
         assert [e["id"] for e in http.get("/_hookcatcher/api/events").json()["events"]] == [3, 4, 5]
         stats = http.get("/_hookcatcher/api/stats").json()
         assert (stats["received"], stats["stored"], stats["evicted"]) == (5, 3, 2)
+
+
+def test_summary_view_gives_list_rows_and_where_the_stream_should_start(client: httpx.Client) -> None:
+    post(client, "/", body_of("evolution/v2/messages.upsert.text"))
+    post(client, "/", body_of("whapi/messages.post.text"))
+    post(client, "/x", b"not json")
+    answer = client.get("/_hookcatcher/api/events", params={"view": "summary"}).json()
+    first, second, third = answer["events"]
+    assert first == {
+        "id": 1, "received_at": first["received_at"], "method": "POST", "path": "/",
+        "provider": "evolution", "event": "messages.upsert", "instance": "sales",
+        "chat": fixture("evolution/v2/messages.upsert.text")["body"]["data"]["key"]["remoteJid"],
+        "status": "valid", "errors": 0, "warnings": 0,
+        "size": len(body_of("evolution/v2/messages.upsert.text")),
+    }
+    assert second["chat"] == fixture("whapi/messages.post.text")["body"]["messages"][0]["chat_id"]
+    assert (third["status"], third["chat"], third["errors"]) == ("not-json", None, 1)
+    assert answer["last_id"] == 3
+    health = client.get("/_hookcatcher/health").json()
+    assert answer["run"] == health["run"] == client.get("/_hookcatcher/api/stats").json()["run"]
+    filtered = client.get("/_hookcatcher/api/events",
+                          params={"view": "summary", "q": "provider:whapi"}).json()
+    assert [row["id"] for row in filtered["events"]] == [2] and filtered["last_id"] == 3
+    bad = client.get("/_hookcatcher/api/events", params={"view": "table"})
+    assert bad.status_code == 400 and "view='table'" in bad.json()["error"]
+
+
+def test_each_server_run_has_its_own_run_id(make_server) -> None:
+    runs = {httpx.get(f"{make_server().url}/_hookcatcher/health").json()["run"] for _ in range(2)}
+    assert len(runs) == 2

@@ -107,3 +107,11 @@ def test_stalled_client_does_not_hold_up_captures_and_is_told_what_it_lost(make_
     lost = json.loads(lost_line)
     assert lost["to_id"] == 380 and lost["from_id"] < 380
     assert "fell behind" in lost["message"]
+
+
+def test_stream_names_the_server_run_before_any_message(server, client) -> None:
+    """A client that reconnects can tell a restarted server (ids begin again) at once."""
+    run = client.get("/_hookcatcher/health").json()["run"]
+    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
+            listener.stream("GET", STREAM) as stream:
+        assert stream.headers["x-hookcatcher-run"] == run

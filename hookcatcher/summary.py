@@ -1,0 +1,32 @@
+"""A capture in one line: what the TUI's list shows and `/api/events?view=summary` serves.
+
+A list of 10,000 captures is fetched whenever the filter changes; rows carry only what a list
+column needs (a few hundred bytes each instead of whole bodies), and the chat a message
+belongs to is worked out here, once, by the server.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .capture import Capture
+from .conversation import chat_of
+
+__all__ = ["summary"]
+
+
+def summary(capture: Capture) -> dict[str, Any]:
+    return {
+        "id": capture.id,
+        "received_at": capture.received_at,
+        "method": capture.method,
+        "path": capture.path,
+        "provider": capture.provider,
+        "event": capture.event,
+        "instance": capture.instance,
+        "chat": chat_of(capture),
+        "status": capture.validation.status,
+        "errors": len(capture.validation.errors),
+        "warnings": len(capture.warnings),
+        "size": capture.size,
+    }
