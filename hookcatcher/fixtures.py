@@ -2,19 +2,23 @@
 
 A fixture file is JSON: `{title, provider, version, event, headers: [[name, value]...], body}`,
 named `fixtures/<provider>/[<version>/]<event>[.<variant>].json`. Tests, `validate`, and later
-`send` and `replay`, read them through this module."""
+`send` and `replay`, read them through this module; a capture can be saved as one."""
 
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
+from . import catalog
+from .capture import Capture
 from .ingest import parse_body
+from .replay import forwardable
 from .resources import data_dir
 
-__all__ = ["Fixture", "FixtureError", "load", "bundled", "is_fixture"]
+__all__ = ["Fixture", "FixtureError", "load", "bundled", "is_fixture", "document_of", "save"]
 
 _KEYS = ("title", "provider", "version", "event", "headers", "body")
 
@@ -75,3 +79,55 @@ def bundled() -> Iterator[Fixture]:
     """Every fixture that ships with hookcatcher, in name order."""
     for path in sorted(data_dir("fixtures").rglob("*.json")):
         yield load(path)
+
+
+def document_of(capture: Capture, title: str | None = None) -> dict[str, Any]:
+    """A capture in the fixture-file form. The version is the catalog's when only one version
+    sends the event; otherwise the body cannot say which one did, and it is `captured`."""
+    if not capture.is_json:
+        reason = capture.validation.errors[0].message if capture.validation.errors else "not JSON"
+        raise FixtureError(f"capture {capture.id} cannot be a fixture: its body is not JSON "
+                           f"({reason})")
+    event = catalog.find(capture.provider, capture.event)
+    version = event.versions[0] if event is not None and len(event.versions) == 1 else "captured"
+    if title is None:
+        sender = f" from {capture.instance}" if capture.instance else ""
+        title = f"captured {capture.event or 'request'}{sender} at {capture.received_at}"
+    return {
+        "title": title,
+        "provider": capture.provider,
+        "version": version,
+        "event": capture.event,
+        "headers": [[name, value] for name, value in forwardable(capture.headers)],
+        "body": capture.body,
+    }
+
+
+def save(capture: Capture, folder: Path, title: str | None = None) -> Path:
+    """Write a capture as `<folder>/<provider>/<event>.<id>.json` and return the path. An
+    existing file is never replaced: a counter is added (`.<id>.2.json`, ...)."""
+    text = json.dumps(document_of(capture, title), indent=2, ensure_ascii=False) + "\n"
+    where = folder / capture.provider
+    stem = _stem(capture.event)
+    try:
+        where.mkdir(parents=True, exist_ok=True)
+        count = 1
+        while True:
+            path = where / f"{stem}.{capture.id}{'' if count == 1 else f'.{count}'}.json"
+            try:
+                with path.open("x", encoding="utf-8") as file:
+                    file.write(text)
+                return path
+            except FileExistsError:
+                count += 1
+    except OSError as exc:
+        raise FixtureError(f"{exc.filename or where}: cannot write: {exc.strerror}") from None
+
+
+def _stem(event: str | None) -> str:
+    """The event as a file name. Event names come from whoever sent the request, so anything
+    but letters, digits, `.`, `-` and `_` is replaced and a leading dot removed."""
+    if event is None:
+        return "capture"
+    safe = re.sub(r"[^A-Za-z0-9._-]", "_", catalog.file_stem(event)).lstrip(".")[:100]
+    return safe or "capture"

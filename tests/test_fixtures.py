@@ -165,3 +165,141 @@ def test_fixture_file_is_well_formed(fixture: Fixture) -> None:
     assert fixture.path.parts[-2 if fixture.provider == "whapi" else -3] == fixture.provider
     assert ("content-type", "application/json") in [(k.lower(), v) for k, v in fixture.headers]
     json.dumps(fixture.body)
+
+
+# Saving a capture as a fixture file: what the TUI's "save" writes must load back, and
+# `hookcatcher validate` must read it as a fixture.
+
+from pathlib import Path  # noqa: E402
+
+from conftest import body_of  # noqa: E402
+
+from hookcatcher import fixtures, offline  # noqa: E402
+from hookcatcher.capture import Capture  # noqa: E402
+from hookcatcher.ingest import build_capture  # noqa: E402
+
+GATEWAY_HEADERS = [
+    ("host", "hookcatcher.example:8787"),
+    ("content-length", "1234"),
+    ("connection", "keep-alive"),
+    ("user-agent", "axios/1.7.9"),
+    ("content-type", "application/json"),
+    ("transfer-encoding", "chunked"),
+    ("apikey", "B1C2-EXAMPLE"),
+]
+KEPT_HEADERS = [["user-agent", "axios/1.7.9"], ["content-type", "application/json"],
+                ["apikey", "B1C2-EXAMPLE"]]
+
+
+def _captured(validator: Validator, raw: bytes,
+              headers: list[tuple[str, str]] | None = None) -> Capture:
+    capture = build_capture(validator, "POST", "/hooks", "", headers or GATEWAY_HEADERS,
+                            "127.0.0.1:40001", raw)
+    capture.id = 12
+    return capture
+
+
+def test_document_of_a_capture(validator: Validator) -> None:
+    capture = _captured(validator, body_of("evolution/v2/messages.upsert.text"))
+    assert fixtures.document_of(capture) == {
+        "title": f"captured messages.upsert from sales at {capture.received_at}",
+        "provider": "evolution",
+        "version": "captured",  # v1 and v2 both send messages.upsert
+        "event": "messages.upsert",
+        "headers": KEPT_HEADERS,
+        "body": json.loads(body_of("evolution/v2/messages.upsert.text")),
+    }
+    assert fixtures.document_of(capture, "a sale")["title"] == "a sale"
+
+
+@pytest.mark.parametrize("name, version", [
+    ("whapi/messages.post.text", "1.8"),
+    ("evolution/v2/messages.edited.edit", "v2"),
+    ("codechat/2026/history.sync", "2026"),
+])
+def test_document_version_when_only_one_version_sends_the_event(
+        validator: Validator, name: str, version: str) -> None:
+    assert fixtures.document_of(_captured(validator, body_of(name)))["version"] == version
+
+
+def test_document_of_an_unrecognised_body(validator: Validator) -> None:
+    capture = _captured(validator, b'{"hello": "world"}', [("content-type", "text/plain")])
+    document = fixtures.document_of(capture)
+    assert (document["provider"], document["event"], document["version"]) == \
+        ("unknown", None, "captured")
+    assert document["title"] == f"captured request at {capture.received_at}"
+
+
+def test_a_body_that_is_not_json_cannot_be_a_fixture(validator: Validator,
+                                                     tmp_path: Path) -> None:
+    capture = _captured(validator, b'{"event": "messages.upsert",')
+    message = ("capture 12 cannot be a fixture: its body is not JSON (broken JSON at line 1, "
+               "column 29: Expecting property name enclosed in double quotes)")
+    with pytest.raises(fixtures.FixtureError, match=r"^capture 12 ") as caught:
+        fixtures.save(capture, tmp_path)
+    assert str(caught.value) == message
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_saved_capture_loads_back_and_validates_as_a_fixture(validator: Validator,
+                                                               tmp_path: Path) -> None:
+    body = json.loads(body_of("evolution/v2/messages.upsert.text"))
+    body["data"]["pushName"] = "José ✓"
+    raw = ("  " + json.dumps(body, indent="\t", ensure_ascii=False) + "\r\n").encode()
+    capture = _captured(validator, raw)
+    assert capture.body == body
+
+    path = fixtures.save(capture, tmp_path / "saved")
+    assert path == tmp_path / "saved" / "evolution" / "messages.upsert.12.json"
+    text = path.read_text(encoding="utf-8")
+    assert text.startswith('{\n  "title": "captured messages.upsert') and text.endswith("}\n")
+    assert '"pushName": "José ✓"' in text  # written as text, not \u escapes
+    loaded = fixtures.load(path)
+    assert (loaded.provider, loaded.event, loaded.body) == ("evolution", "messages.upsert", body)
+    assert [list(pair) for pair in loaded.headers] == KEPT_HEADERS
+
+    [result] = offline.check_files(validator, [str(path)])
+    assert (result.status, result.provider, result.event, result.errors) == \
+        ("valid", "evolution", "messages.upsert", [])
+    # Read as a fixture, so its declared event is held against the body.
+    document = json.loads(text)
+    document["event"] = "messages.update"
+    path.write_text(json.dumps(document), encoding="utf-8")
+    [result] = offline.check_files(validator, [str(path)])
+    assert result.status == "invalid"
+    assert result.errors[0].message == ("the fixture says evolution messages.update but the "
+                                        "body is evolution messages.upsert")
+
+
+def test_save_never_overwrites(validator: Validator, tmp_path: Path) -> None:
+    capture = _captured(validator, body_of("whapi/messages.post.text"))
+    first = fixtures.save(capture, tmp_path)
+    second = fixtures.save(capture, tmp_path, title="again")
+    third = fixtures.save(capture, tmp_path)
+    assert [p.relative_to(tmp_path).as_posix() for p in (first, second, third)] == [
+        "whapi/messages.post.12.json", "whapi/messages.post.12.2.json",
+        "whapi/messages.post.12.3.json"]
+    assert fixtures.load(first).title.startswith("captured messages/post from EXAMPLE-M72HC")
+    assert fixtures.load(second).title == "again"
+
+
+@pytest.mark.parametrize("raw, where", [
+    (body_of("codechat/v2/group.participants.update"),
+     "codechat/group.participants.update.12.json"),
+    (b'{"hello": "world"}', "unknown/capture.12.json"),
+    # Event names come from the sender: nothing in one may leave the folder.
+    (b'{"event": "../../../x y\\\\z", "instance": "a", "data": {}}', "evolution/x_y_z.12.json"),
+    (b'{"event": "...", "instance": "a", "data": {}}', "evolution/capture.12.json"),
+])
+def test_saved_file_names(validator: Validator, tmp_path: Path, raw: bytes, where: str) -> None:
+    path = fixtures.save(_captured(validator, raw), tmp_path)
+    assert path.relative_to(tmp_path).as_posix() == where
+
+
+def test_a_folder_that_cannot_be_written_is_a_clear_error(validator: Validator,
+                                                          tmp_path: Path) -> None:
+    blocker = tmp_path / "notes.txt"
+    blocker.write_text("a file, not a folder")
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.save(_captured(validator, body_of("whapi/messages.post.text")), blocker)
+    assert str(caught.value) == f"{blocker / 'whapi'}: cannot write: Not a directory"
