@@ -11,7 +11,7 @@ from typing import Callable, Sequence
 
 from . import __version__, offline
 from .output import LinePrinter, banner
-from .runner import PortError, bind, run, url_of
+from .runner import BackgroundServer, PortError, bind, run, url_of
 from .server import create_app
 from .store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from .validation import SchemaError, Validator
@@ -118,6 +118,17 @@ def build_parser() -> argparse.ArgumentParser:
                         help="headless server; one line per capture on stdout",
                         description="Headless server: prints the URLs to point a gateway at, "
                                     "then one line per capture.")
+    tui = commands.add_parser(
+        "tui", help="the inspector, attached to a server that is already running",
+        description="Open the inspector on a hookcatcher server started elsewhere "
+                    "(hookcatcher serve); it talks to it only over HTTP and SSE.")
+    tui.add_argument("--connect", metavar="URL",
+                     default=_env("connect", str, f"http://127.0.0.1:{DEFAULT_PORT}"),
+                     help=f"the server's URL (default http://127.0.0.1:{DEFAULT_PORT}; "
+                          "also HOOKCATCHER_CONNECT)")
+    for command in (parser, tui):
+        command.add_argument("--filter", metavar="QUERY", default=_env("filter", str, ""),
+                             help="start the inspector with this filter (also HOOKCATCHER_FILTER)")
     check = commands.add_parser(
         "validate", help="validate body or fixture files offline against the schemas",
         description="Validate bodies offline, as the server would: prints provider, event and "
@@ -134,6 +145,13 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "validate":
             return offline.run(Validator(), args.files, args.json)
+        if args.command == "tui":
+            return attach(args.connect, args.filter)
+        if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
+            return serve_and_inspect(args)
+        if args.command is None:
+            print("hookcatcher: no terminal to draw the inspector on: running headless "
+                  "(as hookcatcher serve)", file=sys.stderr, flush=True)
         return serve(args)
     except (UsageError, SchemaError, FileNotFoundError) as exc:
         # Bad flags, or an installation whose schemas are missing or broken.
@@ -142,6 +160,33 @@ def main(argv: Sequence[str] | None = None) -> int:
     except PortError as exc:
         print(f"hookcatcher: error: {exc}", file=sys.stderr)
         return 1
+
+
+def attach(url: str, filter_text: str) -> int:
+    """The inspector on a running server; it waits (showing "reconnecting") for one to
+    answer, so it can be started before the server."""
+    from .tui import InspectorApp  # Textual loads only when a screen is wanted
+
+    if not re.match(r"^https?://[^/\s]+", url):
+        raise UsageError(f"--connect {url!r} is not a server URL (e.g. http://127.0.0.1:8787)")
+    InspectorApp(url, filter_text=filter_text).run()
+    return 0
+
+
+def serve_and_inspect(args: argparse.Namespace) -> int:
+    """The main job: the server on a background thread, the inspector in the foreground."""
+    from .tui import InspectorApp
+
+    validator = Validator()
+    sock = bind(args.host, args.port)
+    store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
+    server = BackgroundServer(create_app(store, validator), sock=sock, quiet=True).start()
+    try:
+        InspectorApp(server.url, filter_text=args.filter).run()
+    finally:
+        server.stop()
+    print(f"hookcatcher: stopped; {store.received:,} captures received", file=sys.stderr)
+    return 0
 
 
 def serve(args: argparse.Namespace) -> int:

@@ -50,8 +50,10 @@ def url_of(sock: socket.socket) -> str:
 class _Server(uvicorn.Server):
     """uvicorn's server, ending open SSE streams first so shutdown does not wait on them."""
 
-    def __init__(self, app: Hookcatcher) -> None:
-        config = uvicorn.Config(app, log_level="warning", access_log=False,
+    def __init__(self, app: Hookcatcher, quiet: bool = False) -> None:
+        # Quiet under the TUI: a log line on stderr would be drawn over the screen.
+        config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
+                                access_log=False,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                                 lifespan="off")
         super().__init__(config)
@@ -68,13 +70,15 @@ def run(app: Hookcatcher, sock: socket.socket) -> None:
 
 
 class BackgroundServer:
-    """`with BackgroundServer(app) as server: server.url` serves on a free loopback port."""
+    """`with BackgroundServer(app) as server: server.url` serves on a free loopback port
+    (or on a socket already bound with `bind`)."""
 
-    def __init__(self, app: Hookcatcher, host: str = "127.0.0.1", port: int = 0) -> None:
+    def __init__(self, app: Hookcatcher, host: str = "127.0.0.1", port: int = 0,
+                 sock: socket.socket | None = None, quiet: bool = False) -> None:
         self.app = app
-        self.sock = bind(host, port)
+        self.sock = sock if sock is not None else bind(host, port)
         self.url = url_of(self.sock)
-        self._server = _Server(app)
+        self._server = _Server(app, quiet)
         self._thread = threading.Thread(target=self._serve, name="hookcatcher-server",
                                         daemon=True)
 

@@ -1,0 +1,258 @@
+"""The live list of captures: one line each, drawn only where it is visible.
+
+A Line API widget rather than a DataTable: replacing 10,000 rows when the filter changes is
+one list assignment, and drawing costs the same for ten rows or a hundred thousand. Follow
+mode keeps the newest capture selected; moving up pauses it, `f` resumes it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, ClassVar
+
+from rich.segment import Segment
+from textual import events
+from textual.binding import Binding, BindingType
+from textual.geometry import Size
+from textual.message import Message
+from textual.reactive import reactive
+from textual.scroll_view import ScrollView
+from textual.strip import Strip
+
+__all__ = ["Row", "CaptureList", "COLUMNS"]
+
+# (title, width); the chat column takes what is left.
+COLUMNS: tuple[tuple[str, int], ...] = (
+    ("#", 6), ("time", 12), ("provider", 9), ("event", 26), ("instance", 14), ("chat", 0),
+    ("valid", 9), ("size", 8),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Row:
+    id: int
+    time: str
+    provider: str
+    event: str
+    instance: str
+    chat: str
+    status: str
+    errors: int
+    warnings: int
+    size: int
+
+    @classmethod
+    def from_summary(cls, item: dict[str, Any]) -> "Row":
+        return cls(
+            id=item["id"], time=_clock(item["received_at"]), provider=item["provider"],
+            event=item["event"] or "-", instance=item["instance"] or "-",
+            chat=item.get("chat") or "-", status=item["status"], errors=item.get("errors", 0),
+            warnings=item.get("warnings", 0), size=item["size"],
+        )
+
+    @property
+    def verdict(self) -> str:
+        marks = {"valid": "✓ valid", "invalid": f"✗ {self.errors} err",
+                 "no-schema": "· schema?", "not-json": "✗ not json"}
+        return marks.get(self.status, self.status) + ("!" if self.warnings else "")
+
+
+def _clock(received_at: str) -> str:
+    """HH:MM:SS.mmm in the local time zone: the time the user's own logs show."""
+    try:
+        moment = datetime.fromisoformat(received_at.replace("Z", "+00:00"))
+    except ValueError:
+        return received_at[11:23]
+    return moment.astimezone().strftime("%H:%M:%S.%f")[:12]
+
+
+def _size(count: int) -> str:
+    if count < 1000:
+        return f"{count} B"
+    if count < 1_000_000:
+        return f"{count / 1000:.1f} kB"
+    return f"{count / 1_000_000:.1f} MB"
+
+
+def _cell(text: str, width: int) -> str:
+    return text[: width - 1] + "…" if len(text) > width else text.ljust(width)
+
+
+class CaptureList(ScrollView, can_focus=True):
+    """Rows oldest first; `cursor` is the selected index."""
+
+    BINDINGS: ClassVar[list[BindingType]] = [
+        Binding("up,k", "move(-1)", "Up", show=False),
+        Binding("down,j", "move(1)", "Down", show=False),
+        Binding("pageup", "page(-1)", "Page up", show=False),
+        Binding("pagedown", "page(1)", "Page down", show=False),
+        Binding("home,g", "first", "First", show=False),
+    ]
+    COMPONENT_CLASSES: ClassVar[set[str]] = {
+        "capture-list--header", "capture-list--cursor", "capture-list--invalid",
+        "capture-list--warning",
+    }
+    DEFAULT_CSS = """
+    CaptureList { background: $surface; }
+    CaptureList > .capture-list--header { text-style: bold; color: $text-muted; }
+    CaptureList > .capture-list--cursor { background: $accent 40%; }
+    CaptureList:focus > .capture-list--cursor { background: $accent; color: $text; }
+    CaptureList > .capture-list--invalid { color: $error; }
+    CaptureList > .capture-list--warning { color: $warning; }
+    """
+
+    follow: reactive[bool] = reactive(True)
+
+    class Highlighted(Message):
+        """The selection moved (by key, mouse or follow mode)."""
+
+        def __init__(self, row: Row | None) -> None:
+            super().__init__()
+            self.row = row
+
+    class FollowChanged(Message):
+        def __init__(self, follow: bool) -> None:
+            super().__init__()
+            self.follow = follow
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.rows: list[Row] = []
+        self.cursor = -1
+        self._announced: int | None = None
+
+    # -- data
+
+    def set_rows(self, rows: list[Row], keep: int | None = None) -> None:
+        """Replace every row; keep the selection on capture `keep` when it is still shown."""
+        self.rows = rows
+        index = -1
+        if keep is not None and not self.follow:
+            index = self.index_of(keep)
+        self._place(index if index >= 0 else len(rows) - 1)
+        self._resize()
+
+    def extend(self, rows: list[Row]) -> None:
+        if not rows:
+            return
+        self.rows.extend(rows)
+        self._resize()
+        if self.follow or self.cursor < 0:
+            self._place(len(self.rows) - 1)
+        else:
+            self.refresh()
+
+    def index_of(self, capture_id: int) -> int:
+        """Rows are in id order, so a binary search finds a capture among 100,000 at once."""
+        low, high = 0, len(self.rows) - 1
+        while low <= high:
+            middle = (low + high) // 2
+            found = self.rows[middle].id
+            if found == capture_id:
+                return middle
+            if found < capture_id:
+                low = middle + 1
+            else:
+                high = middle - 1
+        return -1
+
+    @property
+    def selected(self) -> Row | None:
+        return self.rows[self.cursor] if 0 <= self.cursor < len(self.rows) else None
+
+    # -- movement
+
+    def _place(self, index: int) -> None:
+        self.cursor = min(max(index, -1 if not self.rows else 0), len(self.rows) - 1)
+        self._scroll_to_cursor()
+        self.refresh()
+        row = self.selected
+        if (row.id if row else None) != self._announced:
+            self._announced = row.id if row else None
+            self.post_message(self.Highlighted(row))
+
+    def _scroll_to_cursor(self) -> None:
+        visible = max(1, self.size.height - 1)
+        top = round(self.scroll_y)
+        if self.cursor < top:
+            self.scroll_to(y=self.cursor, animate=False)
+        elif self.cursor >= top + visible:
+            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+
+    def _resize(self) -> None:
+        self.virtual_size = Size(self.size.width, len(self.rows) + 1)
+        self.refresh()
+
+    def action_move(self, delta: int) -> None:
+        self.select_index(self.cursor + delta)
+
+    def action_page(self, direction: int) -> None:
+        self.select_index(self.cursor + direction * max(1, self.size.height - 2))
+
+    def action_first(self) -> None:
+        self.select_index(0)
+
+    def select_index(self, index: int) -> None:
+        """User movement: anything but landing on the newest row pauses follow mode."""
+        index = min(max(index, 0), len(self.rows) - 1)
+        self.set_follow(index == len(self.rows) - 1 and self.follow)
+        self._place(index)
+
+    def set_follow(self, follow: bool) -> None:
+        if follow != self.follow:
+            self.follow = follow
+            self.post_message(self.FollowChanged(follow))
+        if follow and self.rows:
+            self._place(len(self.rows) - 1)
+
+    def on_click(self, event: events.Click) -> None:
+        line = event.y + round(self.scroll_y) - 1
+        if 0 <= line < len(self.rows):
+            self.select_index(line)
+
+    def on_resize(self, event: events.Resize) -> None:
+        self._resize()
+        self._scroll_to_cursor()
+
+    # -- drawing
+
+    def render_line(self, y: int) -> Strip:
+        width = self.size.width
+        base = self.rich_style
+        if y == 0:
+            header = self.get_component_rich_style("capture-list--header")
+            return Strip([Segment(self._line(None, width), base + header)]).crop(0, width)
+        index = y - 1 + round(self.scroll_y)
+        if index >= len(self.rows):
+            return Strip.blank(width, base)
+        row = self.rows[index]
+        style = base
+        if row.status in ("invalid", "not-json"):
+            style += self.get_component_rich_style("capture-list--invalid")
+        elif row.warnings:
+            style += self.get_component_rich_style("capture-list--warning")
+        if index == self.cursor:
+            style += self.get_component_rich_style("capture-list--cursor")
+        return Strip([Segment(self._line(row, width), style)]).crop(0, width)
+
+    def _line(self, row: Row | None, width: int) -> str:
+        fixed = sum(w for _, w in COLUMNS) + len(COLUMNS)
+        chat_width = max(8, width - fixed)
+        if row is None:
+            values = [title for title, _ in COLUMNS]
+        else:
+            values = [str(row.id), row.time, row.provider, row.event, row.instance, row.chat,
+                      row.verdict, _size(row.size)]
+        cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
+        cells[0] = cells[0].strip().rjust(COLUMNS[0][1])
+        return " ".join(cells).ljust(width)
+
+    def watch_scroll_y(self, old: float, new: float) -> None:
+        super().watch_scroll_y(old, new)
+        self.refresh()
+
+    def plain_lines(self) -> list[str]:
+        """The visible rows as text, for tests and the screen dump of a manual run."""
+        return [self._line(row, self.size.width).rstrip()
+                for row in self.rows[round(self.scroll_y): round(self.scroll_y) + self.size.height - 1]]

@@ -1,0 +1,215 @@
+"""The detail pane: one capture in five tabs (Body, Headers, Validation, Raw, Replays).
+
+Each tab's content is built by a plain function from the capture, so what a tab says can be
+read and tested without a terminal; the widgets only place it.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable, Iterable
+
+from rich.console import Group, RenderableType
+from rich.table import Table
+from rich.text import Text
+from textual.app import ComposeResult
+from textual.containers import Vertical, VerticalScroll
+from textual.message import Message
+from textual.widgets import OptionList, Static, TabbedContent, TabPane
+from textual.widgets.option_list import Option
+
+from ..capture import Capture
+from ..replay import Attempt
+from .json_view import BodyView, line_of, render_body
+
+__all__ = ["DetailPane", "headers_table", "raw_dump", "replays_text", "TABS"]
+
+TABS = ("body", "headers", "validation", "raw", "replays")
+RAW_SHOWN = 64 * 1024
+
+Describe = Callable[[str | None, str], str | None]
+
+
+def headers_table(capture: Capture) -> RenderableType:
+    request = Text.assemble(
+        (capture.method, "bold"), " ", capture.path, (f"?{capture.query}" if capture.query else ""),
+        f"   from {capture.remote or '?'}   at {capture.received_at}   {capture.size} bytes")
+    table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
+    table.add_column("name", no_wrap=True, ratio=1)
+    table.add_column("value", ratio=4, overflow="fold")
+    for name, value in capture.headers:
+        table.add_row(name, value)
+    route = capture.route
+    how = Text(f"recognised as {capture.provider} {capture.event or '(no event)'}"
+               f"{' for ' + capture.instance if capture.instance else ''}; route {route.mode}, "
+               f"base {route.base}" + (f", suffix {route.suffix}" if route.suffix else ""),
+               style="dim")
+    return Group(request, how, Text(""), table)
+
+
+def raw_dump(raw: bytes) -> RenderableType:
+    """The bytes as text when they are UTF-8, as a hex dump when not."""
+    shown = raw[:RAW_SHOWN]
+    more = (f"\n… {len(raw) - RAW_SHOWN:,} more bytes not shown" if len(raw) > RAW_SHOWN else "")
+    if not raw:
+        return Text("(empty body: 0 bytes)", style="dim")
+    try:
+        text = shown.decode("utf-8")
+    except UnicodeDecodeError:
+        pass
+    else:
+        return Text(f"{len(raw):,} bytes, UTF-8\n\n", style="dim") + Text(text + more)
+    lines = [f"{len(raw):,} bytes, not UTF-8 (hex)", ""]
+    for offset in range(0, len(shown), 16):
+        chunk = shown[offset:offset + 16]
+        hexed = " ".join(f"{byte:02x}" for byte in chunk)
+        printable = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
+        lines.append(f"{offset:08x}  {hexed:<47}  {printable}")
+    return Text("\n".join(lines) + more)
+
+
+def replays_text(attempts: Iterable[Attempt]) -> RenderableType:
+    attempts = list(attempts)
+    if not attempts:
+        return Text("Not replayed yet. r sends it to your app; t sets where.", style="dim")
+    parts: list[RenderableType] = []
+    for attempt in reversed(attempts):
+        if attempt.error:
+            verdict = Text(attempt.error, style="bold red")
+        else:
+            verdict = Text(f"{attempt.status}", style="bold green" if attempt.ok else "bold red")
+        parts.append(Text.assemble(
+            (attempt.at[11:23], "dim"), "  ", attempt.method, " ", attempt.url, "  ", verdict,
+            (f"  {attempt.elapsed_ms:.1f} ms", "dim")))
+        if attempt.response_body:
+            parts.append(Text("  " + attempt.response_body[:2000].replace("\n", "\n  "),
+                              style="italic"))
+    return Group(*parts)
+
+
+def validation_options(capture: Capture, describe: Describe) -> list[Option]:
+    options: list[Option] = []
+    for index, problem in enumerate(capture.validation.errors):
+        text = Text.assemble((problem.path, "bold"), "  ", problem.message)
+        described = describe(capture.validation.schema, problem.path)
+        if described:
+            text.append(f"\n    {described}", style="dim")
+        options.append(Option(text, id=f"error-{index}"))
+    for warning in capture.warnings:
+        options.append(Option(Text(f"warning: {warning}", style="yellow"), disabled=True))
+    return options
+
+
+def validation_heading(capture: Capture) -> Text:
+    status = capture.validation.status
+    schema = capture.validation.schema or "no schema"
+    lines = {
+        "valid": (f"valid against {schema}", "bold green"),
+        "invalid": (f"invalid against {schema}: {len(capture.validation.errors)} problem(s); "
+                    "Enter on one shows it in the body", "bold red"),
+        "no-schema": (f"no schema for this event; the envelope ({schema}) holds", "bold yellow"),
+        "not-json": ("the body is not JSON", "bold red"),
+    }
+    message, style = lines.get(status, (status, "bold"))
+    return Text(message, style=style)
+
+
+class DetailPane(Vertical):
+    """Shows one capture; `show(capture)` fills every tab."""
+
+    class ShowInBody(Message):
+        def __init__(self, path: str) -> None:
+            super().__init__()
+            self.path = path
+
+    def __init__(self, describe: Describe, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.describe = describe
+        self.capture: Capture | None = None
+        self.body_view: BodyView | None = None
+        self.marked_line: int | None = None
+
+    @property
+    def active(self) -> str:
+        return self.query_one(TabbedContent).active
+
+    @active.setter
+    def active(self, tab: str) -> None:
+        self.query_one(TabbedContent).active = tab
+
+    def compose(self) -> ComposeResult:
+        with TabbedContent():
+            yield from self._panes()
+
+    def _panes(self) -> ComposeResult:
+        with TabPane("Body", id="body"):
+            with VerticalScroll(id="body-scroll"):
+                yield Static("Select a capture.", id="body-text")
+        with TabPane("Headers", id="headers"):
+            with VerticalScroll():
+                yield Static(id="headers-text")
+        with TabPane("Validation", id="validation"):
+            yield Static(id="validation-heading")
+            yield OptionList(id="validation-errors")
+        with TabPane("Raw", id="raw"):
+            with VerticalScroll():
+                yield Static(id="raw-text")
+        with TabPane("Replays", id="replays"):
+            with VerticalScroll():
+                yield Static(id="replays-text")
+
+    def show(self, capture: Capture | None, attempts: Iterable[Attempt] = ()) -> None:
+        self.capture = capture
+        self.marked_line = None
+        if capture is None:
+            self.body_view = None
+            self.query_one("#body-text", Static).update("Select a capture.")
+            for name in ("headers", "raw", "replays"):
+                self.query_one(f"#{name}-text", Static).update("")
+            self.query_one("#validation-heading", Static).update("")
+            self.query_one("#validation-errors", OptionList).clear_options()
+            return
+        if capture.is_json:
+            self.body_view = render_body(capture.body)
+            self.query_one("#body-text", Static).update(self.body_view.text)
+        else:
+            self.body_view = None
+            problem = capture.validation.errors[0].message if capture.validation.errors else ""
+            self.query_one("#body-text", Static).update(
+                Text(f"Not JSON: {problem}. The Raw tab shows the bytes.", style="bold red"))
+        self.query_one("#headers-text", Static).update(headers_table(capture))
+        self.query_one("#raw-text", Static).update(raw_dump(capture.raw))
+        self.query_one("#validation-heading", Static).update(validation_heading(capture))
+        errors = self.query_one("#validation-errors", OptionList)
+        errors.clear_options()
+        errors.add_options(validation_options(capture, self.describe))
+        if capture.validation.errors:
+            errors.highlighted = 0
+        self.show_replays(attempts)
+        self.query_one("#body-scroll", VerticalScroll).scroll_home(animate=False)
+
+    def show_replays(self, attempts: Iterable[Attempt]) -> None:
+        self.query_one("#replays-text", Static).update(replays_text(attempts))
+
+    def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
+        if self.capture is None or event.option_id is None:
+            return
+        index = int(event.option_id.removeprefix("error-"))
+        self.mark(self.capture.validation.errors[index].path)
+
+    def mark(self, path: str) -> int | None:
+        """Open the Body tab at the line where `path` is (or its nearest parent), marked."""
+        if self.body_view is None:
+            return None
+        line = line_of(self.body_view, path)
+        if line is None:
+            return None
+        self.marked_line = line
+        text = self.body_view.text.copy()
+        start = sum(len(part) + 1 for part in text.plain.split("\n")[:line])
+        end = text.plain.find("\n", start)
+        text.stylize("reverse", start, end if end >= 0 else len(text.plain))
+        self.query_one("#body-text", Static).update(text)
+        self.active = "body"
+        scroll = self.query_one("#body-scroll", VerticalScroll)
+        self.call_after_refresh(scroll.scroll_to, y=max(0, line - 3), animate=False)
+        return line
