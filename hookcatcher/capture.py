@@ -72,6 +72,9 @@ class Capture:
     validation: Validation
     warnings: list[str] = field(default_factory=list)
     id: int = 0  # given by the store when the capture is kept
+    # Its list row, encoded once (summary.row_json): a capture does not change once kept,
+    # and a 10,000-row listing then costs a join instead of 10,000 encodings.
+    row: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def size(self) -> int:

@@ -7,6 +7,7 @@ callable that reads the body, ingests it, stores it and answers 200.
 
 from __future__ import annotations
 
+import json
 from itertools import islice
 from typing import Any
 
@@ -20,7 +21,7 @@ from . import __version__, catalog
 from .filters import FilterError, parse
 from .ingest import build_capture
 from .store import Store
-from .summary import summary
+from .summary import rows_json
 from .stream import Hub, stream_endpoint
 from .validation import Validator
 
@@ -141,9 +142,10 @@ async def list_events(request: Request) -> Response:
     if after is None:
         found.reverse()
     if view == "summary":
-        events = [summary(capture) for capture in found]
-    else:
-        events = [capture.to_json(include_raw=include_raw) for capture in found]
+        tail = json.dumps({"more": more, "last_id": store.last_id, "run": store.run})
+        return Response(b'{"events":' + rows_json(found) + b"," + tail[1:].encode(),
+                        media_type="application/json")
+    events = [capture.to_json(include_raw=include_raw) for capture in found]
     return JSONResponse({"events": events, "more": more, "last_id": store.last_id,
                          "run": store.run})
 

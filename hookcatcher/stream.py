@@ -19,6 +19,7 @@ from starlette.responses import JSONResponse, Response
 from .capture import Capture
 from .filters import Filter, FilterError, parse
 from .store import Store
+from .summary import row_json
 
 __all__ = ["Hub", "stream_endpoint"]
 
@@ -41,9 +42,10 @@ class Hub:
         for waker in self._wakers:
             waker.set()
 
-    async def messages(self, query: Filter, last_id: int,
-                       notices: list[ServerSentEvent]) -> AsyncIterator[ServerSentEvent]:
-        """Captures after `last_id` still stored, then live ones, as they arrive."""
+    async def messages(self, query: Filter, last_id: int, notices: list[ServerSentEvent],
+                       summary: bool = False) -> AsyncIterator[ServerSentEvent]:
+        """Captures after `last_id` still stored, then live ones, as they arrive; with
+        `summary`, their list rows (encoded once per capture, whatever the client count)."""
         waker = asyncio.Event()
         self._wakers.add(waker)
         try:
@@ -61,8 +63,9 @@ class Hub:
                     continue
                 cursor = capture.id
                 if query(capture):
-                    yield ServerSentEvent(json.dumps(capture.to_json(include_raw=False)),
-                                          event="capture", id=str(capture.id))
+                    data = row_json(capture).decode("utf-8") if summary else \
+                        json.dumps(capture.to_json(include_raw=False))
+                    yield ServerSentEvent(data, event="capture", id=str(capture.id))
         finally:
             self._wakers.discard(waker)
 
@@ -84,11 +87,15 @@ async def stream_endpoint(request: Request) -> Response:
         query = parse(request.query_params.get("q"))
     except FilterError as exc:
         return JSONResponse({"error": str(exc), "term": exc.term}, status_code=400)
+    view = request.query_params.get("view", "full")
+    if view not in ("full", "summary"):
+        return JSONResponse({"error": f"query parameter view={view!r} must be full or summary"},
+                            status_code=400)
     last_id, notices = _resume_point(request.headers.get("last-event-id"), hub.store)
     # The run id lets a reconnecting client tell a restarted server (ids begin again) from
     # the same one, before it reads a single message.
-    return EventSourceResponse(hub.messages(query, last_id, notices), ping=15,
-                               headers={"x-hookcatcher-run": hub.store.run})
+    return EventSourceResponse(hub.messages(query, last_id, notices, view == "summary"),
+                               ping=15, headers={"x-hookcatcher-run": hub.store.run})
 
 
 def _resume_point(header: str | None, store: Store) -> tuple[int, list[ServerSentEvent]]:

@@ -7,12 +7,13 @@ belongs to is worked out here, once, by the server.
 
 from __future__ import annotations
 
-from typing import Any
+import json
+from typing import Any, Iterable
 
 from .capture import Capture
 from .conversation import chat_of
 
-__all__ = ["summary"]
+__all__ = ["summary", "row_json", "rows_json"]
 
 
 def summary(capture: Capture) -> dict[str, Any]:
@@ -30,3 +31,16 @@ def summary(capture: Capture) -> dict[str, Any]:
         "warnings": len(capture.warnings),
         "size": capture.size,
     }
+
+
+def row_json(capture: Capture) -> bytes:
+    """The summary as compact JSON, worked out once per capture."""
+    if capture.row is None:
+        capture.row = json.dumps(summary(capture), ensure_ascii=False,
+                                 separators=(",", ":")).encode("utf-8")
+    return capture.row
+
+
+def rows_json(captures: Iterable[Capture]) -> bytes:
+    """A JSON array of summaries, joined from the cached rows."""
+    return b"[" + b",".join(row_json(capture) for capture in captures) + b"]"

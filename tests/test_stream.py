@@ -115,3 +115,14 @@ def test_stream_names_the_server_run_before_any_message(server, client) -> None:
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
             listener.stream("GET", STREAM) as stream:
         assert stream.headers["x-hookcatcher-run"] == run
+
+
+def test_summary_stream_sends_list_rows(server, client) -> None:
+    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
+            listener.stream("GET", STREAM, params={"view": "summary"}) as stream:
+        client.post("/", content=body_of("whapi/messages.post.text"))
+        (row,) = sse_events(stream.iter_lines(), 1)
+    listed = client.get("/_hookcatcher/api/events", params={"view": "summary"}).json()["events"]
+    assert row["data"] == listed[0] and row["data"]["provider"] == "whapi"
+    assert "body" not in row["data"]
+    assert client.get(STREAM, params={"view": "nope"}).status_code == 400

@@ -23,6 +23,7 @@ from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
+from textual.widget import Widget
 from textual.widgets import Footer, Input, Static
 from textual.worker import Worker
 
@@ -45,7 +46,26 @@ from .settings import Settings
 __all__ = ["InspectorApp"]
 
 CACHE = 512  # whole captures kept for the detail pane
-FLUSH_EVERY = 0.05  # seconds: arrivals are drawn in batches, so 1,000/s cost 20 redraws
+FLUSH_EVERY = 0.1  # seconds: arrivals are drawn in batches, so 1,000/s cost 10 redraws
+DETAIL_EVERY = 0.3  # seconds: the detail pane follows new arrivals at most this often
+
+
+class StatusLine(Widget):
+    """The counters and the connection state on one line. Redrawn in place, never laid
+    out again: it changes with every batch of arrivals."""
+
+    DEFAULT_CSS = "StatusLine { height: 1; }"
+
+    def __init__(self, **kwargs: Any) -> None:
+        super().__init__(**kwargs)
+        self.text = Text()
+
+    def show(self, text: Text) -> None:
+        self.text = text
+        self.refresh()
+
+    def render(self) -> Text:
+        return self.text
 
 
 class InspectorApp(App[None]):
@@ -81,16 +101,16 @@ class InspectorApp(App[None]):
         self.catalog: dict[str, Any] = {}
         self.attempts: dict[int, list[Attempt]] = {}
         self.cache: OrderedDict[int, Capture] = OrderedDict()
-        self._whole: set[int] = set()  # cached ids that carry their raw bytes
         self.loaded = asyncio.Event()  # the first listing is on screen
         self._pending: list[Arrived] = []
         self._flush_scheduled = False
+        self._detail_due = False
         self._follow_worker: Worker[None] | None = None
 
     # -- layout
 
     def compose(self) -> ComposeResult:
-        yield Static(id="status")
+        yield StatusLine(id="status")
         with Vertical(id="filter-row"):
             yield Input(self.filter_text, placeholder="/ filter: event:messages.* valid:no "
                         "instance:sales data.key.fromMe:true \"text\"", id="filter")
@@ -165,7 +185,7 @@ class InspectorApp(App[None]):
     def _on_stream(self, event: StreamEvent) -> None:
         if isinstance(event, Arrived):
             self._pending.append(event)
-            self.last_id = max(self.last_id, event.capture.id)
+            self.last_id = max(self.last_id, event.row["id"])
             if not self._flush_scheduled:
                 self._flush_scheduled = True
                 self.set_timer(FLUSH_EVERY, self._flush_arrivals)
@@ -184,21 +204,36 @@ class InspectorApp(App[None]):
     def _flush_arrivals(self) -> None:
         self._flush_scheduled = False
         arrived, self._pending = self._pending, []
-        if not arrived:
-            return
         known = self.capture_list.rows[-1].id if self.capture_list.rows else 0
-        fresh = [item for item in arrived if item.capture.id > known]
-        for item in fresh:
-            self._remember(item.capture, whole=False)
-        self.capture_list.extend([Row.from_summary(item.row) for item in fresh])
-        captures = [item.capture for item in fresh]
+        rows = [Row.from_summary(item.row) for item in arrived if item.row["id"] > known]
+        if not rows:
+            return
+        self.capture_list.extend(rows)
+        self._draw_status()
         screen = self.screen
+        if isinstance(screen, QrScreen):
+            wanted = [row for row in rows if qr.may_carry(row.provider, row.event)]
+        elif isinstance(screen, ConversationScreen):
+            wanted = [row for row in rows if (row.provider, row.event) in CONVERSATION_EVENTS]
+        else:
+            return
+        if wanted:
+            self.offer_to_screen(screen, wanted)
+
+    @work(group="offer")
+    async def offer_to_screen(self, screen: Screen, rows: list[Row]) -> None:
+        """Whole captures for the open QR or conversation window, fetched as they arrive."""
+        captures = []
+        for row in rows:
+            try:
+                captures.append(await self.whole_capture(row.id))
+            except ServerError:
+                continue  # evicted already: nothing to show
         if isinstance(screen, QrScreen):
             for capture in captures:
                 screen.offer(capture)
-        elif isinstance(screen, ConversationScreen):
-            screen.offer([c for c in captures if (c.provider, c.event) in CONVERSATION_EVENTS])
-        self._draw_status()
+        elif isinstance(screen, ConversationScreen) and screen.is_attached:
+            screen.offer(captures)
 
     async def poll_stats(self) -> None:
         if self.state not in ("connected", "connecting"):
@@ -216,7 +251,7 @@ class InspectorApp(App[None]):
 
     def _draw_status(self) -> None:
         try:
-            status = self.query_one("#status", Static)
+            status = self.query_one(StatusLine)
         except NoMatches:  # a message that arrives while the app shuts down
             return
         marks = {"connected": ("●", "green"), "reconnecting": ("◌", "yellow"),
@@ -234,27 +269,21 @@ class InspectorApp(App[None]):
             "   ", ("follow ▼" if self.capture_list.follow else "paused ‖ (f follows)",
                     "green" if self.capture_list.follow else "yellow"),
         )
-        status.update(text)
+        status.show(text)
 
-    def _remember(self, capture: Capture, whole: bool) -> None:
-        """Stream captures lack their raw bytes; they serve the detail pane until a fetch
-        replaces them with the whole capture (`whole`)."""
+    def _remember(self, capture: Capture) -> None:
         self.cache[capture.id] = capture
         self.cache.move_to_end(capture.id)
-        if whole:
-            self._whole.add(capture.id)
-        else:
-            self._whole.discard(capture.id)
         while len(self.cache) > CACHE:
-            gone, _ = self.cache.popitem(last=False)
-            self._whole.discard(gone)
+            self.cache.popitem(last=False)
 
     async def whole_capture(self, capture_id: int) -> Capture:
         """The capture with its exact bytes, from the cache or the server."""
-        if capture_id in self.cache and capture_id in self._whole:
+        if capture_id in self.cache:
+            self.cache.move_to_end(capture_id)
             return self.cache[capture_id]
         capture = await self.connection.capture(capture_id)
-        self._remember(capture, whole=True)
+        self._remember(capture)
         return capture
 
     def describe(self, schema: str | None, path: str) -> str | None:
@@ -266,7 +295,20 @@ class InspectorApp(App[None]):
     # -- the list and the detail pane
 
     def on_capture_list_highlighted(self, message: CaptureList.Highlighted) -> None:
-        self.show_detail(message.row)
+        """A selection the user made shows at once; one follow mode made for a new arrival
+        waits up to DETAIL_EVERY, so a burst of captures redraws the detail pane a few times
+        a second instead of once per batch."""
+        if message.by_user:
+            self._detail_due = False
+            self.show_detail(message.row)
+        elif not self._detail_due:
+            self._detail_due = True
+            self.set_timer(DETAIL_EVERY, self._show_followed)
+
+    def _show_followed(self) -> None:
+        if self._detail_due:
+            self._detail_due = False
+            self.show_detail(self.capture_list.selected)
 
     def on_capture_list_follow_changed(self, message: CaptureList.FollowChanged) -> None:
         self._draw_status()
@@ -276,15 +318,11 @@ class InspectorApp(App[None]):
         if row is None:
             self.detail.show(None)
             return
-        cached = self.cache.get(row.id)
-        if cached is not None:
-            self.detail.show(cached, self.attempts.get(row.id, ()))
         try:
             capture = await self.whole_capture(row.id)
         except ServerError as exc:
-            if cached is None:
-                self.detail.show(None)
-                self.notify(str(exc), severity="warning")
+            self.detail.show(None)
+            self.notify(str(exc), severity="warning")
             return
         if self.capture_list.selected is row:
             self.detail.show(capture, self.attempts.get(row.id, ()))

@@ -7,7 +7,6 @@ mode keeps the newest capture selected; moving up pauses it, `f` resumes it.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import datetime
 from typing import Any, ClassVar
 
@@ -29,27 +28,68 @@ COLUMNS: tuple[tuple[str, int], ...] = (
 )
 
 
-@dataclass(frozen=True, slots=True)
 class Row:
-    id: int
-    time: str
-    provider: str
-    event: str
-    instance: str
-    chat: str
-    status: str
-    errors: int
-    warnings: int
-    size: int
+    """One list line over a summary row from the server (summary.py).
+
+    A thin wrapper, not a copy: a filter change turns 10,000 summaries into rows, and only
+    the few on screen are ever read field by field."""
+
+    __slots__ = ("data",)
+
+    def __init__(self, data: dict[str, Any]) -> None:
+        self.data = data
 
     @classmethod
     def from_summary(cls, item: dict[str, Any]) -> "Row":
-        return cls(
-            id=item["id"], time=_clock(item["received_at"]), provider=item["provider"],
-            event=item["event"] or "-", instance=item["instance"] or "-",
-            chat=item.get("chat") or "-", status=item["status"], errors=item.get("errors", 0),
-            warnings=item.get("warnings", 0), size=item["size"],
-        )
+        return cls(item)
+
+    def __repr__(self) -> str:
+        return f"Row({self.data!r})"
+
+    @property
+    def id(self) -> int:
+        return self.data["id"]
+
+    @property
+    def received_at(self) -> str:
+        return self.data["received_at"]
+
+    @property
+    def provider(self) -> str:
+        return self.data["provider"]
+
+    @property
+    def event(self) -> str:
+        return self.data["event"] or "-"
+
+    @property
+    def instance(self) -> str:
+        return self.data["instance"] or "-"
+
+    @property
+    def chat(self) -> str:
+        return self.data.get("chat") or "-"
+
+    @property
+    def status(self) -> str:
+        return self.data["status"]
+
+    @property
+    def errors(self) -> int:
+        return self.data.get("errors", 0)
+
+    @property
+    def warnings(self) -> int:
+        return self.data.get("warnings", 0)
+
+    @property
+    def size(self) -> int:
+        return self.data["size"]
+
+    @property
+    def time(self) -> str:
+        """Worked out when drawn: only visible rows pay for the time-zone conversion."""
+        return _clock(self.received_at)
 
     @property
     def verdict(self) -> str:
@@ -107,9 +147,10 @@ class CaptureList(ScrollView, can_focus=True):
     class Highlighted(Message):
         """The selection moved (by key, mouse or follow mode)."""
 
-        def __init__(self, row: Row | None) -> None:
+        def __init__(self, row: Row | None, by_user: bool) -> None:
             super().__init__()
             self.row = row
+            self.by_user = by_user  # False: follow mode moved it to a new arrival
 
     class FollowChanged(Message):
         def __init__(self, follow: bool) -> None:
@@ -139,7 +180,7 @@ class CaptureList(ScrollView, can_focus=True):
         self.rows.extend(rows)
         self._resize()
         if self.follow or self.cursor < 0:
-            self._place(len(self.rows) - 1)
+            self._place(len(self.rows) - 1, by_user=False)
         else:
             self.refresh()
 
@@ -163,14 +204,14 @@ class CaptureList(ScrollView, can_focus=True):
 
     # -- movement
 
-    def _place(self, index: int) -> None:
+    def _place(self, index: int, by_user: bool = True) -> None:
         self.cursor = min(max(index, -1 if not self.rows else 0), len(self.rows) - 1)
         self._scroll_to_cursor()
         self.refresh()
         row = self.selected
         if (row.id if row else None) != self._announced:
             self._announced = row.id if row else None
-            self.post_message(self.Highlighted(row))
+            self.post_message(self.Highlighted(row, by_user))
 
     def _scroll_to_cursor(self) -> None:
         visible = max(1, self.size.height - 1)
