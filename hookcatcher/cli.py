@@ -109,7 +109,7 @@ def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="hookcatcher",
         description="Receive, recognise and validate WhatsApp gateway webhooks "
-                    "(Evolution API, CodeChat, Whapi.Cloud). Without a command: serve.",
+                    "(Evolution API, CodeChat, Whapi.Cloud). Without a command: the server with the inspector open on it.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"hookcatcher {__version__}")

@@ -18,6 +18,7 @@ import pytest
 
 from conftest import body_of
 
+from conftest import body_of
 from hookcatcher.cli import parse_size
 
 
@@ -109,8 +110,11 @@ def test_serve_prints_urls_then_one_line_per_capture(run) -> None:
     assert server.stop() == 0
 
 
-def test_plain_hookcatcher_runs_serve(run) -> None:
-    server = run("--port", "0").started()
+def test_plain_hookcatcher_without_a_terminal_runs_headless_and_says_so(run) -> None:
+    server = run("--port", "0")
+    assert "no terminal to draw the inspector on: running headless" in \
+        server.read_until("no terminal", stream="stderr")
+    server.started()
     with httpx.Client(base_url=server.url, timeout=10) as http:
         assert http.get("/_hookcatcher/health").json()["status"] == "ok"
     assert server.stop() == 0
@@ -153,6 +157,9 @@ def test_port_in_use_is_a_clear_error(run) -> None:
     (["serve", "--max-events", "0"], {}, "argument --max-events: '0' must be at least 1"),
     (["serve"], {"HOOKCATCHER_PORT": "99999"}, "HOOKCATCHER_PORT: '99999' is not a port number"),
     (["serve"], {"HOOKCATCHER_JSON": "perhaps"}, "HOOKCATCHER_JSON: 'perhaps' is not a yes/no"),
+    (["tui", "--connect", "localhost:8787"], {},
+     "--connect 'localhost:8787' is not a server URL (e.g. http://127.0.0.1:8787)"),
+    (["tui"], {"HOOKCATCHER_CONNECT": "ftp://x"}, "--connect 'ftp://x' is not a server URL"),
 ])
 def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> None:
     done = subprocess.run([sys.executable, "-m", "hookcatcher", *args], capture_output=True,
@@ -167,3 +174,92 @@ def test_sizes() -> None:
     assert parse_size("256MiB") == 256 * 1024 * 1024
     assert parse_size("64MB") == 64_000_000
     assert parse_size("1.5 KiB") == 1536
+
+
+class Terminal:
+    """A hookcatcher process on a pseudo-terminal (120x40), as a user starts it; what it
+    draws is read by a thread, so every wait is bounded."""
+
+    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
+        import fcntl
+        import pty
+        import struct
+        import termios
+
+        self.master, slave = pty.openpty()
+        fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
+        self.process = subprocess.Popen(
+            [sys.executable, "-m", "hookcatcher", *args], stdin=slave, stdout=slave,
+            stderr=slave, close_fds=True, start_new_session=True,
+            env={**os.environ, "TERM": "xterm-256color", **(env or {})})
+        os.close(slave)
+        self.screen = ""
+        self._lock = threading.Lock()
+        threading.Thread(target=self._pump, daemon=True).start()
+
+    def _pump(self) -> None:
+        while True:
+            try:
+                chunk = os.read(self.master, 65536)
+            except OSError:
+                return
+            if not chunk:
+                return
+            with self._lock:
+                self.screen += chunk.decode("utf-8", "replace")
+
+    def wait_for(self, pattern: str, timeout: float = 20) -> re.Match:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            with self._lock:
+                found = re.search(pattern, re.sub(r"\x1b\[[0-9;?]*[A-Za-z]", "", self.screen))
+            if found:
+                return found
+            time.sleep(0.05)
+        raise AssertionError(f"{pattern!r} never appeared on the terminal")
+
+    def type(self, text: str) -> None:
+        os.write(self.master, text.encode())
+
+    def close(self) -> int:
+        try:
+            return self.process.wait(timeout=15)
+        finally:
+            if self.process.poll() is None:
+                self.process.kill()
+            os.close(self.master)
+
+
+def test_plain_hookcatcher_on_a_terminal_opens_the_inspector_on_its_own_server(tmp_path) -> None:
+    terminal = Terminal("--port", "0", env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
+    try:
+        port = terminal.wait_for(r"hookcatcher 127\.0\.0\.1:(\d+)").group(1)
+        terminal.wait_for("connected")
+        answer = httpx.post(f"http://127.0.0.1:{port}/webhook/messages-upsert",
+                            content=body_of("evolution/v2/messages.upsert.text"), timeout=10)
+        assert answer.json() == {"ok": True, "id": 1}
+        terminal.wait_for("messages.upsert")
+        terminal.type("q")
+        assert terminal.close() == 0
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()
+    with pytest.raises(httpx.ConnectError):  # the server went with the inspector
+        httpx.get(f"http://127.0.0.1:{port}/_hookcatcher/health", timeout=5)
+
+
+def test_tui_connect_attaches_to_a_running_server(run, tmp_path) -> None:
+    server = run("serve", "--port", "0").started()
+    httpx.post(f"{server.url}/hooks/messages/post", content=body_of("whapi/messages.post.text"),
+               timeout=10)
+    terminal = Terminal("tui", "--connect", server.url, "--filter", "provider:whapi",
+                        env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
+    try:
+        terminal.wait_for("connected")
+        terminal.wait_for("messages/post")
+        terminal.type("q")
+        assert terminal.close() == 0
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()
+    assert server.stop() == 0

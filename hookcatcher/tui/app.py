@@ -376,6 +376,13 @@ class InspectorApp(App[None]):
         self.query_one("#filter", Input).remove_class("-bad")
         self.query_one("#filter-error", Static).remove_class("-shown")
 
+    def action_back_to_list(self) -> None:
+        bar = self.query_one("#filter", Input)
+        if bar.has_focus:
+            bar.value = self.filter_text
+            self._clear_filter_error()
+        self.capture_list.focus()
+
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
@@ -521,6 +528,7 @@ class InspectorApp(App[None]):
         if self.detail.capture is not None and self.detail.capture.id == attempt.capture_id:
             self.detail.show_replays(self.attempts[attempt.capture_id])
             self.detail.active = "replays"
+            self.capture_list.focus()  # keys act on the list again, not a hidden tab's widget
 
     # -- save and copy
 

@@ -32,6 +32,8 @@ def _pretty(key: str) -> str:
 
 KEYS: tuple[Key, ...] = (
     Key("slash", "focus_filter", "Filter", "Type a filter (event:messages.* valid:no ...); Enter applies it."),
+    Key("escape", "back_to_list", "Back", "Leave the filter bar (undoing what was not applied) "
+        "and go back to the list.", footer=False, palette=False),
     Key("i", "toggle_invalid", "Invalid", "Show only invalid captures, or all again."),
     Key("e", "toggle_event", "Event", "Show only the selected capture's event type, or all again."),
     Key("n", "toggle_instance", "Instance", "Show only the selected capture's instance, or all again."),

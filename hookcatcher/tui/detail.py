@@ -211,5 +211,6 @@ class DetailPane(Vertical):
         self.query_one("#body-text", Static).update(text)
         self.active = "body"
         scroll = self.query_one("#body-scroll", VerticalScroll)
+        scroll.focus()  # the error list just went out of sight; arrows now scroll the body
         self.call_after_refresh(scroll.scroll_to, y=max(0, line - 3), animate=False)
         return line

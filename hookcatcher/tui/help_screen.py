@@ -27,7 +27,7 @@ def help_table() -> Table:
         table.add_row(key.shown_keys, key.help)
     table.add_row("↑ ↓ PgUp PgDn", "Move in the list (moving up pauses follow).")
     table.add_row("Tab", "Move between the list, the filter and the detail tabs.")
-    table.add_row("Esc", "Close a window, or leave the filter bar.")
+    table.add_row("Esc (in a window)", "Close it.")
     return table
 
 
