@@ -12,6 +12,7 @@ import asyncio
 import json
 import re
 import shlex
+import time
 from collections import OrderedDict
 from dataclasses import replace
 from pathlib import Path
@@ -34,8 +35,9 @@ from ..replay import Attempt, ReplayError, curl, make_client, request_for, send
 from ..validation import field_key
 from .bindings import bindings, palette_entries
 from .capture_list import CaptureList, Row
-from .connection import (Arrived, FilterProblem, Listing, Lost, Notice, Restarted,
-                         ServerConnection, ServerError, StateChanged, StreamEvent)
+from .connection import (GONE_AFTER, Arrived, FilterProblem, Listing, Lost, Notice,
+                         Restarted, ServerConnection, ServerError, StateChanged,
+                         StreamEvent)
 from .conversation_screen import ConversationScreen
 from .detail import TABS, DetailPane
 from .help_screen import HelpScreen
@@ -144,6 +146,7 @@ class InspectorApp(App[None]):
     async def start(self) -> None:
         """Load the list for the current filter (waiting for the server if need be), then
         follow the stream from exactly where the list ended."""
+        failing_since: float | None = None
         while True:
             try:
                 listing = await self.connection.listing(self.filter_text)
@@ -152,7 +155,9 @@ class InspectorApp(App[None]):
                 self._show_filter_error(problem)
                 self.filter_text = ""
             except ServerError as exc:
-                self._set_state("reconnecting" if self.state != "gone" else "gone", str(exc))
+                failing_since = failing_since or time.monotonic()
+                gone = time.monotonic() - failing_since >= GONE_AFTER
+                self._set_state("gone" if gone else "reconnecting", str(exc))
                 await asyncio.sleep(0.5)
         if not self.catalog:
             try:

@@ -23,8 +23,8 @@ __all__ = ["Row", "CaptureList", "COLUMNS"]
 
 # (title, width); the chat column takes what is left.
 COLUMNS: tuple[tuple[str, int], ...] = (
-    ("#", 6), ("time", 12), ("provider", 9), ("event", 26), ("instance", 14), ("chat", 0),
-    ("valid", 9), ("size", 8),
+    ("#", 6), ("time", 12), ("provider", 9), ("event", 26), ("instance", 13), ("chat", 0),
+    ("valid", 10), ("size", 8),
 )
 
 
@@ -93,8 +93,9 @@ class Row:
 
     @property
     def verdict(self) -> str:
+        # At most 9 characters, so the warning mark still fits the 10-column cell.
         marks = {"valid": "✓ valid", "invalid": f"✗ {self.errors} err",
-                 "no-schema": "· schema?", "not-json": "✗ not json"}
+                 "no-schema": "? schema", "not-json": "✗ no JSON"}
         return marks.get(self.status, self.status) + ("!" if self.warnings else "")
 
 
@@ -171,8 +172,10 @@ class CaptureList(ScrollView, can_focus=True):
         index = -1
         if keep is not None and not self.follow:
             index = self.index_of(keep)
-        self._place(index if index >= 0 else len(rows) - 1)
         self._resize()
+        self._place(index if index >= 0 else len(rows) - 1)
+        # The scrollbar that scrolling needs exists only after the next layout.
+        self.call_after_refresh(self._scroll_to_cursor)
 
     def extend(self, rows: list[Row]) -> None:
         if not rows:
@@ -217,9 +220,9 @@ class CaptureList(ScrollView, can_focus=True):
         visible = max(1, self.size.height - 1)
         top = round(self.scroll_y)
         if self.cursor < top:
-            self.scroll_to(y=self.cursor, animate=False)
+            self.scroll_to(y=self.cursor, animate=False, force=True)
         elif self.cursor >= top + visible:
-            self.scroll_to(y=self.cursor - visible + 1, animate=False)
+            self.scroll_to(y=self.cursor - visible + 1, animate=False, force=True)
 
     def _resize(self) -> None:
         self.virtual_size = Size(self.size.width, len(self.rows) + 1)
@@ -286,7 +289,7 @@ class CaptureList(ScrollView, can_focus=True):
             values = [str(row.id), row.time, row.provider, row.event, row.instance, row.chat,
                       row.verdict, _size(row.size)]
         cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
-        cells[0] = cells[0].strip().rjust(COLUMNS[0][1])
+        cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
         return " ".join(cells).ljust(width)
 
     def watch_scroll_y(self, old: float, new: float) -> None:

@@ -36,7 +36,7 @@ def fold(value: str) -> str | None:
     if len(value) <= FOLD_OVER or not _BASE64.match(value):
         return None
     prefix = value.split(",", 1)[0] + "," if value.startswith("data:") else ""
-    payload = len(value) - len(prefix)
+    payload = len(value.rstrip("=")) - len(prefix)
     return f"{prefix}{value[len(prefix):len(prefix) + 24]}… [{_size(payload * 3 // 4)} base64, folded]"
 
 

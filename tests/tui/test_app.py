@@ -361,3 +361,33 @@ def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, 
             finally:
                 second.stop()
     run(scenario)
+
+
+def test_started_before_its_server_it_says_so_then_attaches(app_for, validator, unused_port,
+                                                            monkeypatch) -> None:
+    from hookcatcher.runner import BackgroundServer
+    from hookcatcher.server import create_app
+    from hookcatcher.store import Store
+    from hookcatcher.tui import app as app_module
+
+    monkeypatch.setattr(app_module, "GONE_AFTER", 0.5)
+
+    class Nowhere:
+        url = f"http://127.0.0.1:{unused_port}"
+
+    async def scenario() -> None:
+        app = app_for(Nowhere)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, lambda: app.state == "reconnecting", "reconnecting")
+            assert "connection refused" in status_text(app)
+            await until(pilot, lambda: app.state == "gone", "gone")
+            assert "✗ gone" in status_text(app)
+            server = BackgroundServer(create_app(Store(), validator), port=unused_port).start()
+            try:
+                await until(pilot, app.loaded.is_set, "the first listing")
+                await until(pilot, lambda: app.state == "connected", "connected")
+                await post(server, "whapi/messages.post.text")
+                await until(pilot, lambda: len(app.capture_list.rows) == 1, "the capture")
+            finally:
+                server.stop()
+    run(scenario)
