@@ -25,7 +25,7 @@ from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, Static
+from textual.widgets import Footer, Input, OptionList, Static
 from textual.worker import Worker
 
 from .. import __version__, fixtures, qr
@@ -420,6 +420,9 @@ class InspectorApp(App[None]):
     def action_tab(self, name: str) -> None:
         if name in TABS:
             self.detail.active = name
+        errors = self.detail.query_one("#validation-errors", OptionList)
+        if name == "validation" and errors.option_count:
+            errors.focus()  # Enter on an error shows it in the body, no Tab needed
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
