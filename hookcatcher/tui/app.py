@@ -36,6 +36,7 @@ from ..validation import field_key
 from .bindings import bindings, palette_entries
 from .capture_list import CaptureList, Row
 from .connection import (GONE_AFTER, Arrived, FilterProblem, Listing, Lost, Notice,
+                         collector_paused,
                          Restarted, ServerConnection, ServerError, StateChanged,
                          StreamEvent)
 from .conversation_screen import ConversationScreen
@@ -174,7 +175,9 @@ class InspectorApp(App[None]):
         self.run_id = listing.run
         self.last_id = listing.last_id
         self._pending.clear()
-        self.capture_list.set_rows([Row.from_summary(item) for item in listing.rows], keep)
+        with collector_paused():
+            rows = [Row.from_summary(item) for item in listing.rows]
+        self.capture_list.set_rows(rows, keep)
         self._draw_status()
         self.loaded.set()
         self._follow()

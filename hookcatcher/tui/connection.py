@@ -9,10 +9,12 @@ began again) from the same one, so the list never mixes two runs' ids.
 from __future__ import annotations
 
 import asyncio
+import gc
 import json
 import time
+from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 
@@ -30,6 +32,7 @@ __all__ = [
     "Restarted",
     "StreamEvent",
     "GONE_AFTER",
+    "collector_paused",
 ]
 
 API = "/_hookcatcher/api"
@@ -109,7 +112,8 @@ class ServerConnection:
             except ValueError:
                 message = None
             raise ServerError(message or f"{path}: HTTP {response.status_code}")
-        return response.json()
+        with collector_paused():
+            return json.loads(response.content)
 
     async def health(self) -> dict[str, Any]:
         return await self._get("/_hookcatcher/health")
@@ -194,6 +198,20 @@ async def _sse(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str, str]]
                 ident = value
             elif field == "data":
                 data.append(value)
+
+
+@contextmanager
+def collector_paused() -> Iterator[None]:
+    """No cycle collection while a large answer becomes objects. Decoding 10,000 list rows
+    allocates enough to set off collections of the older generations, which took 18 ms of
+    decoding to 100 ms at times; the rows hold no cycles, so nothing is lost by waiting."""
+    was_enabled = gc.isenabled()
+    gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _reason(exc: httpx.TransportError) -> str:
