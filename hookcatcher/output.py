@@ -13,7 +13,7 @@ from typing import TextIO
 
 from .capture import Capture
 
-__all__ = ["banner", "capture_line", "LinePrinter"]
+__all__ = ["banner", "capture_line", "LinePrinter", "size_text"]
 
 
 def banner(url: str, version: str) -> str:
@@ -37,7 +37,8 @@ def banner(url: str, version: str) -> str:
     ])
 
 
-def _size(n: int) -> str:
+def size_text(n: int) -> str:
+    """A byte count as every screen of hookcatcher shows it: `512 B`, `1.2 KB`, `3.4 MB`."""
     if n < 1024:
         return f"{n} B"
     if n < 1024 * 1024:
@@ -55,7 +56,7 @@ def capture_line(capture: Capture) -> str:
         status += f" ({first.path}: {first.message}{f'; +{more} more' if more else ''})"
     target = capture.path + (f"?{capture.query}" if capture.query else "")
     parts = [time, f"#{capture.id}", capture.provider, capture.event or "-",
-             capture.instance or "-", status, _size(capture.size),
+             capture.instance or "-", status, size_text(capture.size),
              f"{capture.method} {target}"]
     line = "  ".join(parts)
     for warning in capture.warnings:

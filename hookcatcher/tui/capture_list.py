@@ -19,6 +19,8 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
+from ..output import size_text
+
 __all__ = ["Row", "CaptureList", "COLUMNS"]
 
 # (title, width); the chat column takes what is left.
@@ -106,14 +108,6 @@ def _clock(received_at: str) -> str:
     except ValueError:
         return received_at[11:23]
     return moment.astimezone().strftime("%H:%M:%S.%f")[:12]
-
-
-def _size(count: int) -> str:
-    if count < 1000:
-        return f"{count} B"
-    if count < 1_000_000:
-        return f"{count / 1000:.1f} kB"
-    return f"{count / 1_000_000:.1f} MB"
 
 
 def _cell(text: str, width: int) -> str:
@@ -287,7 +281,7 @@ class CaptureList(ScrollView, can_focus=True):
             values = [title for title, _ in COLUMNS]
         else:
             values = [str(row.id), row.time, row.provider, row.event, row.instance, row.chat,
-                      row.verdict, _size(row.size)]
+                      row.verdict, size_text(row.size)]
         cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
         cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
         return " ".join(cells).ljust(width)

@@ -15,6 +15,7 @@ from typing import Any
 from rich.syntax import Syntax
 from rich.text import Text
 
+from ..output import size_text
 from ..validation import json_path
 
 __all__ = ["BodyView", "render_body", "fold", "line_of", "FOLD_OVER"]
@@ -37,15 +38,7 @@ def fold(value: str) -> str | None:
         return None
     prefix = value.split(",", 1)[0] + "," if value.startswith("data:") else ""
     payload = len(value.rstrip("=")) - len(prefix)
-    return f"{prefix}{value[len(prefix):len(prefix) + 24]}… [{_size(payload * 3 // 4)} base64, folded]"
-
-
-def _size(count: int) -> str:
-    if count < 1024:
-        return f"{count} B"
-    if count < 1024 * 1024:
-        return f"{count / 1024:.1f} kB"
-    return f"{count / 1024 / 1024:.1f} MB"
+    return f"{prefix}{value[len(prefix):len(prefix) + 24]}… [{size_text(payload * 3 // 4)} base64, folded]"
 
 
 def render_body(body: Any, theme: str = "monokai") -> BodyView:

@@ -152,7 +152,7 @@ def test_lines_align_their_columns() -> None:
             Row.from_summary(item(42, event=long_event, status="invalid", errors=2, size=2048)),
             Row.from_summary(item(123456, provider="whapi", event="messages/post",
                                   instance=None, chat=None, status="no-schema",
-                                  size=3_500_000)),
+                                  size=3_670_016)),
         ])
         await pilot.pause()
         header = capture_list.render_line(0).text.rstrip()
@@ -180,9 +180,9 @@ def test_lines_align_their_columns() -> None:
         verdicts = [line.index(mark) for line, mark in
                     ((first, "✓ valid"), (second, "✗ 2 err"), (third, "? schema"))]
         assert len(set(verdicts)) == 1
-        assert first.endswith("512 B") and second.endswith("2.0 kB") and third.endswith("3.5 MB")
+        assert first.endswith("512 B") and second.endswith("2.0 KB") and third.endswith("3.5 MB")
         sizes = [line.rindex(size) for line, size in
-                 ((first, "512 B"), (second, "2.0 kB"), (third, "3.5 MB"))]
+                 ((first, "512 B"), (second, "2.0 KB"), (third, "3.5 MB"))]
         assert len(set(sizes)) == 1 and sizes[0] > verdicts[0]
     with_list(scenario)
 

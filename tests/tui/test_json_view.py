@@ -135,7 +135,7 @@ def b64(size: int) -> str:
 
 def test_a_long_base64_string_folds_with_its_decoded_size() -> None:
     value = b64(3000)
-    assert fold(value) == f"{value[:24]}… [2.9 kB base64, folded]"
+    assert fold(value) == f"{value[:24]}… [2.9 KB base64, folded]"
     assert fold(b64(150)) == f"{b64(150)[:24]}… [150 B base64, folded]"
     assert fold(b64(3 * 1024 * 1024)).endswith("… [3.0 MB base64, folded]")
 
@@ -150,7 +150,7 @@ def test_the_folded_size_does_not_count_the_padding() -> None:
 def test_a_data_url_keeps_its_prefix_and_counts_only_the_payload() -> None:
     payload = b64(6000)
     folded = fold("data:image/png;base64," + payload)
-    assert folded == f"data:image/png;base64,{payload[:24]}… [5.9 kB base64, folded]"
+    assert folded == f"data:image/png;base64,{payload[:24]}… [5.9 KB base64, folded]"
 
 
 def test_url_safe_base64_folds_too() -> None:
@@ -177,6 +177,6 @@ def test_render_body_shows_the_folded_form_on_one_line_but_keeps_the_path() -> N
     body = {"message": {"imageMessage": {"jpegThumbnail": thumb, "caption": "hi"}}}
     view = render_body(body)
     line = view.text.plain.split("\n")[view.lines["$.message.imageMessage.jpegThumbnail"]]
-    assert line.strip() == f'"jpegThumbnail": "{thumb[:24]}… [39.1 kB base64, folded]",'
+    assert line.strip() == f'"jpegThumbnail": "{thumb[:24]}… [39.1 KB base64, folded]",'
     assert thumb not in view.text.plain
     assert view.line_count == 8
