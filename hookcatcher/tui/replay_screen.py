@@ -36,7 +36,7 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
     BINDINGS = [
         Binding("escape", "dismiss(None)", "Cancel"),
         Binding("ctrl+s", "send", "Send"),
-        Binding("ctrl+e", "external_editor", "Edit in $EDITOR"),
+        Binding("ctrl+o", "external_editor", "Edit in $EDITOR"),
     ]
     DEFAULT_CSS = """
     ReplayScreen { align: center middle; }
@@ -81,7 +81,7 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
             with Horizontal():
                 yield Button("Send (Ctrl+S)", id="replay-send", variant="primary")
                 if self.bodies == 1 and self.original is not None:
-                    yield Button("Edit in $EDITOR (Ctrl+E)", id="replay-editor")
+                    yield Button("Edit in $EDITOR (Ctrl+O)", id="replay-editor")
                 yield Button("Cancel (Esc)", id="replay-cancel")
 
     def on_mount(self) -> None:

@@ -391,3 +391,33 @@ def test_started_before_its_server_it_says_so_then_attaches(app_for, validator, 
             finally:
                 server.stop()
     run(scenario)
+
+
+def test_replay_body_edited_in_the_users_editor(make_server, app_for, monkeypatch) -> None:
+    """Ctrl+O hands the body to $EDITOR (a real program here, sed) and sends what it saved.
+    Pilot's headless terminal cannot be suspended, so suspending is the one part stood in for."""
+    from contextlib import nullcontext
+
+    server, receiver = make_server(), make_server()
+    monkeypatch.setenv("EDITOR", "sed -i s/sales/edited-in-editor/")
+    monkeypatch.delenv("VISUAL", raising=False)
+
+    async def scenario() -> None:
+        app = app_for(server)
+        monkeypatch.setattr(app, "suspend", nullcontext)
+        async with app.run_test(size=SIZE) as pilot:
+            await until(pilot, app.loaded.is_set, "the first listing")
+            await post(server, "evolution/v2/messages.upsert.text")
+            await until(pilot, lambda: app.detail.capture is not None, "the capture")
+            await pilot.press("r")
+            await pilot.pause()
+            app.screen.query_one("#replay-target").value = f"{receiver.url}/hook"
+            await pilot.press("ctrl+o")
+            await until(pilot, lambda: "edited-in-editor" in app.screen.query_one("#replay-body").text,
+                        "the edited body")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.attempts, "the replay")
+            async with httpx.AsyncClient(base_url=receiver.url) as http:
+                (got,) = (await http.get("/_hookcatcher/api/events")).json()["events"]
+            assert got["instance"] == "edited-in-editor"
+    run(scenario)
