@@ -169,6 +169,9 @@ def attach(url: str, filter_text: str) -> int:
 
     if not re.match(r"^https?://[^/\s]+", url):
         raise UsageError(f"--connect {url!r} is not a server URL (e.g. http://127.0.0.1:8787)")
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("hookcatcher tui needs a terminal to draw on; without one, read the "
+                         f"server's HTTP API ({url}/_hookcatcher/api/events) instead")
     InspectorApp(url, filter_text=filter_text).run()
     return 0
 

@@ -18,7 +18,6 @@ import pytest
 
 from conftest import body_of
 
-from conftest import body_of
 from hookcatcher.cli import parse_size
 
 
@@ -160,6 +159,7 @@ def test_port_in_use_is_a_clear_error(run) -> None:
     (["tui", "--connect", "localhost:8787"], {},
      "--connect 'localhost:8787' is not a server URL (e.g. http://127.0.0.1:8787)"),
     (["tui"], {"HOOKCATCHER_CONNECT": "ftp://x"}, "--connect 'ftp://x' is not a server URL"),
+    (["tui", "--connect", "http://127.0.0.1:9"], {}, "hookcatcher tui needs a terminal to draw on"),
 ])
 def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> None:
     done = subprocess.run([sys.executable, "-m", "hookcatcher", *args], capture_output=True,
