@@ -46,12 +46,22 @@ class Event:
         """Where this event's schema lives under schemas/: `<provider>/<file_stem(name)>`."""
         return f"{self.provider}/{file_stem(self.name)}"
 
+    def delivery(self, mode: str = "path") -> tuple[str, str]:
+        """The HTTP method and the path the gateway appends to the configured URL when it
+        sends this event per event: Evolution `POST /<suffix>`; Whapi `POST /<type>/<method>`
+        in path mode, `<METHOD> /<type>` in method mode. Only for events with a suffix."""
+        if self.provider == "whapi":
+            kind, method = (self.suffix or "").split("/")
+            return (method.upper(), f"/{kind}") if mode == "method" else ("POST", f"/{kind}/{method}")
+        return "POST", f"/{self.suffix}"
+
     def paths(self) -> list[str]:
         """The per-event paths the gateway appends to the configured URL, if it has any."""
-        if self.provider == "whapi" and self.suffix:
-            kind, method = self.suffix.split("/")
-            return [f"/{kind}/{method}", f"{method.upper()} /{kind}"]
-        return [f"/{self.suffix}"] if self.suffix else []
+        if not self.suffix:
+            return []
+        if self.provider == "whapi":
+            return [self.delivery("path")[1], " ".join(self.delivery("method"))]
+        return [self.delivery()[1]]
 
 
 def file_stem(name: str) -> str:

@@ -157,12 +157,8 @@ def _per_event(capture: Capture, target: str) -> tuple[str, str, str | None]:
     base = target.rstrip("/")
     if event.suffix is None:
         return "POST", target, f"{event.name} always goes to the plain URL, with no per-event path."
-    if capture.provider == "evolution":
-        return "POST", f"{base}/{event.suffix}", None
-    kind, verb = event.suffix.split("/")
-    if capture.route.mode == "method":
-        return verb.upper(), f"{base}/{kind}", None
-    return "POST", f"{base}/{kind}/{verb}", None
+    method, path = event.delivery(capture.route.mode)
+    return method, base + path, None
 
 
 def _why_not_per_event(capture: Capture) -> str:

@@ -14,6 +14,7 @@ import re
 import shlex
 import time
 from collections import OrderedDict
+from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
 from typing import Any, Iterable
@@ -26,9 +27,8 @@ from textual.css.query import NoMatches
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
-from textual.worker import Worker
 
-from .. import __version__, fixtures, qr
+from .. import fixtures, qr
 from ..capture import Capture
 from ..conversation import EVENTS as CONVERSATION_EVENTS
 from ..replay import Attempt, ReplayError, curl, make_client, request_for, send
@@ -108,7 +108,6 @@ class InspectorApp(App[None]):
         self._pending: list[Arrived] = []
         self._flush_scheduled = False
         self._detail_due = False
-        self._follow_worker: Worker[None] | None = None
 
     # -- layout
 
@@ -161,10 +160,8 @@ class InspectorApp(App[None]):
                 self._set_state("gone" if gone else "reconnecting", str(exc))
                 await asyncio.sleep(0.5)
         if not self.catalog:
-            try:
+            with suppress(ServerError):  # descriptions are a help, not a need
                 self.catalog = await self.connection.catalog()
-            except ServerError:
-                pass
         self._take_listing(listing)
         await self.poll_stats()
 
@@ -183,9 +180,8 @@ class InspectorApp(App[None]):
         self._follow()
 
     def _follow(self) -> None:
-        if self._follow_worker is not None:
-            self._follow_worker.cancel()
-        self._follow_worker = self.run_worker(
+        """The stream from the listing's last id; `exclusive` ends the previous one."""
+        self.run_worker(
             self.connection.follow(self.filter_text, self.last_id, self.run_id or "",
                                    self._on_stream),
             group="stream", exclusive=True)

@@ -11,7 +11,8 @@ import socket
 import json
 import time
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from contextlib import asynccontextmanager
+from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 import pytest
@@ -87,11 +88,30 @@ def utc(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     time.tzset()
 
 
+def plain(renderable: Any, width: int = 200) -> str:
+    """A Rich renderable as the plain text a terminal would show."""
+    console = Console(width=width, record=True, file=io.StringIO())
+    console.print(renderable)
+    return console.export_text()
+
+
 def shown(app: InspectorApp, selector: str) -> str:
     """What a widget shows, as plain text (the app's active screen is searched)."""
-    console = Console(width=200, record=True, file=io.StringIO())
-    console.print(app.screen.query_one(selector).content)
-    return console.export_text()
+    return plain(app.screen.query_one(selector).content)
+
+
+@asynccontextmanager
+async def opened(app: InspectorApp) -> AsyncIterator[Any]:
+    """The app running at 120x40 with its first listing on screen; yields the Pilot."""
+    async with app.run_test(size=SIZE) as pilot:
+        await until(pilot, app.loaded.is_set, "the first listing")
+        yield pilot
+
+
+async def open_window(pilot: Any, app: InspectorApp, key: str, screen: str) -> None:
+    """Press `key` and wait for the window (screen class) it opens."""
+    await pilot.press(key)
+    await until(pilot, lambda: type(app.screen).__name__ == screen, f"the {screen}")
 
 
 @pytest.fixture

@@ -13,7 +13,7 @@ from hookcatcher.tui.detail import DetailPane
 
 from conftest import fixture
 
-from .conftest import SIZE, post, run, shown, until
+from .conftest import SIZE, open_window, opened, plain, post, run, shown, until
 
 
 def status_text(app) -> str:
@@ -23,8 +23,7 @@ def status_text(app) -> str:
 def test_posted_captures_appear_with_their_columns(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(server, "evolution/v2/messages.upsert.text")
             await post(server, "whapi/messages.post.text")
             await post(server, "evolution/v2/messages.upsert.text",
@@ -52,8 +51,7 @@ def test_posted_captures_appear_with_their_columns(server, app_for) -> None:
 def test_filter_bar_applies_the_filter_language_and_says_what_is_wrong(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(server, "evolution/v2/messages.upsert.text")
             await post(server, "whapi/messages.post.text")
             await post(server, "codechat/v2/messages.upsert.text")
@@ -92,8 +90,7 @@ def test_filter_bar_applies_the_filter_language_and_says_what_is_wrong(server, a
 def test_follow_pauses_when_moving_up_and_resumes_with_one_key(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             for _ in range(3):
                 await post(server, "evolution/v2/messages.upsert.text")
             await until(pilot, lambda: len(app.capture_list.rows) == 3, "three rows")
@@ -113,8 +110,7 @@ def test_follow_pauses_when_moving_up_and_resumes_with_one_key(server, app_for) 
 def test_tabs_and_validation_errors_lead_to_their_place_in_the_body(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(server, "evolution/v2/messages.upsert.text",
                        change=lambda body: body["data"]["key"].update(fromMe="no"))
             detail: DetailPane = app.detail
@@ -149,8 +145,7 @@ def test_tabs_and_validation_errors_lead_to_their_place_in_the_body(server, app_
 def test_save_as_fixture_and_copy_as_curl_and_body(server, app_for, tmp_path: Path) -> None:
     async def scenario() -> None:
         app = app_for(server, save_dir=tmp_path / "saved")
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             capture_id = await post(server, "whapi/messages.post.text", path="/hooks/messages/post")
             await until(pilot, lambda: app.capture_list.selected is not None, "a selection")
             await pilot.press("s")
@@ -178,8 +173,7 @@ def test_replay_to_a_test_receiver_as_received_per_event_and_edited(make_server,
 
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(server, "evolution/v2/messages.upsert.text")
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await pilot.press("r")
@@ -219,8 +213,7 @@ def test_replay_to_a_test_receiver_as_received_per_event_and_edited(make_server,
 def test_replay_to_an_app_that_is_not_running_says_so(server, app_for, unused_port) -> None:
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(server, "whapi/messages.post.text")
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await pilot.press("r")
@@ -238,8 +231,7 @@ def test_replay_to_an_app_that_is_not_running_says_so(server, app_for, unused_po
 def test_conversation_view_threads_messages_with_their_status_trail(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             for name in ("evolution/v2/messages.upsert.text", "evolution/v2/send.message.text",
                          "evolution/v2/connection.update.open"):
                 await post(server, name)
@@ -249,9 +241,7 @@ def test_conversation_view_threads_messages_with_their_status_trail(server, app_
                            body["data"].update(keyId=sent["id"], remoteJid=sent["remoteJid"],
                                                fromMe=True, status=s))
             await until(pilot, lambda: len(app.capture_list.rows) == 6, "six rows")
-            await pilot.press("c")
-            await until(pilot, lambda: type(app.screen).__name__ == "ConversationScreen",
-                        "the conversation window")
+            await open_window(pilot, app, "c", "ConversationScreen")
             text = shown(app, "#messages-text")
             assert sent["remoteJid"] in text
             assert "SERVER_ACK → DELIVERY_ACK → READ" in text
@@ -272,10 +262,8 @@ def test_qr_view_draws_the_newest_qr_and_follows_new_ones(server, app_for) -> No
         from hookcatcher import qr
 
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
-            await pilot.press("Q")
-            await until(pilot, lambda: type(app.screen).__name__ == "QrScreen", "the QR window")
+        async with opened(app) as pilot:
+            await open_window(pilot, app, "Q", "QrScreen")
             assert "No QR code among the captures yet" in shown(app, "#qr-caption")
             await post(server, "evolution/v2/qrcode.updated")
             code = fixture("evolution/v2/qrcode.updated")["body"]["data"]["qrcode"]["code"]
@@ -293,8 +281,7 @@ def test_qr_view_draws_the_newest_qr_and_follows_new_ones(server, app_for) -> No
             await until(pilot, lambda: len(app.capture_list.rows) == 3, "three rows")
             await until(pilot, lambda: app.detail.capture is not None and app.detail.capture.id == 3,
                         "the newest selected")
-            await pilot.press("Q")
-            await until(pilot, lambda: type(app.screen).__name__ == "QrScreen", "the QR window")
+            await open_window(pilot, app, "Q", "QrScreen")
             assert "no QR code" in shown(app, "#qr-caption")
     run(scenario)
 
@@ -304,16 +291,10 @@ def test_help_and_command_palette_list_every_action(server, app_for) -> None:
 
     async def scenario() -> None:
         app = app_for(server)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
-            await pilot.press("f1")
-            await until(pilot, lambda: type(app.screen).__name__ == "HelpScreen", "help")
-            from rich.console import Console
-            import io
-            console = Console(width=100, record=True, file=io.StringIO())
+        async with opened(app) as pilot:
+            await open_window(pilot, app, "f1", "HelpScreen")
             from hookcatcher.tui.help_screen import help_table
-            console.print(help_table())
-            text = console.export_text()
+            text = plain(help_table(), width=100)
             for key in KEYS:
                 assert key.help.split(";")[0][:40] in text.replace("\n", " ") or key.label in text
             await pilot.press("escape")
@@ -341,8 +322,7 @@ def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, 
 
     async def scenario() -> None:
         app = app_for(first)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(first, "evolution/v2/messages.upsert.text")
             await post(first, "evolution/v2/messages.upsert.text")
             await until(pilot, lambda: len(app.capture_list.rows) == 2, "two rows")
@@ -405,8 +385,7 @@ def test_replay_body_edited_in_the_users_editor(make_server, app_for, monkeypatc
     async def scenario() -> None:
         app = app_for(server)
         monkeypatch.setattr(app, "suspend", nullcontext)
-        async with app.run_test(size=SIZE) as pilot:
-            await until(pilot, app.loaded.is_set, "the first listing")
+        async with opened(app) as pilot:
             await post(server, "evolution/v2/messages.upsert.text")
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await pilot.press("r")

@@ -15,7 +15,7 @@ from hookcatcher.tui import InspectorApp
 
 from conftest import fixture
 
-from .conftest import SIZE, filled_store, until
+from .conftest import SIZE, filled_store, open_window, until
 
 MAIN = [
     "evolution/v2/connection.update.open",
@@ -105,8 +105,7 @@ def test_qr_view(snap_compare, snapshot_app) -> None:
 
     async def open_qr(pilot: Any) -> None:
         await ready(pilot)
-        await pilot.press("Q")
-        await until(pilot, lambda: type(app.screen).__name__ == "QrScreen", "the QR window")
+        await open_window(pilot, app, "Q", "QrScreen")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_qr)
@@ -117,9 +116,7 @@ def test_conversation_view(snap_compare, snapshot_app) -> None:
 
     async def open_chats(pilot: Any) -> None:
         await ready(pilot)
-        await pilot.press("c")
-        await until(pilot, lambda: type(app.screen).__name__ == "ConversationScreen",
-                    "the conversation window")
+        await open_window(pilot, app, "c", "ConversationScreen")
         await pilot.pause()
 
     assert snap_compare(app, terminal_size=SIZE, run_before=open_chats)
