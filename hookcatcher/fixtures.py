@@ -15,7 +15,7 @@ from typing import Any, Iterator
 from . import catalog
 from .capture import Capture
 from .ingest import parse_body
-from .replay import forwardable
+from .outgoing import forwardable
 from .resources import data_dir
 
 __all__ = ["Fixture", "FixtureError", "load", "bundled", "is_fixture", "document_of", "save"]

@@ -31,7 +31,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from .. import fixtures, qr
 from ..capture import Capture
 from ..conversation import EVENTS as CONVERSATION_EVENTS
-from ..replay import Attempt, ReplayError, curl, make_client, request_for, send
+from ..outgoing import Attempt, ReplayError, curl, make_client, request_for, send
 from ..validation import field_key
 from .bindings import bindings, palette_entries
 from .capture_list import CaptureList, Row

@@ -18,7 +18,7 @@ from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from ..capture import Capture
-from ..replay import Attempt
+from ..outgoing import Attempt
 from .json_view import BodyView, line_of, render_body
 
 __all__ = ["DetailPane", "headers_table", "raw_dump", "replays_text", "TABS"]

@@ -20,7 +20,7 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from ..capture import Capture
-from ..replay import ReplayError, check_target, request_for
+from ..outgoing import ReplayError, check_target, request_for
 
 __all__ = ["ReplayScreen", "ReplayChoice", "TargetScreen"]
 

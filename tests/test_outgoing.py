@@ -22,7 +22,7 @@ from conftest import fixture
 
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
-from hookcatcher.replay import (Attempt, Outgoing, ReplayError, curl, make_client, request_for,
+from hookcatcher.outgoing import (Attempt, Outgoing, ReplayError, curl, make_client, request_for,
                                 send)
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.validation import Validator

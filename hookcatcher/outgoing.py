@@ -1,4 +1,4 @@
-"""Replay: send a captured request again, to the user's own app, or hand it over as a curl command.
+"""Outgoing requests: one captured request sent again, to the user's own app, or as a curl command.
 
 A replay is the request the gateway would have sent had it been configured with the target
 URL instead of hookcatcher's:
