@@ -26,7 +26,7 @@ import http.cookiejar
 import shlex
 import socket
 import time
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime, timezone
 from typing import Any, Iterable
 
@@ -46,6 +46,7 @@ __all__ = [
     "make_client",
     "request_for",
     "send",
+    "with_headers",
 ]
 
 # Hop-by-hop headers (RFC 9110 7.6.1) describe one connection, not the message; host and
@@ -118,11 +119,19 @@ def forwardable(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ..
     return tuple((name, value) for name, value in pairs if name.lower() not in dropped)
 
 
-def request_for(capture: Capture, target: str, by_events: bool = False) -> Outgoing:
-    """The request that replays `capture` at `target`, as received or per event."""
+def request_for(capture: Capture, target: str, by_events: bool = False, *,
+                whapi_mode: str | None = None, exact: bool = False) -> Outgoing:
+    """The request that replays `capture` at `target`, as received or per event.
+
+    `whapi_mode` (path | method) picks Whapi's per-event form; by default it is the one the
+    capture arrived in (path when it came as a single-URL body). `exact` appends the
+    per-event path to the target as the gateway does, without first trimming a trailing
+    slash: a configured `.../webhook/` then gives `.../webhook//messages-upsert`, as it would
+    from the gateway itself."""
     check_target(target)
     headers = forwardable(capture.headers)
-    method, url, note = _per_event(capture, target) if by_events else (capture.method, target, None)
+    method, url, note = (_per_event(capture, target, whapi_mode, exact) if by_events
+                         else (capture.method, target, None))
     # Evolution put its suffix inside the query when the configured URL had one.
     suffix_in_query = capture.route.mode == "by-events" and "?" in capture.route.base
     if capture.query and not suffix_in_query:
@@ -148,16 +157,17 @@ def check_target(target: str) -> None:
                           "leave it out")
 
 
-def _per_event(capture: Capture, target: str) -> tuple[str, str, str | None]:
+def _per_event(capture: Capture, target: str, whapi_mode: str | None,
+               exact: bool) -> tuple[str, str, str | None]:
     """Method, URL and note for per-event mode. The suffix is appended as plain text, as the
     gateways do: a target with a query gets it inside the query, like the real request."""
     event = catalog.find(capture.provider, capture.event)
     if event is None or capture.provider == "codechat":
         return capture.method, target, _why_not_per_event(capture)
-    base = target.rstrip("/")
+    base = target if exact else target.rstrip("/")
     if event.suffix is None:
         return "POST", target, f"{event.name} always goes to the plain URL, with no per-event path."
-    method, path = event.delivery(capture.route.mode)
+    method, path = event.delivery(whapi_mode or capture.route.mode)
     return method, base + path, None
 
 
@@ -168,6 +178,17 @@ def _why_not_per_event(capture: Capture) -> str:
         return "The sender was not recognised, so there is no per-event URL: sent as received."
     return (f"{capture.event or 'This request'} is not in the catalog, so its per-event URL "
             "is unknown: sent as received.")
+
+
+def with_headers(outgoing: Outgoing, extra: Iterable[tuple[str, str]]) -> Outgoing:
+    """The request with headers the sender adds of its own (a gateway's configured custom
+    headers): each replaces any header of the same name, compared without case."""
+    added = list(extra)
+    if not added:
+        return outgoing
+    names = {name.lower() for name, _ in added}
+    kept = tuple((name, value) for name, value in outgoing.headers if name.lower() not in names)
+    return replace(outgoing, headers=kept + tuple(added))
 
 
 def make_client() -> httpx.AsyncClient:

@@ -23,7 +23,7 @@ from conftest import fixture
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.outgoing import (Attempt, Outgoing, ReplayError, curl, make_client, request_for,
-                                send)
+                                  send, with_headers)
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.validation import Validator
 
@@ -238,6 +238,30 @@ def test_whapi_per_event_uses_path_mode_unless_it_came_by_method(validator: Vali
     assert (outgoing.method, outgoing.url, outgoing.note) == ("PATCH", f"{APP}/messages", None)
     assert (request_for(method_mode, APP).method, request_for(method_mode, APP).url) == \
         ("PATCH", APP)
+
+
+def test_whapi_mode_can_be_chosen(validator: Validator) -> None:
+    capture = capture_of(validator, "whapi/messages.patch", path="/webhook")
+    by_method = request_for(capture, APP, by_events=True, whapi_mode="method")
+    assert (by_method.method, by_method.url) == ("PATCH", f"{APP}/messages")
+    by_path = request_for(capture, APP, by_events=True, whapi_mode="path")
+    assert (by_path.method, by_path.url) == ("POST", f"{APP}/messages/patch")
+
+
+def test_exact_keeps_the_trailing_slash_as_the_gateway_does(validator: Validator) -> None:
+    capture = capture_of(validator, "evolution/v2/messages.upsert.text")
+    assert request_for(capture, APP + "/", by_events=True, exact=True).url == \
+        f"{APP}//messages-upsert"
+    assert request_for(capture, APP, by_events=True, exact=True).url == f"{APP}/messages-upsert"
+
+
+def test_added_headers_replace_those_of_the_same_name(validator: Validator) -> None:
+    outgoing = request_for(capture_of(validator, raw=b"{}", headers=list(GATEWAY_HEADERS)), APP)
+    changed = with_headers(outgoing, [("APIKEY", "secret"), ("x-extra", "1")])
+    assert changed.headers == (("user-agent", "axios/1.7.9"), ("Content-Type", "application/json"),
+                               ("x-dup", "first"), ("x-dup", "second"),
+                               ("APIKEY", "secret"), ("x-extra", "1"))
+    assert with_headers(outgoing, []) is outgoing
 
 
 @pytest.mark.parametrize("name, raw, note", [
