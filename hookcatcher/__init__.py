@@ -1,5 +1,31 @@
-"""hookcatcher: a local webhook receiver and inspector for WhatsApp gateways."""
+"""hookcatcher: a local webhook receiver and inspector for WhatsApp gateways.
+
+The Python API, for test suites: `replay` (and `areplay` for async code) sends fixtures or
+captures into an app, by URL or in-process (ASGI or WSGI), as the gateway would; it returns
+a `Report`. Names load on first use, so `import hookcatcher` stays cheap for the CLI.
+"""
+
+from __future__ import annotations
+
+from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["__version__"]
+__all__ = ["Report", "SourceError", "__version__", "areplay", "replay"]
+
+_LAZY = {
+    "Report": "delivery",
+    "areplay": "delivery",
+    "replay": "delivery",
+    "SourceError": "sources",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f".{_LAZY[name]}", __name__), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module 'hookcatcher' has no attribute {name!r}")

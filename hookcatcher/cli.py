@@ -9,7 +9,7 @@ import re
 import sys
 from typing import Callable, Sequence
 
-from . import __version__, offline
+from . import __version__, drive, offline
 from .output import LinePrinter, banner
 from .runner import BackgroundServer, PortError, bind, run, url_of
 from .server import create_app
@@ -104,6 +104,47 @@ def _common_options() -> argparse.ArgumentParser:
     return options
 
 
+def _positive_float(text: str) -> float:
+    try:
+        value = float(text)
+    except ValueError:
+        raise ValueError(f"{text!r} is not a number") from None
+    if not value > 0:
+        raise ValueError(f"{text!r} must be more than 0")
+    return value
+
+
+def _delivery_options() -> argparse.ArgumentParser:
+    """What replay and send share: where to, in which form, how fast."""
+    options = argparse.ArgumentParser(add_help=False)
+    where = options.add_argument_group("where to")
+    where.add_argument("--to", metavar="URL", default=_env("to", str, None),
+                       help="your app's webhook URL, as you would configure it in the gateway "
+                            "(also HOOKCATCHER_TO)")
+    where.add_argument("--by-events", action="store_true",
+                       help="per-event URLs, by the gateway's own rule: Evolution URL/<suffix>, "
+                            "Whapi URL/<type>/<method> (CodeChat has none)")
+    where.add_argument("--whapi-mode", choices=("path", "method"), default=None,
+                       help="Whapi's per-event form with --by-events: path (POST URL/type/method, "
+                            "the default) or method (the event's method to URL/type)")
+    body = options.add_argument_group("what")
+    body.add_argument("--set", action="append", default=[], metavar="PATH=VALUE",
+                      help="change the body first (repeatable): data.key.fromMe=true, "
+                           "messages[0].text.body=hi; VALUE is JSON when it parses, else text")
+    pace = options.add_argument_group("how")
+    pace.add_argument("--concurrency", type=_flag(_positive_int, "--concurrency"), default=1,
+                      help="requests in flight at once (default 1: strictly in order)")
+    pace.add_argument("--rate", type=_flag(_positive_float, "--rate"), default=None,
+                      metavar="PER_SECOND", help="at most this many requests per second")
+    pace.add_argument("--repeat", type=_flag(_positive_int, "--repeat"), default=1,
+                      help="send the whole list this many times (default 1)")
+    pace.add_argument("--timeout", type=_flag(_positive_float, "--timeout"), default=10.0,
+                      metavar="SECONDS", help="wait this long for each answer (default 10)")
+    pace.add_argument("--json", action="store_true",
+                      help="one JSON line per request and a last {\"summary\": ...} line")
+    return options
+
+
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
     parser = argparse.ArgumentParser(
@@ -129,6 +170,37 @@ def build_parser() -> argparse.ArgumentParser:
     for command in (parser, tui):
         command.add_argument("--filter", metavar="QUERY", default=_env("filter", str, ""),
                              help="start the inspector with this filter (also HOOKCATCHER_FILTER)")
+    delivery = _delivery_options()
+    replay = commands.add_parser(
+        "replay", parents=[delivery],
+        help="send fixtures or captured requests into your app, as the gateway would",
+        description="Send fixture files, folders of them, or the captures of a running "
+                    "hookcatcher into your app: each body byte for byte with its headers, in "
+                    "order. One line per request, then a summary; exits 1 when any answer was "
+                    "not 2xx or the app could not be reached.")
+    replay.add_argument("sources", nargs="*", metavar="SOURCE",
+                        help="a fixture or body file, a folder of them, or a bundled fixture name")
+    replay.add_argument("--from", dest="source_server", metavar="URL", default=None,
+                        help="also replay the captures stored by the hookcatcher at URL")
+    replay.add_argument("--filter", metavar="QUERY", default="",
+                        help="with --from: only captures matching this filter")
+    send = commands.add_parser(
+        "send", parents=[delivery],
+        help="send one bundled fixture (like stripe trigger), with --set overrides",
+        description="Send one bundled fixture into your app. EVENT is an event name "
+                    "(messages.upsert, messages/post) or a fixture name "
+                    "(evolution/v2/messages.upsert.image); when several fit, Evolution's "
+                    "newest plain or text variant is used unless --provider/--version/--variant "
+                    "say otherwise.")
+    send.add_argument("event", nargs="?", metavar="EVENT", help="the event or fixture to send")
+    send.add_argument("--provider", choices=("evolution", "codechat", "whapi"),
+                      help="the gateway whose fixture to send")
+    send.add_argument("--version", dest="version", metavar="VERSION",
+                      help="the gateway version (evolution v1|v2; codechat v1.0-1.2|v1.3|v2|2026)")
+    send.add_argument("--variant", metavar="NAME",
+                      help="the fixture variant (text, image, group...: see --list)")
+    send.add_argument("--list", action="store_true",
+                      help="list the bundled fixtures (those of EVENT, if given) and exit")
     check = commands.add_parser(
         "validate", help="validate body or fixture files offline against the schemas",
         description="Validate bodies offline, as the server would: prints provider, event and "
@@ -147,13 +219,17 @@ def main(argv: Sequence[str] | None = None) -> int:
             return offline.run(Validator(), args.files, args.json)
         if args.command == "tui":
             return attach(args.connect, args.filter)
+        if args.command == "replay":
+            return drive.replay_command(args)
+        if args.command == "send":
+            return drive.send_command(args)
         if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
             return serve_and_inspect(args)
         if args.command is None:
             print("hookcatcher: no terminal to draw the inspector on: running headless "
                   "(as hookcatcher serve)", file=sys.stderr, flush=True)
         return serve(args)
-    except (UsageError, SchemaError, FileNotFoundError) as exc:
+    except (UsageError, SchemaError, FileNotFoundError, drive.CommandError) as exc:
         # Bad flags, or an installation whose schemas are missing or broken.
         print(f"hookcatcher: error: {exc}", file=sys.stderr)
         return 2

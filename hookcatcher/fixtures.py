@@ -6,6 +6,7 @@ named `fixtures/<provider>/[<version>/]<event>[.<variant>].json`. Tests, `valida
 
 from __future__ import annotations
 
+import difflib
 import json
 import re
 from dataclasses import dataclass
@@ -18,7 +19,8 @@ from .ingest import parse_body
 from .outgoing import forwardable
 from .resources import data_dir
 
-__all__ = ["Fixture", "FixtureError", "load", "bundled", "is_fixture", "document_of", "save"]
+__all__ = ["Fixture", "FixtureError", "bundled", "document_of", "is_fixture", "load", "pick",
+           "save"]
 
 _KEYS = ("title", "provider", "version", "event", "headers", "body")
 
@@ -41,10 +43,16 @@ class Fixture:
     def name(self) -> str:
         """`evolution/v2/messages.upsert.text`: the path below fixtures/, without .json."""
         try:
-            relative = self.path.relative_to(data_dir("fixtures"))
+            relative = self.path.resolve().relative_to(data_dir("fixtures").resolve())
         except ValueError:
             relative = Path(self.path.name)
         return relative.with_suffix("").as_posix()
+
+    @property
+    def variant(self) -> str:
+        """What the file name adds after the event (`text` in messages.upsert.text.json)."""
+        stem, base = self.path.stem, catalog.file_stem(self.event)
+        return stem[len(base) + 1:] if stem.startswith(base + ".") else ""
 
     def raw(self) -> bytes:
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
@@ -79,6 +87,51 @@ def bundled() -> Iterator[Fixture]:
     """Every fixture that ships with hookcatcher, in name order."""
     for path in sorted(data_dir("fixtures").rglob("*.json")):
         yield load(path)
+
+
+def pick(name: str, provider: str | None = None, version: str | None = None,
+         variant: str | None = None) -> Fixture:
+    """The bundled fixture `send` uses for `name`: a fixture name
+    (`evolution/v2/messages.upsert.text`) or an event name (`messages.upsert`,
+    `messages/post`), optionally after the gateway and version (`evolution/v1/messages.upsert`). When several fit, the first
+    gateway in the catalog's order wins (Evolution, CodeChat, Whapi), then its newest version,
+    then the plain variant (no suffix), then `text`, then by name: the most common case."""
+    everything = list(bundled())
+    exact = [fixture for fixture in everything if fixture.name == name]
+    if exact:
+        return exact[0]
+    head, _, rest = name.partition("/")
+    if head in catalog.PROVIDERS and rest and provider in (None, head):
+        provider, name = head, rest
+        release, _, event = rest.partition("/")
+        if release in catalog.PROVIDERS[head].versions and event and version in (None, release):
+            version, name = release, event
+    named = [fixture for fixture in everything
+             if name in (fixture.event, catalog.file_stem(fixture.event))]
+    if not named:
+        known = sorted({fixture.event for fixture in everything})
+        close = difflib.get_close_matches(name, known, n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise FixtureError(f"no bundled fixture for {name!r}{hint}; "
+                           "`hookcatcher send --list` shows them all")
+    chosen = [fixture for fixture in named
+              if provider in (None, fixture.provider) and version in (None, fixture.version)
+              and variant in (None, fixture.variant)]
+    if not chosen:
+        wanted = ", ".join(f"{flag} {value}" for flag, value in
+                           (("--provider", provider), ("--version", version),
+                            ("--variant", variant)) if value is not None)
+        there = ", ".join(fixture.name for fixture in named)
+        raise FixtureError(f"no bundled fixture for {name} with {wanted}; there are: {there}")
+    return min(chosen, key=_preference)
+
+
+def _preference(fixture: Fixture) -> tuple[int, int, int, str]:
+    providers = list(catalog.PROVIDERS)
+    versions = catalog.PROVIDERS[fixture.provider].versions
+    newest_first = -versions.index(fixture.version) if fixture.version in versions else 0
+    plain = 0 if not fixture.variant else 1 if fixture.variant == "text" else 2
+    return providers.index(fixture.provider), newest_first, plain, fixture.variant
 
 
 def document_of(capture: Capture, title: str | None = None) -> dict[str, Any]:

@@ -21,6 +21,7 @@ URL instead of hookcatcher's:
 
 from __future__ import annotations
 
+import asyncio
 import codecs
 import http.cookiejar
 import shlex
@@ -89,6 +90,8 @@ class Attempt:
     response_headers: tuple[tuple[str, str], ...] = ()
     response_body: str = ""
     error: str | None = None
+    refused: bool = False  # nothing listens at the target: the app is not running
+
 
     @property
     def ok(self) -> bool:
@@ -106,6 +109,7 @@ class Attempt:
             "response_headers": [[name, value] for name, value in self.response_headers],
             "response_body": self.response_body,
             "error": self.error,
+            "refused": self.refused,
         }
 
 
@@ -191,12 +195,16 @@ def with_headers(outgoing: Outgoing, extra: Iterable[tuple[str, str]]) -> Outgoi
     return replace(outgoing, headers=kept + tuple(added))
 
 
-def make_client() -> httpx.AsyncClient:
+def make_client(transport: httpx.AsyncBaseTransport | None = None,
+                concurrency: int = 10) -> httpx.AsyncClient:
     """A client that adds nothing of its own to a replay: none of httpx's default headers
     (Accept, User-Agent...), and no cookie jar, since a cookie an app set in one answer
-    would otherwise ride along on every later replay, which the gateway never does."""
+    would otherwise ride along on every later replay, which the gateway never does.
+    `transport` sends into an app in this process instead of over the network."""
     client = httpx.AsyncClient(
-        cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[]))
+        transport=transport,
+        cookies=http.cookiejar.CookieJar(http.cookiejar.DefaultCookiePolicy(allowed_domains=[])),
+        limits=httpx.Limits(max_connections=concurrency, max_keepalive_connections=concurrency),
     )
     client.headers.clear()
     return client
@@ -210,14 +218,21 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, capture_id: int = 
     at = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
     started = time.perf_counter()
     try:
-        response = await client.request(
-            outgoing.method, outgoing.url,
-            headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
-            content=outgoing.content, timeout=timeout, follow_redirects=False,
-        )
+        # The outer deadline covers what httpx's own timeouts do not: an app called in-process
+        # through a transport, and an app that trickles its answer byte by byte.
+        async with asyncio.timeout(timeout):
+            response = await client.request(
+                outgoing.method, outgoing.url,
+                headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
+                content=outgoing.content, timeout=timeout, follow_redirects=False,
+            )
+    except TimeoutError:
+        return Attempt(capture_id, at, outgoing.method, outgoing.url, None, _since(started),
+                       error=f"no answer from {outgoing.url} within {timeout:g} s")
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         return Attempt(capture_id, at, outgoing.method, outgoing.url, None,
-                       _since(started), error=_explain(exc, outgoing.url, timeout))
+                       _since(started), error=_explain(exc, outgoing.url, timeout),
+                       refused=_refused(exc))
     return Attempt(capture_id, at, outgoing.method, outgoing.url, response.status_code,
                    _since(started), tuple(response.headers.multi_items()),
                    _shown(response.content))
@@ -244,13 +259,22 @@ def _shown(content: bytes) -> str:
     return f"{head}\n[cut at 64 KiB: the answer has {len(content):,} bytes]"
 
 
-def _explain(exc: Exception, url: str, timeout: float) -> str:
-    if isinstance(exc, httpx.TimeoutException):
-        return f"no answer from {url} within {timeout:g} s"
+def _refused(exc: BaseException) -> bool:
     cause: BaseException | None = exc
     while cause is not None:
         if isinstance(cause, ConnectionRefusedError):
-            return f"connection refused to {url}: is your app running?"
+            return True
+        cause = cause.__cause__ or cause.__context__
+    return False
+
+
+def _explain(exc: Exception, url: str, timeout: float) -> str:
+    if isinstance(exc, httpx.TimeoutException):
+        return f"no answer from {url} within {timeout:g} s"
+    if _refused(exc):
+        return f"connection refused to {url}: is your app running?"
+    cause: BaseException | None = exc
+    while cause is not None:
         if isinstance(cause, socket.gaierror):
             return f"cannot find the host of {url}: {cause.strerror}"
         cause = cause.__cause__ or cause.__context__

@@ -303,3 +303,39 @@ def test_a_folder_that_cannot_be_written_is_a_clear_error(validator: Validator,
     with pytest.raises(fixtures.FixtureError) as caught:
         fixtures.save(_captured(validator, body_of("whapi/messages.post.text")), blocker)
     assert str(caught.value) == f"{blocker / 'whapi'}: cannot write: Not a directory"
+
+
+@pytest.mark.parametrize("name, options, chosen", [
+    ("messages.upsert", {}, "evolution/v2/messages.upsert.text"),
+    ("messages.upsert", {"version": "v1"}, "evolution/v1/messages.upsert.text"),
+    ("messages.upsert", {"variant": "image"}, "evolution/v2/messages.upsert.image"),
+    ("messages.upsert", {"provider": "codechat"}, "codechat/2026/messages.upsert.text"),
+    ("codechat/messages.upsert", {"version": "v2"}, "codechat/v2/messages.upsert.text"),
+    ("evolution/v1/messages.upsert", {}, "evolution/v1/messages.upsert.text"),
+    ("whapi/messages/post", {"variant": "image"}, "whapi/messages.post.image"),
+    ("messages/post", {}, "whapi/messages.post.text"),
+    ("messages.post", {"variant": "poll"}, "whapi/messages.post.poll"),
+    ("connection.update", {}, "evolution/v2/connection.update.close"),  # by name
+    ("evolution/v1/messages.upsert.image", {}, "evolution/v1/messages.upsert.image"),
+])
+def test_pick_a_fixture_by_event_or_name(name: str, options: dict[str, str], chosen: str) -> None:
+    assert fixtures.pick(name, **options).name == chosen
+
+
+@pytest.mark.parametrize("name, options, message", [
+    ("messages.upsrt", {}, "no bundled fixture for 'messages.upsrt' (did you mean "
+                           "messages.upsert?); `hookcatcher send --list` shows them all"),
+    ("messages.upsert", {"version": "v9"},
+     "no bundled fixture for messages.upsert with --version v9; there are: "
+     "codechat/2026/messages.upsert.group-lid, "),
+])
+def test_pick_says_what_there_is(name: str, options: dict[str, str], message: str) -> None:
+    with pytest.raises(fixtures.FixtureError) as caught:
+        fixtures.pick(name, **options)
+    assert str(caught.value).startswith(message)
+
+
+def test_variant_is_what_the_file_name_adds() -> None:
+    assert fixtures.pick("evolution/v2/messages.upsert.image").variant == "image"
+    assert fixtures.pick("evolution/v2/send.message.update").variant == ""
+    assert fixtures.pick("whapi/groups.put.add").variant == "add"

@@ -341,7 +341,7 @@ def test_a_replay_arrives_byte_for_byte(validator: Validator, server: Background
         "capture_id": 7, "at": attempt.at, "method": "POST", "url": f"{server.url}/app/webhook",
         "status": 200, "ok": True, "elapsed_ms": attempt.elapsed_ms,
         "response_headers": [list(pair) for pair in attempt.response_headers],
-        "response_body": attempt.response_body, "error": None,
+        "response_body": attempt.response_body, "error": None, "refused": False,
     }
 
 
