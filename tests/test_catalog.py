@@ -160,3 +160,69 @@ def test_readme_table_is_generated_from_the_catalog() -> None:
     for provider in catalog.PROVIDERS.values():
         for event in provider.events:
             assert f"| `{event.name}` |" in text
+
+
+def test_evolution_subscription_keys() -> None:
+    assert catalog.evolution_key("messages.upsert") == "MESSAGES_UPSERT"
+    assert catalog.evolution_key("group-participants.update") == "GROUP_PARTICIPANTS_UPDATE"
+    assert catalog.evolution_key("typebot.change-status") == "TYPEBOT_CHANGE_STATUS"
+    assert catalog.evolution_key("call") == "CALL"
+    assert catalog.evolution_key("new.jwt") == "NEW_JWT_TOKEN"
+
+
+def test_which_evolution_events_an_instance_can_subscribe_to() -> None:
+    accepted = set(catalog.EVOLUTION_EVENTS["v1"]) | set(catalog.EVOLUTION_EVENTS["v2"])
+    outside = set()
+    for event in catalog.PROVIDERS["evolution"].events:
+        key = catalog.evolution_key(event.name)
+        if event.name in catalog.EVOLUTION_NEVER_DELIVERED:
+            assert key not in accepted, event.name
+            continue
+        outside |= {(event.name, version) for version in event.versions
+                    if key not in catalog.EVOLUTION_EVENTS[version]}
+    # 1.8.2 sends these, but its /webhook/set list has no key for them.
+    assert outside == {("instance.create", "v1"), ("instance.delete", "v1"),
+                       ("status.instance", "v1")}
+
+
+def test_groups_update_is_never_delivered_because_of_its_key() -> None:
+    assert catalog.evolution_key("groups.update") == "GROUPS_UPDATE"
+    for version in ("v1", "v2"):
+        assert "GROUPS_UPDATE" not in catalog.EVOLUTION_EVENTS[version]
+        assert "GROUP_UPDATE" in catalog.EVOLUTION_EVENTS[version]
+    assert "GROUPS_UPDATE" in catalog.EVOLUTION_NEVER_DELIVERED["groups.update"]
+
+
+def test_evolution_versions_accept_their_own_keys() -> None:
+    v1, v2 = catalog.EVOLUTION_EVENTS["v1"], catalog.EVOLUTION_EVENTS["v2"]
+    assert len(v1) == len(set(v1)) == 26 and len(v2) == len(set(v2)) == 31
+    assert {"NEW_JWT_TOKEN", "CHAMA_AI_ACTION"} <= set(v1) - set(v2)
+    assert {"MESSAGES_EDITED", "SEND_MESSAGE_UPDATE", "LOGOUT_INSTANCE",
+            "STATUS_INSTANCE"} <= set(v2) - set(v1)
+
+
+def test_codechat_flags_name_catalog_events() -> None:
+    names = {event.name for event in catalog.PROVIDERS["codechat"].events}
+    assert len(catalog.CODECHAT_V2_FLAGS) == 19
+    for flag, events in catalog.CODECHAT_V2_FLAGS.items():
+        assert events and set(events) <= names, flag
+    assert catalog.codechat_flag("messages.upsert") == "messagesUpsert"
+    assert catalog.codechat_flag("qrcode.updated") == "qrcodeUpdate"
+    for spelling in ("group.participants:update", "group-participants.update",
+                     "groups.participants.update"):
+        assert catalog.codechat_flag(spelling) == "groupParticipantsUpdate"
+    assert catalog.codechat_flag("call.upsert") is None
+
+
+def test_every_codechat_v2_event_but_call_upsert_has_a_flag() -> None:
+    v2 = [e.name for e in catalog.PROVIDERS["codechat"].events if "v2" in e.versions]
+    assert [name for name in v2 if catalog.codechat_flag(name) is None] == ["call.upsert"]
+
+
+def test_whapi_pairs_are_the_catalog_events() -> None:
+    pairs = catalog.whapi_pairs()
+    assert len(pairs) == 23 and ("messages", "post") in pairs and ("groups", "put") in pairs
+    for kind, method in pairs:
+        assert kind in catalog.WHAPI_TYPES and method in catalog.WHAPI_METHODS
+    assert catalog.WHAPI_DEFAULT_EVENTS == (("messages", "put"),)
+    assert set(catalog.WHAPI_LEGACY_TYPES.values()) <= set(catalog.WHAPI_TYPES)
