@@ -11,7 +11,7 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Capture", "Route", "Validation", "Problem"]
+__all__ = ["Capture", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER"]
 
 
 @dataclass(slots=True, frozen=True)
@@ -53,6 +53,22 @@ class Validation:
         }
 
 
+@dataclass(slots=True, frozen=True)
+class Answer:
+    """What the receiver answered a request: the status, after how long, and why, when a rule
+    (--respond, --delay, --fail-first) made it other than the plain 200 at once."""
+
+    status: int = 200
+    delay_ms: int = 0
+    reason: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"status": self.status, "delay_ms": self.delay_ms, "reason": self.reason}
+
+
+PLAIN_ANSWER = Answer()
+
+
 @dataclass(slots=True)
 class Capture:
     """One request exactly as received, plus what hookcatcher made of it."""
@@ -72,6 +88,8 @@ class Capture:
     validation: Validation
     warnings: list[str] = field(default_factory=list)
     id: int = 0  # given by the store when the capture is kept
+    retry_of: int | None = None  # the first stored capture with the same bytes (the store)
+    answer: Answer = PLAIN_ANSWER
     # Its list row, encoded once (summary.row_json): a capture does not change once kept,
     # and a 10,000-row listing then costs a join instead of 10,000 encodings.
     row: bytes | None = field(default=None, init=False, repr=False, compare=False)
@@ -116,6 +134,8 @@ class Capture:
             "route": self.route.to_json(),
             "validation": self.validation.to_json(),
             "warnings": list(self.warnings),
+            "retry_of": self.retry_of,
+            "answer": self.answer.to_json(),
         }
         if include_raw or not self.is_json:
             data.update(encode_raw(self.raw))
@@ -133,6 +153,7 @@ class Capture:
             raw = json.dumps(data.get("body"), ensure_ascii=False).encode("utf-8")
         route = data.get("route") or {}
         validation = data.get("validation") or {}
+        answer = data.get("answer") or {}
         return cls(
             received_at=data["received_at"],
             method=data["method"],
@@ -152,6 +173,9 @@ class Capture:
                 tuple(Problem(e["path"], e["message"]) for e in validation.get("errors", []))),
             warnings=list(data.get("warnings", [])),
             id=data.get("id", 0),
+            retry_of=data.get("retry_of"),
+            answer=Answer(answer.get("status", 200), answer.get("delay_ms", 0),
+                          answer.get("reason")) if answer else PLAIN_ANSWER,
         )
 
 

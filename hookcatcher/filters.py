@@ -1,7 +1,7 @@
 """The filter language, one implementation for the API, the stream, the TUI and replay.
 
     event:messages.*  provider:whapi  -instance:test  valid:no  method:PATCH  path:/webhook*
-    data.key.fromMe:true  "free text"
+    retry:yes  data.key.fromMe:true  "free text"
 
 Terms are separated by spaces and must all hold; `-term` negates; `*` is a wildcard; quotes
 group words. A term that cannot be understood raises FilterError naming it, so a typo never
@@ -30,6 +30,7 @@ FIELDS: dict[str, str] = {
     "method": "HTTP method",
     "path": "request path",
     "mode": "route mode: single, by-events, path, method",
+    "retry": "yes (the body repeats an earlier capture's, byte for byte) or no",
 }
 _BOOLEAN = {"yes": True, "true": True, "no": False, "false": False}
 _STATUSES = ("valid", "invalid", "no-schema", "not-json")
@@ -117,6 +118,12 @@ def _field(key: str, value: str, raw: str) -> Predicate:
         if wanted:
             return lambda c: c.validation.status == "valid"
         return lambda c: c.validation.status in ("invalid", "not-json")
+    if key == "retry":
+        if value.lower() not in _BOOLEAN:
+            raise FilterError(raw, "retry takes yes or no")
+        if _BOOLEAN[value.lower()]:
+            return lambda c: c.retry_of is not None
+        return lambda c: c.retry_of is None
     if key == "status":
         pattern = _glob(value)
         if not any(pattern.match(status) for status in _STATUSES):

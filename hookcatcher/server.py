@@ -7,6 +7,7 @@ callable that reads the body, ingests it, stores it and answers 200.
 
 from __future__ import annotations
 
+import asyncio
 import json
 from itertools import islice
 from typing import Any
@@ -14,11 +15,14 @@ from typing import Any
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
-from starlette.routing import Route
+from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from . import __version__, catalog
+from .answers import Answers
+from .capture import Answer
 from .filters import FilterError, parse
+from .gateway import Gateways, list_instances, routes as gateway_routes
 from .ingest import build_capture
 from .store import Store
 from .summary import rows_json
@@ -35,15 +39,20 @@ DEFAULT_LIMIT = 100
 class Hookcatcher:
     """The ASGI application: captures on every path but the two reserved prefixes."""
 
-    def __init__(self, store: Store, validator: Validator) -> None:
+    def __init__(self, store: Store, validator: Validator,
+                 answers: Answers | None = None) -> None:
         self.store = store
         self.validator = validator
+        self.answers = answers or None  # None: no rules, the plain 200 path
         self.hub = Hub(store)
+        self.gateways = Gateways()
         self.api = Starlette(routes=_routes(), exception_handlers={
             404: not_found, 405: method_not_allowed})
         self.api.state.store = store
         self.api.state.validator = validator
+        self.api.state.answers = self.answers
         self.api.state.hub = self.hub
+        self.api.state.gateways = self.gateways
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _reserved(scope["path"]):
@@ -70,6 +79,18 @@ class Hookcatcher:
             remote=f"{client[0]}:{client[1]}" if client else "",
             raw=b"".join(chunks),
         )
+        if self.answers is not None:
+            # Chosen before storing, so the stored capture says what it is answered; stored
+            # before the delay, so it shows at once and is kept if the sender hangs up.
+            capture.answer = answer = self.answers.decide(capture)
+            self.store.add(capture)
+            if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
+                return
+            headers, payload = _answer_message(capture.id, answer)
+            await send({"type": "http.response.start", "status": answer.status,
+                        "headers": headers})
+            await send({"type": "http.response.body", "body": payload})
+            return
         self.store.add(capture)
         payload = b'{"ok":true,"id":%d}' % capture.id
         await send({"type": "http.response.start", "status": 200, "headers": [
@@ -79,9 +100,37 @@ class Hookcatcher:
         await send({"type": "http.response.body", "body": payload})
 
 
-def create_app(store: Store | None = None, validator: Validator | None = None) -> Hookcatcher:
+def create_app(store: Store | None = None, validator: Validator | None = None,
+               answers: Answers | None = None) -> Hookcatcher:
     return Hookcatcher(Store() if store is None else store,
-                       Validator() if validator is None else validator)
+                       Validator() if validator is None else validator, answers)
+
+
+async def _hung_up(receive: Receive, seconds: float) -> bool:
+    """Wait `seconds`, or less when the sender hangs up (then True): an abandoned request
+    does not keep a coroutine alive for up to ten minutes."""
+    async def disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+    try:
+        await asyncio.wait_for(disconnect(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
+def _answer_message(capture_id: int, answer: Answer) -> tuple[list[tuple[bytes, bytes]], bytes]:
+    """Headers and body of a rule's answer: the usual body for 2xx, none for 204 and 304,
+    and for the rest a body that says why, for the sender's logs."""
+    if answer.status in (204, 304):
+        return [], b""
+    if answer.status < 300:
+        payload = b'{"ok":true,"id":%d}' % capture_id
+    else:
+        payload = json.dumps({"ok": False, "id": capture_id, "status": answer.status,
+                              "reason": answer.reason}, ensure_ascii=False).encode("utf-8")
+    return [(b"content-type", b"application/json"),
+            (b"content-length", str(len(payload)).encode())], payload
 
 
 def _reserved(path: str) -> bool:
@@ -168,7 +217,10 @@ async def clear_events(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    return JSONResponse(request.app.state.store.stats())
+    """The store's counts, and the answer rules in force (the order they are tried in)."""
+    answers: Answers | None = request.app.state.answers
+    return JSONResponse({**request.app.state.store.stats(),
+                         "answers": answers.to_json() if answers else []})
 
 
 async def catalog_endpoint(request: Request) -> Response:
@@ -194,7 +246,7 @@ async def method_not_allowed(request: Request, exc: Exception) -> Response:
     return _error(f"{request.method} is not allowed on {request.url.path}", 405)
 
 
-def _routes() -> list[Route]:
+def _routes() -> list[BaseRoute]:
     api = f"{API_PREFIX}/api"
     return [
         Route(f"{API_PREFIX}/health", health),
@@ -203,6 +255,8 @@ def _routes() -> list[Route]:
         Route(f"{api}/events/{{id:int}}", get_event),
         Route(f"{api}/stats", stats),
         Route(f"{api}/catalog", catalog_endpoint),
+        Route(f"{api}/instances", list_instances, methods=["GET"]),
         Route(f"{API_PREFIX}/stream", stream_endpoint),
+        Mount(GATEWAY_PREFIX, routes=gateway_routes()),
     ]
 

@@ -2,6 +2,8 @@
 
 Ids increase by one per capture for the life of the server, so a reader that remembers the
 last id it saw (an SSE client, `?after=`) can always tell what it has missed.
+A capture whose bytes repeat a stored capture's is marked as a retry of the first of them:
+gateways retry by sending the same body again, and they carry no delivery id to tell by.
 Everything here runs on the server's event loop thread; listeners are called synchronously
 and must only hand work off (set an event, put on a queue).
 """
@@ -38,6 +40,12 @@ class Store:
         self.evicted_through = 0  # the highest id the ring has pushed out
         self._per_event: dict[tuple[str, str | None], list[int]] = {}
         self._by_status: dict[str, int] = {}
+        # hash(raw) -> [id of the first arrival, id of the newest stored one with those bytes].
+        # An entry lives while a capture with those bytes is stored, so it is bounded by the
+        # ring; the newest is the one the bytes are confirmed against (a hash match alone
+        # could be a collision, and the first arrival may already be evicted).
+        self._bodies: dict[int, list[int]] = {}
+        self.retries = 0
         self._listeners: list[Listener] = []
         # Ids restart with the server; a client that sees another run knows its ids are stale.
         self.run = uuid4().hex[:12]
@@ -53,6 +61,8 @@ class Store:
         counts = self._per_event.setdefault((capture.provider, capture.event), [0, 0])
         counts[0] += 1
         counts[1] += status == "invalid"
+        if capture.raw:  # an empty body is no event, so it repeats nothing
+            self._mark_retry(capture)
         self._items.append(capture)
         self._bytes += capture.weight
         while len(self._items) > 1 and (
@@ -60,11 +70,33 @@ class Store:
         ):
             gone = self._items.popleft()
             self._bytes -= gone.weight
+            if gone.raw:
+                self._forget_body(gone)
             self.evicted += 1
             self.evicted_through = gone.id
         for listener in tuple(self._listeners):
             listener(capture)
         return capture
+
+    def _mark_retry(self, capture: Capture) -> None:
+        # hash() of bytes is computed once per object and cached, so this costs one pass over
+        # a new body and a dict lookup; the byte comparison happens only for a repeat.
+        key = hash(capture.raw)
+        entry = self._bodies.get(key)
+        if entry is None:
+            self._bodies[key] = [capture.id, capture.id]
+            return
+        newest = self.get(entry[1])
+        if newest is not None and newest.raw == capture.raw:
+            capture.retry_of = entry[0]
+            entry[1] = capture.id
+            self.retries += 1
+
+    def _forget_body(self, gone: Capture) -> None:
+        key = hash(gone.raw)
+        entry = self._bodies.get(key)
+        if entry is not None and entry[1] == gone.id:
+            del self._bodies[key]  # no capture with these bytes is stored any more
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` with every new capture; returns the function that stops it."""
@@ -116,6 +148,7 @@ class Store:
         removed = len(self._items)
         self.cleared += removed
         self._items.clear()
+        self._bodies.clear()
         self._bytes = 0
         return removed
 
@@ -129,6 +162,7 @@ class Store:
             "cleared": self.cleared,
             "invalid": self._by_status.get("invalid", 0),
             "not_json": self._by_status.get("not-json", 0),
+            "retries": self.retries,
             "stored_bytes": self._bytes,
             "max_events": self.max_events,
             "max_bytes": self.max_bytes,

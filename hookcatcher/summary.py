@@ -30,6 +30,8 @@ def summary(capture: Capture) -> dict[str, Any]:
         "errors": len(capture.validation.errors),
         "warnings": len(capture.warnings),
         "size": capture.size,
+        "retry_of": capture.retry_of,
+        "answered": capture.answer.status,
     }
 
 

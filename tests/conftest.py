@@ -11,6 +11,7 @@ from typing import Any, Callable, Iterator
 import httpx
 import pytest
 
+from hookcatcher.answers import Answers
 from hookcatcher.resources import data_dir
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import create_app
@@ -27,11 +28,12 @@ def validator() -> Validator:
 
 @pytest.fixture
 def make_server(validator: Validator) -> Iterator[Callable[..., BackgroundServer]]:
-    """Start servers with the store limits a test needs; all are stopped afterwards."""
+    """Start servers with the store limits (and answer rules) a test needs; all are stopped
+    afterwards."""
     started: list[BackgroundServer] = []
 
-    def make(**store_options: Any) -> BackgroundServer:
-        server = BackgroundServer(create_app(Store(**store_options), validator)).start()
+    def make(answers: Answers | None = None, **store_options: Any) -> BackgroundServer:
+        server = BackgroundServer(create_app(Store(**store_options), validator, answers)).start()
         started.append(server)
         return server
 

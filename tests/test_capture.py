@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import base64
 
-from hookcatcher.capture import Capture
+from hookcatcher.capture import Answer, Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.validation import Validator
 
@@ -44,3 +44,25 @@ def test_json_form_without_raw_rebuilds_the_bytes_from_the_body() -> None:
     capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b'{"a":   [1, 2]}')
     back = Capture.from_json(capture.to_json(include_raw=False))
     assert back.body == {"a": [1, 2]} and back.raw == b'{"a": [1, 2]}'
+
+
+def test_retry_mark_and_answer_in_the_json_form_and_back() -> None:
+    capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b'{"a": 1}')
+    data = capture.to_json()
+    assert (data["retry_of"], data["answer"]) == \
+        (None, {"status": 200, "delay_ms": 0, "reason": None})
+    capture.retry_of = 4
+    capture.answer = Answer(500, 1500, "--fail-first 2: failure 2 of 2 for this body")
+    data = capture.to_json(include_raw=False)
+    assert data["retry_of"] == 4
+    assert data["answer"] == {"status": 500, "delay_ms": 1500,
+                              "reason": "--fail-first 2: failure 2 of 2 for this body"}
+    assert Capture.from_json(data) == capture
+
+
+def test_json_from_before_answers_existed_reads_back() -> None:
+    capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b'{"a": 1}')
+    data = capture.to_json()
+    del data["retry_of"], data["answer"]
+    back = Capture.from_json(data)
+    assert (back.retry_of, back.answer) == (None, Answer(200, 0, None))

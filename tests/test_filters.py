@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import replace
 
 import pytest
 
@@ -90,3 +91,14 @@ def test_bad_terms_are_named(query: str, term: str, reason: str) -> None:
     assert caught.value.term == term
     assert reason in str(caught.value)
     assert str(caught.value).startswith(f"bad filter term {term!r}")
+
+
+def test_retry_term(captures: list) -> None:
+    marked = [replace(capture, retry_of=1) if capture.id in (3, 5) else capture
+              for capture in captures]
+    assert ids("retry:yes", marked) == [3, 5]
+    assert ids("retry:no", marked) == [1, 2, 4, 6]
+    assert ids("-retry:yes provider:whapi", marked) == [4]
+    with pytest.raises(FilterError) as caught:
+        parse("retry:maybe")
+    assert str(caught.value) == "bad filter term 'retry:maybe': retry takes yes or no"

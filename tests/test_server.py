@@ -4,11 +4,17 @@ classified as DESIGN.md's table says, and shows in the API with the right valida
 from __future__ import annotations
 
 import json
+import socket
+import time
+from concurrent.futures import ThreadPoolExecutor
+from typing import Callable
 
 import httpx
+import pytest
 
 from conftest import body_of, fixture
 
+from hookcatcher.answers import Answers
 from hookcatcher.runner import BackgroundServer
 
 
@@ -236,6 +242,7 @@ def test_summary_view_gives_list_rows_and_where_the_stream_should_start(client: 
         "chat": fixture("evolution/v2/messages.upsert.text")["body"]["data"]["key"]["remoteJid"],
         "status": "valid", "errors": 0, "warnings": 0,
         "size": len(body_of("evolution/v2/messages.upsert.text")),
+        "retry_of": None, "answered": 200,
     }
     assert second["chat"] == fixture("whapi/messages.post.text")["body"]["messages"][0]["chat_id"]
     assert (third["status"], third["chat"], third["errors"]) == ("not-json", None, 1)
@@ -252,3 +259,142 @@ def test_summary_view_gives_list_rows_and_where_the_stream_should_start(client: 
 def test_each_server_run_has_its_own_run_id(make_server) -> None:
     runs = {httpx.get(f"{make_server().url}/_hookcatcher/health").json()["run"] for _ in range(2)}
     assert len(runs) == 2
+
+
+# -- answers other than 200, and retries marked
+
+
+def answers(**flags: list[str]) -> Answers:
+    return Answers.from_flags(**flags)
+
+
+def send_until_2xx(http: httpx.Client, body: bytes, path: str = "/webhook",
+                   attempts: int = 10) -> list[httpx.Response]:
+    """A sender that retries the same body until it is accepted, as gateways do."""
+    answered = []
+    for _ in range(attempts):
+        answered.append(http.post(path, content=body))
+        if answered[-1].is_success:
+            break
+    return answered
+
+
+def listed(http: httpx.Client, **params: str) -> list[dict]:
+    return http.get("/_hookcatcher/api/events", params=params).json()["events"]
+
+
+def test_fail_first_2_fails_twice_per_body_and_marks_the_retries(make_server) -> None:
+    server: BackgroundServer = make_server(answers(fail_first=["2"]))
+    upsert, update = body_of("evolution/v2/messages.upsert.text"), \
+        body_of("evolution/v2/messages.update.read")
+    with httpx.Client(base_url=server.url) as http:
+        first = send_until_2xx(http, upsert)
+        assert [answer.status_code for answer in first] == [500, 500, 200]
+        assert first[0].json() == {"ok": False, "id": 1, "status": 500,
+                                   "reason": "--fail-first 2: failure 1 of 2 for this body"}
+        assert first[1].json()["reason"] == "--fail-first 2: failure 2 of 2 for this body"
+        assert first[2].content == b'{"ok":true,"id":3}'
+        other = send_until_2xx(http, update)
+        assert [answer.status_code for answer in other] == [500, 500, 200]
+        assert http.post("/webhook", content=upsert).status_code == 200  # it got through once
+
+        full = listed(http)
+        assert [(e["id"], e["retry_of"], e["answer"]["status"]) for e in full] == [
+            (1, None, 500), (2, 1, 500), (3, 1, 200),
+            (4, None, 500), (5, 4, 500), (6, 4, 200), (7, 1, 200)]
+        assert full[1]["answer"] == {"status": 500, "delay_ms": 0,
+                                     "reason": "--fail-first 2: failure 2 of 2 for this body"}
+        rows = listed(http, view="summary")
+        assert [(row["retry_of"], row["answered"]) for row in rows[:3]] == \
+            [(None, 500), (1, 500), (1, 200)]
+        assert [e["id"] for e in listed(http, q="retry:yes")] == [2, 3, 5, 6, 7]
+        stats = http.get("/_hookcatcher/api/stats").json()
+        assert stats["retries"] == 5
+        assert stats["answers"] == [{
+            "flag": "--fail-first", "given": "2", "selector": None, "value": 2,
+            "says": "--fail-first 2: every capture is answered 500 on the first 2 arrivals of "
+                    "each (non-empty) body, then as the other rules say"}]
+
+
+def test_a_per_event_rule_applies_only_to_that_event(make_server) -> None:
+    server = make_server(answers(fail_first=["messages.upsert=1"], respond=["whapi=503"]))
+    with httpx.Client(base_url=server.url) as http:
+        assert [a.status_code for a in send_until_2xx(
+            http, body_of("evolution/v2/messages.upsert.text"))] == [500, 200]
+        assert [a.status_code for a in send_until_2xx(
+            http, body_of("evolution/v2/messages.update.read"))] == [200]
+        # `whapi` on its own is an event glob, and no event is called that.
+        assert http.post("/webhook", content=body_of("whapi/messages.post.text")).status_code \
+            == 200
+
+
+def test_respond_with_a_selector(make_server) -> None:
+    server = make_server(answers(respond=["provider:whapi=503", "messages.update=204"]))
+    with httpx.Client(base_url=server.url) as http:
+        refused = http.post("/hooks/messages/post", content=body_of("whapi/messages.post.text"))
+        assert refused.status_code == 503
+        assert refused.json() == {"ok": False, "id": 1, "status": 503,
+                                  "reason": "--respond provider:whapi=503"}
+        empty = http.post("/webhook", content=body_of("evolution/v2/messages.update.read"))
+        assert (empty.status_code, empty.content) == (204, b"")
+        plain = http.post("/webhook", content=body_of("evolution/v2/messages.upsert.text"))
+        assert (plain.status_code, plain.content) == (200, b'{"ok":true,"id":3}')
+        assert [e["answer"]["status"] for e in listed(http)] == [503, 204, 200]
+
+
+def test_without_rules_the_answer_is_the_plain_200(client: httpx.Client) -> None:
+    answer = client.post("/webhook", content=b'{"a": 1}')
+    assert answer.content == b'{"ok":true,"id":1}'
+    assert answer.headers["content-type"] == "application/json"
+    assert client.get("/_hookcatcher/api/stats").json()["answers"] == []
+    (capture,) = listed(client)
+    assert capture["answer"] == {"status": 200, "delay_ms": 0, "reason": None}
+
+
+def wait_for(condition: Callable[[], bool], what: str, timeout: float = 10.0) -> None:
+    deadline = time.monotonic() + timeout
+    while not condition():
+        assert time.monotonic() < deadline, f"waited {timeout} s for {what}"
+        time.sleep(0.01)
+
+
+def test_delay_holds_the_answer_but_not_the_capture(make_server) -> None:
+    server = make_server(answers(delay=["messages.upsert=400"]))
+    body = body_of("evolution/v2/messages.upsert.text")
+    with httpx.Client(base_url=server.url) as http, ThreadPoolExecutor(1) as pool:
+        started = time.monotonic()
+        sent = pool.submit(http.post, "/webhook", content=body)
+        wait_for(lambda: listed(http), "the capture in the API")
+        assert not sent.done()  # stored and listed while the sender still waits
+        (capture,) = listed(http)
+        assert capture["answer"] == {"status": 200, "delay_ms": 400,
+                                     "reason": "--delay messages.upsert=400"}
+        answer = sent.result(timeout=10)
+        assert time.monotonic() - started >= 0.4
+        assert (answer.status_code, answer.content) == (200, b'{"ok":true,"id":1}')
+        # Another event is not delayed: its answer comes back before a delayed one would.
+        other = http.post("/webhook", content=body_of("whapi/messages.post.text"))
+        assert other.status_code == 200 and other.elapsed.total_seconds() < 0.4
+
+
+def test_a_sender_that_hangs_up_during_the_delay_breaks_nothing(make_server) -> None:
+    server = make_server(answers(delay=["600000"]))  # ten minutes: only a hang-up ends it
+    host, port = server.url.removeprefix("http://").split(":")
+    body = b'{"a": 1}'
+    with socket.create_connection((host, int(port)), timeout=10) as sock:
+        sock.sendall(b"POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s"
+                     % (len(body), body))
+        with httpx.Client(base_url=server.url) as http:
+            wait_for(lambda: listed(http), "the capture in the API")
+            sock.setblocking(False)
+            with pytest.raises(BlockingIOError):
+                sock.recv(1)  # nothing answered yet
+    with httpx.Client(base_url=server.url) as http:
+        (capture,) = listed(http)
+        assert capture["answer"]["delay_ms"] == 600000
+        assert http.get("/_hookcatcher/health").json()["status"] == "ok"
+    # The abandoned request ended with the hang-up: stopping does not wait out the
+    # graceful-shutdown timeout (3 s) for it.
+    started = time.monotonic()
+    server.stop()
+    assert time.monotonic() - started < 2.5

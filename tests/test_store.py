@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import pytest
 
+from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.store import Store
 from hookcatcher.validation import Validator
@@ -85,3 +86,52 @@ def test_per_event_counts() -> None:
 def test_limits_must_be_positive() -> None:
     with pytest.raises(ValueError):
         Store(max_events=0)
+
+
+def body(text: str) -> Capture:
+    return build_capture(VALIDATOR, "POST", "/", "", [], "127.0.0.1:1", text.encode())
+
+
+def test_a_repeated_body_is_a_retry_of_its_first_arrival() -> None:
+    store = Store()
+    first, other, again, third = (store.add(body(text)) for text in ('{"a": 1}', '{"a": 2}',
+                                                                        '{"a": 1}', '{"a": 1}'))
+    assert (first.retry_of, other.retry_of, again.retry_of, third.retry_of) == (None, None, 1, 1)
+    assert store.add(body('{"a":1}')).retry_of is None  # bytes, not meaning: no mark
+    assert store.stats()["retries"] == 2
+
+
+def test_an_empty_body_repeats_nothing() -> None:
+    store = Store()
+    assert [store.add(body("")).retry_of for _ in range(3)] == [None, None, None]
+    assert store.stats()["retries"] == 0
+
+
+def test_a_hash_collision_is_no_mark(monkeypatch: pytest.MonkeyPatch) -> None:
+    from hookcatcher import store as store_module
+    monkeypatch.setattr(store_module, "hash", lambda value: 7, raising=False)  # every body
+    store = Store()
+    store.add(body('{"a": 1}'))
+    assert store.add(body('{"b": 2}')).retry_of is None  # same hash, other bytes
+    assert store.add(body('{"a": 1}')).retry_of == 1
+    assert store.stats()["retries"] == 1
+
+
+def test_retries_are_told_while_any_capture_with_those_bytes_is_stored() -> None:
+    store = Store(max_events=2)
+    store.add(body('{"a": 1}'))
+    store.add(body('{"a": 1}'))  # 2, retry of 1
+    store.add(body('{"a": 1}'))  # 3: 1 is evicted, but its bytes are still stored (2)
+    assert [(c.id, c.retry_of) for c in store] == [(2, 1), (3, 1)]
+    store.add(body('{"b": 1}'))
+    store.add(body('{"c": 1}'))  # every '{"a": 1}' is gone now, and so is its entry
+    assert len(store._bodies) == 2  # bounded by what is stored
+    assert store.add(body('{"a": 1}')).retry_of is None
+
+
+def test_clear_forgets_the_bodies_too() -> None:
+    store = Store()
+    store.add(body('{"a": 1}'))
+    store.clear()
+    assert store.add(body('{"a": 1}')).retry_of is None
+    assert store._bodies and len(store._bodies) == 1

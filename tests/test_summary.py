@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 from typing import Any, Callable
 
-from hookcatcher.capture import Capture
+from hookcatcher.capture import Answer, Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.summary import row_json, rows_json, summary
 from hookcatcher.validation import Validator
@@ -14,7 +14,7 @@ from hookcatcher.validation import Validator
 from conftest import fixture
 
 FIELDS = ["id", "received_at", "method", "path", "provider", "event", "instance", "chat",
-          "status", "errors", "warnings", "size"]
+          "status", "errors", "warnings", "size", "retry_of", "answered"]
 
 
 def captured(validator: Validator, name: str, path: str = "/webhook",
@@ -39,6 +39,7 @@ def test_summary_of_a_valid_message(validator: Validator) -> None:
     assert row["chat"] == capture.body["data"]["key"]["remoteJid"]
     assert (row["status"], row["errors"], row["warnings"]) == ("valid", 0, 0)
     assert row["size"] == len(capture.raw)
+    assert (row["retry_of"], row["answered"]) == (None, 200)
 
 
 def test_summary_counts_errors_and_warnings(validator: Validator) -> None:
@@ -103,3 +104,12 @@ def test_rows_json_is_a_json_array_of_the_summaries(validator: Validator) -> Non
 def test_rows_json_of_nothing_is_an_empty_array() -> None:
     assert rows_json([]) == b"[]"
     assert json.loads(rows_json(iter(()))) == []
+
+
+def test_summary_says_what_it_repeats_and_how_it_was_answered(validator: Validator) -> None:
+    capture = captured(validator, "whapi/messages.post.text", capture_id=3)
+    capture.retry_of = 1
+    capture.answer = Answer(503, 250, "--respond 503; --delay 250")
+    row = summary(capture)
+    assert (row["retry_of"], row["answered"]) == (1, 503)
+    assert json.loads(row_json(capture))["answered"] == 503

@@ -3,6 +3,8 @@
 A Line API widget rather than a DataTable: replacing 10,000 rows when the filter changes is
 one list assignment, and drawing costs the same for ten rows or a hundred thousand. Follow
 mode keeps the newest capture selected; moving up pauses it, `f` resumes it.
+The event cell ends with marks when there is something to mark: `↻#1` for a retry of capture
+1 (the same bytes again), and the status when the receiver answered other than 200.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("#", 6), ("time", 12), ("provider", 9), ("event", 26), ("instance", 13), ("chat", 0),
     ("valid", 10), ("size", 8),
 )
+EVENT_COLUMN = 3
 
 
 class Row:
@@ -89,6 +92,25 @@ class Row:
         return self.data["size"]
 
     @property
+    def retry_of(self) -> int | None:
+        return self.data.get("retry_of")
+
+    @property
+    def answered(self) -> int:
+        return self.data.get("answered", 200)
+
+    @property
+    def marks(self) -> list[tuple[str, str]]:
+        """(text, component class) of each mark the event cell ends with."""
+        marks = []
+        if self.retry_of is not None:
+            marks.append((f"↻#{self.retry_of}", "capture-list--retry"))
+        if self.answered != 200:
+            marks.append((str(self.answered), "capture-list--answered"
+                          if 200 <= self.answered < 300 else "capture-list--refused"))
+        return marks
+
+    @property
     def time(self) -> str:
         """Worked out when drawn: only visible rows pay for the time-zone conversion."""
         return _clock(self.received_at)
@@ -126,7 +148,8 @@ class CaptureList(ScrollView, can_focus=True):
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
         "capture-list--header", "capture-list--cursor", "capture-list--invalid",
-        "capture-list--warning",
+        "capture-list--warning", "capture-list--retry", "capture-list--refused",
+        "capture-list--answered",
     }
     DEFAULT_CSS = """
     CaptureList { background: $surface; }
@@ -135,6 +158,9 @@ class CaptureList(ScrollView, can_focus=True):
     CaptureList:focus > .capture-list--cursor { background: $accent; color: $text; }
     CaptureList > .capture-list--invalid { color: $error; }
     CaptureList > .capture-list--warning { color: $warning; }
+    CaptureList > .capture-list--retry { color: $text-secondary; text-style: bold; }
+    CaptureList > .capture-list--refused { color: $text-error; text-style: bold; }
+    CaptureList > .capture-list--answered { text-style: bold; }
     """
 
     follow: reactive[bool] = reactive(True)
@@ -272,9 +298,26 @@ class CaptureList(ScrollView, can_focus=True):
             style += self.get_component_rich_style("capture-list--warning")
         if index == self.cursor:
             style += self.get_component_rich_style("capture-list--cursor")
-        return Strip([Segment(self._line(row, width), style)]).crop(0, width)
+        cells = self._cells(row, width)
+        line = " ".join(cells).ljust(width)
+        marks = row.marks
+        if not marks:
+            return Strip([Segment(line, style)]).crop(0, width)
+        # The marks end the event cell; each gets its own colour over the row's style.
+        end = len(" ".join(cells[:EVENT_COLUMN + 1]))
+        start = end - len(" ".join(text for text, _ in marks))
+        segments = [Segment(line[:start], style)]
+        for number, (text, component) in enumerate(marks):
+            if number:
+                segments.append(Segment(" ", style))
+            segments.append(Segment(text, style + self.get_component_rich_style(component)))
+        segments.append(Segment(line[end:], style))
+        return Strip(segments).crop(0, width)
 
     def _line(self, row: Row | None, width: int) -> str:
+        return " ".join(self._cells(row, width)).ljust(width)
+
+    def _cells(self, row: Row | None, width: int) -> list[str]:
         fixed = sum(w for _, w in COLUMNS) + len(COLUMNS)
         chat_width = max(8, width - fixed)
         if row is None:
@@ -284,7 +327,11 @@ class CaptureList(ScrollView, can_focus=True):
                       row.verdict, size_text(row.size)]
         cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
         cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
-        return " ".join(cells).ljust(width)
+        if row is not None and (marks := row.marks):
+            shown = " ".join(text for text, _ in marks)
+            room = max(1, COLUMNS[EVENT_COLUMN][1] - len(shown) - 1)
+            cells[EVENT_COLUMN] = _cell(row.event, room) + " " + shown
+        return cells
 
     def watch_scroll_y(self, old: float, new: float) -> None:
         super().watch_scroll_y(old, new)

@@ -1,7 +1,8 @@
 """The detail pane: one capture in five tabs (Body, Headers, Validation, Raw, Replays).
 
 Each tab's content is built by a plain function from the capture, so what a tab says can be
-read and tested without a terminal; the widgets only place it.
+read and tested without a terminal; the widgets only place it. Above the tabs, a line says
+when the capture is a retry or was answered other than 200, and is hidden otherwise.
 """
 
 from __future__ import annotations
@@ -17,16 +18,31 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from ..capture import Capture
+from ..capture import PLAIN_ANSWER, Capture
 from ..outgoing import Attempt
 from .json_view import BodyView, line_of, render_body
 
-__all__ = ["DetailPane", "headers_table", "raw_dump", "replays_text", "TABS"]
+__all__ = ["DetailPane", "headers_table", "raw_dump", "replays_text", "marks_line", "TABS"]
 
 TABS = ("body", "headers", "validation", "raw", "replays")
 RAW_SHOWN = 64 * 1024
 
 Describe = Callable[[str | None, str], str | None]
+
+
+def marks_line(capture: Capture) -> Text | None:
+    """`↻ retry of #1 (the same bytes)   answered 500 (--fail-first 2: failure 1 of 2 for this
+    body)`, or None when there is nothing to say."""
+    parts: list[Text] = []
+    if capture.retry_of is not None:
+        parts.append(Text(f"↻ retry of #{capture.retry_of} (the same bytes)", style="bold"))
+    answer = capture.answer
+    if answer != PLAIN_ANSWER:
+        said = f"answered {answer.status}" + (
+            f" after {answer.delay_ms} ms" if answer.delay_ms else "") + (
+            f" ({answer.reason})" if answer.reason else "")
+        parts.append(Text(said, style="bold red" if answer.status >= 300 else "bold"))
+    return Text("   ").join(parts) if parts else None
 
 
 def headers_table(capture: Capture) -> RenderableType:
@@ -136,7 +152,13 @@ class DetailPane(Vertical):
     def active(self, tab: str) -> None:
         self.query_one(TabbedContent).active = tab
 
+    DEFAULT_CSS = """
+    DetailPane > #capture-marks { display: none; height: auto; padding: 0 1; }
+    DetailPane > #capture-marks.-shown { display: block; }
+    """
+
     def compose(self) -> ComposeResult:
+        yield Static(id="capture-marks")
         with TabbedContent():
             yield from self._panes()
 
@@ -160,6 +182,10 @@ class DetailPane(Vertical):
     def show(self, capture: Capture | None, attempts: Iterable[Attempt] = ()) -> None:
         self.capture = capture
         self.marked_line = None
+        marks = marks_line(capture) if capture is not None else None
+        line = self.query_one("#capture-marks", Static)
+        line.update(marks or "")
+        line.set_class(marks is not None, "-shown")
         if capture is None:
             self.body_view = None
             self.query_one("#body-text", Static).update("Select a capture.")

@@ -9,6 +9,7 @@ from pathlib import Path
 import httpx
 
 from hookcatcher import fixtures
+from hookcatcher.answers import Answers
 from hookcatcher.tui.detail import DetailPane
 
 from conftest import fixture
@@ -399,4 +400,53 @@ def test_replay_body_edited_in_the_users_editor(make_server, app_for, monkeypatc
             async with httpx.AsyncClient(base_url=receiver.url) as http:
                 (got,) = (await http.get("/_hookcatcher/api/events")).json()["events"]
             assert got["instance"] == "edited-in-editor"
+    run(scenario)
+
+
+def test_retries_and_answers_other_than_200_are_marked(make_server, app_for) -> None:
+    server = make_server(Answers.from_flags(fail_first=["2"]))
+    body = json.dumps(fixture("evolution/v2/messages.upsert.text")["body"]).encode()
+
+    async def scenario() -> None:
+        app = app_for(server)
+        async with opened(app) as pilot:
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                statuses = [(await http.post("/webhook", content=body)).status_code
+                            for _ in range(3)]
+                await http.post("/webhook", content=b'{"other": 1}')  # its own first failure
+            assert statuses == [500, 500, 200]
+            await until(pilot, lambda: len(app.capture_list.rows) == 4, "four rows")
+            rows = app.capture_list.rows
+            assert [(row.retry_of, row.answered) for row in rows] == \
+                [(None, 500), (1, 500), (1, 200), (None, 500)]
+            lines = app.capture_list.plain_lines()
+            assert "messages.upsert" in lines[1] and lines[1].count("↻#1 500") == 1
+            assert "↻#1" in lines[2] and " 500" not in lines[2]
+            assert "↻" not in lines[0] and "500" in lines[0]
+            # Every line keeps its columns: the marks end the event cell.
+            assert len({line.index("✓ valid") for line in lines[:3]}) == 1
+            # The refused status has a colour of its own on the list line.
+            strip = app.capture_list.render_line(2)
+            (refused,) = [segment for segment in strip if segment.text == "500"]
+            (rest,) = [segment for segment in strip if "messages.upsert" in segment.text]
+            assert refused.style.color != rest.style.color and refused.style.bold
+
+            marks = app.detail.query_one("#capture-marks")
+            app.capture_list.select_index(1)
+            await until(pilot, lambda: app.detail.capture is not None
+                        and app.detail.capture.id == 2, "the detail of the first retry")
+            assert marks.display
+            assert shown(app, "#capture-marks").strip() == (
+                "↻ retry of #1 (the same bytes)   answered 500 "
+                "(--fail-first 2: failure 2 of 2 for this body)")
+            app.capture_list.select_index(2)
+            await until(pilot, lambda: app.detail.capture.id == 3, "the detail of the last retry")
+            assert shown(app, "#capture-marks").strip() == "↻ retry of #1 (the same bytes)"
+            async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+                # An empty body: --fail-first leaves it alone, and it repeats nothing.
+                assert (await http.post("/webhook", content=b"")).status_code == 200
+            await until(pilot, lambda: len(app.capture_list.rows) == 5, "the fifth row")
+            app.capture_list.select_index(4)
+            await until(pilot, lambda: app.detail.capture.id == 5, "the detail of a plain capture")
+            assert not marks.display and app.capture_list.rows[4].marks == []
     run(scenario)
