@@ -121,6 +121,14 @@ def _delivery_options() -> argparse.ArgumentParser:
     where.add_argument("--to", metavar="URL", default=_env("to", str, None),
                        help="your app's webhook URL, as you would configure it in the gateway "
                             "(also HOOKCATCHER_TO)")
+    where.add_argument("--instance", metavar="NAME", default=None,
+                       help="send as the gateway would to an instance your app configured "
+                            "through hookcatcher's /_gateway/ API: its URL, per-event mode, "
+                            "headers and subscribed events (provider/NAME if ambiguous)")
+    where.add_argument("--server", metavar="URL", default=_env("server", str, None),
+                       help="with --instance: the hookcatcher holding that configuration "
+                            f"(default --from, else http://127.0.0.1:{DEFAULT_PORT}; also "
+                            "HOOKCATCHER_SERVER)")
     where.add_argument("--by-events", action="store_true",
                        help="per-event URLs, by the gateway's own rule: Evolution URL/<suffix>, "
                             "Whapi URL/<type>/<method> (CodeChat has none)")

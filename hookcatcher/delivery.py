@@ -2,9 +2,9 @@
 
 `replay` and `send` on the command line, `hookcatcher.replay()` in a test suite, and the
 inspector's instance delivery all come here. A *planner* turns each capture into the requests
-the gateway would make (one to a URL as received or per event; one per matching webhook of a
-configured instance) or into the reason it would make none, which is reported as skipped,
-never dropped in silence. Requests go out in order, `concurrency` at a time, at most `rate`
+the gateway would make (one to a URL as received or per event; one per matching webhook of an
+instance configured through the mock gateway API) and the reasons for any it would not make,
+which are reported as skipped, never dropped in silence. Requests go out in order, `concurrency` at a time, at most `rate`
 per second; the first refused connection stops the run, since an app that is not running
 will refuse the rest too.
 
@@ -26,6 +26,7 @@ from typing import Any
 import httpx
 
 from .capture import Capture
+from .gateway.webhook import Plan
 from .outgoing import Attempt, Outgoing, make_client, request_for, send
 from .overrides import Override, at, parse
 from .sources import Item, items_of, with_overrides
@@ -35,7 +36,7 @@ __all__ = ["Planner", "Report", "Sent", "Skipped", "areplay", "deliver", "replay
 
 APP_HOST = "http://testserver"  # the base URL of an app called in-process, as in TestClient
 
-Planner = Callable[[Capture], list[Outgoing] | str]
+Planner = Callable[[Capture], Plan]
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,8 +118,8 @@ class Report:
 def to_url(target: str, by_events: bool = False, whapi_mode: str | None = None) -> Planner:
     """The planner for one URL: each capture once, as received or by the gateway's
     per-event rule."""
-    def plan(capture: Capture) -> list[Outgoing]:
-        return [request_for(capture, target, by_events, whapi_mode=whapi_mode)]
+    def plan(capture: Capture) -> Plan:
+        return Plan((request_for(capture, target, by_events, whapi_mode=whapi_mode),), ())
     return plan
 
 
@@ -131,13 +132,12 @@ async def deliver(items: Iterable[Item], planner: Planner, client: httpx.AsyncCl
     jobs: list[tuple[Item, Outgoing]] = []
     for item in list(items) * repeat:
         planned = planner(item.capture)
-        if isinstance(planned, str):
-            skipped = Skipped(item, planned)
+        for reason in planned.skipped:
+            skipped = Skipped(item, reason)
             report.skipped.append(skipped)
             if on_done:
                 on_done(skipped)
-            continue
-        jobs.extend((item, outgoing) for outgoing in planned)
+        jobs.extend((item, outgoing) for outgoing in planned.requests)
     started = time.perf_counter()
     pending = iter(jobs)
     slots = iter(range(len(jobs)))

@@ -15,9 +15,12 @@ import sys
 from collections import Counter
 from typing import TextIO
 
+import httpx
+
 from . import fixtures
 from .delivery import Planner, Report, Sent, Skipped, deliver, to_url
-from .fixtures import FixtureError
+from .fixtures import Fixture, FixtureError
+from .gateway.webhook import Instance, UnknownInstance, find_instance, plan
 from .outgoing import ReplayError, check_target, make_client
 from .overrides import OverrideError, parse
 from .sources import Item, SourceError, from_paths, from_server, item_of, with_overrides
@@ -75,7 +78,7 @@ def replay_command(args: argparse.Namespace) -> int:
     if not args.sources and not args.source_server:
         raise CommandError("nothing to replay: give fixture files or folders, or --from URL "
                            "for the captures of a running hookcatcher")
-    planner = _planner(args)
+    planner = _planner(args, _instance(args))
     if not items:
         print("nothing to replay: no captures matched", file=sys.stderr)
         return 0
@@ -88,12 +91,11 @@ def send_command(args: argparse.Namespace) -> int:
     if not args.event:
         raise CommandError("name an event or fixture to send, e.g. messages.upsert; "
                            "--list shows them all")
-    try:
-        fixture = fixtures.pick(args.event, args.provider, args.version, args.variant)
-    except FixtureError as exc:
-        raise CommandError(str(exc)) from None
-    planner = _planner(args)
-    items = _overridden([item_of(fixture)], args.set)
+    instance = _instance(args)
+    fixture = _fixture(args, instance)
+    planner = _planner(args, instance)
+    texts = [*_addressed_to(fixture, instance), *args.set]
+    items = _overridden([item_of(fixture)], texts)
     if not args.json:
         print(f"fixture {fixture.name}: {fixture.title}", file=sys.stderr, flush=True)
     return _run(items, planner, args)
@@ -141,9 +143,81 @@ async def _deliver(items: list[Item], planner: Planner, args: argparse.Namespace
                              on_done=printer)
 
 
-def _planner(args: argparse.Namespace) -> Planner:
+def _fixture(args: argparse.Namespace, instance: Instance | None) -> Fixture:
+    """The fixture to send: for an instance, one of its gateway (and, when there is one, of
+    its version), since the gateway sends nothing else to it."""
+    provider, version = args.provider, args.version
+    if instance is not None:
+        if provider not in (None, instance.provider):
+            raise CommandError(f"--provider {provider}: instance {instance.key} is configured "
+                               f"on {instance.provider}, so only its events go to it")
+        provider = instance.provider
+    try:
+        if instance is not None and version is None and instance.version:
+            try:
+                return fixtures.pick(args.event, provider, instance.version, args.variant)
+            except FixtureError:
+                pass  # no fixture of that version: any version of the gateway will do
+        return fixtures.pick(args.event, provider, version, args.variant)
+    except FixtureError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def _addressed_to(fixture: Fixture, instance: Instance | None) -> list[str]:
+    """Overrides that make a fixture's body name the instance, as the gateway's own would:
+    Evolution's `instance` (a name), CodeChat's `instance.instanceId`."""
+    if instance is None or not isinstance(fixture.body, dict):
+        return []
+    named = fixture.body.get("instance")
+    if isinstance(named, str):
+        return [f"instance={json.dumps(instance.name)}"]
+    if isinstance(named, dict) and "instanceId" in named:
+        return [f"instance.instanceId={json.dumps(instance.name)}"]
+    return []
+
+
+def _instance(args: argparse.Namespace) -> Instance | None:
+    """The instance named by --instance, as the app configured it through hookcatcher's mock
+    of its gateway's API, read from the server that holds it."""
+    if args.instance is None:
+        return None
+    if args.to is not None:
+        raise CommandError("give --to URL or --instance NAME, not both: an instance sends to "
+                           "the URL the app configured")
+    if args.by_events or args.whapi_mode:
+        raise CommandError("--by-events and --whapi-mode do not go with --instance: the "
+                           "instance's own configuration says how its gateway sends")
+    server = (args.server or getattr(args, "source_server", None) or
+              "http://127.0.0.1:8787").rstrip("/")
+    try:
+        response = httpx.get(f"{server}/_hookcatcher/api/instances", timeout=args.timeout)
+        listed = response.json()["instances"]
+    except httpx.HTTPError as exc:
+        raise CommandError(f"cannot read the configured instances from {server}: "
+                           f"{_why(exc)}: is hookcatcher running there? (--server URL)") from None
+    except (ValueError, KeyError, TypeError):
+        raise CommandError(f"{server} did not list instances: is it a hookcatcher server?") \
+            from None
+    try:
+        return find_instance([Instance.from_json(item) for item in listed], args.instance)
+    except UnknownInstance as exc:
+        raise CommandError(f"--instance {args.instance}: {exc}") from None
+
+
+def _why(exc: httpx.HTTPError) -> str:
+    if isinstance(exc, httpx.ConnectError):
+        return "connection refused"
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    return " ".join(str(exc).split()) or type(exc).__name__
+
+
+def _planner(args: argparse.Namespace, instance: Instance | None) -> Planner:
+    if instance is not None:
+        return lambda capture: plan(instance.webhooks, capture)
     if args.to is None:
-        raise CommandError("where to? give --to URL (your app's webhook URL)")
+        raise CommandError("where to? give --to URL (your app's webhook URL) or --instance "
+                           "NAME (an instance your app configured through /_gateway/)")
     try:
         check_target(args.to)
     except ReplayError as exc:

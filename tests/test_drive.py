@@ -9,6 +9,7 @@ import sys
 from pathlib import Path
 from typing import Any
 
+import httpx
 import pytest
 
 from hookcatcher import catalog
@@ -211,3 +212,128 @@ def test_list_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
     names = [line.split()[0] for line in out.splitlines()]
     assert names == [fixture.name for fixture in bundled() if fixture.event == "messages/post"]
     assert run(capsys, "send", "--list", "nothing.like.this")[0] == 1
+
+
+# -- as the gateway, to an instance the app configured through /_gateway/
+
+
+def configure(server: BackgroundServer, method: str, path: str, body: Any,
+              token: str | None = None) -> Any:
+    """What the app's own set-up code does against the real gateway's API."""
+    headers = {"apikey": "B1C2-EXAMPLE"} if token is None else {"authorization": f"Bearer {token}"}
+    with httpx.Client(base_url=f"{server.url}/_gateway", timeout=10) as http:
+        response = http.request(method, path, json=body, headers=headers)
+    assert response.status_code in (200, 201), response.text
+    return response.json()
+
+
+def test_evolution_v2_instance(capsys: pytest.CaptureFixture[str],
+                               server: BackgroundServer) -> None:
+    with serving(Recorder()) as app:
+        configure(server, "POST", "/evolution/webhook/set/sales", {"webhook": {
+            "enabled": True, "url": f"{app.url}/hook", "byEvents": True, "base64": False,
+            "headers": {"x-team": "support"}, "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"]}})
+        code, out, err = run(capsys, "send", "messages.upsert", "--instance", "sales",
+                             "--server", server.url)
+        assert code == 0, err
+        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == \
+            [("POST", "/hook/messages-upsert")]
+        arrival = app.arrivals[0]
+        assert ("x-team", "support") in arrival.headers
+        assert json.loads(arrival.body)["instance"] == "sales"
+        assert err.startswith("fixture evolution/v2/messages.upsert.text: ")
+        assert out.splitlines()[0].startswith(f" 200  POST {app.url}/hook/messages-upsert  ")
+
+        code, out, _ = run(capsys, "send", "messages.update", "--instance", "sales",
+                           "--server", server.url)
+        assert code == 0 and len(app.arrivals) == 1
+        assert out.splitlines()[0] == (
+            "skip  evolution/v2/messages.update.edit: messages.update is not subscribed: add "
+            "MESSAGES_UPDATE to the instance's events (subscribed: MESSAGES_UPSERT, SEND_MESSAGE)")
+        assert out.splitlines()[-1].endswith(": 0 answered 2xx, 1 skipped")
+
+
+def test_evolution_v1_instance(capsys: pytest.CaptureFixture[str],
+                               server: BackgroundServer) -> None:
+    with serving(Recorder()) as app:
+        configure(server, "POST", "/evolution/webhook/set/legacy", {
+            "enabled": True, "url": f"{app.url}/v1hook", "webhook_by_events": True,
+            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]})
+        code, _, err = run(capsys, "send", "messages.upsert", "--instance", "legacy",
+                           "--server", server.url)
+        assert code == 0
+        assert app.arrivals[0].path == "/v1hook/messages-upsert"
+        assert err.startswith("fixture evolution/v1/messages.upsert.text: ")  # its version
+        code, out, _ = run(capsys, "replay", str(data_dir("fixtures") / "evolution" / "v1"),
+                           "--instance", "evolution/legacy", "--server", server.url, "--json")
+    records = [json.loads(line) for line in out.splitlines()]
+    summary = records.pop()["summary"]
+    sent = [record for record in records if "skipped" not in record]
+    assert {record["event"] for record in sent} == {"messages.upsert", "connection.update"}
+    assert summary["skipped"] == len(records) - len(sent) > 0
+    assert {record["url"] for record in sent} == {f"{app.url}/v1hook/messages-upsert",
+                                                  f"{app.url}/v1hook/connection-update"}
+
+
+def test_codechat_v2_instance(capsys: pytest.CaptureFixture[str],
+                              server: BackgroundServer) -> None:
+    base = "/codechat/api/v2/instance/inst-42/webhook"
+    with serving(Recorder()) as app:
+        hook = configure(server, "POST", base, {"name": "crm", "url": f"{app.url}/cc",
+                                                "enabled": True})
+        flags = {flag: False for flag in catalog.CODECHAT_V2_FLAGS}
+        configure(server, "PATCH", f"{base}/{hook['webhookId']}/events",
+                  {**flags, "messagesUpsert": True})
+        code, _, err = run(capsys, "send", "messages.upsert", "--instance", "inst-42",
+                           "--server", server.url)
+        assert code == 0, err
+        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == [("POST", "/cc")]
+        assert json.loads(app.arrivals[0].body)["instance"]["instanceId"] == "inst-42"
+        assert err.startswith("fixture codechat/v2/messages.upsert.text: ")
+        code, out, _ = run(capsys, "send", "messages.update", "--instance", "inst-42",
+                           "--server", server.url)
+    assert code == 0 and len(app.arrivals) == 1
+    assert out.startswith("skip  codechat/v2/messages.update")
+    assert "messagesUpdate" in out.splitlines()[0]
+
+
+def test_whapi_channel_in_path_mode(capsys: pytest.CaptureFixture[str],
+                                    server: BackgroundServer) -> None:
+    with serving(Recorder()) as app:
+        configure(server, "PATCH", "/whapi/settings", {"webhooks": [{
+            "url": f"{app.url}/wh", "mode": "path",
+            "events": [{"type": "messages", "method": "post"}],
+            "headers": {"x-secret": "s3"}}]}, token="CHANNEL-TOKEN")
+        code, _, err = run(capsys, "send", "messages/post", "--instance", "CHANNEL-TOKEN",
+                           "--server", server.url)
+        assert code == 0, err
+        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == \
+            [("POST", "/wh/messages/post")]
+        assert ("x-secret", "s3") in app.arrivals[0].headers
+        code, out, _ = run(capsys, "send", "statuses/post", "--instance", "CHANNEL-TOKEN",
+                           "--server", server.url)
+    assert code == 0 and len(app.arrivals) == 1
+    assert out.startswith("skip  whapi/statuses.post.")
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["send", "messages.upsert", "--instance", "nobody"],
+     "--instance nobody: no instance 'nobody': no gateway instance is configured yet"),
+    (["send", "messages.upsert", "--instance", "x", "--to", "http://127.0.0.1:9/"],
+     "give --to URL or --instance NAME, not both"),
+    (["send", "messages.upsert", "--instance", "x", "--by-events"],
+     "--by-events and --whapi-mode do not go with --instance"),
+])
+def test_instance_errors(capsys: pytest.CaptureFixture[str], server: BackgroundServer,
+                         argv: list[str], message: str) -> None:
+    code, _, err = run(capsys, *argv, "--server", server.url)
+    assert code == 2
+    assert err.startswith(f"hookcatcher: error: {message}")
+
+
+def test_instance_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
+    url = f"http://127.0.0.1:{unused_port()}"
+    code, _, err = run(capsys, "send", "messages.upsert", "--instance", "sales", "--server", url)
+    assert code == 2
+    assert err == (f"hookcatcher: error: cannot read the configured instances from {url}: "
+                   "connection refused: is hookcatcher running there? (--server URL)\n")

@@ -31,6 +31,7 @@ from textual.widgets import Footer, Input, OptionList, Static
 from .. import fixtures, qr
 from ..capture import Capture
 from ..conversation import EVENTS as CONVERSATION_EVENTS
+from ..gateway.webhook import Instance, plan
 from ..outgoing import Attempt, ReplayError, curl, make_client, request_for, send
 from ..validation import field_key
 from .bindings import bindings, palette_entries
@@ -42,6 +43,7 @@ from .connection import (GONE_AFTER, Arrived, FilterProblem, Listing, Lost, Noti
 from .conversation_screen import ConversationScreen
 from .detail import TABS, DetailPane
 from .help_screen import HelpScreen
+from .instance_screen import InstanceScreen
 from .qr_screen import QrScreen
 from .replay_screen import ReplayChoice, ReplayScreen, TargetScreen
 from .settings import Settings
@@ -463,6 +465,46 @@ class InspectorApp(App[None]):
 
         self.push_screen(ReplayScreen(first, self.settings.target, self.settings.by_events,
                                       bodies=len(rows)), chosen)
+
+    async def action_deliver(self) -> None:
+        """Send the selected capture as the gateway would to an instance the app configured
+        through this server's /_gateway/ API."""
+        capture = await self.selected_capture()
+        if capture is None:
+            return
+        try:
+            instances = await self.connection.instances()
+        except ServerError as exc:
+            self.notify(str(exc), severity="error")
+            return
+
+        def chosen(instance: Instance | None) -> None:
+            if instance is not None:
+                self.deliver_one(capture, instance)
+
+        self.push_screen(InstanceScreen(capture, instances), chosen)
+
+    @work(group="replay")
+    async def deliver_one(self, capture: Capture, instance: Instance) -> list[Attempt]:
+        planned = plan(instance.webhooks, capture)
+        for reason in planned.skipped:
+            self.notify(reason, title=f"{instance.key} would not send #{capture.id}",
+                        severity="warning")
+        attempts: list[Attempt] = []
+        async with make_client() as client:
+            for outgoing in planned.requests:
+                attempt = await send(client, outgoing, capture.id)
+                self._record(attempt)
+                attempts.append(attempt)
+                if attempt.error:
+                    self.notify(attempt.error, title=f"#{capture.id} to {instance.key} failed",
+                                severity="error")
+                else:
+                    self.notify(f"{attempt.method} {attempt.url} → {attempt.status} in "
+                                f"{attempt.elapsed_ms:.0f} ms",
+                                title=f"#{capture.id} sent to {instance.key}",
+                                severity="information" if attempt.ok else "warning")
+        return attempts
 
     def action_set_target(self) -> None:
         def chosen(target: str | None) -> None:

@@ -40,6 +40,8 @@ KEYS: tuple[Key, ...] = (
     Key("f,end", "follow", "Follow", "Follow new captures (tail); moving up pauses it."),
     Key("r", "replay", "Replay", "Replay the selected capture to your app (edit it first if you like)."),
     Key("R", "replay_all", "Replay all", "Replay every capture the filter shows, oldest first.", footer=False),
+    Key("a", "deliver", "As gateway", "Send the selected capture as the gateway would, to an "
+        "instance your app configured through /_gateway/.", footer=False),
     Key("t", "set_target", "Target", "Set the URL replays go to (remembered).", footer=False),
     Key("s", "save_fixture", "Save", "Save the selected capture as a fixture file.", footer=False),
     Key("C", "copy_curl", "Copy curl", "Copy the selected capture as a curl command.", footer=False),

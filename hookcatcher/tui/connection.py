@@ -19,6 +19,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 import httpx
 
 from ..capture import Capture
+from ..gateway.webhook import Instance
 
 __all__ = [
     "ServerConnection",
@@ -136,6 +137,11 @@ class ServerConnection:
 
     async def catalog(self) -> dict[str, Any]:
         return await self._get(f"{API}/catalog")
+
+    async def instances(self) -> list[Instance]:
+        """The instances an app configured through the server's mock gateway API."""
+        answer = await self._get(f"{API}/instances")
+        return [Instance.from_json(item) for item in answer["instances"]]
 
     async def follow(self, q: str, last_id: int, run: str,
                      emit: Callable[[StreamEvent], None]) -> None:
