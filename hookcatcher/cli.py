@@ -10,6 +10,7 @@ import sys
 from typing import Callable, Sequence
 
 from . import __version__, drive, offline
+from .answers import Answers
 from .output import LinePrinter, banner
 from .runner import BackgroundServer, PortError, bind, run, url_of
 from .server import create_app
@@ -101,7 +102,32 @@ def _common_options() -> argparse.ArgumentParser:
                        help="bytes of captures kept before the oldest is evicted (default 256MiB)")
     group.add_argument("--json", action="store_true", default=_env("json", _truthy, False),
                        help="print one JSON line per capture instead of a text line")
+    answers = options.add_argument_group(
+        "answers (to exercise a sender's retries; each repeatable, for every capture or only "
+        "those a SELECTOR matches: an event name or a filter, e.g. messages.upsert=503)")
+    answers.add_argument("--respond", action="append", metavar="[SELECTOR=]STATUS",
+                         default=_env_list("respond"),
+                         help="answer with this HTTP status instead of 200")
+    answers.add_argument("--delay", action="append", metavar="[SELECTOR=]MS",
+                         default=_env_list("delay"),
+                         help="answer this many milliseconds late (the capture shows at once)")
+    answers.add_argument("--fail-first", action="append", metavar="[SELECTOR=]N",
+                         default=_env_list("fail-first"),
+                         help="answer 500 to the first N arrivals of each distinct body")
     return options
+
+
+def _env_list(name: str) -> list[str] | None:
+    """A repeatable flag from the environment: one value (the command line adds more)."""
+    value = _env(name, str, None)
+    return None if value is None else [str(value)]
+
+
+def _answers(args: argparse.Namespace) -> Answers:
+    try:
+        return Answers.from_flags(args.respond, args.delay, args.fail_first)
+    except ValueError as exc:
+        raise UsageError(str(exc)) from None
 
 
 def _positive_float(text: str) -> float:
@@ -264,10 +290,12 @@ def serve_and_inspect(args: argparse.Namespace) -> int:
     """The main job: the server on a background thread, the inspector in the foreground."""
     from .tui import InspectorApp
 
+    answers = _answers(args)
     validator = Validator()
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
-    server = BackgroundServer(create_app(store, validator), sock=sock, quiet=True).start()
+    server = BackgroundServer(create_app(store, validator, answers), sock=sock,
+                              quiet=True).start()
     try:
         InspectorApp(server.url, filter_text=args.filter).run()
     finally:
@@ -277,12 +305,14 @@ def serve_and_inspect(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
+    answers = _answers(args)
     validator = Validator()
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
-    app = create_app(store, validator)
+    app = create_app(store, validator, answers)
     url = url_of(sock)
-    print(banner(url, __version__), file=sys.stderr if args.json else sys.stdout, flush=True)
+    print(banner(url, __version__, answers.describe()),
+          file=sys.stderr if args.json else sys.stdout, flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can send "
               "to it and read every capture", file=sys.stderr, flush=True)

@@ -16,9 +16,10 @@ from .capture import Capture
 __all__ = ["banner", "capture_line", "LinePrinter", "size_text"]
 
 
-def banner(url: str, version: str) -> str:
+def banner(url: str, version: str, rules: list[str] | None = None) -> str:
     hook = f"{url}/webhook"
     api = f"{url}/_hookcatcher"
+    answers = ["Answers other than 200:", *(f"  {rule}" for rule in rules), ""] if rules else []
     return "\n".join([
         f"hookcatcher {version} is listening on {url}",
         "",
@@ -33,7 +34,10 @@ def banner(url: str, version: str) -> str:
         "",
         f"API     {api}/api/events   {api}/api/stats   {api}/api/catalog",
         f"Stream  {api}/stream",
+        f"Gateway configuration mock  {url}/_gateway/evolution/webhook/set/<instance>, "
+        f"{url}/_gateway/codechat/api/v2/instance/<id>/webhook, {url}/_gateway/whapi/settings",
         "",
+        *answers,
     ])
 
 
@@ -58,6 +62,11 @@ def capture_line(capture: Capture) -> str:
     parts = [time, f"#{capture.id}", capture.provider, capture.event or "-",
              capture.instance or "-", status, size_text(capture.size),
              f"{capture.method} {target}"]
+    if capture.retry_of is not None:
+        parts.append(f"retry of #{capture.retry_of}")
+    if capture.answer.status != 200 or capture.answer.delay_ms:
+        late = f" after {capture.answer.delay_ms} ms" if capture.answer.delay_ms else ""
+        parts.append(f"answered {capture.answer.status}{late}")
     line = "  ".join(parts)
     for warning in capture.warnings:
         line += f"\n    warning: {warning}"

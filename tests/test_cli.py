@@ -160,6 +160,9 @@ def test_port_in_use_is_a_clear_error(run) -> None:
      "--connect 'localhost:8787' is not a server URL (e.g. http://127.0.0.1:8787)"),
     (["tui"], {"HOOKCATCHER_CONNECT": "ftp://x"}, "--connect 'ftp://x' is not a server URL"),
     (["tui", "--connect", "http://127.0.0.1:9"], {}, "hookcatcher tui needs a terminal to draw on"),
+    (["serve", "--respond", "abc"], {}, "--respond abc: abc is not an HTTP status (100-599)"),
+    (["serve", "--fail-first", "messages.upsert=0"], {}, "--fail-first messages.upsert=0:"),
+    (["serve"], {"HOOKCATCHER_DELAY": "soon"}, "--delay soon:"),
 ])
 def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> None:
     done = subprocess.run([sys.executable, "-m", "hookcatcher", *args], capture_output=True,
@@ -167,6 +170,29 @@ def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> No
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
+
+
+def test_fail_first_makes_a_retrying_sender_see_500_500_200(run) -> None:
+    server = run("serve", "--port", "0", "--fail-first", "2",
+                 "--delay", "provider:whapi=50").started()
+    server.read_until(re.escape("--fail-first 2: every capture is answered 500 on the first 2 "
+                                "arrivals of each (non-empty) body"))
+    body = body_of("evolution/v2/messages.upsert.text")
+    seen = []
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for _ in range(5):  # a sender that retries until it gets a 2xx
+            answer = http.post("/webhook", content=body)
+            seen.append(answer.status_code)
+            if answer.is_success:
+                break
+        events = http.get("/_hookcatcher/api/events", params={"q": "retry:yes"}).json()["events"]
+    assert seen == [500, 500, 200]
+    assert [(event["id"], event["retry_of"], event["answer"]["status"]) for event in events] == \
+        [(2, 1, 500), (3, 1, 200)]
+    assert server.read_until(r"#1 ").rstrip().endswith("POST /webhook  answered 500")
+    assert server.read_until(r"#2 ").rstrip().endswith("retry of #1  answered 500")
+    assert server.read_until(r"#3 ").rstrip().endswith("POST /webhook  retry of #1")
+    server.stop()
 
 
 def test_sizes() -> None:
