@@ -1,8 +1,9 @@
-"""The server: every request outside /_hookcatcher/ and /_gateway/ is a capture; those two
-prefixes are hookcatcher's own API.
+"""The server: every request outside /_hookcatcher/ and /_gateway/ is a capture; the first
+prefix is hookcatcher's own API, the second the mocked gateway configuration APIs.
 
 Captures skip Starlette's router: the request path is the one hot path, so it is a bare ASGI
-callable that reads the body, ingests it, stores it and answers 200.
+callable that reads the body, ingests it, stores it and answers 200 (or, when answer rules
+were given, what they say).
 """
 
 from __future__ import annotations
