@@ -21,7 +21,7 @@ from . import fixtures
 from .delivery import Planner, Report, Sent, Skipped, deliver, to_url
 from .fixtures import Fixture, FixtureError
 from .gateway.webhook import Instance, UnknownInstance, find_instance, plan
-from .outgoing import ReplayError, check_target, make_client
+from .outgoing import ReplayError, check_target, make_client, why_failed
 from .overrides import OverrideError, parse
 from .sources import Item, SourceError, from_paths, from_server, item_of, with_overrides
 
@@ -194,7 +194,7 @@ def _instance(args: argparse.Namespace) -> Instance | None:
         listed = response.json()["instances"]
     except httpx.HTTPError as exc:
         raise CommandError(f"cannot read the configured instances from {server}: "
-                           f"{_why(exc)}: is hookcatcher running there? (--server URL)") from None
+                           f"{why_failed(exc)}: is hookcatcher running there? (--server URL)") from None
     except (ValueError, KeyError, TypeError):
         raise CommandError(f"{server} did not list instances: is it a hookcatcher server?") \
             from None
@@ -202,14 +202,6 @@ def _instance(args: argparse.Namespace) -> Instance | None:
         return find_instance([Instance.from_json(item) for item in listed], args.instance)
     except UnknownInstance as exc:
         raise CommandError(f"--instance {args.instance}: {exc}") from None
-
-
-def _why(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused"
-    if isinstance(exc, httpx.TimeoutException):
-        return "no answer in time"
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _planner(args: argparse.Namespace, instance: Instance | None) -> Planner:

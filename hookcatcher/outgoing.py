@@ -47,6 +47,7 @@ __all__ = [
     "make_client",
     "request_for",
     "send",
+    "why_failed",
     "with_headers",
 ]
 
@@ -257,6 +258,16 @@ def _shown(content: bytes) -> str:
         return content.decode("utf-8", errors="replace")
     head = codecs.getincrementaldecoder("utf-8")(errors="replace").decode(content[:BODY_LIMIT])
     return f"{head}\n[cut at 64 KiB: the answer has {len(content):,} bytes]"
+
+
+def why_failed(exc: httpx.HTTPError) -> str:
+    """A failed request in a few words, for messages about hookcatcher's own server and the
+    user's app alike: `connection refused`, `no answer in time`, or httpx's reason."""
+    if isinstance(exc, httpx.ConnectError) and _refused(exc):
+        return "connection refused"
+    if isinstance(exc, httpx.TimeoutException):
+        return "no answer in time"
+    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def _refused(exc: BaseException) -> bool:

@@ -81,45 +81,35 @@ def apply(body: Any, overrides: Iterable[Override]) -> Any:
 
 
 def _set(body: Any, override: Override) -> Any:
-    if not override.steps:
-        return override.value
     parent = body
     for depth, step in enumerate(override.steps[:-1]):
         parent = _child(parent, step, override, depth)
     last = override.steps[-1]
-    where = _where(override.steps[:-1])
-    if isinstance(last, int):
-        if not isinstance(parent, list):
-            raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not an "
-                                "array")
-        if last >= len(parent):
-            raise OverrideError(f"--set {override.text}: {where} has {len(parent)} item(s); "
-                                f"[{last}] is past the end")
-        parent[last] = override.value
-    elif isinstance(parent, dict):
-        parent[last] = override.value
-    else:
-        raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not an object")
+    _fits(parent, last, override, len(override.steps) - 1)
+    parent[last] = override.value
     return body
 
 
 def _child(parent: Any, step: str | int, override: Override, depth: int) -> Any:
-    where = _where(override.steps[:depth])
-    if isinstance(step, int):
-        if not isinstance(parent, list):
-            raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not an "
-                                "array")
-        if step >= len(parent):
-            raise OverrideError(f"--set {override.text}: {where} has {len(parent)} item(s); "
-                                f"[{step}] is past the end")
-        return parent[step]
-    if not isinstance(parent, dict):
-        raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not an object")
-    if step not in parent:
+    _fits(parent, step, override, depth)
+    if isinstance(step, str) and step not in parent:
         keys = ", ".join(sorted(parent)) or "none"
-        raise OverrideError(f"--set {override.text}: {where} has no key {step!r} "
-                            f"(its keys: {keys})")
+        raise OverrideError(f"--set {override.text}: {_where(override.steps[:depth])} has no "
+                            f"key {step!r} (its keys: {keys})")
     return parent[step]
+
+
+def _fits(parent: Any, step: str | int, override: Override, depth: int) -> None:
+    """`step` can be taken from `parent`: an index of an array it does not run past, or a key
+    of an object (which may be new)."""
+    where = _where(override.steps[:depth])
+    wanted = (list, "an array") if isinstance(step, int) else (dict, "an object")
+    if not isinstance(parent, wanted[0]):
+        raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not "
+                            f"{wanted[1]}")
+    if isinstance(step, int) and step >= len(parent):
+        raise OverrideError(f"--set {override.text}: {where} has {len(parent)} item(s); "
+                            f"[{step}] is past the end")
 
 
 def _where(steps: tuple[str | int, ...]) -> str:

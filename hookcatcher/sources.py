@@ -19,6 +19,7 @@ from . import catalog, fixtures
 from .capture import Capture, Problem, Validation
 from .fixtures import Fixture, FixtureError
 from .ingest import parse_body
+from .outgoing import why_failed
 from .overrides import Override, apply
 from .resources import data_dir
 
@@ -131,7 +132,7 @@ def from_server(url: str, query: str = "", timeout: float = 10.0) -> list[Item]:
                     return items
                 after = captures[-1].id
     except httpx.HTTPError as exc:
-        raise SourceError(f"cannot read captures from {base}: {_reason(exc)}: is hookcatcher "
+        raise SourceError(f"cannot read captures from {base}: {why_failed(exc)}: is hookcatcher "
                           "running there?") from None
 
 
@@ -147,14 +148,6 @@ def _page(http: httpx.Client, base: str, query: str, after: int) -> dict[str, An
         raise SourceError(f"{base} did not list captures: {message or f'HTTP {response.status_code}'}"
                           f"{'' if message else ' (is this a hookcatcher server?)'}")
     return document
-
-
-def _reason(exc: httpx.HTTPError) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused"
-    if isinstance(exc, httpx.TimeoutException):
-        return "no answer in time"
-    return " ".join(str(exc).split()) or type(exc).__name__
 
 
 def items_of(source: Any) -> list[Item]:

@@ -21,7 +21,7 @@ from . import catalog
 from .capture import Problem, Validation
 from .resources import data_dir
 
-__all__ = ["Validator", "SchemaError", "json_path", "field_key"]
+__all__ = ["SchemaError", "Validator", "described", "field_key", "json_path"]
 
 ID_BASE = "https://hookcatcher.invalid/schemas/"
 MAX_ERRORS = 50
@@ -206,7 +206,7 @@ def _problems(errors: Iterable[ValidationError]) -> list[Problem]:
 
 def _problem(error: ValidationError) -> Problem:
     parts = list(error.absolute_path)
-    got = _describe(error.instance)
+    got = described(error.instance)
     kind = error.validator
     if kind in ("anyOf", "oneOf") and error.context:
         if any(list(sub.relative_path) for sub in error.context):
@@ -276,7 +276,8 @@ def _types(value: Any) -> str:
     return " or ".join(article.get(name, f"a {name}") for name in names)
 
 
-def _describe(value: Any) -> str:
+def described(value: Any) -> str:
+    """A value as a message shows it: `string "yes"`, `number 1`, `an array of 2`."""
     if value is None:
         return "null"
     if isinstance(value, bool):

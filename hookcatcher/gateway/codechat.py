@@ -21,7 +21,8 @@ from starlette.routing import Route
 from .. import catalog
 from ..capture import Problem
 from ..validation import json_path
-from .errors import Invalid, described, did_you_mean, is_http_url, read_json
+from ..validation import described
+from .errors import Invalid, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
 __all__ = ["Hook", "Instances", "read_webhook", "read_flags", "routes", "FLAGS"]

@@ -8,7 +8,6 @@ the problems are the same kind of thing everywhere: a JSON path and what is wron
 from __future__ import annotations
 
 import difflib
-import json
 from typing import Any, Iterable
 
 from starlette.requests import Request
@@ -16,7 +15,7 @@ from starlette.requests import Request
 from ..capture import Problem
 from ..ingest import parse_body
 
-__all__ = ["Invalid", "read_json", "described", "did_you_mean", "is_http_url"]
+__all__ = ["Invalid", "read_json", "did_you_mean", "is_http_url"]
 
 
 class Invalid(Exception):
@@ -33,21 +32,6 @@ async def read_json(request: Request) -> Any:
     if problem is not None:
         raise Invalid([problem])
     return body
-
-
-def described(value: Any) -> str:
-    """A value as a message shows it: `string "yes"`, `number 1`, `an array of 2`."""
-    if value is None:
-        return "null"
-    if isinstance(value, bool):
-        return f"boolean {json.dumps(value)}"
-    if isinstance(value, (int, float)):
-        return f"number {value!r}"
-    if isinstance(value, str):
-        return f"string {json.dumps(value if len(value) <= 60 else value[:57] + '...')}"
-    if isinstance(value, list):
-        return f"an array of {len(value)}"
-    return "an object"
 
 
 def did_you_mean(name: Any, known: Iterable[str]) -> str:

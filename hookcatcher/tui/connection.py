@@ -20,6 +20,7 @@ import httpx
 
 from ..capture import Capture
 from ..gateway.webhook import Instance
+from ..outgoing import why_failed
 
 __all__ = [
     "ServerConnection",
@@ -221,8 +222,5 @@ def collector_paused() -> Iterator[None]:
 
 
 def _reason(exc: httpx.TransportError) -> str:
-    if isinstance(exc, httpx.ConnectError):
-        return "connection refused (is the server running?)"
-    if isinstance(exc, httpx.TimeoutException):
-        return "no answer in time"
-    return str(exc) or type(exc).__name__
+    reason = why_failed(exc)
+    return f"{reason} (is the server running?)" if reason == "connection refused" else reason
