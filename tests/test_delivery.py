@@ -21,6 +21,7 @@ from hookcatcher import catalog
 from hookcatcher.delivery import Report, deliver, to_url
 from hookcatcher.fixtures import bundled, pick
 from hookcatcher.outgoing import make_client
+from hookcatcher.resources import data_dir
 from hookcatcher.sources import item_of
 
 from recorder import Recorder, serving, unused_port
@@ -52,8 +53,8 @@ def flask_app(seen: list[tuple[str, str, bytes]]) -> flask.Flask:
 
 def test_into_a_starlette_app_in_process() -> None:
     seen: list[Any] = []
-    report = hookcatcher.replay(starlette_app(seen), "fixtures/evolution/v2", by_events=True,
-                                path="/webhook")
+    report = hookcatcher.replay(starlette_app(seen), data_dir("fixtures") / "evolution" / "v2",
+                                by_events=True, path="/webhook")
     evolution = [fixture for fixture in bundled() if fixture.name.startswith("evolution/v2/")]
     assert len(seen) == len(report.sent) == len(evolution) == 47
     by_label = {sent.item.label: sent for sent in report.sent}
