@@ -101,7 +101,8 @@ class Report:
     def summary(self) -> str:
         """`12 requests in 0.41 s (29/s): 11 answered 2xx, 1 not 2xx (500 x1), 2 skipped`."""
         counts = self.counts()
-        rate = f" ({counts['sent'] / self.seconds:,.0f}/s)" if self.seconds > 0 else ""
+        rate = (f" ({counts['sent'] / self.seconds:,.0f}/s)" if self.seconds > 0 and counts["sent"]
+                else "")
         parts = [f"{counts['ok']} answered 2xx"]
         if counts["not_ok"]:
             detail = ", ".join(f"{status} x{count}" for status, count in counts["statuses"].items())

@@ -12,6 +12,7 @@ process plans from the JSON alone.
 from __future__ import annotations
 
 import base64
+import difflib
 import hashlib
 import hmac
 import json
@@ -117,7 +118,10 @@ def find_instance(instances: Iterable[Instance], name: str) -> Instance:
     else:
         found = [instance for instance in known if instance.name == name]
     if not found:
-        raise UnknownInstance(f"no instance {name!r} is configured; configured: {listed}")
+        close = difflib.get_close_matches(name.rpartition("/")[2],
+                                          [item.name for item in known], n=1)
+        hint = f" (did you mean {close[0]}?)" if close else ""
+        raise UnknownInstance(f"no instance {name!r} is configured{hint}; configured: {listed}")
     if len(found) > 1:
         options = " or ".join(instance.key for instance in found)
         raise UnknownInstance(f"{name!r} is configured on more than one gateway: say {options}")

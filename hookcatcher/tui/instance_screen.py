@@ -8,6 +8,7 @@ webhook disabled, another gateway's event).
 
 from __future__ import annotations
 
+from rich.text import Text
 from textual.app import ComposeResult
 from textual.binding import Binding
 from textual.containers import Vertical
@@ -61,10 +62,10 @@ class InstanceScreen(ModalScreen[Instance | None]):
             yield Label(f"Send capture #{self.capture.id} ({self.capture.provider} "
                         f"{self.capture.event or 'unknown event'}) as the gateway would, to:")
             if not self.instances:
-                yield Static(NO_INSTANCES, id="instance-preview")
+                yield Static(Text(NO_INSTANCES), id="instance-preview")
                 return
-            yield OptionList(*(Option(f"{item.key} {item.version}  "
-                                      f"{'; '.join(_describe(hook) for hook in item.webhooks)}",
+            yield OptionList(*(Option(Text(f"{item.key} {item.version}  "
+                                           f"{'; '.join(_describe(hook) for hook in item.webhooks)}"),
                                       id=item.key) for item in self.instances),
                              id="instance-list")
             yield Static(id="instance-preview")
@@ -85,7 +86,7 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def _show(self, index: int) -> None:
         self.query_one("#instance-preview", Static).update(
-            preview(self.instances[index], self.capture))
+            Text(preview(self.instances[index], self.capture)))
 
     def action_send(self) -> None:
         if not self.instances:

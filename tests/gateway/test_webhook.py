@@ -84,9 +84,12 @@ def test_finding_instances_across_gateways(server: BackgroundServer,
     assert str(ambiguous.value) == ("'sales' is configured on more than one gateway: "
                                     "say evolution/sales or codechat/sales")
     with pytest.raises(UnknownInstance) as unknown:
-        gateways.webhooks("whapi/sales")
-    assert str(unknown.value) == ("no instance 'whapi/sales' is configured; configured: "
+        gateways.webhooks("whapi/nobody")
+    assert str(unknown.value) == ("no instance 'whapi/nobody' is configured; configured: "
                                   "evolution/sales, codechat/sales, whapi/t")
+    with pytest.raises(UnknownInstance) as typo:
+        gateways.webhooks("sale")
+    assert str(typo.value).startswith("no instance 'sale' is configured (did you mean sales?)")
 
 
 def test_evolution_by_events_appends_the_suffix(client: httpx.Client,

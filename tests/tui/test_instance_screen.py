@@ -25,8 +25,8 @@ def test_send_as_the_gateway_to_a_configured_instance(make_server, app_for) -> N
             upsert = await post(server, "evolution/v2/messages.upsert.text")
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await open_window(pilot, app, "a", "InstanceScreen")
-            assert "evolution/sales v2" in str(app.screen.query_one("#instance-list")
-                                               .get_option_at_index(0).prompt)
+            assert str(app.screen.query_one("#instance-list").get_option_at_index(0).prompt) == \
+                f"evolution/sales v2  {receiver.url}/app [by-events]"
             assert shown(app, "#instance-preview").strip() == \
                 f"→ POST {receiver.url}/app/messages-upsert"
             await pilot.press("enter")
