@@ -126,7 +126,7 @@ def from_server(url: str, query: str = "", timeout: float = 10.0) -> list[Item]:
                 page = _page(http, base, query, after)
                 last = page["last_id"] if last is None else last
                 captures = [Capture.from_json(data) for data in page["events"]]
-                items.extend(Item(f"#{capture.id}", capture) for capture in captures
+                items.extend(Item(_label(capture), capture) for capture in captures
                              if last is None or capture.id <= last)
                 if not page["more"] or not captures or captures[-1].id >= (last or 0):
                     return items
@@ -134,6 +134,11 @@ def from_server(url: str, query: str = "", timeout: float = 10.0) -> list[Item]:
     except httpx.HTTPError as exc:
         raise SourceError(f"cannot read captures from {base}: {why_failed(exc)}: is hookcatcher "
                           "running there?") from None
+
+
+def _label(capture: Capture) -> str:
+    """`#12 evolution messages.upsert`: a capture by its id, and what it is."""
+    return f"#{capture.id} {capture.provider} {capture.event or '(no event)'}"
 
 
 def _page(http: httpx.Client, base: str, query: str, after: int) -> dict[str, Any]:
@@ -160,7 +165,7 @@ def items_of(source: Any) -> list[Item]:
     if isinstance(source, Fixture):
         return [item_of(source)]
     if isinstance(source, Capture):
-        return [Item(f"#{source.id}", source)]
+        return [Item(_label(source), source)]
     if isinstance(source, (bytes, bytearray)):
         raw = bytes(source)
         body, problem = parse_body(raw)

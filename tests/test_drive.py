@@ -202,7 +202,7 @@ def test_replay_the_captures_of_a_running_server(capsys: pytest.CaptureFixture[s
     assert [(arrival.path, arrival.body) for arrival in app.arrivals] == [
         ("/in/messages-upsert", sent[0][1]), ("/in/messages-update", sent[2][1])] * 2
     assert ("x-trace", "/hooks/messages-upsert") in app.arrivals[0].headers
-    assert out.splitlines()[0].endswith("  #1")
+    assert out.splitlines()[0].endswith("  #1 evolution messages.upsert")
     assert out.splitlines()[-1].startswith("4 requests in ")
 
 
