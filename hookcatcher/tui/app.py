@@ -4,6 +4,8 @@ Everything it knows comes from the server's HTTP API and SSE stream (connection.
 attaches the same way to the server it started itself and to one running elsewhere. Filtering
 is done by the server (the one filter implementation); the app keeps only list rows, a small
 cache of whole captures, and the replay attempts made from this window.
+Secrets are hidden (redact.py) in the detail tabs and in what leaves the window by copy, save
+or export, until `h` shows them; replays and deliveries always send the real bytes.
 """
 
 from __future__ import annotations
@@ -28,11 +30,12 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 
-from .. import fixtures, qr
+from .. import export, fixtures, qr
 from ..capture import Capture
 from ..conversation import EVENTS as CONVERSATION_EVENTS
 from ..gateway.webhook import Instance, plan
 from ..outgoing import Attempt, ReplayError, curl, make_client, request_for, send
+from ..redact import redacted
 from ..validation import field_key
 from .bindings import bindings, palette_entries
 from .capture_list import CaptureList, Row
@@ -88,8 +91,10 @@ class InspectorApp(App[None]):
     """
 
     def __init__(self, url: str, *, label: str | None = None, filter_text: str = "",
-                 save_dir: Path | None = None, config_dir: Path | None = None) -> None:
+                 save_dir: Path | None = None, config_dir: Path | None = None,
+                 redact: bool = True) -> None:
         super().__init__()
+        self.redact = redact
         self.url = url.rstrip("/")
         self.label = label or self.url.removeprefix("http://")
         self.connection = ServerConnection(self.url)
@@ -120,7 +125,7 @@ class InspectorApp(App[None]):
                         "instance:sales data.key.fromMe:true \"text\"", id="filter")
             yield Static(id="filter-error")
         yield CaptureList(id="list")
-        yield DetailPane(self.describe, id="detail")
+        yield DetailPane(self.describe, redact=self.redact, id="detail")
         yield Footer()
 
     @property
@@ -274,6 +279,7 @@ class InspectorApp(App[None]):
             "  evicted ", (f"{stats.get('evicted', 0):,}", "bold"),
             "   ", ("follow ▼" if self.capture_list.follow else "paused ‖ (f follows)",
                     "green" if self.capture_list.follow else "yellow"),
+            ("" if self.redact else "   secrets shown (h hides)", "bold red"),
         )
         status.show(text)
 
@@ -581,48 +587,103 @@ class InspectorApp(App[None]):
 
     # -- save and copy
 
+    def _shown(self, capture: Capture) -> tuple[Capture, str]:
+        """The capture as it may leave this window (redacted unless secrets are shown), and
+        what the notice adds when something was hidden: a redacted curl command does not
+        authenticate, and the user should know why."""
+        shown = redacted(capture) if self.redact else capture
+        return shown, "" if shown is capture else "; secrets redacted (h shows them)"
+
     async def action_save_fixture(self) -> None:
         capture = await self.selected_capture()
         if capture is None:
             return
+        shown, hidden = self._shown(capture)
         try:
-            path = fixtures.save(capture, self.save_dir)
+            path = fixtures.save(shown, self.save_dir)
         except (fixtures.FixtureError, OSError) as exc:
             self.notify(str(exc), severity="error")
             return
-        self.notify(f"saved capture #{capture.id} as {path}", title="fixture")
+        self.notify(f"saved capture #{capture.id} as {path}{hidden}", title="fixture")
 
     async def action_copy_curl(self) -> None:
         capture = await self.selected_capture()
         if capture is None:
             return
+        shown, hidden = self._shown(capture)
         target = self.settings.target
         aimed = "your replay target" if target else "hookcatcher (t sets a replay target)"
         try:
-            outgoing = request_for(capture, target, self.settings.by_events) if target else \
-                request_for(capture, self.url + capture.path +
-                            (f"?{capture.query}" if capture.query else ""))
+            outgoing = request_for(shown, target, self.settings.by_events) if target else \
+                export.received_request(shown, self.url)
         except ReplayError as exc:
             self.notify(str(exc), severity="error")
             return
         command = curl(outgoing)
         self.copy_to_clipboard(command)
         self.notify(f"curl command for #{capture.id} ({len(command):,} characters), aimed at "
-                    f"{aimed}, copied to the clipboard", title="copied")
+                    f"{aimed}, copied to the clipboard{hidden}", title="copied")
 
     async def action_copy_body(self) -> None:
         capture = await self.selected_capture()
         if capture is None:
             return
+        shown, hidden = self._shown(capture)
         try:
-            text = capture.raw.decode("utf-8")
+            text = shown.raw.decode("utf-8")
         except UnicodeDecodeError:
             self.notify("This body is not UTF-8 text, so it cannot go on the clipboard; the "
                         "Raw tab shows it, s saves it.", severity="warning")
             return
         self.copy_to_clipboard(text)
-        self.notify(f"body of #{capture.id} ({capture.size:,} bytes) copied to the clipboard",
-                    title="copied")
+        self.notify(f"body of #{capture.id} ({shown.size:,} bytes) copied to the clipboard"
+                    f"{hidden}", title="copied")
+
+    def action_export_har(self) -> None:
+        rows = self.capture_list.rows
+        if not rows:
+            self.notify("Nothing shown to export.", severity="warning")
+            return
+        self.export_shown(rows[-1].id)
+
+    @work(group="export", exclusive=True)
+    async def export_shown(self, through: int) -> Path | None:
+        """Every capture the filter shows, up to the newest row shown when `x` was pressed, as
+        one HAR file in the save folder."""
+        captures: list[Capture] = []
+        after = 0
+        while True:
+            try:
+                page, more = await self.connection.captures(self.filter_text, after, limit=500)
+            except ServerError as exc:
+                self.notify(str(exc), severity="error")
+                return None
+            captures.extend(capture for capture in page if capture.id <= through)
+            if not more or not page or page[-1].id >= through:
+                break
+            after = page[-1].id
+        text = export.har(captures, base_url=self.url, redact=self.redact)
+        try:
+            path = export.save_new(self.save_dir, export.file_name("har"), text)
+        except OSError as exc:
+            self.notify(f"{self.save_dir}: cannot write: {exc.strerror}", severity="error")
+            return None
+        secrets = "secrets redacted" if self.redact else "secrets included"
+        self.notify(f"{len(captures):,} capture(s) as HAR in {path} ({secrets})",
+                    title="exported")
+        return path
+
+    def action_toggle_redact(self) -> None:
+        self.redact = self.detail.redact = not self.redact
+        capture = self.detail.capture
+        if capture is not None:
+            self.detail.show(capture, self.attempts.get(capture.id, ()))
+        self._draw_status()
+        if self.redact:
+            self.notify("Secrets are hidden again.", title="secrets")
+        else:
+            self.notify("Secrets are shown here and in copies, saves and exports; h hides "
+                        "them.", title="secrets", severity="warning")
 
     # -- WhatsApp views
 

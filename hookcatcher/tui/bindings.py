@@ -46,6 +46,10 @@ KEYS: tuple[Key, ...] = (
     Key("s", "save_fixture", "Save", "Save the selected capture as a fixture file.", footer=False),
     Key("C", "copy_curl", "Copy curl", "Copy the selected capture as a curl command.", footer=False),
     Key("y", "copy_body", "Copy body", "Copy the selected capture's body.", footer=False),
+    Key("x", "export_har", "Export HAR", "Export the captures the filter shows as a HAR file "
+        "(browser devtools, HAR viewers) into the save folder.", footer=False),
+    Key("h", "toggle_redact", "Secrets", "Show secrets (apikey, Authorization, tokens, JWTs) "
+        "on screen and in copies, saves and exports, or hide them again.", footer=False),
     Key("Q", "show_qr", "QR", "Show the QR code of a qrcode.updated or channel QR capture, scannable."),
     Key("c", "show_conversations", "Chats", "Threads messages by chat, with each message's status trail."),
     Key("1", "tab('body')", "Body", "Show the Body tab.", footer=False),

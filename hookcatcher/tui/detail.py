@@ -2,7 +2,9 @@
 
 Each tab's content is built by a plain function from the capture, so what a tab says can be
 read and tested without a terminal; the widgets only place it. Above the tabs, a line says
-when the capture is a retry or was answered other than 200, and is hidden otherwise.
+when the capture is a retry, was answered other than 200 or has secrets hidden, and is
+hidden otherwise. Body, Headers and Raw show the capture through `redact.redacted` unless
+redaction was turned off; the pane keeps the real capture for everything else.
 """
 
 from __future__ import annotations
@@ -20,6 +22,7 @@ from textual.widgets.option_list import Option
 
 from ..capture import PLAIN_ANSWER, Capture
 from ..outgoing import Attempt
+from ..redact import MARKER, redacted
 from .json_view import BodyView, line_of, render_body
 
 __all__ = ["DetailPane", "headers_table", "raw_dump", "replays_text", "marks_line", "TABS"]
@@ -30,9 +33,10 @@ RAW_SHOWN = 64 * 1024
 Describe = Callable[[str | None, str], str | None]
 
 
-def marks_line(capture: Capture) -> Text | None:
+def marks_line(capture: Capture, hidden: bool = False) -> Text | None:
     """`↻ retry of #1 (the same bytes)   answered 500 (--fail-first 2: failure 1 of 2 for this
-    body)`, or None when there is nothing to say."""
+    body)   secrets hidden`, or None when there is nothing to say. `hidden`: the tabs show
+    this capture with its secrets redacted."""
     parts: list[Text] = []
     if capture.retry_of is not None:
         parts.append(Text(f"↻ retry of #{capture.retry_of} (the same bytes)", style="bold"))
@@ -42,18 +46,22 @@ def marks_line(capture: Capture) -> Text | None:
             f" after {answer.delay_ms} ms" if answer.delay_ms else "") + (
             f" ({answer.reason})" if answer.reason else "")
         parts.append(Text(said, style="bold red" if answer.status >= 300 else "bold"))
+    if hidden:
+        parts.append(Text(f"secrets hidden as {MARKER} (h shows them)", style="dim"))
     return Text("   ").join(parts) if parts else None
 
 
-def headers_table(capture: Capture) -> RenderableType:
+def headers_table(capture: Capture, size: int | None = None) -> RenderableType:
+    """`size`: the body's size as received, when `capture` is a redacted copy."""
     request = Text.assemble(
         (capture.method, "bold"), " ", capture.path, (f"?{capture.query}" if capture.query else ""),
-        f"   from {capture.remote or '?'}   at {capture.received_at}   {capture.size} bytes")
+        f"   from {capture.remote or '?'}   at {capture.received_at}   "
+        f"{capture.size if size is None else size} bytes")
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("name", no_wrap=True, ratio=1)
     table.add_column("value", ratio=4, overflow="fold")
     for name, value in capture.headers:
-        table.add_row(name, value)
+        table.add_row(Text(name), Text(value))  # Text: a value's `[...]` is not Rich markup
     route = capture.route
     how = Text(f"recognised as {capture.provider} {capture.event or '(no event)'}"
                f"{' for ' + capture.instance if capture.instance else ''}; route {route.mode}, "
@@ -137,10 +145,11 @@ class DetailPane(Vertical):
             super().__init__()
             self.path = path
 
-    def __init__(self, describe: Describe, **kwargs: Any) -> None:
+    def __init__(self, describe: Describe, redact: bool = True, **kwargs: Any) -> None:
         super().__init__(**kwargs)
         self.describe = describe
-        self.capture: Capture | None = None
+        self.redact = redact
+        self.capture: Capture | None = None  # as received: replays and saves start here
         self.body_view: BodyView | None = None
         self.marked_line: int | None = None
 
@@ -182,11 +191,10 @@ class DetailPane(Vertical):
     def show(self, capture: Capture | None, attempts: Iterable[Attempt] = ()) -> None:
         self.capture = capture
         self.marked_line = None
-        marks = marks_line(capture) if capture is not None else None
         line = self.query_one("#capture-marks", Static)
-        line.update(marks or "")
-        line.set_class(marks is not None, "-shown")
         if capture is None:
+            line.update("")
+            line.remove_class("-shown")
             self.body_view = None
             self.query_one("#body-text", Static).update("Select a capture.")
             for name in ("headers", "raw", "replays"):
@@ -194,21 +202,25 @@ class DetailPane(Vertical):
             self.query_one("#validation-heading", Static).update("")
             self.query_one("#validation-errors", OptionList).clear_options()
             return
-        if capture.is_json:
-            self.body_view = render_body(capture.body)
+        shown = redacted(capture) if self.redact else capture
+        marks = marks_line(capture, hidden=shown is not capture)
+        line.update(marks or "")
+        line.set_class(marks is not None, "-shown")
+        if shown.is_json:
+            self.body_view = render_body(shown.body)
             self.query_one("#body-text", Static).update(self.body_view.text)
         else:
             self.body_view = None
-            problem = capture.validation.errors[0].message if capture.validation.errors else ""
+            problem = shown.validation.errors[0].message if shown.validation.errors else ""
             self.query_one("#body-text", Static).update(
                 Text(f"Not JSON: {problem}. The Raw tab shows the bytes.", style="bold red"))
-        self.query_one("#headers-text", Static).update(headers_table(capture))
-        self.query_one("#raw-text", Static).update(raw_dump(capture.raw))
-        self.query_one("#validation-heading", Static).update(validation_heading(capture))
+        self.query_one("#headers-text", Static).update(headers_table(shown, capture.size))
+        self.query_one("#raw-text", Static).update(raw_dump(shown.raw))
+        self.query_one("#validation-heading", Static).update(validation_heading(shown))
         errors = self.query_one("#validation-errors", OptionList)
         errors.clear_options()
-        errors.add_options(validation_options(capture, self.describe))
-        if capture.validation.errors:
+        errors.add_options(validation_options(shown, self.describe))
+        if shown.validation.errors:
             errors.highlighted = 0
         self.show_replays(attempts)
         self.query_one("#body-scroll", VerticalScroll).scroll_home(animate=False)
