@@ -6,20 +6,23 @@ from __future__ import annotations
 import argparse
 import os
 import re
+import signal
 import sys
 from typing import Callable, Sequence
 
-from . import __version__, drive, offline
+from . import __version__, drive, export, offline
 from .answers import Answers
 from .output import LinePrinter, banner
 from .runner import BackgroundServer, PortError, bind, run, url_of
 from .server import create_app
+from .session import Loaded, SessionError, SessionWriter, load
 from .store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from .validation import SchemaError, Validator
 
 __all__ = ["main", "parse_size"]
 
 DEFAULT_PORT = 8787
+SHOWN_PROBLEMS = 20  # lines of a session file said to be unreadable, before "and N more"
 _UNITS = {"": 1, "b": 1, "k": 1000, "kb": 1000, "kib": 1024, "m": 1000**2, "mb": 1000**2,
           "mib": 1024**2, "g": 1000**3, "gb": 1000**3, "gib": 1024**3}
 
@@ -102,6 +105,17 @@ def _common_options() -> argparse.ArgumentParser:
                        help="bytes of captures kept before the oldest is evicted (default 256MiB)")
     group.add_argument("--json", action="store_true", default=_env("json", _truthy, False),
                        help="print one JSON line per capture instead of a text line")
+    session = options.add_argument_group("sessions (JSON Lines files; also HOOKCATCHER_<NAME>)")
+    session.add_argument("--save", metavar="FILE", default=_env("save", str, None),
+                         help="append every capture to FILE before it is answered, so a crash "
+                              "loses nothing that was acknowledged (an existing FILE is "
+                              "added to, never truncated)")
+    session.add_argument("--fsync", action="store_true", default=_env("fsync", _truthy, False),
+                         help="with --save: answer only once the line is on disk (power-loss "
+                              "safe; slower)")
+    session.add_argument("--load", metavar="FILE", default=_env("load", str, None),
+                         help="start with the captures of a saved session (new ones get the "
+                              "ids after them); may be the --save FILE")
     answers = options.add_argument_group(
         "answers (to exercise a sender's retries; each repeatable, for every capture or only "
         "those a SELECTOR matches: an event name or a filter, e.g. messages.upsert=503)")
@@ -194,16 +208,21 @@ def build_parser() -> argparse.ArgumentParser:
                         description="Headless server: prints the URLs to point a gateway at, "
                                     "then one line per capture.")
     tui = commands.add_parser(
-        "tui", help="the inspector, attached to a server that is already running",
+        "tui", help="the inspector, on a running server or a saved session file",
         description="Open the inspector on a hookcatcher server started elsewhere "
-                    "(hookcatcher serve); it talks to it only over HTTP and SSE.")
-    tui.add_argument("--connect", metavar="URL",
-                     default=_env("connect", str, f"http://127.0.0.1:{DEFAULT_PORT}"),
+                    "(hookcatcher serve), over HTTP and SSE only; or, given a FILE, on a "
+                    "session saved with --save.")
+    tui.add_argument("session", nargs="?", metavar="FILE",
+                     help="a session file saved with --save, to inspect offline")
+    tui.add_argument("--connect", metavar="URL", default=None,
                      help=f"the server's URL (default http://127.0.0.1:{DEFAULT_PORT}; "
                           "also HOOKCATCHER_CONNECT)")
     for command in (parser, tui):
         command.add_argument("--filter", metavar="QUERY", default=_env("filter", str, ""),
                              help="start the inspector with this filter (also HOOKCATCHER_FILTER)")
+        command.add_argument("--no-redact", dest="redact", action="store_false",
+                             help="show secrets (apikey, Authorization, tokens, JWTs) in the "
+                                  "inspector; h toggles it there")
     delivery = _delivery_options()
     replay = commands.add_parser(
         "replay", parents=[delivery],
@@ -213,7 +232,8 @@ def build_parser() -> argparse.ArgumentParser:
                     "order. One line per request, then a summary; exits 1 when any answer was "
                     "not 2xx or the app could not be reached.")
     replay.add_argument("sources", nargs="*", metavar="SOURCE",
-                        help="a fixture or body file, a folder of them, or a bundled fixture name")
+                        help="a fixture or body file, a folder of them, a session file saved "
+                             "with --save, or a bundled fixture name")
     replay.add_argument("--from", dest="source_server", metavar="URL", default=None,
                         help="also replay the captures stored by the hookcatcher at URL")
     replay.add_argument("--filter", metavar="QUERY", default="",
@@ -235,6 +255,12 @@ def build_parser() -> argparse.ArgumentParser:
                       help="the fixture variant (text, image, group...: see --list)")
     send.add_argument("--list", action="store_true",
                       help="list the bundled fixtures (those of EVENT, if given) and exit")
+    exporter = commands.add_parser(
+        "export", help="write captures as HAR, JSON Lines, a curl script or fixture files",
+        description="Write the captures of a running hookcatcher (or of a saved session FILE) "
+                    "as HAR 1.2, JSON Lines, a curl script or fixture files, secrets redacted "
+                    "unless --no-redact.")
+    export.add_arguments(exporter)
     check = commands.add_parser(
         "validate", help="validate body or fixture files offline against the schemas",
         description="Validate bodies offline, as the server would: prints provider, event and "
@@ -251,8 +277,17 @@ def main(argv: Sequence[str] | None = None) -> int:
         args = parser.parse_args(argv)
         if args.command == "validate":
             return offline.run(Validator(), args.files, args.json)
+        if args.command == "tui" and args.session is not None:
+            if args.connect is not None:
+                raise UsageError(f"tui takes a session FILE or --connect URL, not both "
+                                 f"(got {args.session} and --connect {args.connect})")
+            return inspect_session(args.session, args.filter, args.redact)
         if args.command == "tui":
-            return attach(args.connect, args.filter)
+            return attach(args.connect or _env("connect", str,
+                                               f"http://127.0.0.1:{DEFAULT_PORT}"), args.filter,
+                          args.redact)
+        if args.command == "export":
+            return export.export_command(args)
         if args.command == "replay":
             return drive.replay_command(args)
         if args.command == "send":
@@ -263,7 +298,8 @@ def main(argv: Sequence[str] | None = None) -> int:
             print("hookcatcher: no terminal to draw the inspector on: running headless "
                   "(as hookcatcher serve)", file=sys.stderr, flush=True)
         return serve(args)
-    except (UsageError, SchemaError, FileNotFoundError, drive.CommandError) as exc:
+    except (UsageError, SchemaError, FileNotFoundError, drive.CommandError,
+            SessionError) as exc:
         # Bad flags, or an installation whose schemas are missing or broken.
         print(f"hookcatcher: error: {exc}", file=sys.stderr)
         return 2
@@ -272,7 +308,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def attach(url: str, filter_text: str) -> int:
+def attach(url: str, filter_text: str, redact: bool = True) -> int:
     """The inspector on a running server; it waits (showing "reconnecting") for one to
     answer, so it can be started before the server."""
     from .tui import InspectorApp  # Textual loads only when a screen is wanted
@@ -282,8 +318,72 @@ def attach(url: str, filter_text: str) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("hookcatcher tui needs a terminal to draw on; without one, read the "
                          f"server's HTTP API ({url}/_hookcatcher/api/events) instead")
-    InspectorApp(url, filter_text=filter_text).run()
+    InspectorApp(url, filter_text=filter_text, redact=redact).run()
     return 0
+
+
+def inspect_session(path: str, filter_text: str, redact: bool = True) -> int:
+    """A saved session in the inspector: a loopback server in this process holds it, so the
+    inspector reads it through the same API as a live one (and replays from it alike)."""
+    from .tui import InspectorApp
+
+    if not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("hookcatcher tui needs a terminal to draw on; without one, serve the "
+                         f"session (hookcatcher serve --load {path}) and read its HTTP API")
+    loaded = load(path)
+    _say_problems(loaded)
+    # Big enough for the whole file: offline, nothing is to be evicted.
+    store = Store(max_events=max(DEFAULT_MAX_EVENTS, len(loaded.captures)),
+                  max_bytes=max(DEFAULT_MAX_BYTES, sum(c.weight for c in loaded.captures)))
+    for capture in loaded.captures:
+        store.restore(capture)
+    with BackgroundServer(create_app(store, Validator()), quiet=True) as server:
+        InspectorApp(server.url, filter_text=filter_text, redact=redact).run()
+    return 0
+
+
+def _say_problems(loaded: Loaded) -> None:
+    """Each line of a session file that was not loaded, on stderr (the first few)."""
+    for problem in loaded.problems[:SHOWN_PROBLEMS]:
+        print(f"hookcatcher: {problem}", file=sys.stderr, flush=True)
+    if len(loaded.problems) > SHOWN_PROBLEMS:
+        print(f"hookcatcher: ... and {len(loaded.problems) - SHOWN_PROBLEMS:,} more unreadable "
+              f"lines ({loaded.skipped:,} lines skipped in all)", file=sys.stderr, flush=True)
+
+
+def _say(message: str) -> None:
+    print(message, file=sys.stderr, flush=True)
+
+
+def _sessions(args: argparse.Namespace, store: Store,
+              say: Callable[[str], None] | None) -> tuple[SessionWriter | None, list[str]]:
+    """--load, then --save: a saved session's captures put back in the store (what cannot
+    be read is said on stderr), then the file every new capture is appended to; and the
+    lines the banner says about them. --load and --save may name the same file, which
+    need not exist yet: one command line starts a session and resumes it."""
+    if args.fsync and not args.save:
+        raise UsageError("--fsync syncs each line --save writes: give --save FILE too")
+    notes = []
+    if args.load and not (args.save and _same_path(args.load, args.save)
+                          and not os.path.exists(args.load)):
+        loaded = load(args.load)
+        _say_problems(loaded)
+        for capture in loaded.captures:
+            store.restore(capture)
+        notes.append(loaded.summary())
+        if store.evicted:
+            notes.append(f"  (the oldest {store.evicted:,} of them do not fit in --max-events "
+                         "or --max-bytes: only the newest are kept)")
+    if not args.save:
+        return None, notes
+    session = SessionWriter(args.save, store.run, fsync=args.fsync, say=say)
+    notes.append(f"saving to {args.save} (each capture before it is answered"
+                 f"{', synced to disk' if args.fsync else ''})")
+    return session, notes
+
+
+def _same_path(first: str, second: str) -> bool:
+    return os.path.abspath(first) == os.path.abspath(second)
 
 
 def serve_and_inspect(args: argparse.Namespace) -> int:
@@ -294,13 +394,21 @@ def serve_and_inspect(args: argparse.Namespace) -> int:
     validator = Validator()
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
-    server = BackgroundServer(create_app(store, validator, answers), sock=sock,
+    # Quiet: a line on stderr would be drawn over the screen; failures are said at the end.
+    session, _ = _sessions(args, store, say=None)
+    server = BackgroundServer(create_app(store, validator, answers, session), sock=sock,
                               quiet=True).start()
     try:
-        InspectorApp(server.url, filter_text=args.filter).run()
+        InspectorApp(server.url, filter_text=args.filter, redact=args.redact).run()
     finally:
         server.stop()
-    print(f"hookcatcher: stopped; {store.received:,} captures received", file=sys.stderr)
+        if session is not None:
+            session.close()
+    print(f"hookcatcher: stopped; {store.received - store.loaded:,} captures received",
+          file=sys.stderr)
+    if session is not None and session.failed:
+        print(f"hookcatcher: {session.failed:,} captures could not be saved to "
+              f"{session.path} (their senders were answered 5xx)", file=sys.stderr)
     return 0
 
 
@@ -309,19 +417,27 @@ def serve(args: argparse.Namespace) -> int:
     validator = Validator()
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
-    app = create_app(store, validator, answers)
+    session, notes = _sessions(args, store, say=_say)
+    app = create_app(store, validator, answers, session)
     url = url_of(sock)
-    print(banner(url, __version__, answers.describe()),
-          file=sys.stderr if args.json else sys.stdout, flush=True)
+    out = sys.stderr if args.json else sys.stdout
+    print(banner(url, __version__, answers.describe()), file=out, flush=True)
+    if notes:
+        print("\n".join(notes) + "\n", file=out, flush=True)
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can send "
               "to it and read every capture", file=sys.stderr, flush=True)
     printer = LinePrinter(as_json=args.json)
     store.subscribe(printer)
+    # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; as
+    # KeyboardInterrupt, SIGTERM then ends as Ctrl+C does: through the `finally` below.
+    signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
         run(app, sock)
     except KeyboardInterrupt:
         pass
     finally:
         printer.close()
+        if session is not None:
+            session.close()  # after the last request: uvicorn has let them finish
     return 0

@@ -70,7 +70,7 @@ class Printer:
 def replay_command(args: argparse.Namespace) -> int:
     items: list[Item] = []
     try:
-        items += from_paths(args.sources)
+        items += from_paths(args.sources, on_problem=_say_problem)
         if args.source_server:
             items += from_server(args.source_server, args.filter, args.timeout)
     except SourceError as exc:
@@ -83,6 +83,10 @@ def replay_command(args: argparse.Namespace) -> int:
         print("nothing to replay: no captures matched", file=sys.stderr)
         return 0
     return _run(_overridden(items, args.set), planner, args)
+
+
+def _say_problem(message: str) -> None:
+    print(f"hookcatcher: {message}", file=sys.stderr, flush=True)
 
 
 def send_command(args: argparse.Namespace) -> int:

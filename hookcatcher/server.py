@@ -3,7 +3,8 @@ prefix is hookcatcher's own API, the second the mocked gateway configuration API
 
 Captures skip Starlette's router: the request path is the one hot path, so it is a bare ASGI
 callable that reads the body, ingests it, stores it and answers 200 (or, when answer rules
-were given, what they say).
+were given, what they say). With a session file, the capture's line is handed to the OS
+before the answer goes out, and a capture that could not be saved is not answered 2xx.
 """
 
 from __future__ import annotations
@@ -21,10 +22,12 @@ from starlette.types import Receive, Scope, Send
 
 from . import __version__, catalog
 from .answers import Answers
-from .capture import Answer
+from .capture import Answer, Capture
+from .export import export_endpoint
 from .filters import FilterError, parse
 from .gateway import Gateways, list_instances, routes as gateway_routes
 from .ingest import build_capture
+from .session import SessionWriteError, SessionWriter
 from .store import Store
 from .summary import rows_json
 from .stream import Hub, stream_endpoint
@@ -41,10 +44,11 @@ class Hookcatcher:
     """The ASGI application: captures on every path but the two reserved prefixes."""
 
     def __init__(self, store: Store, validator: Validator,
-                 answers: Answers | None = None) -> None:
+                 answers: Answers | None = None, session: SessionWriter | None = None) -> None:
         self.store = store
         self.validator = validator
         self.answers = answers or None  # None: no rules, the plain 200 path
+        self.session = session
         self.hub = Hub(store)
         self.gateways = Gateways()
         self.api = Starlette(routes=_routes(), exception_handlers={
@@ -80,17 +84,8 @@ class Hookcatcher:
             remote=f"{client[0]}:{client[1]}" if client else "",
             raw=b"".join(chunks),
         )
-        if self.answers is not None:
-            # Chosen before storing, so the stored capture says what it is answered; stored
-            # before the delay, so it shows at once and is kept if the sender hangs up.
-            capture.answer = answer = self.answers.decide(capture)
-            self.store.add(capture)
-            if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
-                return
-            headers, payload = _answer_message(capture.id, answer)
-            await send({"type": "http.response.start", "status": answer.status,
-                        "headers": headers})
-            await send({"type": "http.response.body", "body": payload})
+        if self.answers is not None or self.session is not None:
+            await self._answer(capture, receive, send)
             return
         self.store.add(capture)
         payload = b'{"ok":true,"id":%d}' % capture.id
@@ -100,11 +95,37 @@ class Hookcatcher:
         ]})
         await send({"type": "http.response.body", "body": payload})
 
+    async def _answer(self, capture: Capture, receive: Receive, send: Send) -> None:
+        """The answer when rules or a session file have a say in it."""
+        if self.answers is not None:
+            # Chosen before storing, so the stored capture says what it is answered; stored
+            # before the delay, so it shows at once and is kept if the sender hangs up.
+            capture.answer = self.answers.decide(capture)
+        self.store.add(capture)
+        if self.session is not None:
+            try:
+                self.session.append(capture)
+                if self.session.fsync:
+                    await self.session.sync()
+            except SessionWriteError as exc:
+                # Kept in memory all the same; the sender sees a failure and will retry.
+                capture.answer = Answer(exc.status, 0, str(exc))
+                capture.row = None
+        answer = capture.answer
+        if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
+            return
+        headers, payload = _answer_message(capture.id, answer)
+        await send({"type": "http.response.start", "status": answer.status,
+                    "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
 
 def create_app(store: Store | None = None, validator: Validator | None = None,
-               answers: Answers | None = None) -> Hookcatcher:
+               answers: Answers | None = None,
+               session: SessionWriter | None = None) -> Hookcatcher:
+    """`session`: append every capture to this file before answering it (`--save`)."""
     return Hookcatcher(Store() if store is None else store,
-                       Validator() if validator is None else validator, answers)
+                       Validator() if validator is None else validator, answers, session)
 
 
 async def _hung_up(receive: Receive, seconds: float) -> bool:
@@ -257,6 +278,7 @@ def _routes() -> list[BaseRoute]:
         Route(f"{api}/stats", stats),
         Route(f"{api}/catalog", catalog_endpoint),
         Route(f"{api}/instances", list_instances, methods=["GET"]),
+        Route(f"{api}/export", export_endpoint, methods=["GET"]),
         Route(f"{API_PREFIX}/stream", stream_endpoint),
         Mount(GATEWAY_PREFIX, routes=gateway_routes()),
     ]

@@ -8,7 +8,8 @@ builds every request the same way: `outgoing.request_for` on a capture.
 from __future__ import annotations
 
 import json
-from collections.abc import Iterable, Iterator
+import warnings
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -22,6 +23,7 @@ from .ingest import parse_body
 from .outgoing import why_failed
 from .overrides import Override, apply
 from .resources import data_dir
+from .session import MARK, SessionError, load as load_session
 
 __all__ = ["Item", "SourceError", "from_paths", "from_server", "item_of", "items_of",
            "with_overrides"]
@@ -60,9 +62,12 @@ def _capture(raw: bytes, headers: list[tuple[str, str]], body: Any,
     )
 
 
-def from_paths(paths: Iterable[str | Path]) -> list[Item]:
-    """Fixture files, folders of them (every `*.json` below, by name), plain body files, and
-    bundled fixtures named as `send` names them (`evolution/v2/messages.upsert.text`)."""
+def from_paths(paths: Iterable[str | Path],
+               on_problem: Callable[[str], None] | None = None) -> list[Item]:
+    """Fixture files, folders of them (every `*.json` below, by name), plain body files,
+    session files saved with --save (every capture in them), and bundled fixtures named as
+    `send` names them (`evolution/v2/messages.upsert.text`). A session line that cannot be
+    read is told to `on_problem` (by file and line; a warning without one) and skipped."""
     items: list[Item] = []
     for given in paths:
         path = Path(given)
@@ -71,11 +76,35 @@ def from_paths(paths: Iterable[str | Path]) -> list[Item]:
             if not files:
                 raise SourceError(f"{path}: no .json files in this folder")
             items.extend(_file(file) for file in files)
+        elif path.exists() and _is_session(path):
+            items.extend(_session(path, on_problem))
         elif path.exists():
             items.append(_file(path))
         else:
             items.append(_bundled(str(given)))
     return items
+
+
+def _is_session(path: Path) -> bool:
+    try:
+        with path.open("rb") as file:
+            first = file.readline(4096)
+    except OSError:
+        return False
+    return first.lstrip().startswith(b'{"' + MARK.encode() + b'"')
+
+
+def _session(path: Path, on_problem: Callable[[str], None] | None) -> list[Item]:
+    try:
+        loaded = load_session(path)
+    except SessionError as exc:
+        raise SourceError(str(exc)) from None
+    for problem in loaded.problems:
+        if on_problem is None:
+            warnings.warn(str(problem), stacklevel=3)
+        else:
+            on_problem(str(problem))
+    return [Item(_label(capture), capture) for capture in loaded.captures]
 
 
 def _file(path: Path) -> Item:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import re
@@ -16,9 +17,13 @@ from typing import Iterator
 import httpx
 import pytest
 
-from conftest import body_of
+from conftest import body_of, fixture
 
+from hookcatcher.capture import decode_raw
 from hookcatcher.cli import parse_size
+from hookcatcher.ingest import build_capture
+from hookcatcher.session import CUT_SHORT, SessionWriter, load
+from hookcatcher.store import Store
 
 
 class Running:
@@ -163,6 +168,16 @@ def test_port_in_use_is_a_clear_error(run) -> None:
     (["serve", "--respond", "abc"], {}, "--respond abc: abc is not an HTTP status (100-599)"),
     (["serve", "--fail-first", "messages.upsert=0"], {}, "--fail-first messages.upsert=0:"),
     (["serve"], {"HOOKCATCHER_DELAY": "soon"}, "--delay soon:"),
+    (["tui", "session.jsonl"], {}, "hookcatcher tui needs a terminal to draw on; without one, "
+     "serve the session (hookcatcher serve --load session.jsonl) and read its HTTP API"),
+    (["tui", "session.jsonl", "--connect", "http://127.0.0.1:9"], {},
+     "tui takes a session FILE or --connect URL, not both"),
+    (["serve", "--port", "0", "--fsync"], {}, "--fsync syncs each line --save writes: give "
+     "--save FILE too"),
+    (["serve", "--port", "0"], {"HOOKCATCHER_LOAD": "no-such-session.jsonl"},
+     "hookcatcher: error: no-such-session.jsonl: no such file"),
+    (["serve", "--port", "0", "--save", "/no-such-folder/session.jsonl"], {},
+     "cannot save to /no-such-folder/session.jsonl: No such file or directory"),
 ])
 def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> None:
     done = subprocess.run([sys.executable, "-m", "hookcatcher", *args], capture_output=True,
@@ -193,6 +208,97 @@ def test_fail_first_makes_a_retrying_sender_see_500_500_200(run) -> None:
     assert server.read_until(r"#2 ").rstrip().endswith("retry of #1  answered 500")
     assert server.read_until(r"#3 ").rstrip().endswith("POST /webhook  retry of #1")
     server.stop()
+
+
+def test_a_killed_server_loses_no_acknowledged_capture(run, tmp_path) -> None:
+    """Issue 6's acceptance: `serve --save F` acknowledges 1,000 captures from four senders
+    and is killed (SIGKILL) with more in flight; every acknowledged capture is in F with its
+    bytes, and `serve --load F` serves them all."""
+    file = tmp_path / "session.jsonl"
+    server = run("serve", "--port", "0", "--save", str(file)).started()
+    template = fixture("evolution/v2/messages.upsert.text")["body"]
+
+    def body(n: int) -> bytes:
+        if n % 10 == 0:
+            return b"\xff\xfe not UTF-8 #%d" % n
+        template["data"]["message"]["conversation"] = f"olá #{n} ✓"
+        return json.dumps(template, ensure_ascii=False).encode()
+
+    acknowledged: dict[int, bytes] = {}
+    numbers = itertools.count()
+    lock = threading.Lock()
+    enough = threading.Event()
+
+    def sender() -> None:
+        with httpx.Client(base_url=server.url, timeout=10) as http:
+            while (n := next(numbers)) < 3000:
+                with lock:
+                    raw = body(n)
+                try:
+                    answer = http.post("/webhook/messages-upsert", content=raw)
+                except httpx.TransportError:
+                    return  # the server is gone
+                if answer.is_success:
+                    with lock:
+                        acknowledged[answer.json()["id"]] = raw
+                        if len(acknowledged) >= 1000:
+                            enough.set()
+
+    senders = [threading.Thread(target=sender, daemon=True) for _ in range(4)]
+    for thread in senders:
+        thread.start()
+    assert enough.wait(timeout=60)
+    server.process.kill()
+    server.process.wait(timeout=10)
+    for thread in senders:
+        thread.join(timeout=15)
+
+    loaded = load(file)
+    saved = {capture.id: capture.raw for capture in loaded.captures}
+    assert len(acknowledged) >= 1000
+    assert [id_ for id_, raw in acknowledged.items() if saved.get(id_) != raw] == []
+    assert len(saved) <= len(acknowledged) + len(senders)  # written, killed before answering
+    assert all(problem.message == CUT_SHORT for problem in loaded.problems)
+
+    again = run("serve", "--port", "0", "--load", str(file)).started()
+    again.read_until(re.escape(f"loaded {len(saved):,} captures from {file}"))
+    with httpx.Client(base_url=again.url, timeout=10) as http:
+        events = http.get("/_hookcatcher/api/events",
+                          params={"limit": 5000, "raw": 1}).json()["events"]
+        stats = http.get("/_hookcatcher/api/stats").json()
+    assert {event["id"]: decode_raw(event["raw"], event["raw_encoding"])
+            for event in events} == saved
+    assert (stats["received"], stats["loaded"], stats["stored"], stats["last_id"]) == \
+        (len(saved), len(saved), len(saved), max(saved))
+    assert again.stop() == 0
+
+
+def test_serve_loads_what_it_can_then_appends_and_closes_the_file_on_sigterm(
+        run, tmp_path, validator) -> None:
+    file = tmp_path / "session.jsonl"
+    store = Store()
+    with SessionWriter(file, store.run) as writer:
+        for n in (1, 2):
+            writer.append(store.add(build_capture(validator, "POST", "/", "", [], "",
+                                                  b'{"n": %d}' % n)))
+    with file.open("ab") as session:
+        session.write(b"{broken\n")
+    server = run("serve", "--port", "0", "--load", str(file), "--save", str(file),
+                 "--fsync").started()
+    assert server.read_until("broken", stream="stderr") == \
+        f"hookcatcher: {file}:4: broken JSON at column 2: Expecting property name enclosed " \
+        "in double quotes\n"
+    server.read_until(re.escape(f"loaded 2 captures from {file} (1 line skipped)"))
+    server.read_until(re.escape(f"saving to {file} (each capture before it is answered, "
+                                "synced to disk)"))
+    answer = httpx.post(f"{server.url}/webhook", content=b'{"n": 3}', timeout=10)
+    assert answer.json() == {"ok": True, "id": 3}
+    server.process.send_signal(signal.SIGTERM)
+    assert server.process.wait(timeout=15) == 0
+    loaded = load(file)
+    assert [(capture.id, capture.raw) for capture in loaded.captures] == \
+        [(1, b'{"n": 1}'), (2, b'{"n": 2}'), (3, b'{"n": 3}')]
+    assert (loaded.runs, [problem.line for problem in loaded.problems]) == (2, [4])
 
 
 def test_sizes() -> None:
@@ -289,3 +395,21 @@ def test_tui_connect_attaches_to_a_running_server(run, tmp_path) -> None:
         if terminal.process.poll() is None:
             terminal.process.kill()
     assert server.stop() == 0
+
+
+def test_tui_file_opens_the_inspector_on_a_saved_session(tmp_path, validator) -> None:
+    file = tmp_path / "session.jsonl"
+    store = Store()
+    with SessionWriter(file, store.run) as writer:
+        for name in ("evolution/v2/messages.upsert.text", "whapi/messages.post.text"):
+            writer.append(store.add(build_capture(validator, "POST", "/webhook", "", [], "",
+                                                  body_of(name))))
+    terminal = Terminal("tui", str(file), env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
+    try:
+        terminal.wait_for(r"received 2\s+shown 2")
+        terminal.wait_for("messages/post")
+        terminal.type("q")
+        assert terminal.close() == 0
+    finally:
+        if terminal.process.poll() is None:
+            terminal.process.kill()

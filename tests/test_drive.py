@@ -337,3 +337,25 @@ def test_instance_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
     assert code == 2
     assert err == (f"hookcatcher: error: cannot read the configured instances from {url}: "
                    "connection refused: is hookcatcher running there? (--server URL)\n")
+
+
+def test_replay_a_saved_session(capsys: pytest.CaptureFixture[str], tmp_path: Path,
+                                validator: Any) -> None:
+    from hookcatcher.ingest import build_capture
+    from hookcatcher.session import SessionWriter
+    from hookcatcher.store import Store
+
+    store, session = Store(), tmp_path / "s.jsonl"
+    raws = [body_of("evolution/v2/messages.upsert.text"), b"\xff not utf-8"]
+    with SessionWriter(session, store.run) as writer:
+        for raw in raws:
+            writer.append(store.add(build_capture(validator, "POST", "/webhook/messages-upsert",
+                                                  "", [("x-n", "1")], "", raw)))
+    with session.open("ab") as file:
+        file.write(b"{not a capture}\n")
+    with serving(Recorder()) as app:
+        code, out, err = run(capsys, "replay", str(session), "--to", f"{app.url}/in")
+    assert code == 0
+    assert [arrival.body for arrival in app.arrivals] == raws
+    assert out.splitlines()[0].endswith("  #1 evolution messages.upsert")
+    assert err.startswith(f"hookcatcher: {session}:4: ")
