@@ -2,7 +2,10 @@
 
 The Python API, for test suites: `replay` (and `areplay` for async code) sends fixtures or
 captures into an app, by URL or in-process (ASGI or WSGI), as the gateway would; it returns
-a `Report`. Names load on first use, so `import hookcatcher` stays cheap for the CLI.
+a `Report`. `Catcher` is the receiver on a background thread, for what the app sends out:
+`events(q)` and `wait_for(q)` (raising `WaitTimeout`). The pytest plugin
+(`hookcatcher.pytest_plugin`) offers both as the `gateway` and `hookcatcher` fixtures.
+Names load on first use, so `import hookcatcher` stays cheap for the CLI and for pytest.
 """
 
 from __future__ import annotations
@@ -11,9 +14,12 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Report", "SourceError", "__version__", "areplay", "replay"]
+__all__ = ["Catcher", "Report", "SourceError", "WaitTimeout", "__version__", "areplay",
+           "replay"]
 
 _LAZY = {
+    "Catcher": "catcher",
+    "WaitTimeout": "catcher",
     "Report": "delivery",
     "areplay": "delivery",
     "replay": "delivery",

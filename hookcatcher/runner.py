@@ -81,7 +81,8 @@ class CollectorPacer:
 class _Server(uvicorn.Server):
     """uvicorn's server, ending open SSE streams first so shutdown does not wait on them."""
 
-    def __init__(self, app: Hookcatcher, quiet: bool = False) -> None:
+    def __init__(self, app: Hookcatcher, quiet: bool = False,
+                 pace_collector: bool = True) -> None:
         # Quiet under the TUI: a log line on stderr would be drawn over the screen.
         config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
                                 access_log=False,
@@ -89,8 +90,9 @@ class _Server(uvicorn.Server):
                                 lifespan="off")
         super().__init__(config)
         self.app = app
-        app.store.subscribe(CollectorPacer())
-        gc.freeze()  # what is loaded by now (schemas, a reloaded store) stays loaded
+        if pace_collector:
+            app.store.subscribe(CollectorPacer())
+            gc.freeze()  # what is loaded by now (schemas, a reloaded store) stays loaded
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.app.hub.close()
@@ -107,11 +109,14 @@ class BackgroundServer:
     (or on a socket already bound with `bind`)."""
 
     def __init__(self, app: Hookcatcher, host: str = "127.0.0.1", port: int = 0,
-                 sock: socket.socket | None = None, quiet: bool = False) -> None:
+                 sock: socket.socket | None = None, quiet: bool = False,
+                 pace_collector: bool = True) -> None:
+        """`pace_collector=False` for a server inside someone else's process (a test
+        suite): freezing the heap there would keep the host's reference cycles alive."""
         self.app = app
         self.sock = sock if sock is not None else bind(host, port)
         self.url = url_of(self.sock)
-        self._server = _Server(app, quiet)
+        self._server = _Server(app, quiet, pace_collector)
         self._thread = threading.Thread(target=self._serve, name="hookcatcher-server",
                                         daemon=True)
 

@@ -33,7 +33,10 @@ def make_server(validator: Validator) -> Iterator[Callable[..., BackgroundServer
     started: list[BackgroundServer] = []
 
     def make(answers: Answers | None = None, **store_options: Any) -> BackgroundServer:
-        server = BackgroundServer(create_app(Store(**store_options), validator, answers)).start()
+        # Not pacing the collector: in a test process, a heap frozen per server would keep
+        # every earlier test's reference cycles alive (tests/test_runner.py tests the pacer).
+        server = BackgroundServer(create_app(Store(**store_options), validator, answers),
+                                  pace_collector=False).start()
         started.append(server)
         return server
 
