@@ -105,6 +105,9 @@ def _common_options() -> argparse.ArgumentParser:
                        help="bytes of captures kept before the oldest is evicted (default 256MiB)")
     group.add_argument("--json", action="store_true", default=_env("json", _truthy, False),
                        help="print one JSON line per capture instead of a text line")
+    group.add_argument("--no-redact", dest="redact", action="store_false",
+                       help="show secrets (apikey, Authorization, tokens, JWTs) in printed "
+                            "lines and the inspector; they are stored as received either way")
     session = options.add_argument_group("sessions (JSON Lines files; also HOOKCATCHER_<NAME>)")
     session.add_argument("--save", metavar="FILE", default=_env("save", str, None),
                          help="append every capture to FILE before it is answered, so a crash "
@@ -214,15 +217,15 @@ def build_parser() -> argparse.ArgumentParser:
                     "session saved with --save.")
     tui.add_argument("session", nargs="?", metavar="FILE",
                      help="a session file saved with --save, to inspect offline")
+    tui.add_argument("--no-redact", dest="redact", action="store_false",
+                     help="show secrets (apikey, Authorization, tokens, JWTs); h toggles it")
     tui.add_argument("--connect", metavar="URL", default=None,
                      help=f"the server's URL (default http://127.0.0.1:{DEFAULT_PORT}; "
                           "also HOOKCATCHER_CONNECT)")
     for command in (parser, tui):
         command.add_argument("--filter", metavar="QUERY", default=_env("filter", str, ""),
                              help="start the inspector with this filter (also HOOKCATCHER_FILTER)")
-        command.add_argument("--no-redact", dest="redact", action="store_false",
-                             help="show secrets (apikey, Authorization, tokens, JWTs) in the "
-                                  "inspector; h toggles it there")
+
     delivery = _delivery_options()
     replay = commands.add_parser(
         "replay", parents=[delivery],
@@ -427,7 +430,7 @@ def serve(args: argparse.Namespace) -> int:
     if args.host not in ("127.0.0.1", "localhost", "::1"):
         print(f"warning: listening on {args.host}: anyone who can reach this machine can send "
               "to it and read every capture", file=sys.stderr, flush=True)
-    printer = LinePrinter(as_json=args.json)
+    printer = LinePrinter(as_json=args.json, redact=args.redact)
     store.subscribe(printer)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; as
     # KeyboardInterrupt, SIGTERM then ends as Ctrl+C does: through the `finally` below.

@@ -12,6 +12,7 @@ import threading
 from typing import TextIO
 
 from .capture import Capture
+from .redact import redacted
 
 __all__ = ["banner", "capture_line", "LinePrinter", "size_text"]
 
@@ -77,8 +78,9 @@ class LinePrinter:
     """A store listener that prints captures from a thread, never blocking the caller."""
 
     def __init__(self, as_json: bool = False, out: TextIO | None = None,
-                 backlog: int = 10_000) -> None:
+                 backlog: int = 10_000, redact: bool = True) -> None:
         self.as_json = as_json
+        self.redact = redact
         self.out = out or sys.stdout
         self._queue: queue.Queue[Capture | None] = queue.Queue(maxsize=backlog)
         self._skipped = 0
@@ -94,6 +96,9 @@ class LinePrinter:
                 self._skipped += 1
 
     def _format(self, capture: Capture) -> str:
+        """On the printer's thread, so redacting costs the receiver nothing."""
+        if self.redact:
+            capture = redacted(capture)
         if self.as_json:
             return json.dumps(capture.to_json(include_raw=False), ensure_ascii=False)
         return capture_line(capture)

@@ -134,6 +134,22 @@ def test_json_lines(run) -> None:
     server.stop()
 
 
+@pytest.mark.parametrize("flags, shown", [([], False), (["--no-redact"], True)])
+def test_printed_lines_hide_secrets_unless_asked(run, flags, shown) -> None:
+    server = run("serve", "--port", "0", "--json", *flags).started(stream="stderr")
+    body = json.loads(body_of("evolution/v2/messages.upsert.text"))
+    body["apikey"] = "EVO-SECRET-4242"
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        http.post("/webhook?token=QUERY-SECRET-77", json=body,
+                  headers={"Authorization": "Bearer HEADER-SECRET-99"})
+        stored = http.get("/_hookcatcher/api/events/1").json()
+    line = server.read_until(r"^\{")
+    for secret in ("EVO-SECRET-4242", "QUERY-SECRET-77", "HEADER-SECRET-99"):
+        assert (secret in line) is shown
+        assert secret in json.dumps(stored)  # the stored capture keeps the real bytes
+    server.stop()
+
+
 def test_environment_sets_flags(run) -> None:
     server = run("serve", env={"HOOKCATCHER_PORT": "0", "HOOKCATCHER_MAX_EVENTS": "2"}).started()
     with httpx.Client(base_url=server.url, timeout=10) as http:
