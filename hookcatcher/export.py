@@ -44,7 +44,7 @@ from .sources import SourceError, from_server
 
 __all__ = ["DEFAULT_BASE_URL", "FORMATS", "Saved", "add_arguments", "curl_script",
            "export_captures", "export_command", "export_endpoint", "file_name", "fixture_files",
-           "har", "jsonl", "received_request", "save_new"]
+           "har", "jsonl", "received_request"]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 FORMATS = ("har", "jsonl", "curl", "fixtures")
@@ -244,22 +244,6 @@ def fixture_files(captures: Iterable[Capture], folder: Path, *,
             continue
         paths.append(fixtures.save(_shown(capture, redact), folder))
     return Saved(tuple(paths), tuple(skipped))
-
-
-def save_new(folder: Path, name: str, text: str) -> Path:
-    """Write `text` as `folder/name`, never over an existing file: a counter is added
-    before the suffix (`export.2.har`). Raises OSError."""
-    folder.mkdir(parents=True, exist_ok=True)
-    stem, dot, suffix = name.rpartition(".")
-    count = 1
-    while True:
-        path = folder / (name if count == 1 else f"{stem}.{count}{dot}{suffix}")
-        try:
-            with path.open("x", encoding="utf-8") as file:
-                file.write(text)
-            return path
-        except FileExistsError:
-            count += 1
 
 
 def _render(kind: str, captures: Sequence[Capture], *, base_url: str, target: str | None,

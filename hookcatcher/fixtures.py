@@ -15,6 +15,7 @@ from typing import Any, Iterator
 
 from . import catalog
 from .capture import Capture
+from .files import write_new
 from .ingest import parse_body
 from .outgoing import forwardable
 from .resources import data_dir
@@ -161,18 +162,8 @@ def save(capture: Capture, folder: Path, title: str | None = None) -> Path:
     existing file is never replaced: a counter is added (`.<id>.2.json`, ...)."""
     text = json.dumps(document_of(capture, title), indent=2, ensure_ascii=False) + "\n"
     where = folder / capture.provider
-    stem = _stem(capture.event)
     try:
-        where.mkdir(parents=True, exist_ok=True)
-        count = 1
-        while True:
-            path = where / f"{stem}.{capture.id}{'' if count == 1 else f'.{count}'}.json"
-            try:
-                with path.open("x", encoding="utf-8") as file:
-                    file.write(text)
-                return path
-            except FileExistsError:
-                count += 1
+        return write_new(where, f"{_stem(capture.event)}.{capture.id}.json", text)
     except OSError as exc:
         raise FixtureError(f"{exc.filename or where}: cannot write: {exc.strerror}") from None
 

@@ -31,6 +31,7 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 
 from .. import export, fixtures, qr
+from ..files import write_new
 from ..capture import Capture
 from ..conversation import EVENTS as CONVERSATION_EVENTS
 from ..gateway.webhook import Instance, plan
@@ -664,7 +665,7 @@ class InspectorApp(App[None]):
             after = page[-1].id
         text = export.har(captures, base_url=self.url, redact=self.redact)
         try:
-            path = export.save_new(self.save_dir, export.file_name("har"), text)
+            path = write_new(self.save_dir, export.file_name("har"), text)
         except OSError as exc:
             self.notify(f"{self.save_dir}: cannot write: {exc.strerror}", severity="error")
             return None
