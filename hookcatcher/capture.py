@@ -11,7 +11,13 @@ import json
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Capture", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER"]
+__all__ = ["Capture", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER", "STATUSES",
+           "NOT_JSON_STATUSES"]
+
+# Every validation status, in the order screens explain them.
+STATUSES = ("valid", "invalid", "no-schema", "not-json", "form", "too-large")
+# Statuses whose `body` is no parsed JSON body: the bytes in `raw` are the whole truth.
+NOT_JSON_STATUSES = frozenset({"not-json", "form", "too-large"})
 
 
 @dataclass(slots=True, frozen=True)
@@ -39,7 +45,11 @@ class Problem:
 
 @dataclass(slots=True, frozen=True)
 class Validation:
-    """The verdict on a body: valid | invalid | no-schema | not-json, and why."""
+    """The verdict on a body (one of STATUSES), and why.
+
+    `form`: a form-encoded or multipart body, its fields in `body`, not validated (gateways
+    send JSON). `too-large`: a request over a limit (--max-body, the header limits), answered
+    413 or 431 and kept without its body."""
 
     status: str
     schema: str | None = None
@@ -90,22 +100,33 @@ class Capture:
     id: int = 0  # given by the store when the capture is kept
     retry_of: int | None = None  # the first stored capture with the same bytes (the store)
     answer: Answer = PLAIN_ANSWER
+    # The body's size when `raw` does not hold it: a body over --max-body is kept without its
+    # bytes, and this says how many it declared (Content-Length) or came with before reading
+    # stopped. None: `raw` is the whole body.
+    refused_size: int | None = None
+    # The body's size once its Content-Encoding (gzip, deflate) was undone, None when it came
+    # unencoded: `raw` stays as received, `body` is what it decodes to.
+    decoded_size: int | None = None
     # Its list row, encoded once (summary.row_json): a capture does not change once kept,
     # and a 10,000-row listing then costs a join instead of 10,000 encodings.
     row: bytes | None = field(default=None, init=False, repr=False, compare=False)
 
     @property
     def size(self) -> int:
-        return len(self.raw)
+        """The body's size as sent (what the sender declared, for a body not kept)."""
+        return len(self.raw) if self.refused_size is None else self.refused_size
 
     @property
     def is_json(self) -> bool:
-        return self.validation.status != "not-json"
+        return self.validation.status not in NOT_JSON_STATUSES
 
     @property
     def weight(self) -> int:
-        """Bytes this capture counts for against --max-bytes: body plus headers as received."""
-        return len(self.raw) + sum(len(name) + len(value) + 4 for name, value in self.headers)
+        """Bytes this capture counts for against --max-bytes: body and headers as received,
+        plus the decoded body of a compressed one (its parsed form is held too, and a small
+        gzip body can decode to megabytes)."""
+        return len(self.raw) + (self.decoded_size or 0) + \
+            sum(len(name) + len(value) + 4 for name, value in self.headers)
 
     def header(self, name: str) -> str | None:
         """The first value of a header, by case-insensitive name."""
@@ -116,8 +137,9 @@ class Capture:
         return None
 
     def to_json(self, include_raw: bool = True) -> dict[str, Any]:
-        """The capture as JSON. `raw` is left out when the body is JSON and the caller
-        does not ask for it, since the parsed body already carries the same content."""
+        """The capture as JSON. `raw` is left out when the body is JSON as sent and the
+        caller does not ask for it, since the parsed body already carries the same content
+        (not so for a compressed body: its bytes are not the body's JSON)."""
         data: dict[str, Any] = {
             "id": self.id,
             "received_at": self.received_at,
@@ -127,6 +149,7 @@ class Capture:
             "headers": [[name, value] for name, value in self.headers],
             "remote": self.remote,
             "size": self.size,
+            "decoded_size": self.decoded_size,
             "body": self.body,
             "provider": self.provider,
             "event": self.event,
@@ -137,7 +160,7 @@ class Capture:
             "retry_of": self.retry_of,
             "answer": self.answer.to_json(),
         }
-        if include_raw or not self.is_json:
+        if include_raw or not self.is_json or self.decoded_size is not None:
             data.update(encode_raw(self.raw))
         return data
 
@@ -153,6 +176,7 @@ class Capture:
             raw = json.dumps(data.get("body"), ensure_ascii=False).encode("utf-8")
         route = data.get("route") or {}
         validation = data.get("validation") or {}
+        size, decoded_size = data.get("size"), data.get("decoded_size")
         answer = data.get("answer") or {}
         return cls(
             received_at=data["received_at"],
@@ -176,7 +200,14 @@ class Capture:
             retry_of=data.get("retry_of"),
             answer=Answer(answer.get("status", 200), answer.get("delay_ms", 0),
                           answer.get("reason")) if answer else PLAIN_ANSWER,
+            # Only a body that was not kept is larger than its bytes.
+            refused_size=size if not raw and _whole(size) and size > 0 else None,
+            decoded_size=decoded_size if _whole(decoded_size) else None,
         )
+
+
+def _whole(value: Any) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
 def decode_raw(text: str, encoding: str) -> bytes:

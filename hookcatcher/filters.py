@@ -15,7 +15,7 @@ import re
 from dataclasses import dataclass
 from typing import Any, Callable, Iterator
 
-from .capture import Capture
+from .capture import NOT_JSON_STATUSES, STATUSES, Capture
 
 __all__ = ["Filter", "FilterError", "parse", "FIELDS"]
 
@@ -25,15 +25,15 @@ FIELDS: dict[str, str] = {
     "event": "the gateway's event name (messages.upsert, messages/post)",
     "provider": "evolution, codechat, whapi or unknown",
     "instance": "instance name, instance id or Whapi channel id",
-    "valid": "yes (valid) or no (invalid or not JSON)",
-    "status": "validation status: valid, invalid, no-schema, not-json",
+    "valid": "yes (valid) or no (invalid, not JSON, a form or too large)",
+    "status": f"validation status: {', '.join(STATUSES)}",
     "method": "HTTP method",
     "path": "request path",
     "mode": "route mode: single, by-events, path, method",
     "retry": "yes (the body repeats an earlier capture's, byte for byte) or no",
 }
 _BOOLEAN = {"yes": True, "true": True, "no": False, "false": False}
-_STATUSES = ("valid", "invalid", "no-schema", "not-json")
+_FAILED = frozenset({"invalid"} | NOT_JSON_STATUSES)
 
 
 class FilterError(ValueError):
@@ -117,7 +117,7 @@ def _field(key: str, value: str, raw: str) -> Predicate:
         wanted = _BOOLEAN[value.lower()]
         if wanted:
             return lambda c: c.validation.status == "valid"
-        return lambda c: c.validation.status in ("invalid", "not-json")
+        return lambda c: c.validation.status in _FAILED
     if key == "retry":
         if value.lower() not in _BOOLEAN:
             raise FilterError(raw, "retry takes yes or no")
@@ -126,8 +126,8 @@ def _field(key: str, value: str, raw: str) -> Predicate:
         return lambda c: c.retry_of is None
     if key == "status":
         pattern = _glob(value)
-        if not any(pattern.match(status) for status in _STATUSES):
-            raise FilterError(raw, f"status is one of {', '.join(_STATUSES)}")
+        if not any(pattern.match(status) for status in STATUSES):
+            raise FilterError(raw, f"status is one of {', '.join(STATUSES)}")
         return lambda c: bool(pattern.match(c.validation.status))
     attribute: Callable[[Capture], str | None] | None = {
         "event": lambda c: c.event,

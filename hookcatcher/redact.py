@@ -115,20 +115,32 @@ def redacted(capture: Capture) -> Capture:
     none. The capture given is never changed."""
     headers = [(name, header_value(name, value)) for name, value in capture.headers]
     swaps: dict[Any, str] = {}
+    decoded_size = capture.decoded_size
     if capture.is_json:
         body = _value(capture.body, None, swaps)
-        raw = _json_bytes(capture.raw, body, swaps) if swaps else capture.raw
+        raw = capture.raw
+        if swaps and decoded_size is None:
+            raw = _json_bytes(capture.raw, body, swaps)
+        elif swaps:
+            # Compressed bytes cannot be edited in place: the copy carries the body as plain
+            # JSON, and drops the Content-Encoding that no longer describes it.
+            raw = json.dumps(body, ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+            headers = [(n, v) for n, v in headers if n.lower() != "content-encoding"]
+            decoded_size = None
+    elif capture.validation.status == "form":  # its fields are in `body` as well as in raw
+        body, raw = _value(capture.body, None, swaps), _raw_text(capture.raw)
     else:
         body, raw = capture.body, _raw_text(capture.raw)
     query, path = redacted_text(capture.query), redacted_text(capture.path)
     route = replace(capture.route, base=redacted_text(capture.route.base))
-    if (headers == capture.headers and raw == capture.raw and query == capture.query
-            and path == capture.path and route == capture.route):
+    if (not swaps and headers == capture.headers and raw == capture.raw
+            and query == capture.query and path == capture.path and route == capture.route):
         return capture
     validation = capture.validation
     problems = tuple(Problem(p.path, _scrubbed(p.message, swaps)) for p in validation.errors)
     return replace(
         capture, headers=headers, query=query, path=path, raw=raw, body=body, route=route,
+        decoded_size=decoded_size,
         validation=Validation(validation.status, validation.schema, problems),
         warnings=[_scrubbed(warning, swaps) for warning in capture.warnings],
     )

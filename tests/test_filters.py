@@ -83,7 +83,8 @@ def test_terms(captures: list, query: str, expected: list[int]) -> None:
     (":foo", ":foo", "missing field name before ':'"),
     ("-", "-", "nothing to match after '-'"),
     ("data..key:1", "data..key:1", "is not a field"),
-    ("status:broken", "status:broken", "status is one of valid, invalid, no-schema, not-json"),
+    ("status:broken", "status:broken",
+     "status is one of valid, invalid, no-schema, not-json, form, too-large"),
 ])
 def test_bad_terms_are_named(query: str, term: str, reason: str) -> None:
     with pytest.raises(FilterError) as caught:

@@ -220,3 +220,27 @@ def test_bytes_that_are_not_utf8_keep_every_other_byte(validator: Validator) -> 
     raw = base64.b64decode("/9j/4AAQSkZJRgABAQ==") + b"token=abc&" + b"\x80\x81"
     shown = redacted(capture_of(validator, raw, headers=[("content-type", "image/jpeg")]))
     assert shown.raw == raw.replace(b"token=abc", b"token=" + MARKER.encode())
+
+
+def test_form_fields_are_redacted_in_the_body_and_the_raw_bytes(validator: Validator) -> None:
+    capture = build_capture(validator, "POST", "/", "",
+                            [("content-type", "application/x-www-form-urlencoded")], "",
+                            b"apikey=FORM-SECRET-1&name=Ana")
+    shown = redacted(capture)
+    assert capture.validation.status == "form"
+    assert shown.body == {"apikey": MARKER, "name": "Ana"}
+    assert b"FORM-SECRET-1" not in shown.raw and b"name=Ana" in shown.raw
+    assert capture.body["apikey"] == "FORM-SECRET-1"  # the stored capture is untouched
+
+
+def test_a_compressed_body_is_shown_decoded_and_redacted(validator: Validator) -> None:
+    import gzip
+
+    body = {**fixture("evolution/v2/messages.upsert.text")["body"], "apikey": "GZ-SECRET-2"}
+    capture = build_capture(validator, "POST", "/", "", [("content-encoding", "gzip"),
+                                                         ("content-type", "application/json")],
+                            "", gzip.compress(json.dumps(body).encode()))
+    shown = redacted(capture)
+    assert json.loads(shown.raw)["apikey"] == MARKER  # plain JSON now, so no encoding header
+    assert [name for name, _ in shown.headers] == ["content-type"]
+    assert shown.decoded_size is None and capture.decoded_size is not None

@@ -65,7 +65,7 @@ def test_round_trip_keeps_every_byte_and_field(tmp_path: Path, validator: Valida
     assert [capture.to_json() for capture in loaded.captures] == \
         [capture.to_json() for capture in store]
     assert loaded.captures[2].validation.status == "not-json"
-    assert loaded.captures[4].body == {"t": "\ud800"}
+    assert loaded.captures[4].body == {"t": "\ufffd"}  # shown as U+FFFD; raw keeps the escape
     assert loaded.summary() == f"loaded 6 captures from {file}"
 
 

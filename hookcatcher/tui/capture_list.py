@@ -119,7 +119,8 @@ class Row:
     def verdict(self) -> str:
         # At most 9 characters, so the warning mark still fits the 10-column cell.
         marks = {"valid": "✓ valid", "invalid": f"✗ {self.errors} err",
-                 "no-schema": "? schema", "not-json": "✗ no JSON"}
+                 "no-schema": "? schema", "not-json": "✗ no JSON", "form": "≡ form",
+                 "too-large": "✗ too big"}
         return marks.get(self.status, self.status) + ("!" if self.warnings else "")
 
 
@@ -292,7 +293,7 @@ class CaptureList(ScrollView, can_focus=True):
             return Strip.blank(width, base)
         row = self.rows[index]
         style = base
-        if row.status in ("invalid", "not-json"):
+        if row.status in ("invalid", "not-json", "too-large"):
             style += self.get_component_rich_style("capture-list--invalid")
         elif row.warnings:
             style += self.get_component_rich_style("capture-list--warning")

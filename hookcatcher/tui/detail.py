@@ -25,7 +25,8 @@ from ..outgoing import Attempt
 from ..redact import MARKER, redacted
 from .json_view import BodyView, line_of, render_body
 
-__all__ = ["DetailPane", "headers_table", "raw_dump", "replays_text", "marks_line", "TABS"]
+__all__ = ["DetailPane", "body_note", "headers_table", "raw_dump", "replays_text", "marks_line",
+           "TABS"]
 
 TABS = ("body", "headers", "validation", "raw", "replays")
 RAW_SHOWN = 64 * 1024
@@ -56,7 +57,7 @@ def headers_table(capture: Capture, size: int | None = None) -> RenderableType:
     request = Text.assemble(
         (capture.method, "bold"), " ", capture.path, (f"?{capture.query}" if capture.query else ""),
         f"   from {capture.remote or '?'}   at {capture.received_at}   "
-        f"{capture.size if size is None else size} bytes")
+        f"{capture.size if size is None else size} bytes", _size_note(capture))
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("name", no_wrap=True, ratio=1)
     table.add_column("value", ratio=4, overflow="fold")
@@ -68,6 +69,26 @@ def headers_table(capture: Capture, size: int | None = None) -> RenderableType:
                f"base {route.base}" + (f", suffix {route.suffix}" if route.suffix else ""),
                style="dim")
     return Group(request, how, Text(""), table)
+
+
+def _size_note(capture: Capture) -> str:
+    """What the byte count means when it is not simply the bytes in Raw."""
+    if capture.refused_size is not None:
+        return " (not kept)"
+    if capture.decoded_size is not None:
+        return (f" ({capture.header('content-encoding')}; "
+                f"{capture.decoded_size:,} bytes decoded)")
+    return ""
+
+
+def body_note(capture: Capture) -> Text:
+    """What the Body tab says instead of a body that is not JSON."""
+    problem = capture.validation.errors[0].message if capture.validation.errors else ""
+    if capture.validation.status == "too-large":
+        kept = "The Raw tab shows the bytes as received." if capture.raw else \
+            "The body was not kept; the Headers tab shows what came."
+        return Text(f"Too large: {problem}. {kept}", style="bold red")
+    return Text(f"Not JSON: {problem}. The Raw tab shows the bytes.", style="bold red")
 
 
 def raw_dump(raw: bytes) -> RenderableType:
@@ -132,6 +153,9 @@ def validation_heading(capture: Capture) -> Text:
                     "Enter on one shows it in the body", "bold red"),
         "no-schema": (f"no schema for this event; the envelope ({schema}) holds", "bold yellow"),
         "not-json": ("the body is not JSON", "bold red"),
+        "form": ("a form body: its fields are in Body; gateways send JSON, so it is not "
+                 "validated", "bold yellow"),
+        "too-large": (f"over a limit: answered {capture.answer.status}", "bold red"),
     }
     message, style = lines.get(status, (status, "bold"))
     return Text(message, style=style)
@@ -206,14 +230,12 @@ class DetailPane(Vertical):
         marks = marks_line(capture, hidden=shown is not capture)
         line.update(marks or "")
         line.set_class(marks is not None, "-shown")
-        if shown.is_json:
+        if shown.is_json or shown.validation.status == "form":
             self.body_view = render_body(shown.body)
             self.query_one("#body-text", Static).update(self.body_view.text)
         else:
             self.body_view = None
-            problem = shown.validation.errors[0].message if shown.validation.errors else ""
-            self.query_one("#body-text", Static).update(
-                Text(f"Not JSON: {problem}. The Raw tab shows the bytes.", style="bold red"))
+            self.query_one("#body-text", Static).update(body_note(shown))
         self.query_one("#headers-text", Static).update(headers_table(shown, capture.size))
         self.query_one("#raw-text", Static).update(raw_dump(shown.raw))
         self.query_one("#validation-heading", Static).update(validation_heading(shown))
