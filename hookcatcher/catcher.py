@@ -18,6 +18,7 @@ from collections.abc import Iterable
 import httpx
 
 from . import catalog
+from .access import Access, auth_headers, check_token
 from .answers import Answers
 from .capture import Capture
 from .filters import parse
@@ -63,14 +64,18 @@ class Catcher:
 
     `respond`, `delay` and `fail_first` are the answer rules of `hookcatcher serve`, written
     as its flags are (`503`, `"messages.update=503"`, or a list of them), for testing how the
-    sender copes with refusals, slow answers and failures."""
+    sender copes with refusals, slow answers and failures. `token` and `ingest_token` are
+    `--token` and `--ingest-token`: what the app under test must send to reach `/_gateway/`,
+    and with its webhooks; the Catcher's own reads need neither."""
 
     def __init__(self, host: str = "127.0.0.1", port: int = 0, *, respond: Flag = None,
                  delay: Flag = None, fail_first: Flag = None,
                  max_events: int = DEFAULT_MAX_EVENTS,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+                 max_bytes: int = DEFAULT_MAX_BYTES, token: str | None = None,
+                 ingest_token: str | None = None) -> None:
         self._host = host
         self._port = port
+        self._access = Access(_checked(token, "token"), _checked(ingest_token, "ingest_token"))
         self._answers = Answers.from_flags(_texts(respond), _texts(delay), _texts(fail_first))
         self._store = Store(max_events, max_bytes)
         self._store.subscribe(self._arrived)
@@ -83,7 +88,8 @@ class Catcher:
         """Bind the port and serve until `stop()`; a Catcher serves once."""
         if self._server is not None or self._stopped:
             raise RuntimeError("this Catcher has already been started; make a new one")
-        app = create_app(self._store, shared_validator(), self._answers)
+        app = create_app(self._store, shared_validator(), self._answers,
+                         access=self._access)
         # Not the collector pacing of a long-running receiver (runner.CollectorPacer): in a
         # test process it would keep every reference cycle alive at this moment forever.
         self._server = BackgroundServer(app, self._host, self._port,
@@ -171,7 +177,8 @@ class Catcher:
     def clear(self) -> int:
         """Forget every stored capture (ids keep increasing); returns how many. The store
         is changed only on the server's thread, so this goes through the HTTP API."""
-        response = httpx.delete(f"{self.url}{API_PREFIX}/api/events", timeout=10.0)
+        response = httpx.delete(f"{self.url}{API_PREFIX}/api/events", timeout=10.0,
+                                headers=auth_headers(self._access.token))
         response.raise_for_status()
         return int(response.json()["cleared"])
 
@@ -207,6 +214,15 @@ class Catcher:
             message = "\n".join([f"{head}; {_captures(len(arrived))} arrived at {self.url}:",
                                  *_listing(arrived)])
         return WaitTimeout(message, q, matched, arrived)
+
+
+def _checked(token: str | None, name: str) -> str | None:
+    if token is None:
+        return None
+    try:
+        return check_token(token)
+    except ValueError as exc:
+        raise ValueError(f"{name}: {exc}") from None
 
 
 def _texts(given: Flag) -> list[str]:

@@ -18,6 +18,7 @@ from typing import TextIO
 import httpx
 
 from . import fixtures
+from .access import auth_headers, refusal
 from .delivery import Planner, Report, Sent, Skipped, deliver, to_url
 from .fixtures import Fixture, FixtureError
 from .gateway.webhook import Instance, UnknownInstance, find_instance, plan
@@ -72,7 +73,7 @@ def replay_command(args: argparse.Namespace) -> int:
     try:
         items += from_paths(args.sources, on_problem=_say_problem)
         if args.source_server:
-            items += from_server(args.source_server, args.filter, args.timeout)
+            items += from_server(args.source_server, args.filter, args.timeout, args.token)
     except SourceError as exc:
         raise CommandError(str(exc)) from None
     if not args.sources and not args.source_server:
@@ -194,7 +195,10 @@ def _instance(args: argparse.Namespace) -> Instance | None:
     server = (args.server or getattr(args, "source_server", None) or
               "http://127.0.0.1:8787").rstrip("/")
     try:
-        response = httpx.get(f"{server}/_hookcatcher/api/instances", timeout=args.timeout)
+        response = httpx.get(f"{server}/_hookcatcher/api/instances", timeout=args.timeout,
+                             headers=auth_headers(args.token))
+        if response.status_code == 401:
+            raise CommandError(refusal(server, args.token))
         listed = response.json()["instances"]
     except httpx.HTTPError as exc:
         raise CommandError(f"cannot read the configured instances from {server}: "

@@ -35,6 +35,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 
 from . import __version__, fixtures
+from .access import check_token
 from .capture import Capture
 from .filters import FilterError, parse
 from .outgoing import Outgoing, ReplayError, check_target, curl, forwardable, request_for
@@ -328,6 +329,9 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                              "default har")
     parser.add_argument("--from", dest="source_server", metavar="URL", default=None,
                         help=f"the running hookcatcher to read (default {DEFAULT_BASE_URL})")
+    parser.add_argument("--token", metavar="T", type=_token, default=None,
+                        help="with --from: the token that hookcatcher was started with "
+                             "(also HOOKCATCHER_TOKEN)")
     parser.add_argument("--filter", metavar="QUERY", default="",
                         help="only captures matching this filter")
     parser.add_argument("-o", "--output", metavar="FILE|DIR", default=None,
@@ -339,6 +343,13 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
                         help="curl with --to: per-event URLs, by the gateway's own rule")
     parser.add_argument("--no-redact", dest="redact", action="store_false",
                         help="keep secrets (apikey, Authorization, tokens, JWTs) as captured")
+
+
+def _token(text: str) -> str:
+    try:
+        return check_token(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from None
 
 
 def export_command(args: argparse.Namespace) -> int:
@@ -354,7 +365,8 @@ def export_command(args: argparse.Namespace) -> int:
         return _export_session(args)
     server = args.source_server or DEFAULT_BASE_URL
     try:
-        captures = [item.capture for item in from_server(server, args.filter)]
+        captures = [item.capture for item in from_server(server, args.filter,
+                                                         token=args.token)]
     except SourceError as exc:
         return _fail(str(exc))
     return export_captures(captures, args, base_url=server)

@@ -27,7 +27,7 @@ SHOWN_BODY = 300  # characters of an app's answer quoted when it was not 2xx
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers", f"{MARKER}(**options): options of the hookcatcher fixture's receiver, as "
-                   "Catcher takes them (respond=, delay=, fail_first=, max_events=, max_bytes=)")
+                   "Catcher takes them (respond=, delay=, fail_first=, max_events=, max_bytes=, token=, ingest_token=)")
 
 
 @pytest.fixture

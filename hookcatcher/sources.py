@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 
 from . import catalog, fixtures
+from .access import auth_headers, refusal
 from .capture import Capture, Problem, Validation
 from .fixtures import Fixture, FixtureError
 from .ingest import parse_body
@@ -142,17 +143,18 @@ def _bundled(name: str) -> Item:
         raise SourceError(f"{name}: no such file or folder, and {exc}") from None
 
 
-def from_server(url: str, query: str = "", timeout: float = 10.0) -> list[Item]:
+def from_server(url: str, query: str = "", timeout: float = 10.0,
+                token: str | None = None) -> list[Item]:
     """The stored captures of a running server that match `query`, oldest first, with their
     exact bytes. Only what was stored when reading began: replaying into the same server
-    must not chase its own arrivals."""
+    must not chase its own arrivals. `token`: the server's --token, if it has one."""
     base = url.rstrip("/")
     items: list[Item] = []
     try:
-        with httpx.Client(base_url=base, timeout=timeout) as http:
+        with httpx.Client(base_url=base, timeout=timeout, headers=auth_headers(token)) as http:
             after, last = 0, None
             while True:
-                page = _page(http, base, query, after)
+                page = _page(http, base, query, after, token)
                 last = page["last_id"] if last is None else last
                 captures = [Capture.from_json(data) for data in page["events"]]
                 items.extend(Item(_label(capture), capture) for capture in captures
@@ -170,9 +172,12 @@ def _label(capture: Capture) -> str:
     return f"#{capture.id} {capture.provider} {capture.event or '(no event)'}"
 
 
-def _page(http: httpx.Client, base: str, query: str, after: int) -> dict[str, Any]:
+def _page(http: httpx.Client, base: str, query: str, after: int,
+          token: str | None) -> dict[str, Any]:
     response = http.get("/_hookcatcher/api/events",
                         params={"q": query, "after": after, "limit": PAGE, "raw": "1"})
+    if response.status_code == 401:
+        raise SourceError(refusal(base, token))
     try:
         document = response.json()
     except json.JSONDecodeError:

@@ -173,5 +173,5 @@ def test_the_marker_sets_the_receivers_answers(pytester: pytest.Pytester) -> Non
     result.assert_outcomes(passed=2, errors=1)
     result.stdout.fnmatch_lines([
         ("*@pytest.mark.hookcatcher: cannot use respnd; it takes respond=, delay=, "
-         "fail_first=, max_events=, max_bytes="),
+         "fail_first=, max_events=, max_bytes=, token=, ingest_token=*"),
     ])

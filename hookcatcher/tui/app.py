@@ -93,12 +93,12 @@ class InspectorApp(App[None]):
 
     def __init__(self, url: str, *, label: str | None = None, filter_text: str = "",
                  save_dir: Path | None = None, config_dir: Path | None = None,
-                 redact: bool = True) -> None:
+                 redact: bool = True, token: str | None = None) -> None:
         super().__init__()
         self.redact = redact
         self.url = url.rstrip("/")
         self.label = label or self.url.removeprefix("http://")
-        self.connection = ServerConnection(self.url)
+        self.connection = ServerConnection(self.url, token=token)
         self.filter_text = filter_text.strip()
         self.save_dir = save_dir or Path.cwd() / "captured-fixtures"
         self.config_dir = config_dir

@@ -18,6 +18,7 @@ from typing import Any, AsyncIterator, Callable, Iterator
 
 import httpx
 
+from ..access import auth_headers, refusal
 from ..capture import Capture
 from ..gateway.webhook import Instance
 from ..outgoing import why_failed
@@ -92,9 +93,13 @@ StreamEvent = Arrived | Lost | Notice | StateChanged | Restarted
 
 
 class ServerConnection:
-    def __init__(self, url: str, timeout: float = 10.0) -> None:
+    def __init__(self, url: str, timeout: float = 10.0, token: str | None = None) -> None:
+        """`token`: the server's --token, sent as a bearer token with every request (the
+        stream too: httpx sets headers where a browser's EventSource cannot)."""
         self.url = url.rstrip("/")
-        self.http = httpx.AsyncClient(base_url=self.url, timeout=timeout)
+        self.token = token
+        self.http = httpx.AsyncClient(base_url=self.url, timeout=timeout,
+                                      headers=auth_headers(token))
 
     async def close(self) -> None:
         await self.http.aclose()
@@ -108,6 +113,8 @@ class ServerConnection:
         if response.status_code == 400:
             error = response.json()
             raise FilterProblem(error.get("error", "bad request"), error.get("term"))
+        if response.status_code == 401:
+            raise ServerError(refusal(self.url, self.token))
         if response.status_code != 200:
             try:
                 message = response.json().get("error")
@@ -160,7 +167,9 @@ class ServerConnection:
                 ) as response:
                     if response.status_code != 200:
                         await response.aread()
-                        raise ServerError(f"the stream answered HTTP {response.status_code}")
+                        raise ServerError(refusal(self.url, self.token)
+                                          if response.status_code == 401 else
+                                          f"the stream answered HTTP {response.status_code}")
                     now_run = response.headers.get("x-hookcatcher-run", "")
                     if now_run != run:
                         emit(Restarted(now_run))
