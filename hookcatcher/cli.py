@@ -7,11 +7,14 @@ import argparse
 import os
 import re
 import signal
+import socket
 import sys
 from typing import Callable, Sequence
 
 from . import __version__, drive, export, offline
+from .access import Access, check_token, exposure
 from .answers import Answers
+from .ingest import DEFAULT_MAX_BODY, Limits
 from .output import LinePrinter, banner
 from .runner import BackgroundServer, PortError, bind, run, url_of
 from .server import create_app
@@ -37,6 +40,13 @@ def parse_size(text: str) -> int:
     if not match or match.group(2).lower() not in _UNITS:
         raise ValueError(f"{text!r} is not a size (e.g. 268435456, 256MiB, 64MB)")
     return int(float(match.group(1)) * _UNITS[match.group(2).lower()])
+
+
+def _body_size(text: str) -> int:
+    size = parse_size(text)
+    if size < 1:
+        raise ValueError(f"{text!r} must be at least 1 byte")
+    return size
 
 
 def _positive_int(text: str) -> int:
@@ -103,8 +113,22 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--max-bytes", type=_flag(parse_size, "--max-bytes"),
                        default=_env("max-bytes", parse_size, DEFAULT_MAX_BYTES),
                        help="bytes of captures kept before the oldest is evicted (default 256MiB)")
+    group.add_argument("--max-body", type=_flag(_body_size, "--max-body"),
+                       default=_env("max-body", _body_size, DEFAULT_MAX_BODY),
+                       help="largest request body taken (default 64MiB: media arrive as base64); "
+                            "a larger one is answered 413 and recorded without its body")
     group.add_argument("--json", action="store_true", default=_env("json", _truthy, False),
                        help="print one JSON line per capture instead of a text line")
+    group.add_argument("--token", metavar="T", type=_flag(check_token, "--token"),
+                       default=_env("token", check_token, None),
+                       help="require this token for /_hookcatcher/ and /_gateway/: "
+                            "Authorization: Bearer T, or ?token=T (EventSource); the mocked "
+                            "gateways also take it as Evolution's apikey header")
+    group.add_argument("--ingest-token", metavar="T", type=_flag(check_token, "--ingest-token"),
+                       default=_env("ingest-token", check_token, None),
+                       help="require this token on captures too: x-hookcatcher-token: T or "
+                            "Authorization: Bearer T in the webhook's headers, or ?token=T in "
+                            "its URL; others are answered 401 and not stored")
     group.add_argument("--no-redact", dest="redact", action="store_false",
                        help="show secrets (apikey, Authorization, tokens, JWTs) in printed "
                             "lines and the inspector; they are stored as received either way")
@@ -172,6 +196,7 @@ def _delivery_options() -> argparse.ArgumentParser:
                        help="with --instance: the hookcatcher holding that configuration "
                             f"(default --from, else http://127.0.0.1:{DEFAULT_PORT}; also "
                             "HOOKCATCHER_SERVER)")
+    _token_option(where, "the token of the hookcatcher that --from or --server names")
     where.add_argument("--by-events", action="store_true",
                        help="per-event URLs, by the gateway's own rule: Evolution URL/<suffix>, "
                             "Whapi URL/<type>/<method> (CodeChat has none)")
@@ -222,6 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     tui.add_argument("--connect", metavar="URL", default=None,
                      help=f"the server's URL (default http://127.0.0.1:{DEFAULT_PORT}; "
                           "also HOOKCATCHER_CONNECT)")
+    _token_option(tui, "the token that server was started with")
     for command in (parser, tui):
         command.add_argument("--filter", metavar="QUERY", default=_env("filter", str, ""),
                              help="start the inspector with this filter (also HOOKCATCHER_FILTER)")
@@ -264,6 +290,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "as HAR 1.2, JSON Lines, a curl script or fixture files, secrets redacted "
                     "unless --no-redact.")
     export.add_arguments(exporter)
+    exporter.set_defaults(token=_env("token", check_token, None))
     check = commands.add_parser(
         "validate", help="validate body or fixture files offline against the schemas",
         description="Validate bodies offline, as the server would: prints provider, event and "
@@ -288,7 +315,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         if args.command == "tui":
             return attach(args.connect or _env("connect", str,
                                                f"http://127.0.0.1:{DEFAULT_PORT}"), args.filter,
-                          args.redact)
+                          args.redact, args.token)
         if args.command == "export":
             return export.export_command(args)
         if args.command == "replay":
@@ -311,7 +338,7 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def attach(url: str, filter_text: str, redact: bool = True) -> int:
+def attach(url: str, filter_text: str, redact: bool = True, token: str | None = None) -> int:
     """The inspector on a running server; it waits (showing "reconnecting") for one to
     answer, so it can be started before the server."""
     from .tui import InspectorApp  # Textual loads only when a screen is wanted
@@ -321,7 +348,7 @@ def attach(url: str, filter_text: str, redact: bool = True) -> int:
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError("hookcatcher tui needs a terminal to draw on; without one, read the "
                          f"server's HTTP API ({url}/_hookcatcher/api/events) instead")
-    InspectorApp(url, filter_text=filter_text, redact=redact).run()
+    InspectorApp(url, filter_text=filter_text, redact=redact, token=token).run()
     return 0
 
 
@@ -385,6 +412,26 @@ def _sessions(args: argparse.Namespace, store: Store,
     return session, notes
 
 
+def _access(args: argparse.Namespace) -> Access:
+    return Access(token=args.token, ingest_token=args.ingest_token)
+
+
+def _warn_if_exposed(sock: socket.socket, access: Access) -> None:
+    """Said on stderr when others on the network can reach the server: what they can do
+    without a token, or what the tokens protect."""
+    message = exposure(sock.getsockname()[0], access)
+    if message is not None:
+        print(f"hookcatcher: {message}", file=sys.stderr, flush=True)
+
+
+def _token_option(group: argparse._ActionsContainer, what: str) -> None:
+    """`--token T` for a command that reads a hookcatcher server (also HOOKCATCHER_TOKEN,
+    the variable that server may have been started with)."""
+    group.add_argument("--token", metavar="T", type=_flag(check_token, "--token"),
+                       default=_env("token", check_token, None),
+                       help=f"{what} (also HOOKCATCHER_TOKEN)")
+
+
 def _same_path(first: str, second: str) -> bool:
     return os.path.abspath(first) == os.path.abspath(second)
 
@@ -399,10 +446,14 @@ def serve_and_inspect(args: argparse.Namespace) -> int:
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
     # Quiet: a line on stderr would be drawn over the screen; failures are said at the end.
     session, _ = _sessions(args, store, say=None)
-    server = BackgroundServer(create_app(store, validator, answers, session), sock=sock,
-                              quiet=True).start()
+    access = _access(args)
+    _warn_if_exposed(sock, access)  # before the screen is drawn, which would hide it
+    server = BackgroundServer(create_app(store, validator, answers, session, access,
+                                         Limits(max_body=args.max_body)),
+                              sock=sock, quiet=True).start()
     try:
-        InspectorApp(server.url, filter_text=args.filter, redact=args.redact).run()
+        InspectorApp(server.url, filter_text=args.filter, redact=args.redact,
+                     token=args.token).run()
     finally:
         server.stop()
         if session is not None:
@@ -421,21 +472,22 @@ def serve(args: argparse.Namespace) -> int:
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
     session, notes = _sessions(args, store, say=_say)
-    app = create_app(store, validator, answers, session)
+    access = _access(args)
+    app = create_app(store, validator, answers, session, access,
+                     Limits(max_body=args.max_body))
     url = url_of(sock)
     out = sys.stderr if args.json else sys.stdout
-    print(banner(url, __version__, answers.describe()), file=out, flush=True)
-    if notes:
-        print("\n".join(notes) + "\n", file=out, flush=True)
-    if args.host not in ("127.0.0.1", "localhost", "::1"):
-        print(f"warning: listening on {args.host}: anyone who can reach this machine can send "
-              "to it and read every capture", file=sys.stderr, flush=True)
     printer = LinePrinter(as_json=args.json, redact=args.redact)
     store.subscribe(printer)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; as
-    # KeyboardInterrupt, SIGTERM then ends as Ctrl+C does: through the `finally` below.
+    # KeyboardInterrupt, SIGTERM then ends as Ctrl+C does: through the `finally` below. Set
+    # before the banner, so a signal sent as soon as the banner is read stops it cleanly too.
     signal.signal(signal.SIGTERM, signal.default_int_handler)
     try:
+        print(banner(url, __version__, answers.describe()), file=out, flush=True)
+        if notes:
+            print("\n".join(notes) + "\n", file=out, flush=True)
+        _warn_if_exposed(sock, access)
         run(app, sock)
     except KeyboardInterrupt:
         pass

@@ -13,11 +13,17 @@ import time
 
 import uvicorn
 
-from .server import Hookcatcher
+from .server import API_PREFIX, Hookcatcher
 
 __all__ = ["bind", "PortError", "run", "BackgroundServer"]
 
 GRACEFUL_SHUTDOWN_SECONDS = 3
+STREAM_PATH = f"{API_PREFIX}/stream"
+# The most of a request head (request line and headers) the HTTP layer buffers while it waits
+# for the rest: past it uvicorn answers a plain 400 and closes the connection. The header
+# limits themselves (ingest.Limits, 100 headers, 64 KiB) are the app's, answered 431 with a
+# message and recorded; this only keeps a head that never ends from growing without bound.
+HEAD_CEILING = 1024 * 1024
 
 
 class PortError(Exception):
@@ -79,15 +85,25 @@ class CollectorPacer:
 
 
 class _Server(uvicorn.Server):
-    """uvicorn's server, ending open SSE streams first so shutdown does not wait on them."""
+    """uvicorn's server, ending open SSE streams first so shutdown does not wait on them.
+
+    A stream whose client stopped reading cannot end by itself: what was sent waits for the
+    socket to drain, which it never will, and uvicorn would wait out the whole graceful
+    window for it and then cancel it with a traceback (or, on a background thread, leave
+    its socket open after the server is gone). Its connection is dropped instead: the
+    server is going away, and the client resumes with Last-Event-ID as after any other
+    drop. Requests in flight (a body still arriving, an answer waiting out --delay) get
+    the graceful window."""
 
     def __init__(self, app: Hookcatcher, quiet: bool = False,
                  pace_collector: bool = True) -> None:
         # Quiet under the TUI: a log line on stderr would be drawn over the screen.
+        # h11 even when httptools is installed: the head ceiling is an h11 setting.
         config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
                                 access_log=False,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                                lifespan="off")
+                                lifespan="off", http="h11",
+                                h11_max_incomplete_event_size=HEAD_CEILING)
         super().__init__(config)
         self.app = app
         if pace_collector:
@@ -96,7 +112,19 @@ class _Server(uvicorn.Server):
 
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.app.hub.close()
+        for connection in list(self.server_state.connections):
+            if _stalled_stream(connection):
+                connection.transport.abort()  # close() would wait for a drain first
         await super().shutdown(sockets)
+
+
+def _stalled_stream(connection: object) -> bool:
+    """Whether a uvicorn connection serves the stream to a client that is not taking
+    what was sent (bytes wait in the transport: the socket's buffers are full)."""
+    transport = getattr(connection, "transport", None)
+    scope = getattr(connection, "scope", None) or {}
+    return bool(transport is not None and scope.get("path") == STREAM_PATH
+                and not transport.is_closing() and transport.get_write_buffer_size() > 0)
 
 
 def run(app: Hookcatcher, sock: socket.socket) -> None:
@@ -132,9 +160,11 @@ class BackgroundServer:
             time.sleep(0.01)
         return self
 
-    def stop(self, timeout: float = 10) -> None:
+    def stop(self, timeout: float = 10) -> bool:
+        """Shut down gracefully; whether the server thread ended within `timeout` seconds."""
         self._server.should_exit = True
         self._thread.join(timeout)
+        return not self._thread.is_alive()
 
     def __enter__(self) -> "BackgroundServer":
         return self.start()

@@ -4,7 +4,9 @@ prefix is hookcatcher's own API, the second the mocked gateway configuration API
 Captures skip Starlette's router: the request path is the one hot path, so it is a bare ASGI
 callable that reads the body, ingests it, stores it and answers 200 (or, when answer rules
 were given, what they say). With a session file, the capture's line is handed to the OS
-before the answer goes out, and a capture that could not be saved is not answered 2xx.
+before the answer goes out, and a capture that could not be saved is not answered 2xx. A
+request over a limit (`ingest.Limits`: --max-body, the header limits) is answered 413 or 431
+and recorded without its body; reading stops at the limit.
 """
 
 from __future__ import annotations
@@ -21,12 +23,13 @@ from starlette.routing import BaseRoute, Mount, Route
 from starlette.types import Receive, Scope, Send
 
 from . import __version__, catalog
+from .access import Access, Guard
 from .answers import Answers
 from .capture import Answer, Capture
 from .export import export_endpoint
 from .filters import FilterError, parse
 from .gateway import Gateways, list_instances, routes as gateway_routes
-from .ingest import build_capture
+from .ingest import Limits, build_capture, refused_capture
 from .session import SessionWriteError, SessionWriter
 from .store import Store
 from .summary import rows_json
@@ -43,14 +46,19 @@ DEFAULT_LIMIT = 100
 class Hookcatcher:
     """The ASGI application: captures on every path but the two reserved prefixes."""
 
+    # What one request may bring (--max-body, the header limits); set before serving.
+    limits: Limits = Limits()
+
     def __init__(self, store: Store, validator: Validator,
-                 answers: Answers | None = None, session: SessionWriter | None = None) -> None:
+                 answers: Answers | None = None, session: SessionWriter | None = None,
+                 access: Access | None = None) -> None:
         self.store = store
         self.validator = validator
         self.answers = answers or None  # None: no rules, the plain 200 path
         self.session = session
         self.hub = Hub(store)
         self.gateways = Gateways()
+        self.guard = Guard(access or Access(), API_PREFIX, GATEWAY_PREFIX)
         self.api = Starlette(routes=_routes(), exception_handlers={
             404: not_found, 405: method_not_allowed})
         self.api.state.store = store
@@ -58,32 +66,46 @@ class Hookcatcher:
         self.api.state.answers = self.answers
         self.api.state.hub = self.hub
         self.api.state.gateways = self.gateways
+        self.api.state.guard = self.guard
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _reserved(scope["path"]):
-            await self._capture(scope, receive, send)
+            if self.guard.captures_open or await self.guard.admit_capture(scope, send):
+                await self._capture(scope, receive, send)
         else:
-            await self.api(scope, receive, send)
+            admitted = await self.guard.admit(scope, send)  # --token, and no other origins
+            if admitted is not None:
+                await self.api(admitted, receive, send)
 
     async def _capture(self, scope: Scope, receive: Receive, send: Send) -> None:
-        chunks: list[bytes] = []
-        while True:
-            message = await receive()
-            if message["type"] == "http.disconnect":
-                return  # the sender gave up before the body was complete: nothing to answer
-            chunks.append(message.get("body", b""))
-            if not message.get("more_body", False):
-                break
+        limits = self.limits
+        over: _OverLimit | None = None
+        try:
+            raw = await _read_body(scope, receive, limits)
+        except _OverLimit as exc:
+            over, raw = exc, b""
+        if raw is None:
+            return  # the sender gave up before the body was complete: nothing to answer
         client = scope.get("client")
-        capture = build_capture(
-            self.validator,
-            method=scope["method"],
-            path=scope["path"],
-            query=scope.get("query_string", b"").decode("latin-1"),
-            headers=[(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
-            remote=f"{client[0]}:{client[1]}" if client else "",
-            raw=b"".join(chunks),
-        )
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        remote = f"{client[0]}:{client[1]}" if client else ""
+        if over is not None:
+            await self._refuse(refused_capture(method, path, query, limits.headers_kept(headers),
+                                               remote, over.size, over.status, over.reason), send)
+            return
+        capture = build_capture(self.validator, method, path, query, headers, remote, raw,
+                                max_body=limits.max_body)
+        if capture.validation.status == "too-large":  # it decodes to more than --max-body
+            await self._refuse(capture, send)
+            return
+        if method == "CONNECT":
+            # A 2xx to CONNECT turns the connection into a tunnel, which carries no answer
+            # body: the request is kept like any other and refused in words.
+            capture.answer = Answer(405, 0, _NO_TUNNEL)
+            await self._refuse(capture, send)
+            return
         if self.answers is not None or self.session is not None:
             await self._answer(capture, receive, send)
             return
@@ -93,6 +115,23 @@ class Hookcatcher:
             (b"content-type", b"application/json"),
             (b"content-length", str(len(payload)).encode()),
         ]})
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _refuse(self, capture: Capture, send: Send) -> None:
+        """A request over a limit (kept as a record: headers, size, no body) or a CONNECT:
+        answered with its `answer` status and a body that says why. Not left to answer
+        rules; and not held up by --fsync, since nothing was accepted."""
+        self.store.add(capture)
+        if self.session is not None:
+            try:
+                self.session.append(capture)
+            except SessionWriteError:
+                pass  # the writer has said so on stderr; the answer is the limit's all the same
+        payload = json.dumps({"ok": False, "id": capture.id, "status": capture.answer.status,
+                              "error": capture.answer.reason}).encode("utf-8")
+        await send({"type": "http.response.start", "status": capture.answer.status,
+                    "headers": [(b"content-type", b"application/json"),
+                                (b"content-length", str(len(payload)).encode())]})
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(self, capture: Capture, receive: Receive, send: Send) -> None:
@@ -122,10 +161,62 @@ class Hookcatcher:
 
 def create_app(store: Store | None = None, validator: Validator | None = None,
                answers: Answers | None = None,
-               session: SessionWriter | None = None) -> Hookcatcher:
-    """`session`: append every capture to this file before answering it (`--save`)."""
-    return Hookcatcher(Store() if store is None else store,
-                       Validator() if validator is None else validator, answers, session)
+               session: SessionWriter | None = None,
+               access: Access | None = None, limits: Limits | None = None) -> Hookcatcher:
+    """`session`: append every capture to this file before answering it (`--save`);
+    `access`: the tokens `--token` and `--ingest-token` require; `limits`: what one request
+    may bring (`--max-body`)."""
+    app = Hookcatcher(Store() if store is None else store,
+                      Validator() if validator is None else validator, answers, session,
+                      access)
+    if limits is not None:
+        app.limits = limits
+    return app
+
+
+class _OverLimit(Exception):
+    """A request past one of the limits: its answer's status, why, and the body's size as
+    far as known (declared, or seen before reading stopped)."""
+
+    def __init__(self, status: int, reason: str, size: int) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.size = status, reason, size
+
+
+async def _read_body(scope: Scope, receive: Receive, limits: Limits) -> bytes | None:
+    """The request body, or None when the sender hung up before it was complete.
+
+    A request past a limit raises _OverLimit as soon as that is known: headers past the
+    header limits, or a Content-Length past --max-body, before any of the body is read; a
+    body without a length (chunked) once more than --max-body has come, so memory never
+    holds more than the limit. The HTTP layer reads and drops what is left after the
+    answer, and the connection goes on to its next request."""
+    declared = _declared_size(scope["headers"])
+    if (reason := limits.headers_over(scope["headers"])) is not None:
+        raise _OverLimit(431, reason, declared)
+    if declared > limits.max_body:
+        raise _OverLimit(413, limits.body_over(declared, declared=True), declared)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limits.max_body:
+            raise _OverLimit(413, limits.body_over(size, declared=False), size)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _declared_size(headers: list[tuple[bytes, bytes]]) -> int:
+    """The Content-Length (0 without one: a chunked body is counted as it comes)."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
 
 
 async def _hung_up(receive: Receive, seconds: float) -> bool:
@@ -170,12 +261,29 @@ def _int_param(request: Request, name: str, default: int | None,
     if value is None or value == "":
         return default
     try:
-        number = int(value)
+        number = int(value) if len(value) <= 40 else None
     except ValueError:
-        raise _BadParam(f"query parameter {name}={value!r} is not a whole number") from None
+        number = None
+    if number is None:
+        raise _BadParam(f"query parameter {name}={value[:40]!r} is not a whole number")
     if number < minimum:
         raise _BadParam(f"query parameter {name}={value!r} must be at least {minimum}")
+    if number > _LARGEST:
+        raise _BadParam(f"query parameter {name}={value!r} is too large (at most {_LARGEST})")
     return number
+
+
+_NO_TUNNEL = ("CONNECT asks for a tunnel, which a webhook receiver does not open; the "
+              "request is recorded")
+_LARGEST = 2**63 - 1  # ids, limits and cursors beyond this cannot name anything stored
+
+
+def _id(text: str) -> int | None:
+    """A capture id from a path, or None when it is not one (letters, 5,000 digits)."""
+    if not text.isdigit() or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= _LARGEST else None
 
 
 class _BadParam(Exception):
@@ -207,7 +315,8 @@ async def list_events(request: Request) -> Response:
     if view not in ("full", "summary"):
         return _error(f"query parameter view={view!r} must be full or summary", 400)
     candidates = store.after(after) if after is not None else reversed(list(store))
-    found = list(islice((capture for capture in candidates if query(capture)), limit + 1))
+    found = list(islice((capture for capture in candidates if query(capture)),
+                        min(limit, len(store)) + 1))
     more = len(found) > limit
     found = found[:limit]
     if after is None:
@@ -223,7 +332,10 @@ async def list_events(request: Request) -> Response:
 
 async def get_event(request: Request) -> Response:
     store: Store = request.app.state.store
-    capture_id = request.path_params["id"]
+    capture_id = _id(request.path_params["id"])
+    if capture_id is None:
+        return _error(f"no capture {request.path_params['id'][:40]!r}: capture ids are whole "
+                      "numbers", 404)
     capture = store.get(capture_id)
     if capture is None:
         if 0 < capture_id <= store.last_id:
@@ -242,6 +354,7 @@ async def stats(request: Request) -> Response:
     """The store's counts, and the answer rules in force (the order they are tried in)."""
     answers: Answers | None = request.app.state.answers
     return JSONResponse({**request.app.state.store.stats(),
+                         "refused": request.app.state.guard.refused,
                          "answers": answers.to_json() if answers else []})
 
 
@@ -274,7 +387,7 @@ def _routes() -> list[BaseRoute]:
         Route(f"{API_PREFIX}/health", health),
         Route(f"{api}/events", list_events, methods=["GET"]),
         Route(f"{api}/events", clear_events, methods=["DELETE"]),
-        Route(f"{api}/events/{{id:int}}", get_event),
+        Route(f"{api}/events/{{id}}", get_event),
         Route(f"{api}/stats", stats),
         Route(f"{api}/catalog", catalog_endpoint),
         Route(f"{api}/instances", list_instances, methods=["GET"]),

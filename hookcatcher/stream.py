@@ -23,6 +23,8 @@ from .summary import row_json
 
 __all__ = ["Hub", "stream_endpoint"]
 
+SHUTDOWN_GRACE_SECONDS = 2
+
 
 class Hub:
     """The open streams: woken on every capture, all ended when the server shuts down."""
@@ -36,6 +38,12 @@ class Hub:
     def _wake(self, _capture: Capture) -> None:
         for waker in self._wakers:
             waker.set()
+
+    @property
+    def clients(self) -> int:
+        """How many streams are open: a client that went away is no longer counted (nor
+        woken) once its stream has ended."""
+        return len(self._wakers)
 
     def close(self) -> None:
         self.closing = True
@@ -93,25 +101,42 @@ async def stream_endpoint(request: Request) -> Response:
                             status_code=400)
     last_id, notices = _resume_point(request.headers.get("last-event-id"), hub.store)
     # The run id lets a reconnecting client tell a restarted server (ids begin again) from
-    # the same one, before it reads a single message.
+    # the same one, before it reads a single message. The grace period: on SIGINT/SIGTERM
+    # sse-starlette would cut the stream off mid-response (uvicorn logs that as an error)
+    # before the server's shutdown ends it cleanly (Hub.close), a moment later; it is
+    # shorter than the server's graceful window, so a stream never outlives that.
     return EventSourceResponse(hub.messages(query, last_id, notices, view == "summary"),
-                               ping=15, headers={"x-hookcatcher-run": hub.store.run})
+                               ping=15, headers={"x-hookcatcher-run": hub.store.run},
+                               shutdown_grace_period=SHUTDOWN_GRACE_SECONDS)
 
 
 def _resume_point(header: str | None, store: Store) -> tuple[int, list[ServerSentEvent]]:
     """Where a client resumes: after its Last-Event-ID, or only new captures without one.
-    An id this server never gave (it restarted since) resumes from the oldest stored."""
+
+    An id this server never gave (it restarted since, or the number is past its newest)
+    resends every stored capture, after a notice, and no `lost` message: what this run
+    evicted was never the client's to miss. Anything that is not a capture id (ids
+    are written as plain decimal digits: not `-1`, `+3`, `1_000` or ` 1.5`) gets a notice
+    and new captures only: the client has lost its place and must ask the API for the rest."""
     if header is None:
         return store.last_id, []
-    try:
-        last_id = int(header.strip())
-    except ValueError:
-        return store.last_id, [_notice(f"Last-Event-ID {header!r} is not a capture id; "
-                                       "streaming new captures only")]
-    if last_id > store.last_id or last_id < 0:
-        return 0, [_notice(f"Last-Event-ID {last_id} is not from this server run "
-                           f"(newest id is {store.last_id}); resending every stored capture")]
-    return last_id, []
+    text = header.strip(" \t")
+    if not (text.isascii() and text.isdigit()):
+        return store.last_id, [_notice(f"Last-Event-ID {_short(header)!r} is not a capture id "
+                                       "(ids are whole numbers from 1); streaming new "
+                                       "captures only")]
+    digits = text.lstrip("0") or "0"
+    # Compared by length first: int() refuses texts of more than 4,300 digits.
+    if len(digits) > len(str(store.last_id)) or int(digits) > store.last_id:
+        return store.evicted_through, [_notice(
+            f"Last-Event-ID {_short(text)} is not from this server run (newest id is "
+            f"{store.last_id}); resending every stored capture")]
+    return int(digits), []
+
+
+def _short(header: str, limit: int = 40) -> str:
+    """The header as a notice quotes it: short enough to read, whatever was sent."""
+    return header if len(header) <= limit else header[:limit] + "..."
 
 
 def _notice(message: str) -> ServerSentEvent:
