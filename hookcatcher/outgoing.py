@@ -52,10 +52,12 @@ __all__ = [
 ]
 
 # Hop-by-hop headers (RFC 9110 7.6.1) describe one connection, not the message; host and
-# content-length are rewritten by whatever sends the message next.
+# content-length are rewritten by whatever sends the message next; hookcatcher's own token
+# was for hookcatcher.
 NOT_FORWARDED = frozenset({
     "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
     "trailers", "transfer-encoding", "upgrade", "host", "content-length",
+    "x-hookcatcher-token",  # hookcatcher's own --ingest-token, not the gateway's
 })
 BODY_LIMIT = 64 * 1024  # of an app's answer kept for display
 # Larger bodies are piped in: an inline one is an argument to curl, and exec refuses a

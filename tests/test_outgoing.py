@@ -44,6 +44,7 @@ GATEWAY_HEADERS = [
     ("apikey", "B1C2-EXAMPLE"),
     ("x-dup", "first"),
     ("x-dup", "second"),
+    ("x-hookcatcher-token", "ingest-token-for-hookcatcher"),
 ]
 FORWARDED = (
     ("user-agent", "axios/1.7.9"),
