@@ -136,3 +136,77 @@ def test_field_descriptions_by_path(validator: Validator) -> None:
     assert validator.describe("evolution/messages.upsert", "$.data.key.fromMe").startswith("true when")
     assert validator.describe("whapi/envelope", "$.errors[3].code") is None
     assert validator.describe("whapi/envelope", "$.event.type").startswith("The kind of entity")
+
+
+# The fast check (fastjsonschema) says "holds" for a valid body; anything it rejects goes to
+# jsonschema. It must never hold where jsonschema finds an error, nor miss a valid body.
+
+from test_fixtures import FIXTURES as BUNDLED  # noqa: E402
+from test_fixtures import _mutated, _other_type, _paths  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def reference() -> Validator:
+    """A Validator whose fast check never holds: every answer is jsonschema's."""
+    only_jsonschema = Validator()
+    only_jsonschema.holds = lambda schema_id, body: False  # type: ignore[method-assign]
+    return only_jsonschema
+
+
+def _variants(body: object) -> list[object]:
+    """The body, and the mutations tests/test_fixtures.py makes: each field removed, retyped
+    and set to a value outside any enum."""
+    found = [body]
+    for parts in _paths(body):
+        if isinstance(parts[-1], str):
+            found.append(_mutated(body, parts, lambda n, k: n.pop(k)))
+        found.append(_mutated(body, parts, lambda n, k: n.__setitem__(k, _other_type(n[k]))))
+        found.append(_mutated(body, parts, lambda n, k: n.__setitem__(k, "NOT-IN-ANY-ENUM")
+                              if isinstance(n[k], str) else None))
+    return found
+
+
+def test_fast_check_agrees_with_jsonschema_on_every_fixture_and_mutation(
+        validator: Validator, reference: Validator) -> None:
+    checked = disagreements = 0
+    for item in BUNDLED:
+        for body in _variants(item.body):
+            expected = reference.check(item.provider, item.event, body)
+            assert expected.schema is not None
+            holds = validator.holds(expected.schema, body)
+            checked += 1
+            if holds != (expected.errors == ()):
+                disagreements += 1
+                assert not holds, (item.name, body, expected.errors)
+            assert validator.check(item.provider, item.event, body) == expected, item.name
+    assert checked > 5_000 and disagreements == 0, (checked, disagreements)
+
+
+def test_fast_check_holds_for_valid_bodies_only(validator: Validator) -> None:
+    body = upsert()
+    assert validator.holds("evolution/messages.upsert", body)
+    body["data"]["key"]["fromMe"] = "yes"
+    assert not validator.holds("evolution/messages.upsert", body)
+    assert not validator.holds("evolution/no-such-schema", upsert())
+
+
+def test_a_schema_the_fast_check_cannot_compile_is_checked_by_jsonschema(
+        tmp_path: Path) -> None:
+    """A cycle between two files stays a `$ref` after inlining; the fast check would have to
+    fetch it, refuses, and jsonschema checks that schema alone, with the same answers."""
+    folder = tmp_path / "evolution"
+    folder.mkdir()
+    base = "https://hookcatcher.invalid/schemas/evolution"
+    (folder / "messages.upsert.json").write_text(json.dumps({
+        "$id": f"{base}/messages.upsert.json", "type": "object", "required": ["data"],
+        "properties": {"data": {"$ref": "tree.json"}}}))
+    (folder / "tree.json").write_text(json.dumps({
+        "$id": f"{base}/tree.json", "type": "object",
+        "properties": {"child": {"$ref": "tree.json"}}}))
+    validator = Validator(tmp_path)
+    valid = {"event": "messages.upsert", "data": {"child": {"child": {}}}}
+    assert not validator.holds("evolution/messages.upsert", valid)
+    assert validator.check("evolution", "messages.upsert", valid).status == "valid"
+    broken = {"event": "messages.upsert", "data": {"child": {"child": 5}}}
+    result = validator.check("evolution", "messages.upsert", broken)
+    assert result.errors == (Problem("$.data.child.child", "expected an object, got number 5"),)
