@@ -41,8 +41,14 @@ class SchemaError(Exception):
 class Validator:
     """All bundled schemas, compiled; `check` gives a body's Validation."""
 
-    def __init__(self, schema_dir: Path | None = None) -> None:
+    def __init__(self, schema_dir: Path | None = None,
+                 check_schemas: bool | None = None) -> None:
+        """`check_schemas` validates each schema against the JSON Schema meta-schema: by
+        default only for a schema folder given here. The bundled ones are checked by the test
+        suite, and checking them costs most of a second at every start."""
         root = schema_dir or data_dir("schemas")
+        if check_schemas is None:
+            check_schemas = schema_dir is not None
         documents: dict[str, dict[str, Any]] = {}
         for file in sorted(root.glob("*/*.json")):
             try:
@@ -63,7 +69,8 @@ class Validator:
         self._fast: dict[str, Callable[[Any], Any] | None] = {}
         for schema_id, document in documents.items():
             try:
-                Draft202012Validator.check_schema(document)
+                if check_schemas:
+                    Draft202012Validator.check_schema(document)
             except SchemaValidationError as exc:
                 raise SchemaError(f"schemas/{schema_id}.json: not a valid JSON Schema: "
                                   f"{exc.message}") from exc

@@ -210,3 +210,8 @@ def test_a_schema_the_fast_check_cannot_compile_is_checked_by_jsonschema(
     broken = {"event": "messages.upsert", "data": {"child": {"child": 5}}}
     result = validator.check("evolution", "messages.upsert", broken)
     assert result.errors == (Problem("$.data.child.child", "expected an object, got number 5"),)
+
+
+def test_every_bundled_schema_is_a_valid_json_schema() -> None:
+    # The server skips this check at start-up (it costs most of a second); this test keeps it.
+    assert len(Validator(check_schemas=True).schema_ids) == len(Validator().schema_ids) > 100
