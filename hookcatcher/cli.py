@@ -9,6 +9,7 @@ import re
 import signal
 import socket
 import sys
+from dataclasses import dataclass
 from typing import Callable, Sequence
 
 from . import __version__, drive, export, offline
@@ -17,7 +18,7 @@ from .answers import Answers
 from .ingest import DEFAULT_MAX_BODY, Limits
 from .output import LinePrinter, banner
 from .runner import BackgroundServer, PortError, bind, run, url_of
-from .server import create_app
+from .server import Hookcatcher, create_app
 from .session import Loaded, SessionError, SessionWriter, load
 from .store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from .validation import SchemaError, Validator
@@ -436,21 +437,40 @@ def _same_path(first: str, second: str) -> bool:
     return os.path.abspath(first) == os.path.abspath(second)
 
 
-def serve_and_inspect(args: argparse.Namespace) -> int:
-    """The main job: the server on a background thread, the inspector in the foreground."""
-    from .tui import InspectorApp
+@dataclass(frozen=True, slots=True)
+class _Receiver:
+    """A server built from the flags, not yet serving: what `hookcatcher` and `serve` share."""
 
+    sock: socket.socket
+    store: Store
+    session: SessionWriter | None
+    notes: list[str]
+    answers: Answers
+    access: Access
+    app: Hookcatcher
+
+
+def _receiver(args: argparse.Namespace, say: Callable[[str], None] | None) -> _Receiver:
     answers = _answers(args)
     validator = Validator()
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
-    # Quiet: a line on stderr would be drawn over the screen; failures are said at the end.
-    session, _ = _sessions(args, store, say=None)
+    session, notes = _sessions(args, store, say=say)
     access = _access(args)
-    _warn_if_exposed(sock, access)  # before the screen is drawn, which would hide it
-    server = BackgroundServer(create_app(store, validator, answers, session, access,
-                                         Limits(max_body=args.max_body)),
-                              sock=sock, quiet=True).start()
+    app = create_app(store, validator, answers, session, access,
+                     Limits(max_body=args.max_body))
+    return _Receiver(sock, store, session, notes, answers, access, app)
+
+
+def serve_and_inspect(args: argparse.Namespace) -> int:
+    """The main job: the server on a background thread, the inspector in the foreground."""
+    from .tui import InspectorApp
+
+    # Quiet: a line on stderr would be drawn over the screen; failures are said at the end.
+    receiver = _receiver(args, say=None)
+    store, session = receiver.store, receiver.session
+    _warn_if_exposed(receiver.sock, receiver.access)  # before the screen hides it
+    server = BackgroundServer(receiver.app, sock=receiver.sock, quiet=True).start()
     try:
         InspectorApp(server.url, filter_text=args.filter, redact=args.redact,
                      token=args.token).run()
@@ -467,14 +487,9 @@ def serve_and_inspect(args: argparse.Namespace) -> int:
 
 
 def serve(args: argparse.Namespace) -> int:
-    answers = _answers(args)
-    validator = Validator()
-    sock = bind(args.host, args.port)
-    store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
-    session, notes = _sessions(args, store, say=_say)
-    access = _access(args)
-    app = create_app(store, validator, answers, session, access,
-                     Limits(max_body=args.max_body))
+    receiver = _receiver(args, say=_say)
+    sock, store, session, notes = receiver.sock, receiver.store, receiver.session, receiver.notes
+    answers, access, app = receiver.answers, receiver.access, receiver.app
     url = url_of(sock)
     out = sys.stderr if args.json else sys.stdout
     printer = LinePrinter(as_json=args.json, redact=args.redact)

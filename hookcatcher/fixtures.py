@@ -20,8 +20,8 @@ from .ingest import parse_body
 from .outgoing import forwardable
 from .resources import data_dir
 
-__all__ = ["Fixture", "FixtureError", "bundled", "document_of", "is_fixture", "load", "pick",
-           "save"]
+__all__ = ["Fixture", "FixtureError", "bundled", "document_of", "from_document", "is_fixture",
+           "load", "pick", "save"]
 
 _KEYS = ("title", "provider", "version", "event", "headers", "body")
 
@@ -71,6 +71,11 @@ def load(path: Path) -> Fixture:
     document, problem = parse_body(raw)
     if problem is not None:
         raise FixtureError(f"{path}: {problem.message}")
+    return from_document(path, document)
+
+
+def from_document(path: Path, document: Any) -> Fixture:
+    """A fixture from a file already read and parsed (`path` names it in errors)."""
     if not is_fixture(document):
         missing = [key for key in _KEYS if not isinstance(document, dict) or key not in document]
         raise FixtureError(f"{path}: not a fixture: missing {', '.join(missing)}")

@@ -46,13 +46,11 @@ DEFAULT_LIMIT = 100
 class Hookcatcher:
     """The ASGI application: captures on every path but the two reserved prefixes."""
 
-    # What one request may bring (--max-body, the header limits); set before serving.
-    limits: Limits = Limits()
-
     def __init__(self, store: Store, validator: Validator,
                  answers: Answers | None = None, session: SessionWriter | None = None,
-                 access: Access | None = None) -> None:
+                 access: Access | None = None, limits: Limits | None = None) -> None:
         self.store = store
+        self.limits = limits or Limits()  # what one request may bring
         self.validator = validator
         self.answers = answers or None  # None: no rules, the plain 200 path
         self.session = session
@@ -166,12 +164,9 @@ def create_app(store: Store | None = None, validator: Validator | None = None,
     """`session`: append every capture to this file before answering it (`--save`);
     `access`: the tokens `--token` and `--ingest-token` require; `limits`: what one request
     may bring (`--max-body`)."""
-    app = Hookcatcher(Store() if store is None else store,
-                      Validator() if validator is None else validator, answers, session,
-                      access)
-    if limits is not None:
-        app.limits = limits
-    return app
+    return Hookcatcher(Store() if store is None else store,
+                       Validator() if validator is None else validator, answers, session,
+                       access, limits)
 
 
 class _OverLimit(Exception):

@@ -120,7 +120,7 @@ def _file(path: Path) -> Item:
         raise SourceError(f"{path}: {problem.message}")
     if fixtures.is_fixture(document):
         try:
-            fixture = fixtures.load(path)
+            fixture = fixtures.from_document(path, document)  # read and parsed once
         except FixtureError as exc:
             raise SourceError(str(exc)) from None
         return Item(fixture.name if _inside_bundle(path) else str(path),
