@@ -9,15 +9,23 @@ from __future__ import annotations
 import base64
 import json
 from dataclasses import dataclass, field
-from typing import Any
+from itertools import chain
+from typing import Any, AnyStr, Iterable
 
-__all__ = ["Capture", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER", "STATUSES",
+__all__ = ["Capture", "headers_size", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER", "STATUSES",
            "NOT_JSON_STATUSES"]
 
 # Every validation status, in the order screens explain them.
 STATUSES = ("valid", "invalid", "no-schema", "not-json", "form", "too-large")
 # Statuses whose `body` is no parsed JSON body: the bytes in `raw` are the whole truth.
 NOT_JSON_STATUSES = frozenset({"not-json", "form", "too-large"})
+
+
+def headers_size(headers: Iterable[tuple[AnyStr, AnyStr]]) -> int:
+    """Headers' size as on the wire (`name: value` and CRLF): what --max-bytes and the
+    header limit count. Summed in C, since every request pays for it."""
+    pairs = headers if isinstance(headers, list) else list(headers)
+    return sum(map(len, chain.from_iterable(pairs))) + 4 * len(pairs)
 
 
 @dataclass(slots=True, frozen=True)
@@ -125,8 +133,7 @@ class Capture:
         """Bytes this capture counts for against --max-bytes: body and headers as received,
         plus the decoded body of a compressed one (its parsed form is held too, and a small
         gzip body can decode to megabytes)."""
-        return len(self.raw) + (self.decoded_size or 0) + \
-            sum(len(name) + len(value) + 4 for name, value in self.headers)
+        return len(self.raw) + (self.decoded_size or 0) + headers_size(self.headers)
 
     def header(self, name: str) -> str | None:
         """The first value of a header, by case-insensitive name."""

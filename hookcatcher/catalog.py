@@ -374,18 +374,16 @@ def classify(method: str, path: str, query: str, headers: Mapping[str, str] | It
     """Say which gateway sent a request, which event it is, for which instance, and how the
     URL was built. The body decides when it is recognisable; the path fills in (or disagrees,
     which becomes a warning) as the gateways' per-event modes allow."""
-    header_names = {name.lower() for name, _ in _pairs(headers)}
     suffix_route = _evolution_route(path, query)
-    whapi_route = _whapi_route(method, path)
 
     if isinstance(body, dict):
         tag = body.get("event")
         if (isinstance(tag, dict) and "type" in tag) or (
             tag is None and _WHAPI_PAYLOAD_KEYS.intersection(body)
         ):
-            return _whapi(method, path, body, tag, whapi_route)
+            return _whapi(method, path, body, tag, _whapi_route(method, path))
         if isinstance(tag, str):
-            provider = _envelope_provider(body, query, header_names, suffix_route)
+            provider = _envelope_provider(body, query, headers, suffix_route)
             if provider is not None:
                 return _evolution_or_codechat(provider, path, body, tag, suffix_route)
 
@@ -393,6 +391,7 @@ def classify(method: str, path: str, query: str, headers: Mapping[str, str] | It
     if suffix_route is not None:
         route, event = suffix_route
         return Classification("evolution", event.name, None, route, _route_warnings(route, path))
+    whapi_route = _whapi_route(method, path)
     if whapi_route is not None and (method.upper() != "POST" or whapi_route[0].mode == "path"):
         route, name, warnings = whapi_route
         return Classification("whapi", name, None, route, tuple(warnings))
@@ -403,7 +402,11 @@ def _pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Iterable[t
     return headers.items() if isinstance(headers, Mapping) else headers
 
 
-def _envelope_provider(body: dict[str, Any], query: str, header_names: set[str],
+_EVOLUTION_ONLY = frozenset({"destination", "date_time", "server_url", "apikey", "sender"})
+
+
+def _envelope_provider(body: dict[str, Any], query: str,
+                       headers: Mapping[str, str] | Iterable[tuple[str, str]],
                        suffix_route: tuple[Route, Event] | None) -> str | None:
     """Tell Evolution API from CodeChat by the envelope, for bodies `{"event": "..."}`."""
     instance = body.get("instance")
@@ -414,9 +417,9 @@ def _envelope_provider(body: dict[str, Any], query: str, header_names: set[str],
         # CodeChat v1.0-1.2 is Evolution's ancestor with the same envelope; it names the
         # owner in an x-owner header (v1.2.7+) or ?owner= (v1.2.0-1.2.6), and never sends
         # Evolution's later envelope fields.
-        evolution_only = {"destination", "date_time", "server_url", "apikey", "sender"}
-        if not evolution_only.intersection(body) and tag != "new.jwt" and (
-            "x-owner" in header_names or re.search(r"(^|&)owner=", query)
+        if not _EVOLUTION_ONLY.intersection(body) and tag != "new.jwt" and (
+            any(name.lower() == "x-owner" for name, _ in _pairs(headers))
+            or re.search(r"(^|&)owner=", query)
         ):
             return "codechat"
         return "evolution"

@@ -6,15 +6,17 @@ holds up the receiver; if it falls too far behind, the skipped lines are counted
 from __future__ import annotations
 
 import json
-import queue
 import sys
 import threading
+from collections import deque
 from typing import TextIO
 
 from .capture import Capture
-from .redact import redacted
+from .redact import redacted, redacted_text
 
-__all__ = ["banner", "capture_line", "LinePrinter", "size_text"]
+__all__ = ["banner", "capture_line", "LinePrinter", "size_text", "FLUSH_SECONDS"]
+
+FLUSH_SECONDS = 0.05
 
 
 def banner(url: str, version: str, rules: list[str] | None = None) -> str:
@@ -51,8 +53,13 @@ def size_text(n: int) -> str:
     return f"{n / 1024 / 1024:.1f} MB"
 
 
-def capture_line(capture: Capture) -> str:
-    """`14:03:22.123 #12 evolution messages.upsert sales valid 1.2 KB POST /webhook`"""
+def capture_line(capture: Capture, redact: bool = False) -> str:
+    """`14:03:22.123 #12 evolution messages.upsert sales valid 1.2 KB POST /webhook`
+
+    `redact`: secrets in the path, the query and the messages hidden. Only a message can
+    quote a body's value, so only a capture with messages pays for redacting its body."""
+    if redact and (capture.validation.errors or capture.warnings):
+        capture = redacted(capture)
     time = capture.received_at[11:23]
     status = capture.validation.status
     if capture.validation.errors:
@@ -60,6 +67,8 @@ def capture_line(capture: Capture) -> str:
         more = len(capture.validation.errors) - 1
         status += f" ({first.path}: {first.message}{f'; +{more} more' if more else ''})"
     target = capture.path + (f"?{capture.query}" if capture.query else "")
+    if redact:
+        target = redacted_text(target)
     parts = [time, f"#{capture.id}", capture.provider, capture.event or "-",
              capture.instance or "-", status, size_text(capture.size),
              f"{capture.method} {target}"]
@@ -78,50 +87,67 @@ class LinePrinter:
     """A store listener that prints captures from a thread, never blocking the caller."""
 
     def __init__(self, as_json: bool = False, out: TextIO | None = None,
-                 backlog: int = 10_000, redact: bool = True) -> None:
+                 backlog: int = 10_000, redact: bool = True,
+                 every: float = FLUSH_SECONDS) -> None:
         self.as_json = as_json
         self.redact = redact
         self.out = out or sys.stdout
-        self._queue: queue.Queue[Capture | None] = queue.Queue(maxsize=backlog)
+        self.backlog = backlog
+        self.every = every
+        self._pending: deque[Capture] = deque()
         self._skipped = 0
-        self._lock = threading.Lock()
+        self._lock = threading.Lock()  # guards _skipped
+        self._wake = threading.Event()
+        self._closing = threading.Event()
         self._thread = threading.Thread(target=self._run, name="hookcatcher-printer", daemon=True)
         self._thread.start()
 
     def __call__(self, capture: Capture) -> None:
-        try:
-            self._queue.put_nowait(capture)
-        except queue.Full:
+        if len(self._pending) < self.backlog:
+            self._pending.append(capture)
+        else:
             with self._lock:
                 self._skipped += 1
+        if not self._wake.is_set():
+            self._wake.set()
 
     def _format(self, capture: Capture) -> str:
-        """On the printer's thread, so redacting costs the receiver nothing."""
-        if self.redact:
-            capture = redacted(capture)
+        """On the printer's thread, so redacting costs the receiver's thread nothing."""
         if self.as_json:
-            return json.dumps(capture.to_json(include_raw=False), ensure_ascii=False)
-        return capture_line(capture)
+            shown = redacted(capture) if self.redact else capture
+            return json.dumps(shown.to_json(include_raw=False), ensure_ascii=False)
+        return capture_line(capture, redact=self.redact)
+
+    def _batch(self) -> list[str]:
+        """The lines of what is pending, then how many were skipped after them (the skipped
+        ones came once the backlog was full, so after every pending one)."""
+        lines = []
+        while self._pending:
+            lines.append(self._format(self._pending.popleft()))
+        with self._lock:
+            skipped, self._skipped = self._skipped, 0
+        if skipped:
+            lines.append(f"... {skipped} captures not printed: output is too slow "
+                         "(they are stored; see /_hookcatcher/api/events)")
+        return lines
 
     def _run(self) -> None:
-        while (capture := self._queue.get()) is not None:
-            lines = []
-            with self._lock:
-                skipped, self._skipped = self._skipped, 0
-            if skipped:
-                lines.append(f"... {skipped} captures not printed: output is too slow "
-                             "(they are stored; see /_hookcatcher/api/events)")
-            lines.append(self._format(capture))
+        while True:
+            self._wake.wait()
+            self._closing.wait(self.every)  # let a burst gather; cut short by close()
+            self._wake.clear()  # before taking the batch: what comes after wakes us again
+            lines = self._batch()
             try:
-                self.out.write("\n".join(lines) + "\n")
-                if self._queue.empty():
+                if lines:
+                    self.out.write("\n".join(lines) + "\n")
                     self.out.flush()
             except (BrokenPipeError, ValueError):
                 return  # stdout went away; the server keeps capturing
+            if self._closing.is_set() and not self._pending:
+                return
 
     def close(self, timeout: float = 2) -> None:
-        try:
-            self._queue.put(None, timeout=timeout)
-        except queue.Full:
-            return
+        """Print what is left, then stop the thread (waiting at most `timeout`)."""
+        self._closing.set()
+        self._wake.set()
         self._thread.join(timeout)

@@ -99,8 +99,10 @@ class _Server(uvicorn.Server):
                  pace_collector: bool = True) -> None:
         # Quiet under the TUI: a log line on stderr would be drawn over the screen.
         # h11 even when httptools is installed: the head ceiling is an h11 setting.
+        # No proxy headers: a capture's remote is the peer that connected, and an
+        # X-Forwarded-For it sent stays a header of the capture, as sent.
         config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
-                                access_log=False,
+                                access_log=False, proxy_headers=False,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
                                 lifespan="off", http="h11",
                                 h11_max_incomplete_event_size=HEAD_CEILING)

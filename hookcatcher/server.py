@@ -87,7 +87,7 @@ class Hookcatcher:
         client = scope.get("client")
         method, path = scope["method"], scope["path"]
         query = scope.get("query_string", b"").decode("latin-1")
-        headers = [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]]
+        headers = _text_headers(scope["headers"])
         remote = f"{client[0]}:{client[1]}" if client else ""
         if over is not None:
             await self._refuse(refused_capture(method, path, query, limits.headers_kept(headers),
@@ -206,6 +206,33 @@ async def _read_body(scope: Scope, receive: Receive, limits: Limits) -> bytes | 
             return b"".join(chunks)
 
 
+def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """The headers as text. A gateway sends the same few headers with every request, so
+    each short pair is decoded once and its tuple shared by every capture that has it: a
+    stored capture then holds one list of shared pairs instead of a tuple and two strings
+    per header, which is less to allocate on the request path and less memory per capture."""
+    cache = _HEADER_TEXT
+    text = []
+    for pair in headers:
+        if type(pair) is not tuple:  # ASGI allows any iterable pair; uvicorn sends tuples
+            pair = tuple(pair)
+        found = cache.get(pair)
+        if found is None:
+            name, value = pair
+            found = (name.decode("latin-1"), value.decode("latin-1"))
+            if len(value) <= _SHARED_HEADER_BYTES:
+                if len(cache) >= _SHARED_HEADERS:
+                    cache.clear()  # a sender that varies its headers: start over
+                cache[(name, value)] = found
+        text.append(found)
+    return text
+
+
+_HEADER_TEXT: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+_SHARED_HEADERS = 4096
+_SHARED_HEADER_BYTES = 256
+
+
 def _declared_size(headers: list[tuple[bytes, bytes]]) -> int:
     """The Content-Length (0 without one: a chunked body is counted as it comes)."""
     for name, value in headers:
@@ -242,8 +269,12 @@ def _answer_message(capture_id: int, answer: Answer) -> tuple[list[tuple[bytes, 
 
 
 def _reserved(path: str) -> bool:
-    return any(path == prefix or path.startswith(prefix + "/")
-               for prefix in (API_PREFIX, GATEWAY_PREFIX))
+    """Whether a path is hookcatcher's own (asked on every request: the cheap test first)."""
+    return path.startswith(_PREFIXES) and any(
+        path == prefix or path.startswith(prefix + "/") for prefix in _PREFIXES)
+
+
+_PREFIXES = (API_PREFIX, GATEWAY_PREFIX)
 
 
 def _error(message: str, status: int, **extra: Any) -> JSONResponse:

@@ -4,8 +4,8 @@ Schemas are read and compiled once, when the server starts. Errors are reported 
 developer fixes them: a JSON path (`$.data.key.fromMe`), what was expected and what came.
 
 Almost every body is valid, and jsonschema walks one in about 120 µs (300 ms for a messages.set
-of 5,000 messages), most of a capture's cost. So each schema is also compiled to Python code by
-fastjsonschema (when its first body comes), which says "holds" in about a tenth of that; only a
+of 5,000 messages), most of a capture's cost. So each schema also gets a fast check
+(fastcheck.py, compiled when its first body comes), which says "holds" in a few µs; only a
 body it rejects goes through jsonschema, whose errors are the ones reported.
 """
 
@@ -14,9 +14,8 @@ from __future__ import annotations
 import json
 import re
 from pathlib import Path
-from typing import Any, Callable, Iterable
+from typing import Any, Iterable
 
-import fastjsonschema
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as SchemaValidationError
 from jsonschema.exceptions import ValidationError, best_match
@@ -25,6 +24,7 @@ from referencing.jsonschema import DRAFT202012
 
 from . import catalog
 from .capture import Problem, Validation
+from .fastcheck import Check, compile_check
 from .resources import data_dir
 
 __all__ = ["SchemaError", "Validator", "described", "field_key", "json_path"]
@@ -66,7 +66,7 @@ class Validator:
         )
         self._validators: dict[str, Draft202012Validator] = {}
         self._fields: dict[str, dict[str, str]] = {}
-        self._fast: dict[str, Callable[[Any], Any] | None] = {}
+        self._fast: dict[str, Check | None] = {}
         for schema_id, document in documents.items():
             try:
                 if check_schemas:
@@ -84,19 +84,13 @@ class Validator:
         return sorted(self._validators)
 
     def holds(self, schema_id: str, body: Any) -> bool:
-        """Whether the fast check accepts the body; False also when the schema has none, so
-        that jsonschema decides. Each schema's check is compiled when first needed: all of
-        them take most of a second, and a server sees a handful of events."""
+        """Whether the fast check (fastcheck.py) accepts the body; False also when the schema
+        has none, so that jsonschema decides. Each schema's check is compiled when first
+        needed: a server sees a handful of events."""
         if schema_id not in self._fast and schema_id in self._validators:
-            self._fast[schema_id] = _fast_check(self._validators[schema_id].schema)
+            self._fast[schema_id] = compile_check(self._validators[schema_id].schema)
         fast = self._fast.get(schema_id)
-        if fast is None:
-            return False
-        try:
-            fast(body)
-        except fastjsonschema.JsonSchemaValueException:
-            return False
-        return True
+        return fast is not None and fast(body)
 
     def document(self, schema_id: str) -> dict[str, Any] | None:
         return self._documents.get(schema_id)
@@ -135,52 +129,6 @@ class Validator:
 
 
 _ANNOTATIONS = {"title", "description", "$comment", "examples", "default"}
-_DRAFT_07 = "http://json-schema.org/draft-07/schema#"
-_NAMED_SCHEMAS = ("properties", "patternProperties", "$defs", "dependentSchemas")
-_VALUES = ("enum", "const", "required", "examples", "default")  # data, not schemas
-
-
-def _fast_check(inlined: dict[str, Any]) -> Callable[[Any], Any] | None:
-    """The schema compiled by fastjsonschema (draft-07, the latest it knows), or None when
-    it cannot be: that schema is then checked by jsonschema alone. A `$ref` left by `_inline`
-    (a cycle) is never fetched: the refusing handler makes such a schema fall back."""
-    try:
-        return fastjsonschema.compile(_draft_07(inlined), handlers=_NO_FETCH, use_default=False,
-                                      use_formats=False, detailed_exceptions=False)
-    except Exception:  # whatever stops the compiler only costs this schema its fast check
-        return None
-
-
-def _refuse_fetch(uri: str) -> Any:
-    raise SchemaError(f"{uri}: the fast check fetches no schema")
-
-
-_NO_FETCH = {"http": _refuse_fetch, "https": _refuse_fetch}
-
-
-def _draft_07(node: Any) -> Any:
-    """A 2020-12 schema in draft-07 words. The bundled schemas use nothing else that changed:
-    `dependentSchemas` was `dependencies`, and a `$ref`'s siblings were ignored (so they go
-    beside it in an allOf). `const` is written as a one-value `enum`, its equal: the compiler
-    cannot write a `const` without the detailed messages that no one reads here."""
-    if isinstance(node, list):
-        return [_draft_07(item) for item in node]
-    if not isinstance(node, dict):
-        return node
-    out: dict[str, Any] = {}
-    for key, value in node.items():
-        if key == "$schema":
-            value = _DRAFT_07
-        elif key == "const" and "enum" not in node:  # with both, the compiler refuses it
-            key, value = "enum", [value]
-        elif key in _NAMED_SCHEMAS and isinstance(value, dict):
-            value = {name: _draft_07(schema) for name, schema in value.items()}
-        elif key not in _VALUES:
-            value = _draft_07(value)
-        out["dependencies" if key == "dependentSchemas" else key] = value
-    if "$ref" in out and len(out) > 1:
-        out = {"allOf": [{"$ref": out.pop("$ref")}], **out}
-    return out
 
 
 def _inline(node: Any, base: str, documents: dict[str, Any], seen: tuple[str, ...]) -> Any:

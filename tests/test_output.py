@@ -61,3 +61,26 @@ def test_slow_output_skips_lines_and_says_how_many() -> None:
     printed = [line for line in text.splitlines() if "  #" in line]
     skipped = int(text.split("... ", 1)[1].split(" ", 1)[0])
     assert len(printed) + skipped == 10
+
+
+def test_a_burst_is_printed_whole_and_in_order() -> None:
+    out = io.StringIO()
+    printer = LinePrinter(out=out)
+    for n in range(1, 2001):
+        printer(make(n))
+    printer.close()
+    numbers = [int(line.split("  #", 1)[1].split(" ", 1)[0])
+               for line in out.getvalue().splitlines() if "  #" in line]
+    assert numbers == list(range(1, 2001))
+
+
+def test_printed_line_hides_a_secret_in_the_query_and_in_a_message() -> None:
+    plain = build_capture(VALIDATOR, "POST", "/w", "token=s3cr3t-value&x=1", [], "", b"{}")
+    assert "s3cr3t-value" not in capture_line(plain, redact=True)
+    assert "token=[redacted]&x=1" in capture_line(plain, redact=True)
+    assert "s3cr3t-value" in capture_line(plain)
+    body = (b'{"event": "messages.upsert", "instance": "s", "apikey": 123456789,'
+            b' "data": {}}')
+    invalid = build_capture(VALIDATOR, "POST", "/w", "", [], "", body)
+    assert "123456789" in capture_line(invalid)
+    assert "123456789" not in capture_line(invalid, redact=True)

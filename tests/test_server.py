@@ -398,3 +398,32 @@ def test_a_sender_that_hangs_up_during_the_delay_breaks_nothing(make_server) -> 
     started = time.monotonic()
     server.stop()
     assert time.monotonic() - started < 2.5
+
+
+def test_headers_and_peer_are_recorded_as_sent(client: httpx.Client) -> None:
+    """Header text is shared between captures that repeat a pair, never mixed up between
+    them; a long value, latin-1 bytes and X-Forwarded-For come back exactly, and the remote
+    is the peer that connected, not what X-Forwarded-For claims."""
+    long_value = "v" * 5000
+    first = post(client, "/h", b"{}", headers={"x-team": "sales", "x-long": long_value,
+                                               "x-forwarded-for": "203.0.113.9"})
+    second = post(client, "/h", b"{}", headers={"x-team": "support", "x-long": long_value,
+                                                "x-latin": "caf\xe9".encode("latin-1")})
+    assert ["x-team", "sales"] in first["headers"]
+    assert ["x-team", "support"] in second["headers"]
+    assert ["x-long", long_value] in first["headers"] and ["x-long", long_value] in second["headers"]
+    assert ["x-latin", "caf\xe9"] in second["headers"]
+    assert ["x-forwarded-for", "203.0.113.9"] in first["headers"]
+    assert first["remote"].startswith("127.0.0.1:")
+
+
+def test_received_at_is_utc_to_the_microsecond(client: httpx.Client) -> None:
+    from datetime import datetime, timezone
+    before = datetime.now(timezone.utc)
+    stamps = [post(client, "/t", b"{}")["received_at"] for _ in range(3)]
+    after = datetime.now(timezone.utc)
+    for stamp in stamps:
+        assert len(stamp) == 27 and stamp.endswith("Z"), stamp
+        moment = datetime.strptime(stamp, "%Y-%m-%dT%H:%M:%S.%fZ").replace(tzinfo=timezone.utc)
+        assert before <= moment <= after
+    assert stamps == sorted(stamps)

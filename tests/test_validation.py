@@ -138,7 +138,7 @@ def test_field_descriptions_by_path(validator: Validator) -> None:
     assert validator.describe("whapi/envelope", "$.event.type").startswith("The kind of entity")
 
 
-# The fast check (fastjsonschema) says "holds" for a valid body; anything it rejects goes to
+# The fast check (fastcheck.py) says "holds" for a valid body; anything it rejects goes to
 # jsonschema. It must never hold where jsonschema finds an error, nor miss a valid body.
 
 from test_fixtures import FIXTURES as BUNDLED  # noqa: E402
@@ -180,6 +180,13 @@ def test_fast_check_agrees_with_jsonschema_on_every_fixture_and_mutation(
                 assert not holds, (item.name, body, expected.errors)
             assert validator.check(item.provider, item.event, body) == expected, item.name
     assert checked > 5_000 and disagreements == 0, (checked, disagreements)
+
+
+def test_every_bundled_schema_has_a_fast_check(validator: Validator) -> None:
+    """A schema without one would quietly cost a jsonschema walk for every body."""
+    for schema_id in validator.schema_ids:
+        validator.holds(schema_id, None)
+    assert [s for s in validator.schema_ids if validator._fast[s] is None] == []
 
 
 def test_fast_check_holds_for_valid_bodies_only(validator: Validator) -> None:
