@@ -8,9 +8,9 @@ from __future__ import annotations
 
 import base64
 import json
-from dataclasses import dataclass, field
+from dataclasses import InitVar, dataclass, field, fields
 from itertools import chain
-from typing import Any, AnyStr, Iterable
+from typing import Any, AnyStr, Callable, Iterable
 
 __all__ = ["Capture", "headers_size", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER", "STATUSES",
            "NOT_JSON_STATUSES"]
@@ -98,7 +98,9 @@ class Capture:
     headers: list[tuple[str, str]]
     remote: str
     raw: bytes
-    body: Any
+    # The parsed body (JSON, or a form's fields; None when there is none). A property: see
+    # `release_body`. Given to the constructor like any other field.
+    body: InitVar[Any]
     provider: str
     event: str | None
     instance: str | None
@@ -118,6 +120,35 @@ class Capture:
     # Its list row, encoded once (summary.row_json): a capture does not change once kept,
     # and a 10,000-row listing then costs a join instead of 10,000 encodings.
     row: bytes | None = field(default=None, init=False, repr=False, compare=False)
+    _body: Any = field(default=None, init=False, repr=False, compare=False)
+    # The chat it is about, once conversation.chat_of has worked it out (UNKNOWN before):
+    # ingest asks while the parsed body is at hand, so a list row never needs it again.
+    _chat: Any = field(default=None, init=False, repr=False, compare=False)
+    # How to get the body back from `raw` once released (ingest.build_capture sets it).
+    _parse: Callable[[Capture], Any] | None = field(default=None, init=False, repr=False,
+                                                    compare=False)
+
+    def __post_init__(self, body: Any) -> None:
+        self._body = body
+        self._chat = UNKNOWN
+
+    def release_body(self) -> None:
+        """Let go of the parsed body; it is parsed again from `raw` when next asked for.
+
+        A parsed body holds 5 to 10 times its bytes in Python objects, and a stored capture
+        is mostly asked for its list row, its validation and its bytes. Keeping only the
+        bytes means a store of 10,000 captures holds about their size, and the receiver
+        allocates nothing per request that outlives it (fresh memory for every kept object
+        was a tenth of ingest throughput). Only a capture that knows how to parse its bytes
+        again (one built by ingest) lets go."""
+        if self._parse is not None:
+            self._body = _RELEASED
+
+    def __eq__(self, other: object) -> bool:
+        if other.__class__ is not self.__class__:
+            return NotImplemented
+        return all(getattr(self, name) == getattr(other, name) for name in _COMPARED) and \
+            self.body == other.body  # type: ignore[attr-defined]
 
     @property
     def size(self) -> int:
@@ -211,6 +242,26 @@ class Capture:
             refused_size=size if not raw and _whole(size) and size > 0 else None,
             decoded_size=decoded_size if _whole(decoded_size) else None,
         )
+
+
+def _get_body(capture: Capture) -> Any:
+    body = capture._body
+    if body is _RELEASED:
+        assert capture._parse is not None
+        body = capture._body = capture._parse(capture)  # kept while someone reads it
+    return body
+
+
+def _set_body(capture: Capture, body: Any) -> None:
+    capture._body = body
+
+
+_RELEASED = object()
+UNKNOWN = object()  # a derived value not worked out yet
+# A property set after the class is made: in the class body the dataclass would take it
+# for the InitVar's default.
+Capture.body = property(_get_body, _set_body)  # type: ignore[assignment, method-assign]
+_COMPARED = tuple(f.name for f in fields(Capture) if f.compare)
 
 
 def _whole(value: Any) -> bool:

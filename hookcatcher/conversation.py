@@ -20,7 +20,7 @@ from datetime import datetime, timezone
 from typing import Any, Callable, Iterable
 
 from . import catalog
-from .capture import Capture
+from .capture import UNKNOWN, Capture
 
 __all__ = ["Message", "StatusChange", "Thread", "NOT_CAPTURED", "EVENTS", "chat_of",
            "messages_of", "statuses_of", "thread"]
@@ -291,7 +291,13 @@ def chat_of(capture: Capture) -> str | None:
 
     A body with several items (messages.set, chats.upsert, Whapi's arrays) answers with its
     first item's chat. Runs for every row of a capture list, so it reads only the one or two
-    places its event keeps the chat."""
+    places its event keeps the chat. Worked out once per capture (kept on it)."""
+    if capture._chat is UNKNOWN:
+        capture._chat = _chat(capture)
+    return capture._chat  # type: ignore[no-any-return]
+
+
+def _chat(capture: Capture) -> str | None:
     body = capture.body
     if not isinstance(body, dict):
         return None

@@ -151,7 +151,16 @@ def _type(wanted: Any) -> Check:
     checks = [_TYPES[name] for name in names]
     if len(checks) == 1:
         return checks[0]
-    return lambda value: any(check(value) for check in checks)
+    if all(name in _PYTHON for name in names):
+        kinds = tuple(_PYTHON[name] for name in names)
+        return lambda value: isinstance(value, kinds)
+
+    def any_type(value: Any) -> bool:
+        for check in checks:
+            if check(value):
+                return True
+        return False
+    return any_type
 
 
 def _enum(values: Any) -> Check:

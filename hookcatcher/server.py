@@ -106,14 +106,16 @@ class Hookcatcher:
             return
         if self.answers is not None or self.session is not None:
             await self._answer(capture, receive, send)
-            return
-        self.store.add(capture)
-        payload = b'{"ok":true,"id":%d}' % capture.id
-        await send({"type": "http.response.start", "status": 200, "headers": [
-            (b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode()),
-        ]})
-        await send({"type": "http.response.body", "body": payload})
+        else:
+            self.store.add(capture)
+            payload = b'{"ok":true,"id":%d}' % capture.id
+            await send({"type": "http.response.start", "status": 200, "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+            ]})
+            await send({"type": "http.response.body", "body": payload})
+        # Kept as bytes from here on; whoever asks for the body gets it parsed again.
+        capture.release_body()
 
     async def _refuse(self, capture: Capture, send: Send) -> None:
         """A request over a limit (kept as a record: headers, size, no body) or a CONNECT:

@@ -67,6 +67,7 @@ class Validator:
         self._validators: dict[str, Draft202012Validator] = {}
         self._fields: dict[str, dict[str, str]] = {}
         self._fast: dict[str, Check | None] = {}
+        self._valid = {schema_id: Validation("valid", schema_id) for schema_id in documents}
         for schema_id, document in documents.items():
             try:
                 if check_schemas:
@@ -111,15 +112,18 @@ class Validator:
         no-schema when the envelope holds (the event's data was not checked)."""
         if provider not in catalog.PROVIDERS:
             return Validation("no-schema")
-        problems: list[Problem] = []
         known = catalog.find(provider, event)
+        if known is not None and self.holds(known.schema_id, body):
+            return self._valid[known.schema_id]  # almost every body: one shared verdict
+        problems: list[Problem] = []
         if known is None:
             problems.append(Problem("$.event", _unknown_event(provider, event)))
         schema_id = known.schema_id if known else None
         if schema_id not in self._validators:
             schema_id = f"{provider}/envelope"
         validator = self._validators.get(schema_id)
-        if validator is not None and not self.holds(schema_id, body):
+        already_refused = known is not None and schema_id == known.schema_id
+        if validator is not None and (already_refused or not self.holds(schema_id, body)):
             problems.extend(_problems(validator.iter_errors(body)))
         if problems:
             return Validation("invalid", schema_id, tuple(problems[:MAX_ERRORS]))

@@ -95,7 +95,7 @@ def test_bad_terms_are_named(query: str, term: str, reason: str) -> None:
 
 
 def test_retry_term(captures: list) -> None:
-    marked = [replace(capture, retry_of=1) if capture.id in (3, 5) else capture
+    marked = [replace(capture, retry_of=1, body=capture.body) if capture.id in (3, 5) else capture
               for capture in captures]
     assert ids("retry:yes", marked) == [3, 5]
     assert ids("retry:no", marked) == [1, 2, 4, 6]

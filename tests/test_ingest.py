@@ -99,3 +99,64 @@ def test_limits_messages() -> None:
     assert limits.headers_over([(b"a", b"1")]) is None
     assert limits.headers_kept([("a", "1"), ("b", "x" * 30), ("c", "1")]) == [("a", "1")]
     assert [limit_text(n) for n in (1500, 1024, 3 * 1024**3)] == ["1,500 bytes", "1 KiB", "3 GiB"]
+
+
+# The common case is parsed by orjson (ingest._plain_json), anything it might read otherwise
+# by the careful parse; both must give the same body, status and warnings.
+
+import pytest  # noqa: E402
+from hypothesis import given, settings, strategies as st  # noqa: E402
+
+from hookcatcher import ingest  # noqa: E402
+
+from hookcatcher.resources import data_dir  # noqa: E402
+
+_JSON = st.recursive(
+    st.none() | st.booleans() | st.integers(min_value=-2**70, max_value=2**70)
+    | st.floats(allow_nan=False, allow_infinity=False) | st.text(),
+    lambda children: st.lists(children, max_size=4)
+    | st.dictionaries(st.text(max_size=6), children, max_size=4),
+    max_leaves=25)
+
+
+def _careful(raw: bytes) -> Parsed:
+    original = ingest._plain_json
+    ingest._plain_json = lambda _raw: ingest._CAREFUL  # type: ignore[assignment]
+    try:
+        return parse_json(raw)
+    finally:
+        ingest._plain_json = original
+
+
+def _same(raw: bytes) -> None:
+    fast, careful = parse_json(raw), _careful(raw)
+    assert (fast.status, fast.problem, fast.warnings) == \
+        (careful.status, careful.problem, careful.warnings), raw[:200]
+    # repr tells 1 from 1.0 and True from 1, which == does not
+    assert repr(fast.body) == repr(careful.body), raw[:200]
+
+
+@settings(max_examples=300, derandomize=True, deadline=None, database=None)
+@given(_JSON, st.booleans(), st.sampled_from([(",", ":"), (", ", ": "), (",", " : ")]))
+def test_fast_and_careful_parse_agree(value, ascii_only, separators) -> None:
+    raw = json.dumps(value, ensure_ascii=ascii_only, separators=separators).encode()
+    _same(raw)
+
+
+@pytest.mark.parametrize("raw", [
+    b'{"a": 1, "a": 2}', b'{"a": {"b": 1, "b": 1}}', b'[{"x": "y:z", "x": 1}]',
+    b'{"a:b": 1, "a:b": 2}', b'{"k": "\\u003a", "k": 1}', b'{"big": 123456789012345678901}',
+    b'{"n": -9223372036854775809}', b'{"f": 1e400}', b'{"f": NaN}', b'\xef\xbb\xbf{"a": 1}',
+    '{"a": 1}'.encode("utf-16"), b'{"s": "\\ud800"}', b'{"s": "\\ud83d\\ude00"}',
+    b"[" * 200 + b"]" * 200, b"[" * 2000 + b"]" * 2000, b'{"a": 1.0, "b": -0.0, "c": 1E2}',
+    b'  {"a": [1, 2, {"b": null}]}  ', b'"just a string"', b"42", b"{}", b"[]",
+])
+def test_fast_and_careful_parse_agree_on_edges(raw: bytes) -> None:
+    _same(raw)
+
+
+def test_fast_and_careful_parse_agree_on_every_fixture() -> None:
+    for path in sorted(data_dir("fixtures").rglob("*.json")):
+        body = json.loads(path.read_text(encoding="utf-8"))["body"]
+        for raw in (json.dumps(body).encode(), json.dumps(body, ensure_ascii=False).encode()):
+            _same(raw)
