@@ -66,3 +66,36 @@ def test_json_from_before_answers_existed_reads_back() -> None:
     del data["retry_of"], data["answer"]
     back = Capture.from_json(data)
     assert (back.retry_of, back.answer) == (None, Answer(200, 0, None))
+
+
+def test_a_released_body_comes_back_the_same() -> None:
+    """A stored capture keeps its bytes and parses them again when its body is asked for:
+    plain JSON, escapes and lone surrogates, a gzip body, a form."""
+    import gzip
+
+    from hookcatcher.ingest import build_capture
+    from hookcatcher.validation import Validator
+    validator = Validator()
+    cases = [
+        ([], b'{"event": "messages.upsert", "instance": "s", "data": {"n": 1.0}}'),
+        ([], b'{"text": "caf\\u00e9 \\ud800", "dup": 1, "dup": 2}'),
+        ([("Content-Encoding", "gzip")], gzip.compress(b'{"a": [1, 2, {"b": null}]}')),
+        ([("Content-Type", "application/x-www-form-urlencoded")], b"a=1&b=two"),
+    ]
+    for headers, raw in cases:
+        capture = build_capture(validator, "POST", "/w", "", headers, "", raw)
+        before, twin = repr(capture.body), build_capture(validator, "POST", "/w", "",
+                                                         headers, "", raw)
+        twin.received_at = capture.received_at
+        capture.release_body()
+        assert repr(capture.body) == before, raw
+        assert capture == twin
+        assert capture.to_json()["body"] == twin.to_json()["body"]
+
+
+def test_a_capture_made_by_hand_keeps_its_body() -> None:
+    """Only a capture that can parse its bytes again lets go of its body."""
+    capture = Capture.from_json({"received_at": "2026-01-01T00:00:00.000000Z",
+                                 "method": "POST", "path": "/", "body": {"a": 1}})
+    capture.release_body()
+    assert capture.body == {"a": 1}
