@@ -67,9 +67,9 @@ def tui(quick: bool) -> dict[str, Any]:
 
 def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]]]:
     quick = args.quick
-    duration = args.duration or (3 if quick else 10)
+    duration = args.duration or (4 if quick else 16)
     return {
-        "ingest": lambda: ingest.run(duration, args.connections),
+        "ingest": lambda: ingest.run(duration, args.connections, 4 if quick else 16),
         "bigbody": lambda: bigbody.run(20, 5000, 1 if quick else 5),
         "sse": lambda: sse.run(1000, 2 if quick else 5),
         "tui": lambda: tui(quick),

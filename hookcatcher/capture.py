@@ -121,6 +121,7 @@ class Capture:
     # and a 10,000-row listing then costs a join instead of 10,000 encodings.
     row: bytes | None = field(default=None, init=False, repr=False, compare=False)
     _body: Any = field(default=None, init=False, repr=False, compare=False)
+    _weight: int = field(default=-1, init=False, repr=False, compare=False)
     # The chat it is about, once conversation.chat_of has worked it out (UNKNOWN before):
     # ingest asks while the parsed body is at hand, so a list row never needs it again.
     _chat: Any = field(default=None, init=False, repr=False, compare=False)
@@ -164,7 +165,9 @@ class Capture:
         """Bytes this capture counts for against --max-bytes: body and headers as received,
         plus the decoded body of a compressed one (its parsed form is held too, and a small
         gzip body can decode to megabytes)."""
-        return len(self.raw) + (self.decoded_size or 0) + headers_size(self.headers)
+        if self._weight < 0:  # worked out once: the store asks on keeping and on evicting
+            self._weight = len(self.raw) + (self.decoded_size or 0) + headers_size(self.headers)
+        return self._weight
 
     def header(self, name: str) -> str | None:
         """The first value of a header, by case-insensitive name."""

@@ -61,6 +61,8 @@ def _compile(node: Any) -> Check:
     unknown = set(node) - _ANNOTATIONS - _KEYWORDS
     if unknown:
         raise _Unsupported(", ".join(sorted(unknown)))
+    if "allOf" in node:
+        node = _merged(node)
     parts: list[Check] = []
     wanted = node.get("type")
     # A single type is checked by the keywords of that type (one call, not two), which
@@ -85,6 +87,44 @@ def _compile(node: Any) -> Check:
         parts.append(_number(node))
     parts.extend(_combined(node))
     return _all(parts)
+
+
+def _merged(node: dict[str, Any]) -> dict[str, Any]:
+    """The node with the allOf branches that only name properties, required keys and the
+    object type folded into its own: an event schema is its gateway's envelope (a branch)
+    plus its own fields, and one pass over the body's keys then checks both. Exact: an
+    object holds both branches when each key holds both property schemas, every required
+    key of either is there, and the object type of either holds."""
+    if node.keys() & {"additionalProperties", "patternProperties"}:
+        return node  # these depend on which properties the node itself names
+    kept: list[Any] = []
+    properties = dict(node.get("properties", {}))
+    required = list(node.get("required", []))
+    wanted = node.get("type")
+    for branch in node["allOf"]:
+        if not isinstance(branch, dict) or set(branch) - _ANNOTATIONS - _FOLDABLE or \
+                branch.get("type", "object") != "object" or wanted not in (None, "object"):
+            kept.append(branch)
+            continue
+        for name, schema in branch.get("properties", {}).items():
+            properties[name] = {"allOf": [properties[name], schema]} \
+                if name in properties else schema
+        required.extend(name for name in branch.get("required", []) if name not in required)
+        if "type" in branch:
+            wanted = "object"
+    merged = {key: value for key, value in node.items() if key != "allOf"}
+    if kept:
+        merged["allOf"] = kept
+    if properties:
+        merged["properties"] = properties
+    if required:
+        merged["required"] = required
+    if wanted is not None:
+        merged["type"] = wanted
+    return merged
+
+
+_FOLDABLE = frozenset({"type", "properties", "required"})
 
 
 def _simple(node: Any) -> tuple[type, ...] | None:
@@ -210,6 +250,7 @@ def _object(node: dict[str, Any], strict: bool) -> Check:
                  for name, schema in node.get("dependentSchemas", {}).items()]
     fewest, most = node.get("minProperties"), node.get("maxProperties")
     walk = bool(patterns) or additional is not None
+    lookup = properties.get
 
     def check(value: Any) -> bool:
         if not isinstance(value, dict):
@@ -237,7 +278,7 @@ def _object(node: dict[str, Any], strict: bool) -> Check:
                     return False
         else:
             for key, item in value.items():
-                named = properties.get(key)
+                named = lookup(key)
                 if named is None:
                     continue
                 if named.__class__ is tuple:
