@@ -57,7 +57,9 @@ def filled(validator: Validator, count: int) -> Store:
     mix = bodies()
     for index in range(count):
         headers, raw = mix[index % len(mix)]
-        store.add(build_capture(validator, "POST", "/webhook", "", headers, "127.0.0.1:1", raw))
+        capture = store.add(build_capture(validator, "POST", "/webhook", "", headers,
+                                          "127.0.0.1:1", raw))
+        capture.release_body()  # as the server keeps them: bytes, parsed again when asked
     return store
 
 

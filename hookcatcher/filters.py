@@ -151,7 +151,24 @@ def _body_path(key: str, value: str, raw: str) -> Predicate:
         raise FilterError(raw, f"'{key}' is not a field ({', '.join(FIELDS)}) nor a dotted "
                                "path into the body (data.key.fromMe)")
     matches = _value_matcher(value)
-    return lambda c: any(matches(found) for found in _walk(c.body, steps))
+    keys = [json.dumps(step, ensure_ascii=False).encode("utf-8")
+            for step in steps if not step.isdigit()]
+
+    def predicate(capture: Capture) -> bool:
+        if _keys_missing(capture, keys):
+            return False  # without parsing: a stored capture's body is parsed on demand
+        return any(matches(found) for found in _walk(capture.body, steps))
+    return predicate
+
+
+def _keys_missing(capture: Capture, keys: list[bytes]) -> bool:
+    """Whether the raw JSON surely lacks one of the path's keys. Only said of UTF-8 JSON
+    text as received with no backslash in it: there a key can only be written one way,
+    `"fromMe"`. (A digit step may be an array index, so it is not looked for.)"""
+    raw = capture.raw
+    return bool(keys) and capture.is_json and capture.decoded_size is None \
+        and raw[:1] in (b"{", b"[") and raw[1:2] != b"\x00" and b"\\" not in raw \
+        and not all(key in raw for key in keys)
 
 
 def _walk(node: Any, steps: list[str]) -> Iterator[Any]:

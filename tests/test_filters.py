@@ -103,3 +103,31 @@ def test_retry_term(captures: list) -> None:
     with pytest.raises(FilterError) as caught:
         parse("retry:maybe")
     assert str(caught.value) == "bad filter term 'retry:maybe': retry takes yes or no"
+
+
+@pytest.mark.parametrize("headers, raw", [
+    ([], b'{"data": {"key": {"fromMe": true}}}'),
+    ([], b'{"data": {"key": {"from\\u004de": true}}}'),  # the key written with an escape
+    ([], b'  {"data": [{"key": {"fromMe": true}}]}'),
+    ([("Content-Encoding", "gzip")], __import__("gzip").compress(b'{"data": {"key": {"fromMe": true}}}')),
+    ([], '{"data": {"key": {"fromMe": true}}}'.encode("utf-16")),
+    ([], '{"data": {"key": {"fromMe": true}}}'.encode("utf-16-le")),
+])
+def test_a_body_path_matches_however_the_key_was_written(headers, raw) -> None:
+    """Captures are checked against the raw bytes first (a key that is not there cannot
+    match); that shortcut must never hide a match."""
+    capture = build_capture(Validator(), "POST", "/w", "", headers, "", raw)
+    capture.release_body()
+    assert parse("data.key.fromMe:true")(capture), raw
+    assert not parse("data.key.fromMe:false")(capture)
+    assert not parse("data.key.notThere:*")(capture)
+
+
+def test_a_body_path_on_a_form() -> None:
+    """A form's fields are its body: `qty=2` in the bytes, never `"qty"`."""
+    capture = build_capture(Validator(), "POST", "/w", "",
+                            [("Content-Type", "application/x-www-form-urlencoded")], "",
+                            b"order=A1&qty=2")
+    assert capture.validation.status == "form"
+    assert parse("qty:2")(capture)
+    assert not parse("qty:3")(capture)
