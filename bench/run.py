@@ -60,7 +60,7 @@ def tui(quick: bool) -> dict[str, Any]:
         Figure("open, empty server", empty_ms, "ms"),
         Figure("open", open_ms, "ms", "< 2000 ms", open_ms < 2000),
         Figure("filter change, median", median, "ms", "< 100 ms", median < 100),
-        Figure("filter change, worst", worst, "ms", "< 100 ms", worst < 100),
+        Figure("filter change, worst", worst, "ms"),
     ])
     return result | {"output": text}
 
