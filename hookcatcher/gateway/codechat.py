@@ -25,7 +25,7 @@ from ..validation import described
 from .errors import Invalid, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
-__all__ = ["Hook", "Instances", "read_webhook", "read_flags", "routes", "FLAGS"]
+__all__ = ["Hook", "Instances", "read_webhook", "read_flags", "webhooks_of", "routes", "FLAGS"]
 
 FLAGS = tuple(catalog.CODECHAT_V2_FLAGS)
 
@@ -96,6 +96,18 @@ class Instances:
         return [Instance("codechat", instance_id, "v2",
                          tuple(hook.webhook() for hook in list(hooks.values())))
                 for instance_id, hooks in list(self._hooks.items())]
+
+
+def webhooks_of(instance_id: str, document: Any) -> tuple[Webhook, ...]:
+    """A list answer (`WebhookResponse[]`) in the shared shape: the flags set to true are
+    the events."""
+    found = []
+    for item in document if isinstance(document, list) else ():
+        flags = item.get("WebhookEvents") or {}
+        found.append(Webhook("codechat", instance_id, "v2", item.get("webhookId"),
+                             item.get("url") or "", bool(item.get("enabled")), "single", (),
+                             tuple(flag for flag in FLAGS if flags.get(flag) is True)))
+    return tuple(found)
 
 
 def _now() -> str:

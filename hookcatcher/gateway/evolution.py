@@ -1,5 +1,7 @@
 """Evolution API's webhook settings, mocked: `POST /webhook/set/{instance}`,
-`GET /webhook/find/{instance}` and the root's welcome document, for v1 (1.8.2) and v2 (2.3.6).
+`GET /webhook/find/{instance}` and the root's welcome document, for v1 (1.8.2) and v2 (2.3.6),
+with the instance's connection (`GET /instance/connectionState/{instance}`, `open` once it
+has a webhook, `close` after `DELETE /instance/logout/{instance}`).
 
 The two versions take different bodies: v2 nests everything under `webhook` (byEvents,
 base64, headers), v1 is flat (webhook_by_events, webhook_base64). `/v1/` and `/v2/` paths are
@@ -27,7 +29,7 @@ from ..validation import json_path
 from .errors import Invalid, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
-__all__ = ["Stored", "Instances", "read_v1", "read_v2", "routes", "VERSIONS"]
+__all__ = ["Stored", "Instances", "read_v1", "read_v2", "webhooks_of", "routes", "VERSIONS"]
 
 # The release each mocked version answers as.
 VERSIONS = {"v1": "1.8.2", "v2": "2.3.6"}
@@ -82,6 +84,7 @@ class Instances:
     def __init__(self) -> None:
         self._stored: dict[str, Stored] = {}
         self._ids: dict[str, str] = {}  # an instance keeps its uuid across versions
+        self._logged_out: set[str] = set()
 
     def get(self, name: str) -> Stored | None:
         return self._stored.get(name)
@@ -101,6 +104,16 @@ class Instances:
         self._stored[name] = stored
         return stored
 
+    def state(self, name: str) -> str | None:
+        """`open` or `close` for an instance this run knows (it had a webhook set), else
+        None: the mock knows an instance only from its configuration."""
+        if name not in self._stored:
+            return None
+        return "close" if name in self._logged_out else "open"
+
+    def logout(self, name: str) -> None:
+        self._logged_out.add(name)
+
     def instances(self) -> list[Instance]:
         return [Instance("evolution", name, stored.version, (stored.webhook(name),))
                 for name, stored in list(self._stored.items())]
@@ -114,6 +127,27 @@ def _cuid() -> str:
     """An id shaped like Prisma's cuid() (`c` and 24 lower-case letters and digits)."""
     alphabet = string.ascii_lowercase + string.digits
     return "c" + "".join(secrets.choice(alphabet) for _ in range(24))
+
+
+def webhooks_of(name: str, version: str, document: Any) -> tuple[Webhook, ...]:
+    """A find answer (v2 the row or null, v1 the flat object) in the shared shape; none for
+    null and for v1's never-set answer (disabled, no URL)."""
+    if not isinstance(document, dict):
+        return ()
+    if version == "v1":
+        by_events = document.get("webhook_by_events") or document.get("webhookByEvents")
+        headers: Any = None
+    else:
+        by_events = document.get("webhookByEvents")
+        headers = document.get("headers")
+    enabled = bool(document.get("enabled"))
+    url = document.get("url") or ""
+    if not enabled and not url:
+        return ()
+    pairs = tuple((key, _header_text(value)) for key, value in (headers or {}).items())
+    return (Webhook("evolution", name, version, None, url, enabled,
+                    "by-events" if by_events else "single", pairs,
+                    tuple(document.get("events") or ())),)
 
 
 # Reading set bodies. Messages follow the jsonschema library Evolution validates with
@@ -299,6 +333,29 @@ def _find(version: str | None) -> Callable[[Request], Awaitable[Response]]:
     return find_webhook
 
 
+def _missing(name: str) -> JSONResponse:
+    """Evolution's answer for an instance it does not have."""
+    return JSONResponse({"status": 404, "error": "Not Found", "response": {
+        "message": [f'The "{name}" instance does not exist']}}, status_code=404)
+
+
+async def _connection_state(request: Request) -> Response:
+    name = request.path_params["instance"]
+    state = _instances(request).state(name)
+    if state is None:
+        return _missing(name)
+    return JSONResponse({"instance": {"instanceName": name, "state": state}})
+
+
+async def _logout(request: Request) -> Response:
+    name = request.path_params["instance"]
+    if _instances(request).state(name) is None:
+        return _missing(name)
+    _instances(request).logout(name)
+    return JSONResponse({"status": "SUCCESS", "error": False,
+                         "response": {"message": "Instance logged out"}})
+
+
 def _welcome(version: str) -> Callable[[Request], Awaitable[Response]]:
     async def welcome(request: Request) -> Response:
         document: dict[str, Any] = {"status": 200,
@@ -323,5 +380,9 @@ def routes() -> list[Route]:
             Route(f"{base}/", _welcome(version or "v2"), methods=["GET"]),
             Route(f"{base}/webhook/set/{{instance}}", _set(version), methods=["POST"]),
             Route(f"{base}/webhook/find/{{instance}}", _find(version), methods=["GET"]),
+            Route(f"{base}/instance/connectionState/{{instance}}", _connection_state,
+                  methods=["GET"]),
+            # Evolution's logout is a DELETE; POST is taken too, for scripts that use it.
+            Route(f"{base}/instance/logout/{{instance}}", _logout, methods=["DELETE", "POST"]),
         ]
     return found

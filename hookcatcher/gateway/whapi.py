@@ -1,5 +1,6 @@
-"""Whapi.Cloud's channel settings, mocked: `GET/PATCH/DELETE /settings` and
-`GET /settings/events`.
+"""Whapi.Cloud's channel settings, mocked: `GET/PATCH/DELETE /settings`,
+`GET /settings/events`, the webhook test `POST /settings/webhook_test` (which really posts a
+test callback to the URL it is given) and the channel's `GET /health`.
 
 A channel is named by its token (`Authorization: Bearer <token>`; `default` without one), as
 Whapi knows a channel by it. A PATCH changes only the fields it names, and `webhooks`
@@ -10,8 +11,10 @@ Errors are Whapi's `{"error": {"code", "message", "details"}}`, each problem wit
 
 from __future__ import annotations
 
+import time
 from typing import Any, Callable
 
+import httpx
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
@@ -23,7 +26,7 @@ from ..validation import described
 from .errors import Invalid, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
-__all__ = ["Channels", "read_settings", "channel_of", "routes"]
+__all__ = ["Channels", "read_settings", "read_test", "channel_of", "webhooks_of", "routes"]
 
 _MODES = {"body": "single", "path": "path", "method": "method"}
 _TYPES = catalog.WHAPI_TYPES + tuple(catalog.WHAPI_LEGACY_TYPES)
@@ -34,6 +37,7 @@ class Channels:
 
     def __init__(self) -> None:
         self._settings: dict[str, dict[str, Any]] = {}
+        self.started = time.time()
 
     def get(self, channel: str) -> dict[str, Any]:
         return self._settings.get(channel) or _empty()
@@ -48,7 +52,7 @@ class Channels:
         return _empty()
 
     def instances(self) -> list[Instance]:
-        return [Instance("whapi", channel, "", _webhooks(channel, settings["webhooks"]))
+        return [Instance("whapi", channel, "", webhooks_of(channel, settings))
                 for channel, settings in list(self._settings.items())]
 
 
@@ -56,12 +60,20 @@ def _empty() -> dict[str, Any]:
     return {"webhooks": []}
 
 
-def _webhooks(channel: str, webhooks: list[dict[str, Any]]) -> tuple[Webhook, ...]:
-    return tuple(
-        Webhook("whapi", channel, "", str(index), hook["url"], True, _MODES[hook["mode"]],
-                tuple(hook["headers"].items()),
-                tuple(f"{event['type']}/{event['method']}" for event in hook["events"]))
-        for index, hook in enumerate(webhooks))
+def webhooks_of(channel: str, settings: Any) -> tuple[Webhook, ...]:
+    """A settings answer's `webhooks` in the shared shape, Whapi's defaults filled in where
+    a webhook leaves them out (mode body, events messages/put)."""
+    webhooks = settings.get("webhooks") if isinstance(settings, dict) else None
+    found = []
+    for index, hook in enumerate(webhooks if isinstance(webhooks, list) else ()):
+        mode = hook.get("mode", "body")
+        events = hook.get("events")
+        pairs = ([(event.get("type"), event.get("method")) for event in events]
+                 if isinstance(events, list) else catalog.WHAPI_DEFAULT_EVENTS)
+        found.append(Webhook("whapi", channel, "", str(index), hook.get("url") or "", True,
+                             _MODES.get(mode, mode), tuple((hook.get("headers") or {}).items()),
+                             tuple(f"{kind}/{method}" for kind, method in pairs)))
+    return tuple(found)
 
 
 def channel_of(request: Request) -> str:
@@ -258,9 +270,74 @@ async def _allowed_events(request: Request) -> Response:
                          for kind, method in catalog.whapi_pairs()])
 
 
+async def _health(request: Request) -> Response:
+    """The channel's Health: always authorised (AUTH), as a linked phone would be."""
+    started = _channels(request).started
+    return JSONResponse({
+        "start_at": int(started), "uptime": int(time.time() - started), "version": "1.8.7",
+        "status": {"code": 4, "text": "AUTH"}})
+
+
+def read_test(body: Any) -> dict[str, Any]:
+    """A webhook test body (`{type, url, mode, headers?}`, the first three required)."""
+    if not isinstance(body, dict):
+        raise Invalid([Problem("$", f"expected an object, got {described(body)}")])
+    problems: list[Problem] = []
+    for key in ("type", "url", "mode"):
+        if key not in body:
+            problems.append(Problem(json_path([key]), "required field is missing"))
+    if problems:
+        raise Invalid(problems)
+    hook = _read_webhook(problems, {key: body[key] for key in ("url", "mode", "headers")
+                                    if key in body}, "$")
+    if body["type"] not in _TYPES:
+        problems.append(Problem("$.type", _not_one_of(body["type"], catalog.WHAPI_TYPES)))
+    if problems:
+        raise Invalid(problems)
+    return {**hook, "type": catalog.WHAPI_LEGACY_TYPES.get(body["type"], body["type"])}
+
+
+async def _webhook_test(request: Request) -> Response:
+    """Post a test callback where the body says and report what came back; a URL that does
+    not take it is Whapi's error, with the reason."""
+    try:
+        test = read_test(await read_json(request))
+    except Invalid as exc:
+        return _bad_request(exc.problems)
+    kind = test["type"]
+    event = catalog.find("whapi", f"{kind}/post")
+    payload = {event.payload[0]: []} if event and event.payload else {}
+    body = {**payload, "event": {"type": kind, "event": "post"}, "channel_id": "MOCK-CHANNEL"}
+    target = test["url"].rstrip("/")
+    if test["mode"] == "path":
+        target += f"/{kind}/post"
+    elif test["mode"] == "method":
+        target += f"/{kind}"
+    try:
+        async with httpx.AsyncClient(timeout=_TEST_TIMEOUT) as http:
+            answer = await http.post(target, json=body, headers=test["headers"])
+    except httpx.HTTPError as exc:
+        return _test_failed(f"the webhook test could not reach {target}: "
+                            f"{type(exc).__name__} {exc}".strip())
+    if not 200 <= answer.status_code < 300:
+        return _test_failed(f"the webhook test to {target} was answered "
+                            f"{answer.status_code}: {' '.join(answer.text.split())[:200]}")
+    return JSONResponse({"success": True, "url": target, "status": answer.status_code})
+
+
+_TEST_TIMEOUT = 5.0
+
+
+def _test_failed(message: str) -> JSONResponse:
+    return JSONResponse({"error": {"code": 400, "message": message, "details": message}},
+                        status_code=400)
+
+
 def routes() -> list[Route]:
-    """The routes under the gateway prefix: `/whapi/settings...`."""
+    """The routes under the gateway prefix: `/whapi/settings...` and `/whapi/health`."""
     return [
+        Route("/whapi/health", _health, methods=["GET"]),
+        Route("/whapi/settings/webhook_test", _webhook_test, methods=["POST"]),
         Route("/whapi/settings", _get_settings, methods=["GET"]),
         Route("/whapi/settings", _patch_settings, methods=["PATCH"]),
         Route("/whapi/settings", _delete_settings, methods=["DELETE"]),

@@ -248,3 +248,21 @@ def test_instances_show_the_normalized_view(client: httpx.Client) -> None:
             "url": "http://127.0.0.1:3000/webhook", "enabled": True, "mode": "single",
             "headers": [], "events": SEED_003["events"]}]},
     ]
+
+
+@pytest.mark.parametrize("version", ["", "v1", "v2"])
+def test_connection_state_and_logout(client: httpx.Client, version: str) -> None:
+    base = f"/_gateway/evolution{'/' + version if version else ''}/instance"
+    missing = client.get(f"{base}/connectionState/shop")
+    assert missing.status_code == 404
+    assert missing.json() == {"status": 404, "error": "Not Found", "response": {
+        "message": ['The "shop" instance does not exist']}}
+    assert client.delete(f"{base}/logout/shop").status_code == 404
+    body = SEED_003 if version == "v1" else V2_BODY
+    assert set_webhook(client, "shop", body, version).status_code == 201
+    state = client.get(f"{base}/connectionState/shop")
+    assert state.json() == {"instance": {"instanceName": "shop", "state": "open"}}
+    logout = client.delete(f"{base}/logout/shop")
+    assert logout.json() == {"status": "SUCCESS", "error": False,
+                             "response": {"message": "Instance logged out"}}
+    assert client.get(f"{base}/connectionState/shop").json()["instance"]["state"] == "close"

@@ -158,3 +158,28 @@ def test_instances_show_the_normalized_view(client: httpx.Client) -> None:
                      "events": ["messages/post", "statuses/put"]}
     assert (second["id"], second["mode"], second["events"]) == ("1", "method", ["messages/put"])
     assert (third["id"], third["mode"]) == ("2", "single")
+
+
+def test_health(client: httpx.Client) -> None:
+    health = client.get("/_gateway/whapi/health", headers=token("tok-a")).json()
+    assert health["status"] == {"code": 4, "text": "AUTH"}
+    assert set(health) == {"start_at", "uptime", "version", "status"}
+
+
+def test_webhook_test_posts_a_callback(client: httpx.Client) -> None:
+    test = {"type": "message", "url": f"{client.base_url}/hooks", "mode": "path",
+            "headers": {"x-secret": "s1"}}
+    answer = client.post(f"{SETTINGS}/webhook_test", json=test, headers=token("tok-a"))
+    target = f"{client.base_url}/hooks/messages/post"
+    assert answer.json() == {"success": True, "url": target, "status": 200}
+    sent = client.get("/_hookcatcher/api/events").json()["events"][0]
+    assert sent["path"] == "/hooks/messages/post" and ["x-secret", "s1"] in sent["headers"]
+
+
+def test_webhook_test_errors(client: httpx.Client) -> None:
+    message, _ = error_of(client.post(f"{SETTINGS}/webhook_test", json={"url": "x"}))
+    assert message == "$.type: required field is missing"
+    unreachable = {"type": "messages", "url": "http://127.0.0.1:1/x", "mode": "body"}
+    message, _ = error_of(client.post(f"{SETTINGS}/webhook_test", json=unreachable))
+    assert message.startswith("the webhook test could not reach http://127.0.0.1:1/x: "
+                              "ConnectError")
