@@ -10,9 +10,9 @@ import signal
 import socket
 import sys
 from dataclasses import dataclass
-from typing import Callable, Sequence
+from typing import TYPE_CHECKING, Any, Callable, Sequence
 
-from . import __version__, drive, export, offline
+from . import __version__, catalog, drive, export, offline
 from .access import Access, check_token, exposure
 from .answers import Answers
 from .ingest import DEFAULT_MAX_BODY, Limits
@@ -22,6 +22,9 @@ from .server import Hookcatcher, create_app
 from .session import Loaded, SessionError, SessionWriter, load
 from .store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from .validation import SchemaError, Validator
+
+if TYPE_CHECKING:
+    from .gateway.client import GatewayClient
 
 __all__ = ["main", "parse_size"]
 
@@ -292,6 +295,7 @@ def build_parser() -> argparse.ArgumentParser:
                     "unless --no-redact.")
     export.add_arguments(exporter)
     exporter.set_defaults(token=_env("token", check_token, None))
+    _gateway_commands(commands)
     check = commands.add_parser(
         "validate", help="validate body or fixture files offline against the schemas",
         description="Validate bodies offline, as the server would: prints provider, event and "
@@ -300,6 +304,182 @@ def build_parser() -> argparse.ArgumentParser:
                        help="a body or fixture file, a folder of them, or - for stdin")
     check.add_argument("--json", action="store_true", help="print the results as JSON")
     return parser
+
+
+GATEWAYS = ("evolution", "codechat", "whapi")
+
+
+def _gateway_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """`attach` and `doctor`: both talk to a gateway's own webhook-configuration API."""
+    def gateway_options(command: argparse.ArgumentParser) -> None:
+        command.add_argument("gateway", choices=GATEWAYS, metavar="GATEWAY",
+                             help="evolution, codechat or whapi")
+        where = command.add_argument_group("the gateway")
+        where.add_argument("--api", metavar="URL", required=True,
+                           help="the gateway's API base URL (Evolution: http://localhost:8080; "
+                                "CodeChat: its server; Whapi: https://gate.whapi.cloud)")
+        where.add_argument("--apikey", metavar="KEY", default=None,
+                           help="Evolution's API key (global or the instance's), sent as apikey")
+        where.add_argument("--token", metavar="TOKEN", default=None,
+                           help="CodeChat: the instance's bearer JWT; Whapi: the channel token")
+        where.add_argument("--instance", metavar="NAME", default=None,
+                           help="the instance (Evolution: its name; CodeChat: its instanceId; "
+                                "Whapi: not needed, the token names the channel)")
+        where.add_argument("--timeout", type=_flag(_positive_float, "--timeout"), default=10.0,
+                           metavar="SECONDS", help="wait this long for each gateway answer")
+
+    attach = commands.add_parser(
+        "attach", help="point a gateway's webhook at hookcatcher; put it back on exit",
+        description="Read the instance's webhook configuration from the gateway, save it, "
+                    "point the webhook at this hookcatcher (the events asked for, default "
+                    "all), run the server and the inspector, and on exit (q, Ctrl-C, SIGTERM) "
+                    "put the saved configuration back exactly. Prints what it changed and "
+                    "what it restored; if restoring fails, prints the saved configuration and "
+                    "the command that restores it.")
+    gateway_options(attach)
+    attach.add_argument("--events", nargs="+", metavar="EVENT", default=None,
+                        help="subscribe only these events (messages.upsert, messages/post ...; "
+                             "default every event the gateway has)")
+    attach.add_argument("--by-events", action="store_true",
+                        help="per-event URLs (Evolution byEvents, Whapi path mode)")
+    attach.add_argument("--public-url", metavar="URL", default=None,
+                        help="the URL to register, when the gateway reaches this machine by "
+                             "another address (http://host.docker.internal:8787/webhook)")
+    here = attach.add_argument_group("this hookcatcher")
+    here.add_argument("--host", default=_env("host", str, "127.0.0.1"),
+                      help="address to listen on (default 127.0.0.1)")
+    here.add_argument("--port", type=_flag(_port, "--port"), default=_env("port", _port, 0),
+                      help="port to listen on (default: a free one)")
+    here.add_argument("--server-token", metavar="T", type=_flag(check_token, "--server-token"),
+                      default=_env("token", check_token, None),
+                      help="require this token for /_hookcatcher/ (what --token is to "
+                           "hookcatcher serve; also HOOKCATCHER_TOKEN): needed with "
+                           "--host 0.0.0.0")
+    here.add_argument("--save", metavar="FILE", default=None,
+                      help="append every capture to FILE (as hookcatcher serve --save)")
+    here.add_argument("--no-tui", dest="tui", action="store_false",
+                      help="no inspector: print one line per capture (as hookcatcher serve)")
+    here.add_argument("--no-redact", dest="redact", action="store_false",
+                      help="show secrets in printed lines and the inspector")
+
+    doctor = commands.add_parser(
+        "doctor", help="say why a gateway's webhooks do not arrive, and what to do",
+        description="Read the instance's webhook configuration and connection state from the "
+                    "gateway, try its webhook URL, and report each problem on one line with "
+                    "its fix. Exits 0 only when nothing is wrong.")
+    gateway_options(doctor)
+    doctor.add_argument("--expect", nargs="+", metavar="EVENT", default=(),
+                        help="events your app handles (messages.upsert ...): each must be "
+                             "subscribed")
+    doctor.add_argument("--json", action="store_true", help="one JSON document, for scripts")
+
+
+def _gateway_key(args: argparse.Namespace) -> str:
+    """The credential the gateway's API takes, from the flag that gateway calls it by."""
+    if args.gateway == "evolution":
+        if not args.apikey:
+            raise UsageError(f"{args.command} evolution needs --apikey KEY (the gateway's API "
+                             "key: AUTHENTICATION_API_KEY, or the instance's own)")
+        return str(args.apikey)
+    if not args.token:
+        what = "the instance's bearer JWT" if args.gateway == "codechat" else "the channel token"
+        raise UsageError(f"{args.command} {args.gateway} needs --token TOKEN ({what})")
+    return str(args.token)
+
+
+def _gateway_client(args: argparse.Namespace) -> "GatewayClient":
+    from .gateway.client import connect
+
+    if args.gateway != "whapi" and not args.instance:
+        raise UsageError(f"{args.command} {args.gateway} needs --instance NAME")
+    if not re.match(r"^https?://[^/\s]+", args.api):
+        raise UsageError(f"--api {args.api!r} is not a URL (e.g. http://localhost:8080)")
+    return connect(args.gateway, args.api.rstrip("/"), key=_gateway_key(args),
+                   instance=args.instance, timeout=args.timeout)
+
+
+def attach_gateway(args: argparse.Namespace) -> int:
+    """`hookcatcher attach`: the gateway pointed here while the server (and inspector) run."""
+    from .attach import attached, reachability_warning
+    from .gateway.client import GatewayError
+
+    if args.tui and not (sys.stdin.isatty() and sys.stdout.isatty()):
+        raise UsageError("hookcatcher attach needs a terminal for the inspector; add --no-tui "
+                         "to print one line per capture instead")
+    for event in args.events or ():
+        if not any(catalog.find(provider, event) for provider in catalog.PROVIDERS):
+            raise UsageError(f"--events {event!r} is not an event any gateway sends "
+                             "(messages.upsert, connection.update, messages/post ...)")
+    _gateway_key(args)  # a missing key is a usage error before anything is bound
+    settings = {**vars(_common_options().parse_args([])), **vars(args),
+                "token": args.server_token, "json": False}
+    receiver = _receiver(argparse.Namespace(**settings), say=_say)
+    url = args.public_url or f"{url_of(receiver.sock)}/webhook"
+    warning = reachability_warning(args.api, url)  # said first: it explains what may follow
+    if warning is not None:
+        _say(f"hookcatcher: {warning}")
+    _warn_if_exposed(receiver.sock, receiver.access)
+    try:
+        client = _gateway_client(args)
+    except GatewayError as exc:
+        print(f"hookcatcher: {exc}", file=sys.stderr, flush=True)
+        return 1
+    # SIGTERM, and SIGHUP (the terminal closed), restore the gateway as Ctrl-C does.
+    for ending in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(ending, signal.default_int_handler)
+    try:
+        with attached(client, url, args.events, args.by_events, say=_say):
+            if args.tui:
+                _inspect_attached(receiver, args)
+            else:
+                _serve_attached(receiver, args)
+    except GatewayError as exc:
+        print(f"hookcatcher: {exc}", file=sys.stderr, flush=True)
+        return 1
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if receiver.session is not None:
+            receiver.session.close()
+    return 0
+
+
+def _serve_attached(receiver: "_Receiver", args: argparse.Namespace) -> None:
+    printer = LinePrinter(redact=args.redact)
+    receiver.store.subscribe(printer)
+    try:
+        print(f"hookcatcher {__version__} is listening on {url_of(receiver.sock)} "
+              "(Ctrl-C puts the gateway's configuration back)", flush=True)
+        run(receiver.app, receiver.sock)
+    finally:
+        printer.close()
+
+
+def _inspect_attached(receiver: "_Receiver", args: argparse.Namespace) -> None:
+    from .tui import InspectorApp
+
+    server = BackgroundServer(receiver.app, sock=receiver.sock, quiet=True).start()
+    app = InspectorApp(server.url, redact=args.redact, token=args.server_token)
+    # SIGTERM and SIGHUP close the inspector as q does (the terminal is put back), then the
+    # caller restores the gateway.
+    for ending in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(ending, lambda *_: app.exit())
+    try:
+        app.run()
+    finally:
+        server.stop()
+
+
+def doctor_command(args: argparse.Namespace) -> int:
+    from . import doctor
+    from .gateway.client import GatewayError
+
+    try:
+        client: Any = _gateway_client(args)
+    except GatewayError as exc:
+        client = exc
+    return doctor.run_doctor(client, expected_events=list(args.expect), as_json=args.json,
+                             api=args.api, provider=args.gateway, timeout=args.timeout)
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -314,7 +494,7 @@ def main(argv: Sequence[str] | None = None) -> int:
                                  f"(got {args.session} and --connect {args.connect})")
             return inspect_session(args.session, args.filter, args.redact)
         if args.command == "tui":
-            return attach(args.connect or _env("connect", str,
+            return inspect_server(args.connect or _env("connect", str,
                                                f"http://127.0.0.1:{DEFAULT_PORT}"), args.filter,
                           args.redact, args.token)
         if args.command == "export":
@@ -323,6 +503,10 @@ def main(argv: Sequence[str] | None = None) -> int:
             return drive.replay_command(args)
         if args.command == "send":
             return drive.send_command(args)
+        if args.command == "attach":
+            return attach_gateway(args)
+        if args.command == "doctor":
+            return doctor_command(args)
         if args.command is None and sys.stdin.isatty() and sys.stdout.isatty():
             return serve_and_inspect(args)
         if args.command is None:
@@ -339,7 +523,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
 
 
-def attach(url: str, filter_text: str, redact: bool = True, token: str | None = None) -> int:
+def inspect_server(url: str, filter_text: str, redact: bool = True,
+                   token: str | None = None) -> int:
     """The inspector on a running server; it waits (showing "reconnecting") for one to
     answer, so it can be started before the server."""
     from .tui import InspectorApp  # Textual loads only when a screen is wanted

@@ -429,3 +429,141 @@ def test_tui_file_opens_the_inspector_on_a_saved_session(tmp_path, validator) ->
     finally:
         if terminal.process.poll() is None:
             terminal.process.kill()
+
+
+# --- attach: the mock gateway pointed at a hookcatcher process, and put back on exit --------
+
+APP = "http://127.0.0.1:9/app"  # replaced by a live URL in the test: the mock delivers to it too
+ATTACH_CASES = {
+    # gateway flag, API path under the mock, key flag, instance, set-up request (method, path, body)
+    "evolution-v2": ("evolution", "/_gateway/evolution/v2", "--apikey", "sales", (
+        "POST", "/webhook/set/sales", {"webhook": {
+            "enabled": True, "url": APP, "byEvents": False,
+            "headers": {"x-team": "support"}, "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"]}})),
+    "evolution-v1": ("evolution", "/_gateway/evolution/v1", "--apikey", "sales", (
+        "POST", "/webhook/set/sales", {"enabled": True, "url": APP,
+                                       "webhook_by_events": True, "events": ["MESSAGES_UPSERT"]})),
+    "codechat-v2": ("codechat", "/_gateway/codechat", "--token", "inst-1", (
+        "POST", "/api/v2/instance/inst-1/webhook",
+        {"name": "app", "url": APP, "enabled": True})),
+    "whapi": ("whapi", "/_gateway/whapi", "--token", None, (
+        "PATCH", "/settings", {"webhooks": [{"url": APP, "mode": "body",
+                                             "events": [{"type": "messages", "method": "post"}]}]})),
+}
+
+
+def _configuration(client) -> str:
+    return json.dumps(client.read().comparable(), sort_keys=True)
+
+
+@pytest.mark.parametrize("case", list(ATTACH_CASES))
+@pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
+def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case, stop) -> None:
+    from hookcatcher.gateway.client import connect
+
+    gateway, prefix, key_flag, instance, (method, path, body) = ATTACH_CASES[case]
+    mock = make_server()
+    api = mock.url + prefix
+    headers = {"apikey": "k", "authorization": "Bearer k"}
+    # The app's own webhook goes to a live URL (the mock captures it too): CodeChat and Whapi
+    # keep delivering there while hookcatcher's is added beside it.
+    body = json.loads(json.dumps(body).replace(APP, mock.url + "/app"))
+    answer = httpx.request(method, api + path, json=body, headers=headers, timeout=10)
+    assert answer.status_code < 300, answer.text
+    client = connect(gateway, api, key="k", instance=instance)
+    before = _configuration(client)
+
+    event = "messages/post" if gateway == "whapi" else "messages.upsert"
+    flags = ["attach", gateway, "--api", api, key_flag, "k", "--no-tui", "--port", "0",
+             "--events", event]
+    if instance:
+        flags += ["--instance", instance]
+    attached = run(*flags).started()
+    attached.read_until(r"^attached to ", stream="stderr")
+    changed = attached.read_until(r"^  (now|added): ", stream="stderr")
+    assert f"{attached.url}/webhook" in changed and "messages" in changed.lower()
+    assert f"{attached.url}/webhook" in _configuration(client)
+
+    # The mock delivers to what is configured now: hookcatcher's URL.
+    sent = subprocess.run(
+        [sys.executable, "-m", "hookcatcher", "send", event, "--instance", instance or "k",
+         "--server", mock.url],
+        capture_output=True, text=True, timeout=30)
+    assert sent.returncode == 0, sent.stdout + sent.stderr
+    events = httpx.get(attached.url + "/_hookcatcher/api/events", timeout=10).json()["events"]
+    assert [e["provider"] for e in events] == [gateway]
+
+    attached.process.send_signal(getattr(signal, stop))
+    assert attached.process.wait(timeout=20) == 0
+    attached.read_until(r"restored", stream="stderr")
+    assert _configuration(client) == before
+
+
+def _free_port() -> int:
+    import socket
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        return sock.getsockname()[1]
+
+
+def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, capsys) -> None:
+    from hookcatcher.cli import main
+    from hookcatcher.access import Access
+    from hookcatcher.runner import BackgroundServer
+    from hookcatcher.server import create_app
+
+    down = f"http://127.0.0.1:{_free_port()}"
+    assert main(["attach", "evolution", "--api", down, "--instance", "s", "--no-tui"]) == 2
+    assert "attach evolution needs --apikey KEY" in capsys.readouterr().err
+    assert main(["attach", "whapi", "--api", down, "--no-tui"]) == 2
+    assert "attach whapi needs --token TOKEN (the channel token)" in capsys.readouterr().err
+    assert main(["attach", "evolution", "--api", "localhost:8080", "--apikey", "k",
+                 "--instance", "s", "--no-tui"]) == 2
+    assert "--api 'localhost:8080' is not a URL" in capsys.readouterr().err
+
+    assert main(["attach", "evolution", "--api", down, "--apikey", "k", "--instance", "s",
+                 "--no-tui"]) == 1
+    err = capsys.readouterr().err
+    assert down in err and "Traceback" not in err
+
+    with BackgroundServer(create_app(access=Access(token="right-key")),
+                          pace_collector=False) as guarded:
+        api = guarded.url + "/_gateway/evolution/v2"
+        assert main(["attach", "evolution", "--api", api, "--apikey", "wrong", "--instance",
+                     "s", "--no-tui"]) == 1
+        err = capsys.readouterr().err
+        assert "401" in err and "apikey" in err and "Traceback" not in err
+        assert main(["doctor", "evolution", "--api", api, "--apikey", "wrong", "--instance",
+                     "s"]) == 1
+        out = capsys.readouterr().out
+        assert "401" in out and "fix:" in out
+
+
+def test_doctor_reports_each_problem_with_its_fix_and_exits_0_only_when_clean(
+        make_server, capsys) -> None:
+    from hookcatcher.cli import main
+
+    mock, app = make_server(), make_server()
+    api = mock.url + "/_gateway/evolution/v2"
+    def configure(url: str, by_events: bool) -> None:
+        answer = httpx.post(f"{api}/webhook/set/sales", timeout=10, json={"webhook": {
+            "enabled": True, "url": url, "byEvents": by_events,
+            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]}})
+        assert answer.status_code == 201, answer.text
+
+    configure(app.url + "/webhook/", True)
+    assert main(["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales",
+                 "--expect", "messages.update"]) == 1
+    out = capsys.readouterr().out
+    assert "a URL ending in '/'" in out and "without the trailing slash" in out
+    assert "add MESSAGES_UPDATE to the instance's events" in out
+    assert out.count("✗") >= 2 and out.count("fix:") == out.count("✗")
+
+    configure(app.url + "/webhook", False)
+    assert main(["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales",
+                 "--expect", "messages.upsert"]) == 0
+    assert "no problems found" in capsys.readouterr().out
+    assert main(["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales",
+                 "--json"]) == 0
+    report = json.loads(capsys.readouterr().out)
+    assert report["ok"] is True and report["findings"] == []
