@@ -106,11 +106,7 @@ def _truthy(text: str) -> bool:
 def _common_options() -> argparse.ArgumentParser:
     options = argparse.ArgumentParser(add_help=False)
     group = options.add_argument_group("server options (also HOOKCATCHER_<NAME>)")
-    group.add_argument("--host", default=_env("host", str, "127.0.0.1"),
-                       help="address to listen on (default 127.0.0.1)")
-    group.add_argument("--port", type=_flag(_port, "--port"),
-                       default=_env("port", _port, DEFAULT_PORT),
-                       help=f"port to listen on (default {DEFAULT_PORT}; 0 picks a free one)")
+    _listen_options(group, DEFAULT_PORT)
     group.add_argument("--max-events", type=_flag(_positive_int, "--max-events"),
                        default=_env("max-events", _positive_int, DEFAULT_MAX_EVENTS),
                        help=f"captures kept before the oldest is evicted (default {DEFAULT_MAX_EVENTS:,})")
@@ -123,11 +119,9 @@ def _common_options() -> argparse.ArgumentParser:
                             "a larger one is answered 413 and recorded without its body")
     group.add_argument("--json", action="store_true", default=_env("json", _truthy, False),
                        help="print one JSON line per capture instead of a text line")
-    group.add_argument("--token", metavar="T", type=_flag(check_token, "--token"),
-                       default=_env("token", check_token, None),
-                       help="require this token for /_hookcatcher/ and /_gateway/: "
-                            "Authorization: Bearer T, or ?token=T (EventSource); the mocked "
-                            "gateways also take it as Evolution's apikey header")
+    _server_token_option(group, "--token", "require this token for /_hookcatcher/ and "
+                         "/_gateway/: Authorization: Bearer T, or ?token=T (EventSource); the "
+                         "mocked gateways also take it as Evolution's apikey header")
     group.add_argument("--ingest-token", metavar="T", type=_flag(check_token, "--ingest-token"),
                        default=_env("ingest-token", check_token, None),
                        help="require this token on captures too: x-hookcatcher-token: T or "
@@ -160,6 +154,22 @@ def _common_options() -> argparse.ArgumentParser:
                          default=_env_list("fail-first"),
                          help="answer 500 to the first N arrivals of each distinct body")
     return options
+
+
+def _listen_options(group: argparse._ActionsContainer, default_port: int) -> None:
+    """--host and --port: where a command that runs the receiver listens."""
+    group.add_argument("--host", default=_env("host", str, "127.0.0.1"),
+                       help="address to listen on (default 127.0.0.1)")
+    shown = f"{default_port}; 0 picks a free one" if default_port else "a free one"
+    group.add_argument("--port", type=_flag(_port, "--port"),
+                       default=_env("port", _port, default_port),
+                       help=f"port to listen on (default {shown})")
+
+
+def _server_token_option(group: argparse._ActionsContainer, flag: str, help: str) -> None:
+    """The token that guards this receiver's own API (HOOKCATCHER_TOKEN)."""
+    group.add_argument(flag, metavar="T", type=_flag(check_token, flag),
+                       default=_env("token", check_token, None), help=help)
 
 
 def _env_list(name: str) -> list[str] | None:
@@ -346,15 +356,10 @@ def _gateway_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
                         help="the URL to register, when the gateway reaches this machine by "
                              "another address (http://host.docker.internal:8787/webhook)")
     here = attach.add_argument_group("this hookcatcher")
-    here.add_argument("--host", default=_env("host", str, "127.0.0.1"),
-                      help="address to listen on (default 127.0.0.1)")
-    here.add_argument("--port", type=_flag(_port, "--port"), default=_env("port", _port, 0),
-                      help="port to listen on (default: a free one)")
-    here.add_argument("--server-token", metavar="T", type=_flag(check_token, "--server-token"),
-                      default=_env("token", check_token, None),
-                      help="require this token for /_hookcatcher/ (what --token is to "
-                           "hookcatcher serve; also HOOKCATCHER_TOKEN): needed with "
-                           "--host 0.0.0.0")
+    _listen_options(here, 0)
+    _server_token_option(here, "--server-token", "require this token for /_hookcatcher/ (what "
+                         "--token is to hookcatcher serve; also HOOKCATCHER_TOKEN): needed "
+                         "with --host 0.0.0.0")
     here.add_argument("--save", metavar="FILE", default=None,
                       help="append every capture to FILE (as hookcatcher serve --save)")
     here.add_argument("--no-tui", dest="tui", action="store_false",
