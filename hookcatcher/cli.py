@@ -416,6 +416,9 @@ def attach_gateway(args: argparse.Namespace) -> int:
             raise UsageError(f"--events {event!r} is not an event any gateway sends "
                              "(messages.upsert, connection.update, messages/post ...)")
     _gateway_key(args)  # a missing key is a usage error before anything is bound
+    if args.public_url is not None and not re.match(r"^https?://[^/\s]+", args.public_url):
+        raise UsageError(f"--public-url {args.public_url!r} is not a URL the gateway can post "
+                         "to (e.g. http://host.docker.internal:8787/webhook)")
     settings = {**vars(_common_options().parse_args([])), **vars(args),
                 "token": args.server_token, "json": False}
     receiver = _receiver(argparse.Namespace(**settings), say=_say)

@@ -520,6 +520,9 @@ def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, ca
     assert main(["attach", "evolution", "--api", "localhost:8080", "--apikey", "k",
                  "--instance", "s", "--no-tui"]) == 2
     assert "--api 'localhost:8080' is not a URL" in capsys.readouterr().err
+    assert main(["attach", "evolution", "--api", down, "--apikey", "k", "--instance", "s",
+                 "--public-url", "notaurl", "--no-tui"]) == 2
+    assert "--public-url 'notaurl' is not a URL" in capsys.readouterr().err
 
     assert main(["attach", "evolution", "--api", down, "--apikey", "k", "--instance", "s",
                  "--no-tui"]) == 1
