@@ -173,15 +173,12 @@ def _is_number(value: Any) -> bool:
     return isinstance(value, (int, float)) and not isinstance(value, bool)
 
 
-_TYPES: dict[str, Check] = {
-    "object": lambda value: isinstance(value, dict),
-    "array": lambda value: isinstance(value, list),
-    "string": lambda value: isinstance(value, str),
-    "boolean": lambda value: isinstance(value, bool),
-    "null": lambda value: value is None,
-    "integer": _is_integer,
-    "number": _is_number,
-}
+def _instance_of(kind: type) -> Check:
+    return lambda value: isinstance(value, kind)
+
+
+_TYPES: dict[str, Check] = {**{name: _instance_of(kind) for name, kind in _PYTHON.items()},
+                            "integer": _is_integer, "number": _is_number}
 
 
 def _type(wanted: Any) -> Check:

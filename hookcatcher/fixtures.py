@@ -64,6 +64,11 @@ def is_fixture(document: Any) -> bool:
 
 
 def load(path: Path) -> Fixture:
+    return from_document(path, read_json_file(path)[1])
+
+
+def read_json_file(path: Path) -> tuple[bytes, Any]:
+    """A file's bytes and their JSON; FixtureError naming the file when either fails."""
     try:
         raw = path.read_bytes()
     except OSError as exc:
@@ -71,7 +76,7 @@ def load(path: Path) -> Fixture:
     document, problem = parse_body(raw)
     if problem is not None:
         raise FixtureError(f"{path}: {problem.message}")
-    return from_document(path, document)
+    return raw, document
 
 
 def from_document(path: Path, document: Any) -> Fixture:

@@ -58,8 +58,10 @@ def capture_line(capture: Capture, redact: bool = False) -> str:
 
     `redact`: secrets in the path, the query and the messages hidden. Only a message can
     quote a body's value, so only a capture with messages pays for redacting its body."""
-    if redact and (capture.validation.errors or capture.warnings):
-        capture = redacted(capture)
+    # Without messages, only the path and query can hold a secret: no need to copy the body.
+    text_only = redact and not (capture.validation.errors or capture.warnings)
+    if redact and not text_only:
+        capture = redacted(capture)  # path and query included
     time = capture.received_at[11:23]
     status = capture.validation.status
     if capture.validation.errors:
@@ -67,7 +69,7 @@ def capture_line(capture: Capture, redact: bool = False) -> str:
         more = len(capture.validation.errors) - 1
         status += f" ({first.path}: {first.message}{f'; +{more} more' if more else ''})"
     target = capture.path + (f"?{capture.query}" if capture.query else "")
-    if redact:
+    if text_only:
         target = redacted_text(target)
     parts = [time, f"#{capture.id}", capture.provider, capture.event or "-",
              capture.instance or "-", status, size_text(capture.size),

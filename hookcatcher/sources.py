@@ -112,17 +112,12 @@ def _file(path: Path) -> Item:
     """A fixture file, or a bare body: then its bytes go exactly as they are in the file,
     as JSON, since that is what a developer saved from a log."""
     try:
-        raw = path.read_bytes()
-    except OSError as exc:
-        raise SourceError(f"{path}: cannot read: {exc.strerror}") from None
-    document, problem = parse_body(raw)
-    if problem is not None:
-        raise SourceError(f"{path}: {problem.message}")
-    if fixtures.is_fixture(document):
-        try:
-            fixture = fixtures.from_document(path, document)  # read and parsed once
-        except FixtureError as exc:
-            raise SourceError(str(exc)) from None
+        raw, document = fixtures.read_json_file(path)
+        fixture = fixtures.from_document(path, document) if fixtures.is_fixture(document) \
+            else None  # read and parsed once
+    except FixtureError as exc:
+        raise SourceError(str(exc)) from None
+    if fixture is not None:
         return Item(fixture.name if _inside_bundle(path) else str(path),
                     item_of(fixture).capture)
     return Item(str(path), _capture(raw, [("content-type", "application/json")], document))
