@@ -27,15 +27,14 @@ import json
 import re
 from dataclasses import dataclass
 from typing import Any
-from urllib.parse import parse_qsl, urlsplit
+from urllib.parse import unquote_to_bytes, urlsplit
 
 from starlette.types import Scope, Send
 
-__all__ = ["Access", "Guard", "HEADER", "auth_headers", "check_token", "exposure", "refusal"]
+__all__ = ["Access", "Guard", "HEADER", "auth_headers", "check_host", "check_token", "exposure", "refusal"]
 
 HEADER = "x-hookcatcher-token"
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: it travels in headers and URLs
-_MAX_QUERY_FIELDS = 100
 
 
 @dataclass(frozen=True, slots=True)
@@ -44,6 +43,9 @@ class Access:
 
     token: str | None = None  # --token: /_hookcatcher/ and /_gateway/
     ingest_token: str | None = None  # --ingest-token: captures
+    # --allow-host (and the name given with --host): Host names besides loopback names and
+    # IP addresses that /_hookcatcher/ and /_gateway/ answer to.
+    allow_hosts: tuple[str, ...] = ()
 
 
 def check_token(text: str) -> str:
@@ -68,12 +70,17 @@ class Guard:
         self._api = api_prefix
         self._gateway = gateway_prefix
         self._health = f"{api_prefix}/health"
+        self._hosts = frozenset(name.lower().rstrip(".") for name in access.allow_hosts)
 
     async def admit(self, scope: Scope, send: Send) -> Scope | None:
         """The scope to hand to the routes, or None once the refusal has been answered."""
         if scope["type"] != "http":
             return scope  # no route serves anything but HTTP
         headers: list[tuple[bytes, bytes]] = scope["headers"]
+        host = _header(headers, b"host")
+        if host is not None and not self._known_host(host):
+            await _answer(scope, send, 403, {"error": self._unknown_host(host)})
+            return None
         origin = _header(headers, b"origin")
         if origin is not None and not _same_origin(origin, _header(headers, b"host")):
             shown = origin.decode("latin-1")
@@ -98,6 +105,27 @@ class Guard:
         await _answer(scope, send, 401, {"error": self._why(gateway, presented)},
                       _challenge(presented))
         return None
+
+    def _known_host(self, host: bytes) -> bool:
+        """Whether a Host names this machine in a way a web page cannot borrow: an IP
+        address or a loopback name (`localhost`, `*.localhost`), or a name the user
+        allowed. A page on a DNS-rebinding domain reaches 127.0.0.1 with its own domain
+        in Host: refused here, as Jupyter, Vite and mitmweb do."""
+        name = _host_name(host.decode("latin-1"))
+        if name is None:
+            return False
+        return name in self._hosts or name == "localhost" or name.endswith(".localhost") \
+            or _address(name) is not None
+
+    def _unknown_host(self, host: bytes) -> str:
+        shown = host.decode("latin-1")[:100]
+        name = _host_name(host.decode("latin-1"))
+        how = (f"if this is how you reach hookcatcher, start it with --allow-host {name} "
+               "(or HOOKCATCHER_ALLOW_HOST)") if name else "send the address it listens on"
+        return (f"Host {shown!r} is not a name this hookcatcher answers to on {self._api}/ "
+                f"and {self._gateway}/: only IP addresses, localhost and names given with "
+                f"--allow-host are (a web page on a DNS-rebinding domain sends its own name); "
+                f"{how}")
 
     def _why(self, gateway: bool, presented: list[tuple[str, bytes]]) -> str:
         where = f"{self._gateway}/" if gateway else f"{self._api}/"
@@ -193,12 +221,22 @@ def _presented(scope: Scope, apikey: bool) -> list[tuple[str, bytes]]:
         elif key == HEADER.encode() or (apikey and key == b"apikey"):
             found.append((key.decode("latin-1"), value.strip()))
     query: bytes = scope.get("query_string", b"")
-    if b"token=" in query:
-        fields = parse_qsl(query.decode("latin-1"), keep_blank_values=True,
-                           max_num_fields=_MAX_QUERY_FIELDS)
-        found.extend(("?token=", value.encode("latin-1")) for name, value in fields
-                     if name == "token")
+    if b"token" in query or b"%" in query:
+        found.extend(("?token=", value) for value in _query_tokens(query))
     return found
+
+
+def _query_tokens(query: bytes) -> list[bytes]:
+    """The values of every `token` field of a query string, as bytes. Any number of fields
+    and any escapes are read without fault (a query is the sender's to write): each
+    `&`-separated field is looked at once, and only its name is decoded."""
+    tokens = []
+    for field in query.split(b"&"):
+        name, _, value = field.partition(b"=")
+        if name == b"token" or (b"%" in name or b"+" in name) and \
+                unquote_to_bytes(name.replace(b"+", b" ")) == b"token":
+            tokens.append(unquote_to_bytes(value.replace(b"+", b" ")))
+    return tokens
 
 
 def _without_authorization(scope: Scope) -> Scope:
@@ -227,6 +265,34 @@ async def _answer(scope: Scope, send: Send, status: int, document: dict[str, Any
     await send({"type": "http.response.start", "status": status, "headers": headers})
     await send({"type": "http.response.body",
                 "body": b"" if scope["method"] == "HEAD" else payload})
+
+
+def _host_name(host: str) -> str | None:
+    """The name in a Host header (port and IPv6 brackets taken off, lower case), or None
+    when it is not a host at all."""
+    host = host.strip().lower()
+    if host.startswith("["):
+        inside, bracket, rest = host[1:].partition("]")
+        if not bracket or (rest and not (rest[:1] == ":" and rest[1:].isdigit())):
+            return None
+        return inside
+    name, colon, port = host.partition(":")
+    if colon and not (port.isascii() and port.isdigit()):
+        return None
+    name = name.rstrip(".")
+    return name if name and _HOST_NAME.fullmatch(name) else None
+
+
+_HOST_NAME = re.compile(r"[a-z0-9_]([a-z0-9_.-]*[a-z0-9_])?")
+
+
+def check_host(text: str) -> str:
+    """A name given with --allow-host, or ValueError."""
+    name = _host_name(text)
+    if name is None or name != text.strip().lower().rstrip("."):
+        raise ValueError(f"{text!r} is not a host name (give the name alone, without a "
+                         "scheme, port or path: e.g. mybox.local)")
+    return name
 
 
 def _address(text: str) -> ipaddress.IPv4Address | ipaddress.IPv6Address | None:

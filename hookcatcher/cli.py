@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Callable, Sequence
 
 from . import __version__, catalog, drive, export, offline
-from .access import Access, check_token, exposure
+from .access import Access, check_host, check_token, exposure
 from .answers import Answers
 from .ingest import DEFAULT_MAX_BODY, Limits
 from .output import LinePrinter, banner
@@ -164,6 +164,13 @@ def _listen_options(group: argparse._ActionsContainer, default_port: int) -> Non
     group.add_argument("--port", type=_flag(_port, "--port"),
                        default=_env("port", _port, default_port),
                        help=f"port to listen on (default {shown})")
+    group.add_argument("--allow-host", metavar="NAME", action="append",
+                       type=_flag(check_host, "--allow-host"),
+                       default=_env("allow-host", _host_list, None),
+                       help="a Host name /_hookcatcher/ and /_gateway/ answer to besides IP "
+                            "addresses and localhost (repeatable; HOOKCATCHER_ALLOW_HOST takes "
+                            "several, comma-separated): other names are refused, as a page on "
+                            "a DNS-rebinding domain would send them")
 
 
 def _server_token_option(group: argparse._ActionsContainer, flag: str, help: str) -> None:
@@ -606,8 +613,14 @@ def _sessions(args: argparse.Namespace, store: Store,
     return session, notes
 
 
+def _host_list(text: str) -> list[str]:
+    return [check_host(name) for name in text.replace(",", " ").split()]
+
+
 def _access(args: argparse.Namespace) -> Access:
-    return Access(token=args.token, ingest_token=args.ingest_token)
+    allowed = [*(args.allow_host or ()), args.host]  # the name it listens on, if one
+    return Access(token=args.token, ingest_token=args.ingest_token,
+                  allow_hosts=tuple(name.lower() for name in allowed))
 
 
 def _warn_if_exposed(sock: socket.socket, access: Access) -> None:

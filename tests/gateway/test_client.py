@@ -347,13 +347,16 @@ def test_connection_state(server: BackgroundServer) -> None:
 def test_delivery_test(server: BackgroundServer) -> None:
     whapi = connect("whapi", f"{server.url}/_gateway/whapi", key="t", instance=None)
     target = f"{server.url}/whapi-test"
+    with socket.socket() as sock:
+        sock.bind(("127.0.0.1", 0))
+        port = sock.getsockname()[1]
+    hooks = [{"url": target}, {"url": f"http://127.0.0.1:{port}/x"}]
+    assert httpx.patch(f"{server.url}/_gateway/whapi/settings", json={"webhooks": hooks},
+                       headers={"Authorization": "Bearer t"}).status_code == 200
     assert whapi.test_delivery(target) == (f"Whapi.Cloud's webhook test reached {target} "
                                            "(answered 200)")
     events = httpx.get(f"{server.url}/_hookcatcher/api/events").json()["events"]
     assert [event["path"] for event in events] == ["/whapi-test"]
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        port = sock.getsockname()[1]
     with pytest.raises(GatewayError, match=f"could not reach http://127.0.0.1:{port}/x"):
         whapi.test_delivery(f"http://127.0.0.1:{port}/x")
     evolution = connect("evolution", f"{server.url}/_gateway/evolution", key="k", instance="a")

@@ -167,8 +167,9 @@ def test_health(client: httpx.Client) -> None:
 
 
 def test_webhook_test_posts_a_callback(client: httpx.Client) -> None:
-    test = {"type": "message", "url": f"{client.base_url}/hooks", "mode": "path",
-            "headers": {"x-secret": "s1"}}
+    url = f"{client.base_url}/hooks"
+    patch(client, {"webhooks": [{"url": url, "mode": "path"}]})
+    test = {"type": "message", "url": url, "mode": "path", "headers": {"x-secret": "s1"}}
     answer = client.post(f"{SETTINGS}/webhook_test", json=test, headers=token("tok-a"))
     target = f"{client.base_url}/hooks/messages/post"
     assert answer.json() == {"success": True, "url": target, "status": 200}
@@ -180,6 +181,30 @@ def test_webhook_test_errors(client: httpx.Client) -> None:
     message, _ = error_of(client.post(f"{SETTINGS}/webhook_test", json={"url": "x"}))
     assert message == "$.type: required field is missing"
     unreachable = {"type": "messages", "url": "http://127.0.0.1:1/x", "mode": "body"}
-    message, _ = error_of(client.post(f"{SETTINGS}/webhook_test", json=unreachable))
-    assert message.startswith("the webhook test could not reach http://127.0.0.1:1/x: "
-                              "ConnectError")
+    patch(client, {"webhooks": [{"url": unreachable["url"]}]})
+    message, _ = error_of(client.post(f"{SETTINGS}/webhook_test", json=unreachable,
+                                      headers=token("tok-a")))
+    assert message == "the webhook test could not reach http://127.0.0.1:1/x: ConnectError"
+
+
+def test_webhook_test_sends_only_to_a_configured_webhook(client: httpx.Client) -> None:
+    """The mock is no relay: a URL the channel does not deliver to is refused before any
+    request is made, whatever it points at."""
+    patch(client, {"webhooks": [{"url": "http://127.0.0.1:3000/mine"}]})
+    elsewhere = {"type": "messages", "url": f"{client.base_url}/_hookcatcher/api/stats",
+                 "mode": "body"}
+    message, _ = error_of(client.post(f"{SETTINGS}/webhook_test", json=elsewhere,
+                                      headers=token("tok-a")))
+    assert message == ("$.url: the mock tests only a webhook this channel has (PATCH "
+                       "/settings with it first); configured: http://127.0.0.1:3000/mine")
+    assert client.get("/_hookcatcher/api/events").json()["events"] == []
+
+
+def test_webhook_test_never_hands_back_the_answer_body(client: httpx.Client) -> None:
+    """What the tested URL answered stays there: only its status is said."""
+    url = f"{client.base_url}/hooks"
+    patch(client, {"webhooks": [{"url": url}]})
+    answer = client.post(f"{SETTINGS}/webhook_test", headers=token("tok-a"),
+                         json={"type": "messages", "url": url, "mode": "body"})
+    # hookcatcher answered the test callback {"ok":true,"id":1}: none of it comes back.
+    assert answer.json() == {"success": True, "url": url, "status": 200}
