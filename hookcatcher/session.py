@@ -106,14 +106,17 @@ class SessionWriter:
         self._appended = 0  # lines handed to the OS
         self._synced = 0  # of those, lines known to be on disk
         self._syncing: asyncio.Task[None] | None = None
+        self._fd = -1
+        self._file: tuple[int, int] = (0, 0)  # (device, inode) of the open file
         try:
-            self._fd = self._open(prefix=_ends_mid_line(self.path))
+            self._open()
         except OSError as exc:
             raise SessionError(f"cannot save to {self.path}: {exc.strerror}") from None
 
-    def _open(self, prefix: bool = False) -> int:
-        """A descriptor on the file, with this run's header written (after a newline when
-        the file ends in a line some crash cut short)."""
+    def _open(self) -> None:
+        """Open the file and write this run's header (after a newline when the file ends in
+        a line some crash cut short)."""
+        prefix = _ends_mid_line(self.path)
         created = not os.path.exists(self.path)
         fd = os.open(self.path, _FLAGS, 0o644)
         try:
@@ -122,46 +125,78 @@ class SessionWriter:
                 os.fsync(fd)
                 if created:  # the new name must survive a power loss too
                     _sync_folder(self.path)
+            opened = os.fstat(fd)
         except OSError:
             os.close(fd)
             raise
-        return fd
+        self._fd = fd
+        self._file = (opened.st_dev, opened.st_ino)
+        self._cut = False
 
     def append(self, capture: Capture) -> None:
         """Hand the capture's line to the OS, or raise SessionWriteError saying why not.
-        A file removed while it was written to is made again (under a new header)."""
+
+        A file removed, moved away or replaced while it is written to is let go (a removed
+        file's disk space only comes back once no descriptor holds it, which matters most
+        when the disk is full) and made again under a new header. The check is one stat of
+        the path per line, so not one acknowledged line goes into a file nobody can see."""
         line = encode(capture)
+        gone: str | None = None  # how the file left its name, when this capture found out
         try:
-            if os.fstat(self._fd).st_nlink == 0:
-                self._reopen(capture)
+            if self._fd >= 0:
+                gone = self._gone()
+                if gone is not None:
+                    self._let_go()
+            if self._fd < 0:
+                self._open()
             data = b"\n" + line if self._cut else line
             self._cut = True  # until the whole line is out (a needless newline is a blank line)
             _write_all(self._fd, data)
         except OSError as exc:
             self.failed += 1
             status = 507 if exc.errno in _NO_ROOM else 500
-            if self._first_unsaved is None:
+            first_failure = self._first_unsaved is None
+            if first_failure:
                 self._first_unsaved = capture.id
-                self._say(f"hookcatcher: cannot save to {self.path}: {exc.strerror}; captures "
-                          f"are kept in memory and answered {status} until it works again")
+            if first_failure or gone is not None:
+                problem = f"{self.path} was {gone} and cannot be made again" if gone \
+                    else f"cannot save to {self.path}"
+                self._say(f"hookcatcher: {problem}: {exc.strerror}; captures are kept in "
+                          f"memory and answered {status} until it works again")
             raise SessionWriteError(f"capture {capture.id} was not saved to {self.path}: "
                                     f"{exc.strerror}", status) from None
         self._cut = False
         self._appended += 1
+        missed = ""
         if self._first_unsaved is not None:
             first, last = self._first_unsaved, capture.id - 1
-            missed = f"#{first}" if first == last else f"#{first} to #{last}"
-            self._say(f"hookcatcher: saving to {self.path} again from capture #{capture.id} "
-                      f"on ({missed} not saved)")
+            span = f"#{first}" if first == last else f"#{first} to #{last}"
+            missed = f" ({span} not saved)"
             self._first_unsaved = None
+            if gone is None:
+                self._say(f"hookcatcher: saving to {self.path} again from capture "
+                          f"#{capture.id} on{missed}")
+        if gone is not None:
+            self._say(f"hookcatcher: {self.path} was {gone}; saving to a new {self.path} "
+                      f"from capture #{capture.id} on{missed}")
 
-    def _reopen(self, capture: Capture) -> None:
-        fd = self._open()
-        os.close(self._fd)
-        self._fd = fd
-        self._cut = False
-        self._say(f"hookcatcher: {self.path} was removed; saving to a new {self.path} "
-                  f"from capture #{capture.id} on")
+    def _gone(self) -> str | None:
+        """How the open file stopped being the one at its path ("removed", "moved away",
+        "replaced"), or None while it still is (or the path cannot be looked at)."""
+        try:
+            now = os.stat(self.path)
+        except (FileNotFoundError, NotADirectoryError):
+            return "removed" if os.fstat(self._fd).st_nlink == 0 else "moved away"
+        except OSError:
+            return None  # a folder that cannot be searched: the write says what is wrong
+        if (now.st_dev, now.st_ino) == self._file:
+            return None
+        return "replaced"
+
+    def _let_go(self) -> None:
+        """Close the descriptor of a file that lost its name; nothing is owed to it."""
+        fd, self._fd = self._fd, -1
+        os.close(fd)
 
     async def sync(self) -> None:
         """Wait until every line appended so far is on disk, or raise SessionWriteError.
@@ -180,10 +215,13 @@ class SessionWriter:
                                         f"{exc.strerror}", 500) from None
 
     async def _sync_now(self) -> None:
-        upto = self._appended
+        upto, fd = self._appended, self._fd
         try:
-            await asyncio.to_thread(os.fsync, self._fd)
+            await asyncio.to_thread(os.fsync, fd)
         except OSError as exc:
+            if fd != self._fd:  # let go meanwhile: its lines went with the removed file
+                self._synced = max(self._synced, upto)
+                return
             self._say(f"hookcatcher: {self.path} could not be synced to disk: {exc.strerror}; "
                       "the captures waiting for it are answered 500")
             raise

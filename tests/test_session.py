@@ -3,18 +3,22 @@ line loaded and every bad one named by file and line; the store takes them back 
 
 from __future__ import annotations
 
+import errno
 import json
 import os
+import stat
 import subprocess
 import sys
 import textwrap
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
 
 from conftest import TIMEOUT, body_of
+from test_cli import run  # noqa: F401 (a fixture: hookcatcher as a process)
 
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
@@ -208,6 +212,106 @@ def test_a_removed_file_is_made_again(tmp_path: Path, validator: Validator) -> N
     assert said == [f"hookcatcher: {file} was removed; saving to a new {file} from capture #2 on"]
 
 
+def test_a_file_moved_away_or_replaced_is_let_go_and_made_again(
+        tmp_path: Path, validator: Validator) -> None:
+    """A rename keeps the file's name count at 1, so only the path tells it is no longer
+    the one written to: the moved file keeps what it had, the new one gets the rest."""
+    file = tmp_path / "session.jsonl"
+    archive = tmp_path / "archive.jsonl"
+    said: list[str] = []
+    store = Store()
+    with SessionWriter(file, store.run, say=said.append) as writer:
+        writer.append(store.add(received(validator, b'{"n": 1}')))
+        file.rename(archive)
+        writer.append(store.add(received(validator, b'{"n": 2}')))
+        other = tmp_path / "other.jsonl"
+        other.write_bytes(b'{"not": "a session"')  # cut short: the header starts a line
+        other.replace(file)
+        writer.append(store.add(received(validator, b'{"n": 3}')))
+    assert [c.raw for c in load(archive).captures] == [b'{"n": 1}']
+    replaced = load(file)
+    assert [(c.id, c.raw) for c in replaced.captures] == [(3, b'{"n": 3}')]
+    assert [str(problem) for problem in replaced.problems] == \
+        [f"{file}:1: cut short (the writer stopped mid-line)"]
+    assert said == [
+        f"hookcatcher: {file} was moved away; saving to a new {file} from capture #2 on",
+        f"hookcatcher: {file} was replaced; saving to a new {file} from capture #3 on",
+    ]
+
+
+class FullDisk:
+    """A disk that is full while the removed session file is still open: every write to a
+    regular file fails with ENOSPC until that descriptor is closed, as the kernel frees
+    an unlinked file's blocks only then. Sockets are not touched, so the server answers."""
+
+    def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
+        self.full = False
+        self.holding: int | None = None  # the descriptor whose file fills the disk
+        self._write, self._close = os.write, os.close
+        monkeypatch.setattr(os, "write", self.write)
+        monkeypatch.setattr(os, "close", self.close)
+
+    def fill(self, writer: SessionWriter) -> None:
+        self.full, self.holding = True, writer._fd
+
+    def write(self, fd: int, data: Any) -> int:
+        if self.full and stat.S_ISREG(os.fstat(fd).st_mode):
+            raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+        return self._write(fd, data)
+
+    def close(self, fd: int) -> None:
+        if fd == self.holding:
+            self.full, self.holding = False, None
+        self._close(fd)
+
+
+def test_a_removed_file_on_a_full_disk_gives_its_space_back_and_saving_goes_on(
+        tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Issue 15: the removed file's descriptor is closed before a new file is made, so
+    the new file has room; before, the new file's header could not be written while the
+    old file held the disk, and every capture was answered 507 until a restart."""
+    file = tmp_path / "session.jsonl"
+    said: list[str] = []
+    store = Store()
+    disk = FullDisk(monkeypatch)
+    with SessionWriter(file, store.run, say=said.append) as writer, \
+            BackgroundServer(create_app(store, validator, session=writer)) as server, \
+            httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+        assert http.post("/webhook", content=b'{"n": 1}').status_code == 200
+        disk.fill(writer)
+        full = http.post("/webhook", content=b'{"n": 2}')
+        file.unlink()  # what a user does to get the space back
+        after = [http.post("/webhook", content=b'{"n": %d}' % n) for n in (3, 4, 5)]
+    assert (full.status_code, full.json()["reason"]) == \
+        (507, f"capture 2 was not saved to {file}: No space left on device")
+    assert [answer.status_code for answer in after] == [200, 200, 200]
+    loaded = load(file)
+    assert [(c.id, c.raw) for c in loaded.captures] == \
+        [(3, b'{"n": 3}'), (4, b'{"n": 4}'), (5, b'{"n": 5}')]
+    assert loaded.runs == 1 and loaded.problems == ()
+    assert said == [
+        f"hookcatcher: cannot save to {file}: No space left on device; captures are kept in "
+        "memory and answered 507 until it works again",
+        f"hookcatcher: {file} was removed; saving to a new {file} from capture #3 on "
+        "(#2 not saved)",
+    ]
+    assert writer.failed == 1
+
+
+def test_serve_says_on_stderr_that_its_session_file_was_removed(run, tmp_path: Path) -> None:
+    file = tmp_path / "session.jsonl"
+    server = run("serve", "--port", "0", "--save", str(file)).started()
+    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+        assert http.post("/webhook", content=b'{"n": 1}').json() == {"ok": True, "id": 1}
+        file.unlink()
+        assert [http.post("/webhook", content=b'{"n": %d}' % n).status_code
+                for n in (2, 3)] == [200, 200]
+        assert server.read_until("removed", stream="stderr") == \
+            f"hookcatcher: {file} was removed; saving to a new {file} from capture #2 on\n"
+    assert server.stop() == 0
+    assert [(c.id, c.raw) for c in load(file).captures] == [(2, b'{"n": 2}'), (3, b'{"n": 3}')]
+
+
 def test_a_capture_that_cannot_be_saved_is_not_acknowledged_and_is_kept(
         tmp_path: Path, validator: Validator) -> None:
     folder = tmp_path / "sessions"
@@ -232,9 +336,8 @@ def test_a_capture_that_cannot_be_saved_is_not_acknowledged_and_is_kept(
         [(1, 200), (2, 500), (3, 500), (4, 200)]
     assert stored[1]["answer"]["reason"] == reason
     assert said == [
-        f"hookcatcher: cannot save to {file}: No such file or directory; captures are kept in "
-        "memory and answered 500 until it works again",
-        f"hookcatcher: {file} was removed; saving to a new {file} from capture #4 on",
+        f"hookcatcher: {file} was removed and cannot be made again: No such file or directory; "
+        "captures are kept in memory and answered 500 until it works again",
         f"hookcatcher: saving to {file} again from capture #4 on (#2 to #3 not saved)",
     ]
     assert [c.raw for c in load(file).captures] == [b'{"n": 4}']
