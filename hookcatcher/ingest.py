@@ -32,7 +32,7 @@ from .validation import Validator, json_path
 
 __all__ = ["build_capture", "refused_capture", "judge", "parse_body", "parse_json",
            "read_body", "Limits", "Parsed", "limit_text", "DEFAULT_MAX_BODY",
-           "DEFAULT_MAX_HEADERS", "DEFAULT_MAX_HEADER_BYTES", "MAX_DEPTH"]
+           "DEFAULT_MAX_HEADERS", "DEFAULT_MAX_HEADER_BYTES", "MAX_DEPTH", "MAX_MEMBERS"]
 
 # Media bodies carry their file as base64: Evolution's own server takes 136 MB of JSON, and a
 # video of 15 MB arrives as about 21 MB.
@@ -55,6 +55,12 @@ _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
 _INFLATE = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,),
             # RFC 9110 deflate is zlib-wrapped; some senders send it raw.
             "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
+# gzip allows members one after another; a sender writes one. Each member costs a fresh
+# inflater, so a body of 20-byte empty members would make a 40 MB body two million of them.
+MAX_MEMBERS = 1000
+# Compressed input is fed in steps of this size: what follows a member's end is copied once
+# by zlib (unused_data), so a step bounds that copy instead of the rest of the body.
+_INFLATE_STEP = 64 * 1024
 _FORM_TYPES = ("application/x-www-form-urlencoded", "multipart/form-data")
 
 
@@ -474,21 +480,33 @@ def _inflated(data: bytes, coding: str, limit: int) -> bytes:
 
 
 def _inflate(data: bytes, wbits: int, coding: str, limit: int) -> bytes:
+    """Members decoded in one pass over the input (offsets into it, never a copy of the rest
+    per member), to at most `limit` bytes and MAX_MEMBERS members: over either the body is
+    too large, and the message names which bound it crossed."""
+    view, size = memoryview(data), len(data)
     out: list[bytes] = []
-    total = 0
+    total = position = members = 0
     while True:
+        members += 1
+        if members > MAX_MEMBERS:
+            raise _Undecodable(f"the {coding} body holds more than {MAX_MEMBERS:,} {coding} "
+                               f"members one after another, over the limit of "
+                               f"{MAX_MEMBERS:,} members (a sender writes one)", TOO_LARGE)
         inflater = zlib.decompressobj(wbits)
-        chunk = inflater.decompress(data, limit + 1 - total)
-        total += len(chunk)
-        if total > limit:
-            raise _Undecodable(f"the {coding} body decodes to more than the --max-body limit "
-                               f"of {limit_text(limit)}; raise it with --max-body", TOO_LARGE)
-        out.append(chunk)
-        if not inflater.eof:
-            raise _Undecodable(f"the {coding} body is cut short (its data ends mid-stream): "
-                               "kept as received, not parsed")
-        data = inflater.unused_data
-        if not data or wbits != _INFLATE["gzip"][0]:
+        while not inflater.eof:
+            if position >= size:
+                raise _Undecodable(f"the {coding} body is cut short (its data ends "
+                                   "mid-stream): kept as received, not parsed")
+            step = view[position:position + _INFLATE_STEP]
+            chunk = inflater.decompress(step, limit + 1 - total)
+            total += len(chunk)
+            if total > limit:
+                raise _Undecodable(f"the {coding} body decodes to more than the --max-body "
+                                   f"limit of {limit_text(limit)}; raise it with --max-body",
+                                   TOO_LARGE)
+            out.append(chunk)
+            position += len(step) - len(inflater.unused_data) - len(inflater.unconsumed_tail)
+        if position >= size or wbits != _INFLATE["gzip"][0]:
             return b"".join(out)  # gzip may hold several members, one after another
 
 

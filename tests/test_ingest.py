@@ -5,10 +5,15 @@ from __future__ import annotations
 
 import gzip
 import json
+import random
+import time
 import zlib
 
-from hookcatcher.ingest import (Limits, Parsed, build_capture, limit_text, parse_body,
-                                parse_json, read_body)
+import pytest
+
+from hookcatcher import ingest
+from hookcatcher.ingest import (MAX_MEMBERS, Limits, Parsed, build_capture, limit_text,
+                                parse_body, parse_json, read_body)
 from hookcatcher.validation import Validator
 
 
@@ -76,6 +81,55 @@ def test_read_body_undoes_content_encodings() -> None:
     assert (over.status, over.problem.message) == ("too-large", (
         "the gzip body decodes to more than the --max-body limit of 1 KiB; raise it with "
         "--max-body"))
+
+
+GZIP = [("Content-Encoding", "gzip")]
+EMPTY_MEMBER = gzip.compress(b"")  # 20 bytes
+MEMBERS_OVER = ("the gzip body holds more than 1,000 gzip members one after another, over the "
+                "limit of 1,000 members (a sender writes one)")
+
+
+def test_gzip_members_decode_up_to_the_bound_and_one_more_is_too_large() -> None:
+    three = gzip.compress(b'{"a": ') + EMPTY_MEMBER + gzip.compress(b"[1]}")
+    assert read_body(three, GZIP) == Parsed("json", {"a": [1]}, decoded_size=10)
+    assert MAX_MEMBERS == 1000
+    at_the_bound = EMPTY_MEMBER * (MAX_MEMBERS - 1) + gzip.compress(b"[2]")
+    assert read_body(at_the_bound, GZIP).body == [2]
+    over = read_body(EMPTY_MEMBER + at_the_bound, GZIP)
+    assert (over.status, over.problem.message) == ("too-large", MEMBERS_OVER)
+
+
+def test_members_that_straddle_the_input_steps_decode_whole() -> None:
+    """The input is read in steps; a member may end anywhere in one, and a long one spans
+    many."""
+    rng = random.Random(15)
+    plain = [rng.randbytes(size) for size in (70_000, 1, 0, 200_000, 65_536, 3)]
+    packed = b"".join(gzip.compress(part) for part in plain)
+    assert ingest._decoded(packed, ["gzip"], 1 << 20) == b"".join(plain)
+    cut = read_body(packed[:-8], GZIP)
+    assert cut.problem.message.startswith("the gzip body is cut short")
+    long = zlib.compress(b"".join(plain))
+    assert read_body(long, [("Content-Encoding", "deflate")]).decoded_size == 335_540
+    over = read_body(packed, GZIP, max_body=335_539)
+    assert over.problem.message.startswith("the gzip body decodes to more than")
+
+
+def test_many_gzip_members_are_refused_at_once() -> None:
+    """240,000 empty members (4.8 MB) took 18 s: each member copied the rest of the body."""
+    raw = EMPTY_MEMBER * 240_000 + gzip.compress(b"[1]")
+    started = time.monotonic()
+    parsed = read_body(raw, GZIP, max_body=64 * 1024 * 1024)
+    assert time.monotonic() - started < 2
+    assert (parsed.status, parsed.problem.message) == ("too-large", MEMBERS_OVER)
+
+
+def test_gzip_members_decode_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
+    """Without the member bound too, the work grows with the body, not its square."""
+    monkeypatch.setattr(ingest, "MAX_MEMBERS", 10**9)
+    raw = EMPTY_MEMBER * 240_000 + gzip.compress(b"[1]")
+    started = time.monotonic()
+    assert read_body(raw, GZIP, max_body=64 * 1024 * 1024).body == [1]
+    assert time.monotonic() - started < 5
 
 
 def test_read_body_reads_forms_only_when_they_are_not_json() -> None:

@@ -277,6 +277,21 @@ def test_a_decompression_bomb_is_refused_at_the_limit(serve) -> None:
     assert capture.validation.status == "too-large" and capture.answer.status == 413
 
 
+def test_a_body_of_many_gzip_members_is_413_at_once(serve) -> None:
+    """240,000 empty members (4.8 MB, under --max-body) held the server 18 s; real senders
+    write one member."""
+    many = gzip.compress(b"") * 240_000 + gzip.compress(b"{}")
+    http = httpx.Client(base_url=serve(max_body=64 * 1024 * 1024).url, timeout=TIMEOUT)
+    answer = http.post("/many", content=many, headers={"content-encoding": "gzip"})
+    assert answer.status_code == 413
+    assert answer.json()["error"] == "the gzip body holds more than 1,000 gzip members one " \
+        "after another, over the limit of 1,000 members (a sender writes one)"
+    capture = Capture.from_json(stored(http, answer))
+    assert capture.raw == many and capture.validation.status == "too-large"
+    normal = http.post("/webhook", json={"event": "messages.upsert"})
+    assert normal.status_code == 200
+
+
 def test_a_decoded_body_counts_against_max_bytes(validator: Validator) -> None:
     plain = json.dumps({"text": "x" * 600_000}).encode()
     store = Store(max_bytes=1_000_000)
