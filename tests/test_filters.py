@@ -2,14 +2,19 @@
 
 from __future__ import annotations
 
+import itertools
 import json
+import re
+import subprocess
+import sys
+import textwrap
 from dataclasses import replace
 
 import pytest
 
 from conftest import body_of
 
-from hookcatcher.filters import FilterError, parse
+from hookcatcher.filters import MAX_QUERY, MAX_TERMS, FilterError, parse
 from hookcatcher.ingest import build_capture
 from hookcatcher.validation import Validator
 
@@ -131,3 +136,123 @@ def test_a_body_path_on_a_form() -> None:
     assert capture.validation.status == "form"
     assert parse("qty:2")(capture)
     assert not parse("qty:3")(capture)
+
+
+# --- wildcards in linear time, and a filter's size bounded -----------------------------------
+
+def _reference(pattern: str, text: str, anchored: bool) -> bool:
+    """What `*` meant when it became a regex: the meaning the matcher must keep."""
+    joined = ".*".join(map(re.escape, pattern.lower().split("*")))
+    regex = re.compile(f"^{joined}$" if anchored else joined, re.DOTALL)
+    return bool(regex.search(text.lower()))
+
+
+def test_wildcards_mean_what_they_meant(validator: Validator) -> None:
+    """Every pattern of up to 4 of `a`, `B`, `*` against every text of up to 5 of `a`, `b`,
+    `A`: a field value matches whole, free text anywhere, case ignored."""
+    patterns = ["".join(p) for n in range(1, 5) for p in itertools.product("aB*", repeat=n)]
+    texts = ["".join(t) for n in range(6) for t in itertools.product("abA", repeat=n)]
+    captures = {text: build_capture(validator, "POST", "/" + text, "", [], "",
+                                    text.encode() or b" ") for text in texts}
+    for pattern in patterns:
+        field, free = parse(f"path:/{pattern}"), parse(pattern)
+        for text, capture in captures.items():
+            assert field(capture) == _reference("/" + pattern, "/" + text, True), (pattern, text)
+            assert free(capture) == _reference(pattern, text or " ", False), (pattern, text)
+
+
+def test_free_text_in_bodies_that_are_not_ascii() -> None:
+    capture = build_capture(Validator(), "POST", "/w", "", [], "",
+                            '{"text": "Olá, JOSÉ! 😀 Straße"}'.encode())
+    assert ids('"josé*straße" olá', [capture]) == [capture.id]
+    assert ids("OLÁ*😀", [capture]) == [capture.id]
+    assert ids("jos*é*olá", [capture]) == []
+    assert ids("-straße", [capture]) == []
+    ascii_body = build_capture(Validator(), "POST", "/w", "", [], "", b'{"text": "jose"}')
+    assert ids("josé", [ascii_body]) == [] and ids("JO*E", [ascii_body]) == [ascii_body.id]
+
+
+def _within(seconds: float, code: str) -> list:
+    """Run `code` in a child interpreter that prints a JSON list; a child still running after
+    `seconds` is killed and the test fails, so a hang costs the bound, not the hang."""
+    try:
+        child = subprocess.run([sys.executable, "-c", textwrap.dedent(code)],
+                               capture_output=True, text=True, timeout=seconds, check=True)
+    except subprocess.TimeoutExpired:
+        pytest.fail(f"not answered within {seconds} s")
+    return json.loads(child.stdout)
+
+
+# Each took from 6 s to minutes when `*` was a backtracking regex.
+PATHOLOGICAL = [
+    ("a*a*a*b", {"raw": "a" * 1000}, False),
+    ("a*a*a*a*b", {"raw": "a" * 500}, False),
+    ("a*a*a*a", {"raw": "a" * 1000}, True),
+    ("path:*a*a*a*b", {"path": "/" + "a" * 1000}, False),
+    ("-path:/*a*a*a*b*", {"path": "/" + "a" * 1000}, True),
+    ("text:*a*a*a*b", {"raw": json.dumps({"text": "a" * 1000})}, False),
+    ("data.0.text:*a*a*a*b", {"raw": json.dumps({"data": [{"text": "a" * 1000}]})}, False),
+]
+
+
+@pytest.mark.parametrize("query, sent, expected", PATHOLOGICAL)
+def test_wildcards_answer_at_once_on_inputs_that_made_the_regex_backtrack(
+        query: str, sent: dict, expected: bool) -> None:
+    assert _within(5, f"""
+        import json
+        from hookcatcher.filters import parse
+        from hookcatcher.ingest import build_capture
+        from hookcatcher.validation import Validator
+        sent = {sent!r}
+        capture = build_capture(Validator(), "POST", sent.get("path", "/w"), "", [], "",
+                                sent.get("raw", "{{}}").encode())
+        print(json.dumps([parse({query!r})(capture)]))
+    """) == [expected]
+
+
+def test_any_filter_against_a_20_mb_body_answers_at_once() -> None:
+    """Free text, fields and body paths, with and without wildcards, several free-text terms
+    at once, against 20 MB of ASCII and 20 MB that is not: each well under a second (here
+    the 16 matches and making the two captures together under 10 s)."""
+    queries = ["a*a*a*b", "a*a*a*a", '"aaaab"', '"a*a*a*b" aaaaab -zz "é*b"', "x:*a*a*a*b",
+               "x:a*a*a*a", "path:*a*a*a*b", "-x:*b"]
+    found = _within(10, f"""
+        import json
+        from hookcatcher.filters import parse
+        from hookcatcher.ingest import build_capture
+        from hookcatcher.validation import Validator
+        answers = []
+        for lead in ("", "é"):
+            raw = ('{{"x": "' + lead + "a" * 20_000_000 + '"}}').encode()
+            capture = build_capture(Validator(), "POST", "/" + "a" * 1000, "", [], "", raw)
+            answers.append([parse(query)(capture) for query in {queries!r}])
+        print(json.dumps(answers))
+    """)
+    assert found == [[False, True, False, False, False, True, False, True],
+                     [False, True, False, False, False, False, False, True]]
+
+
+def test_a_filter_has_bounded_size() -> None:
+    at_the_bound = " ".join(f"t{n}" for n in range(1, MAX_TERMS + 1))
+    assert parse(at_the_bound).query == at_the_bound
+    with pytest.raises(FilterError) as caught:
+        parse(" ".join(f"t{n}" for n in range(1, MAX_TERMS + 2)))
+    assert str(caught.value) == "bad filter term 't33': a filter holds at most 32 terms; " \
+        "this is term 33"
+    assert parse("a" * MAX_QUERY).query == "a" * MAX_QUERY
+    with pytest.raises(FilterError) as caught:
+        parse("a*" * 600)
+    assert str(caught.value) == f"bad filter term '{'a*' * 20}...': the filter is 1,200 " \
+        "characters long, over the limit of 1,000 characters"
+
+
+def test_a_filter_over_a_bound_is_400_from_the_api_and_the_stream(client) -> None:
+    for path in ("/_hookcatcher/api/events", "/_hookcatcher/stream"):
+        answer = client.get(path, params={"q": " ".join(["x"] * 40)})
+        assert answer.status_code == 400
+        assert answer.json() == {"error": "bad filter term 'x': a filter holds at most 32 "
+                                          "terms; this is term 33", "term": "x"}
+        answer = client.get(path, params={"q": "x" * 5000})
+        assert answer.status_code == 400
+        assert "the filter is 5,000 characters long, over the limit of 1,000 characters" \
+            in answer.json()["error"]
