@@ -177,10 +177,11 @@ class Capture:
                 return value
         return None
 
-    def to_json(self, include_raw: bool = True) -> dict[str, Any]:
+    def to_json(self, include_raw: bool = True, include_body: bool = True) -> dict[str, Any]:
         """The capture as JSON. `raw` is left out when the body is JSON as sent and the
         caller does not ask for it, since the parsed body already carries the same content
-        (not so for a compressed body: its bytes are not the body's JSON)."""
+        (not so for a compressed body: its bytes are not the body's JSON). Without
+        `include_body`, neither body nor raw is there (nor parsed to be left out)."""
         data: dict[str, Any] = {
             "id": self.id,
             "received_at": self.received_at,
@@ -191,7 +192,7 @@ class Capture:
             "remote": self.remote,
             "size": self.size,
             "decoded_size": self.decoded_size,
-            "body": self.body,
+            "body": self.body if include_body else None,
             "provider": self.provider,
             "event": self.event,
             "instance": self.instance,
@@ -201,7 +202,7 @@ class Capture:
             "retry_of": self.retry_of,
             "answer": self.answer.to_json(),
         }
-        if include_raw or not self.is_json or self.decoded_size is not None:
+        if include_body and (include_raw or not self.is_json or self.decoded_size is not None):
             data.update(encode_raw(self.raw))
         return data
 

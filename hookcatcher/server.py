@@ -20,7 +20,7 @@ from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import BaseRoute, Mount, Route
-from starlette.types import Receive, Scope, Send
+from starlette.types import Message, Receive, Scope, Send
 
 from . import __version__, catalog
 from .access import Access, Guard
@@ -29,18 +29,20 @@ from .capture import Answer, Capture
 from .export import export_endpoint
 from .filters import FilterError, parse
 from .gateway import Gateways, list_instances, routes as gateway_routes
-from .ingest import Limits, build_capture, refused_capture
+from .ingest import Limits, build_capture, received_now, refused_capture
 from .session import SessionWriteError, SessionWriter
 from .store import Store
 from .summary import rows_json
 from .stream import Hub, stream_endpoint
 from .validation import Validator
+from .workers import INLINE_BYTES, Workers
 
 __all__ = ["create_app", "Hookcatcher", "API_PREFIX", "GATEWAY_PREFIX"]
 
 API_PREFIX = "/_hookcatcher"
 GATEWAY_PREFIX = "/_gateway"
 DEFAULT_LIMIT = 100
+MOCK_MAX_BODY = 1024 * 1024  # a gateway configuration body is a few hundred bytes
 
 
 class Hookcatcher:
@@ -55,6 +57,7 @@ class Hookcatcher:
         self.answers = answers or None  # None: no rules, the plain 200 path
         self.session = session
         self.hub = Hub(store)
+        self.workers = Workers()  # heavy work, off the event loop
         self.gateways = Gateways()
         self.guard = Guard(access or Access(), API_PREFIX, GATEWAY_PREFIX)
         self.api = Starlette(routes=_routes(), exception_handlers={
@@ -65,15 +68,22 @@ class Hookcatcher:
         self.api.state.hub = self.hub
         self.api.state.gateways = self.gateways
         self.api.state.guard = self.guard
+        self.api.state.workers = self.workers
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _reserved(scope["path"]):
             if self.guard.captures_open or await self.guard.admit_capture(scope, send):
                 await self._capture(scope, receive, send)
         else:
-            admitted = await self.guard.admit(scope, send)  # --token, and no other origins
-            if admitted is not None:
-                await self.api(admitted, receive, send)
+            admitted = await self.guard.admit(scope, send)  # Host, origin, --token
+            if admitted is None:
+                return
+            if admitted["type"] == "http" and _under(admitted["path"], GATEWAY_PREFIX):
+                buffered = await _mock_body(admitted, receive, send)
+                if buffered is None:
+                    return
+                receive = buffered
+            await self.api(admitted, receive, send)
 
     async def _capture(self, scope: Scope, receive: Receive, send: Send) -> None:
         limits = self.limits
@@ -93,8 +103,15 @@ class Hookcatcher:
             await self._refuse(refused_capture(method, path, query, limits.headers_kept(headers),
                                                remote, over.size, over.status, over.reason), send)
             return
-        capture = build_capture(self.validator, method, path, query, headers, remote, raw,
-                                max_body=limits.max_body)
+        if len(raw) > INLINE_BYTES or _encoded(scope["headers"]):
+            # Seconds of CPU for some bodies (20 MB of messages, a gzip that decodes to 64 MB,
+            # 40,000 form parts): off the loop, so every other sender is answered meanwhile.
+            capture = await self.workers.run(_build_heavy, self.validator, method, path, query,
+                                             headers, remote, raw, limits.max_body,
+                                             received_now())
+        else:
+            capture = build_capture(self.validator, method, path, query, headers, remote, raw,
+                                    max_body=limits.max_body)
         if capture.validation.status == "too-large":  # it decodes to more than --max-body
             await self._refuse(capture, send)
             return
@@ -150,6 +167,7 @@ class Hookcatcher:
                 # Kept in memory all the same; the sender sees a failure and will retry.
                 capture.answer = Answer(exc.status, 0, str(exc))
                 capture.row = None
+                self.hub.forget(capture)
         answer = capture.answer
         if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
             return
@@ -206,6 +224,21 @@ async def _read_body(scope: Scope, receive: Receive, limits: Limits) -> bytes | 
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
+
+
+def _encoded(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the body comes with a Content-Encoding: a few bytes may decode to --max-body."""
+    return any(name == b"content-encoding" for name, _ in headers)
+
+
+def _build_heavy(validator: Validator, method: str, path: str, query: str,
+                 headers: list[tuple[str, str]], remote: str, raw: bytes, max_body: int,
+                 received_at: str) -> Capture:
+    """build_capture on a worker thread. The bytes' hash is worked out here too: bytes keep
+    it, so the store's retry check on the loop does not pass over 20 MB again."""
+    hash(raw)
+    return build_capture(validator, method, path, query, headers, remote, raw,
+                         max_body=max_body, received_at=received_at)
 
 
 def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -270,6 +303,54 @@ def _answer_message(capture_id: int, answer: Answer) -> tuple[list[tuple[bytes, 
             (b"content-length", str(len(payload)).encode())], payload
 
 
+async def _mock_body(scope: Scope, receive: Receive, send: Send) -> Receive | None:
+    """A mocked gateway's request body, read whole up to MOCK_MAX_BODY, as a `receive` for
+    the route; None once a larger body was answered 413 (or the sender hung up). A
+    webhook configuration is a few hundred bytes; unbounded, one request could fill memory."""
+    declared = _declared_size(scope["headers"])
+    if declared > MOCK_MAX_BODY:
+        await _too_large_for_mock(send, declared)
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MOCK_MAX_BODY:
+            await _too_large_for_mock(send, size)
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    first: Message | None = {"type": "http.request", "body": b"".join(chunks),
+                             "more_body": False}
+
+    async def replay() -> Message:
+        nonlocal first
+        if first is None:
+            return await receive()  # the disconnect, when the route waits for it
+        message, first = first, None
+        return message
+    return replay
+
+
+async def _too_large_for_mock(send: Send, size: int) -> None:
+    payload = json.dumps({"error": (
+        f"the body ({size:,} bytes so far) is over the {MOCK_MAX_BODY // 1024 // 1024} MiB "
+        "that a mocked gateway's configuration request may bring")}).encode()
+    await send({"type": "http.response.start", "status": 413, "headers": [
+        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
+        (b"connection", b"close")]})
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
 def _reserved(path: str) -> bool:
     """Whether a path is hookcatcher's own (asked on every request: the cheap test first)."""
     return path.startswith(_PREFIXES) and any(
@@ -288,10 +369,8 @@ def _int_param(request: Request, name: str, default: int | None,
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
-    try:
-        number = int(value) if len(value) <= 40 else None
-    except ValueError:
-        number = None
+    # Written as ASCII digits only: int() also reads "١", " 5", "1_000" and "+5".
+    number = int(value) if len(value) <= 40 and value.isascii() and value.isdigit() else None
     if number is None:
         raise _BadParam(f"query parameter {name}={value[:40]!r} is not a whole number")
     if number < minimum:
@@ -308,7 +387,7 @@ _LARGEST = 2**63 - 1  # ids, limits and cursors beyond this cannot name anything
 
 def _id(text: str) -> int | None:
     """A capture id from a path, or None when it is not one (letters, 5,000 digits)."""
-    if not text.isdigit() or len(text) > 19:
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
         return None
     number = int(text)
     return number if number <= _LARGEST else None

@@ -22,7 +22,7 @@ from .. import catalog
 from ..capture import Problem
 from ..validation import json_path
 from ..validation import described
-from .errors import Invalid, did_you_mean, is_http_url, read_json
+from .errors import Invalid, Problems, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
 __all__ = ["Hook", "Instances", "read_webhook", "read_flags", "webhooks_of", "routes", "FLAGS"]
@@ -118,7 +118,7 @@ def read_webhook(body: Any) -> tuple[str, str, bool]:
     """Name, url and enabled of a create or update body (enabled defaults to false)."""
     if not isinstance(body, dict):
         raise Invalid([Problem("$", f"the body must be a JSON object, got {described(body)}")])
-    problems: list[Problem] = []
+    problems: list[Problem] = Problems()
     for key in ("name", "url"):
         value = body.get(key)
         if value is None or value == "":
@@ -140,7 +140,7 @@ def read_flags(body: Any) -> tuple[bool, ...]:
     """The flags of a PATCH events body, every flag it leaves out true."""
     if not isinstance(body, dict):
         raise Invalid([Problem("$", f"the body must be a JSON object, got {described(body)}")])
-    problems: list[Problem] = []
+    problems: list[Problem] = Problems()
     for key, value in body.items():
         where = json_path([key])
         if key not in FLAGS:
@@ -194,7 +194,7 @@ def _found(request: Request) -> Hook | JSONResponse:
 
 async def _create(request: Request) -> Response:
     try:
-        name, url, enabled = read_webhook(await read_json(request))
+        name, url, enabled = await read_json(request, read_webhook)
     except Invalid as exc:
         return _bad_request(exc.problems)
     hook = _instances(request).create(request.path_params["instance_id"], name, url, enabled)
@@ -221,7 +221,7 @@ async def _update(request: Request) -> Response:
     if isinstance(hook, Response):
         return hook
     try:
-        name, url, enabled = read_webhook(await read_json(request))
+        name, url, enabled = await read_json(request, read_webhook)
     except Invalid as exc:
         return _bad_request(exc.problems)
     changed = replace(hook, name=name, url=url, enabled=enabled, updated_at=_now())
@@ -241,7 +241,7 @@ async def _set_events(request: Request) -> Response:
     if isinstance(hook, Response):
         return hook
     try:
-        flags = read_flags(await read_json(request))
+        flags = await read_json(request, read_flags)
     except Invalid as exc:
         return _bad_request(exc.problems)
     changed = replace(hook, flags=flags, events_updated_at=_now())

@@ -12,6 +12,8 @@ with the JSON path of each problem added, and a close match for a misspelt event
 
 from __future__ import annotations
 
+from functools import partial
+
 import secrets
 import string
 import uuid
@@ -26,7 +28,7 @@ from starlette.routing import Route
 from .. import catalog
 from ..capture import Problem
 from ..validation import json_path
-from .errors import Invalid, did_you_mean, is_http_url, read_json
+from .errors import Invalid, Problems, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
 __all__ = ["Stored", "Instances", "read_v1", "read_v2", "webhooks_of", "routes", "VERSIONS"]
@@ -233,7 +235,7 @@ def read_v2(body: Any) -> dict[str, Any]:
     """A v2 set body (`{"webhook": {...}}`) as `Stored` fields; only the fields present."""
     if not isinstance(body, dict):
         raise Invalid([Problem("$", "instance is not of a type(s) object")])
-    problems: list[Problem] = []
+    problems: list[Problem] = Problems()
     _required(problems, body, "$", "webhook")
     hook = _typed(problems, body, "$", "webhook", dict, "object")
     if hook is None:
@@ -260,7 +262,7 @@ def read_v1(body: Any, guessed: bool = False) -> tuple[dict[str, Any], dict[str,
     answers with the request data, after its controller cleared or filled it in)."""
     if not isinstance(body, dict):
         raise Invalid([Problem("$", "instance is not of a type(s) object")])
-    problems: list[Problem] = []
+    problems: list[Problem] = Problems()
     _required(problems, body, "$", "enabled", "url")
     enabled = _typed(problems, body, "$", "enabled", bool, "boolean")
     url = _url(problems, body, "$", may_be_empty=enabled is False) if "url" in body else ""
@@ -295,18 +297,25 @@ def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:
                                       "path": [p.path for p in problems]}}, status_code=400)
 
 
+def _read_set(version: str | None, body: Any) -> tuple[str, Any]:
+    """The version a set body is read as (the path's, or its shape's) and what it says."""
+    chosen = version or ("v2" if isinstance(body, dict) and "webhook" in body else "v1")
+    if chosen == "v2":
+        return chosen, read_v2(body)
+    return chosen, read_v1(body, guessed=version is None)
+
+
 def _set(version: str | None) -> Callable[[Request], Awaitable[Response]]:
     async def set_webhook(request: Request) -> Response:
         name = request.path_params["instance"]
         try:
-            body = await read_json(request)
-            chosen = version or ("v2" if isinstance(body, dict) and "webhook" in body else "v1")
-            if chosen == "v2":
-                stored = _instances(request).set(name, "v2", read_v2(body))
-                return JSONResponse(stored.v2_json(), status_code=201)
-            fields, echo = read_v1(body, guessed=version is None)
+            chosen, read = await read_json(request, partial(_read_set, version))
         except Invalid as exc:
             return _bad_request(exc.problems)
+        if chosen == "v2":
+            stored = _instances(request).set(name, "v2", read)
+            return JSONResponse(stored.v2_json(), status_code=201)
+        fields, echo = read
         _instances(request).set(name, "v1", fields)
         return JSONResponse({"webhook": {"instanceName": name, "webhook": echo}},
                             status_code=201)

@@ -23,7 +23,7 @@ from .. import catalog
 from ..capture import Problem
 from ..validation import json_path
 from ..validation import described
-from .errors import Invalid, did_you_mean, is_http_url, read_json
+from .errors import Invalid, Problems, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
 __all__ = ["Channels", "read_settings", "read_test", "channel_of", "webhooks_of", "routes"]
@@ -131,7 +131,7 @@ def read_settings(body: Any) -> dict[str, Any]:
     """A PATCH body as the settings it changes, webhooks filled in with their defaults."""
     if not isinstance(body, dict):
         raise Invalid([Problem("$", f"expected an object of settings, got {described(body)}")])
-    problems: list[Problem] = []
+    problems: list[Problem] = Problems()
     changes: dict[str, Any] = {}
     for key, value in body.items():
         where = json_path([key])
@@ -255,7 +255,7 @@ async def _get_settings(request: Request) -> Response:
 
 async def _patch_settings(request: Request) -> Response:
     try:
-        changes = read_settings(await read_json(request))
+        changes = await read_json(request, read_settings)
     except Invalid as exc:
         return _bad_request(exc.problems)
     return JSONResponse(_channels(request).update(channel_of(request), changes))
@@ -282,7 +282,7 @@ def read_test(body: Any) -> dict[str, Any]:
     """A webhook test body (`{type, url, mode, headers?}`, the first three required)."""
     if not isinstance(body, dict):
         raise Invalid([Problem("$", f"expected an object, got {described(body)}")])
-    problems: list[Problem] = []
+    problems: list[Problem] = Problems()
     for key in ("type", "url", "mode"):
         if key not in body:
             problems.append(Problem(json_path([key]), "required field is missing"))
@@ -306,7 +306,7 @@ async def _webhook_test(request: Request) -> Response:
     reach hookcatcher (a web page included) could make it call any address on the
     developer's machine and read the answer back."""
     try:
-        test = read_test(await read_json(request))
+        test = await read_json(request, read_test)
     except Invalid as exc:
         return _bad_request(exc.problems)
     configured = [hook["url"].rstrip("/") for hook in

@@ -1,0 +1,153 @@
+"""What stream clients cost the receiver: ingest with hundreds of SSE clients connected,
+and memory with stalled clients while 40 MB captures arrive.
+
+    python bench/streams.py [--clients 500] [--stalled 30] [--captures 20000]
+
+Each scenario runs a fresh `hookcatcher serve` in its own process (pinned like the other
+benches). A client process opens the SSE connections (readers that take everything, or
+stalled ones that never read, with a small receive buffer), then a sender process posts the
+typical messages.upsert `--captures` times over 8 kept-alive connections. Figures:
+
+- ingest with N summary-view clients, and with N full-view clients, as a ratio of the same
+  server's ingest with no client (measured in the same run, just before): target >= 0.8;
+- peak RSS of the server with `--stalled` stalled full-view clients while ten 40 MB bodies
+  arrive (and the ingest of small ones goes on), against the same run without clients.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import subprocess
+import sys
+import threading
+import time
+
+import httpx
+from common import (
+    Figure,
+    client_cpus,
+    fixture,
+    peak_rss,
+    post_many,
+    report,
+    serve_hookcatcher,
+    spawn,
+)
+
+__all__ = ["run"]
+
+CLIENTS = r"""
+import asyncio, socket, sys
+host, port, view, readers, stalled = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+request = (f"GET /_hookcatcher/stream?view={view} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").encode()
+received = [0]
+
+async def reader():
+    r, w = await asyncio.open_connection(host, port)
+    w.write(request)
+    await r.readuntil(b"\r\n\r\n")
+    return r, w
+
+async def read_all(r):
+    while chunk := await r.read(1 << 16):
+        received[0] += len(chunk)
+
+def stall():
+    s = socket.socket()
+    s.setsockopt(socket.SOL_SOCKET, socket.SO_RCVBUF, 4096)
+    s.connect((host, port))
+    s.sendall(request)
+    return s
+
+async def main():
+    held = [stall() for _ in range(stalled)]
+    opened = [await reader() for _ in range(readers)]
+    print("ready", flush=True)
+    tasks = [asyncio.create_task(read_all(r)) for r, _ in opened]
+    await asyncio.get_running_loop().run_in_executor(None, sys.stdin.readline)
+    print(received[0], flush=True)
+    for s in held:
+        s.close()
+
+asyncio.run(main())
+"""
+
+
+def _ingest(url: str, captures: int) -> float:
+    headers, body = fixture("evolution/v2/messages.upsert.text")
+    started = time.perf_counter()
+    post_many(url, headers, json.dumps(body).encode(), captures)
+    return captures / (time.perf_counter() - started)
+
+
+def _big_bodies(url: str, count: int, size: int) -> None:
+    body = b'{"event":"messages.upsert","instance":"big","data":{"x":"' + \
+        b"A" * (size - 60) + b'"}}'
+    with httpx.Client(timeout=120) as http:
+        for _ in range(count):
+            http.post(f"{url}/webhook", content=body,
+                      headers={"content-type": "application/json"})
+
+
+def _scenario(view: str, readers: int, stalled: int, captures: int,
+              big: int = 0) -> tuple[float, int]:
+    """Ingest rate and the server's peak RSS with these clients connected."""
+    with serve_hookcatcher("--max-body", "64MiB") as server:
+        host, port = server.url.removeprefix("http://").rsplit(":", 1)
+        clients = None
+        if readers or stalled:
+            clients = spawn([sys.executable, "-c", CLIENTS, host, port, view, str(readers),
+                             str(stalled)], client_cpus(), stdin=subprocess.PIPE,
+                            stdout=subprocess.PIPE)
+            assert clients.stdout is not None and clients.stdin is not None
+            if clients.stdout.readline().strip() != "ready":
+                raise RuntimeError("the stream clients did not connect")
+        heavy = threading.Thread(target=_big_bodies, args=(server.url, big, 40 * 1024 * 1024))
+        heavy.start()
+        rate = _ingest(server.url, captures)
+        heavy.join()
+        peak = peak_rss(server.pid)
+        if clients is not None:
+            assert clients.stdin is not None and clients.stdout is not None
+            clients.stdin.write("\n")
+            clients.stdin.flush()
+            clients.stdout.readline()
+            clients.wait(30)
+        return rate, peak
+
+
+def run(clients: int = 500, stalled: int = 30, captures: int = 20_000) -> dict[str, object]:
+    alone, _ = _scenario("summary", 0, 0, captures)
+    summary, _ = _scenario("summary", clients, 0, captures)
+    alone_again, _ = _scenario("full", 0, 0, captures)
+    full, _ = _scenario("full", clients, 0, captures)
+    _, quiet_peak = _scenario("full", 0, 0, captures // 4, big=10)
+    _, stalled_peak = _scenario("full", 0, stalled, captures // 4, big=10)
+    mib = 1024 * 1024
+    print(f"ingest/s: alone {alone:,.0f}, {clients} summary {summary:,.0f}; alone {alone_again:,.0f}, "
+          f"{clients} full {full:,.0f}; peak RSS with ten 40 MB bodies: no clients "
+          f"{quiet_peak / mib:,.0f} MiB, {stalled} stalled {stalled_peak / mib:,.0f} MiB")
+    figures = [
+        Figure(f"ingest with {clients} summary-view stream clients", summary / alone,
+               "x of no clients", ">= 0.8", summary / alone >= 0.8),
+        Figure(f"ingest with {clients} full-view stream clients", full / alone_again,
+               "x of no clients", ">= 0.8", full / alone_again >= 0.8),
+        Figure(f"peak RSS, {stalled} stalled clients, ten 40 MB bodies", stalled_peak / mib,
+               "MiB", f"< no clients + {stalled} MiB",
+               stalled_peak - quiet_peak < stalled * mib),
+    ]
+    return report("stream clients", figures)
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--clients", type=int, default=500)
+    parser.add_argument("--stalled", type=int, default=30)
+    parser.add_argument("--captures", type=int, default=20_000)
+    args = parser.parse_args()
+    run(args.clients, args.stalled, args.captures)
+
+
+if __name__ == "__main__":
+    main()
