@@ -432,9 +432,18 @@ async def list_events(request: Request) -> Response:
         tail = json.dumps({"more": more, "last_id": store.last_id, "run": store.run})
         return Response(b'{"events":' + rows_json(found) + b"," + tail[1:].encode(),
                         media_type="application/json")
+    document = {"more": more, "last_id": store.last_id, "run": store.run}
+    if sum(capture.size for capture in found) > INLINE_BYTES:  # bodies parsed and encoded
+        workers: Workers = request.app.state.workers
+        return Response(await workers.run(_events_json, found, include_raw, document),
+                        media_type="application/json")
+    return Response(_events_json(found, include_raw, document), media_type="application/json")
+
+
+def _events_json(found: list[Capture], include_raw: bool, document: dict[str, Any]) -> bytes:
     events = [capture.to_json(include_raw=include_raw) for capture in found]
-    return JSONResponse({"events": events, "more": more, "last_id": store.last_id,
-                         "run": store.run})
+    return json.dumps({"events": events, **document}, ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 async def get_event(request: Request) -> Response:
@@ -449,7 +458,16 @@ async def get_event(request: Request) -> Response:
             return _error(f"capture {capture_id} is no longer stored (evicted or cleared; "
                           f"stored ids are {store.first_id}..{store.last_id})", 404)
         return _error(f"no capture {capture_id} in this server run", 404)
-    return JSONResponse(capture.to_json())
+    if capture.size > INLINE_BYTES:
+        workers: Workers = request.app.state.workers
+        return Response(await workers.run(_capture_json, capture),
+                        media_type="application/json")
+    return Response(_capture_json(capture), media_type="application/json")
+
+
+def _capture_json(capture: Capture) -> bytes:
+    return json.dumps(capture.to_json(), ensure_ascii=False,
+                      separators=(",", ":")).encode("utf-8")
 
 
 async def clear_events(request: Request) -> Response:
