@@ -33,6 +33,7 @@ import memory
 import replay_speed
 import sse
 import startup
+import streams
 from common import BENCH, ROOT, Figure, report, wrk_path
 
 __all__ = ["SCENARIOS", "main"]
@@ -76,10 +77,11 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]
         "memory": lambda: memory.run(10_000),
         "replay": lambda: replay_speed.run(5 if quick else 20, 2 if quick else 5),
         "startup": lambda: startup.run(3 if quick else 5),
+        "streams": lambda: streams.run(500, 30, 5_000 if quick else 20_000, 1 if quick else 3),
     }
 
 
-SCENARIOS = ["ingest", "bigbody", "sse", "tui", "memory", "replay", "startup"]
+SCENARIOS = ["ingest", "bigbody", "sse", "tui", "memory", "replay", "startup", "streams"]
 
 
 def machine() -> dict[str, Any]:
