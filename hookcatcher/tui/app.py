@@ -26,6 +26,7 @@ from textual import work
 from textual.app import App, ComposeResult, SystemCommand
 from textual.containers import Vertical
 from textual.css.query import NoMatches
+from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
@@ -51,6 +52,7 @@ from .instance_screen import InstanceScreen
 from .qr_screen import QrScreen
 from .replay_screen import ReplayChoice, ReplayScreen, TargetScreen
 from .settings import Settings
+from .text import literal, printable, replace_controls
 
 __all__ = ["InspectorApp"]
 
@@ -271,9 +273,10 @@ class InspectorApp(App[None]):
         mark, colour = marks.get(self.state, ("?", "white"))
         stats = self.stats
         text = Text.assemble(
-            ("hookcatcher ", "bold"), (self.label, "bold cyan"), "  ",
+            ("hookcatcher ", "bold"), (printable(self.label, one_line=True), "bold cyan"), "  ",
             (f"{mark} {self.state}", f"bold {colour}"),
-            (f" ({self.state_detail})" if self.state in ("reconnecting", "gone") else "", colour),
+            (f" ({printable(self.state_detail, one_line=True)})"
+             if self.state in ("reconnecting", "gone") else "", colour),
             "   received ", (f"{stats.get('received', 0):,}", "bold"),
             "  shown ", (f"{len(self.capture_list.rows):,}", "bold"),
             "  invalid ", (f"{stats.get('invalid', 0):,}", "bold red" if stats.get("invalid") else "bold"),
@@ -382,7 +385,7 @@ class InspectorApp(App[None]):
     def _show_filter_error(self, problem: FilterProblem) -> None:
         self.query_one("#filter", Input).add_class("-bad")
         error = self.query_one("#filter-error", Static)
-        error.update(f"✗ {problem}  (the list still shows the previous filter)")
+        error.update(literal(f"✗ {problem}  (the list still shows the previous filter)"))
         error.add_class("-shown")
 
     def _clear_filter_error(self) -> None:
@@ -399,6 +402,15 @@ class InspectorApp(App[None]):
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
+    def notify(self, message: str, *, title: str = "",
+               severity: SeverityLevel = "information", timeout: float | None = None,
+               markup: bool = True) -> None:
+        """Every notice, the windows' too, is shown as written: notices carry URLs, server
+        errors, file names and reasons taken from captures, so `markup` is ignored (never
+        read) and terminal controls are drawn, not sent."""
+        super().notify(printable(message), title=printable(title, one_line=True),
+                       severity=severity, timeout=timeout, markup=False)
+
     def _toggle(self, prefix: str, term: str | None) -> None:
         """Add `term` to the filter, or remove every `prefix` term already there."""
         terms = shlex.split(self.filter_text) if self.filter_text else []
@@ -414,12 +426,13 @@ class InspectorApp(App[None]):
 
     def action_toggle_event(self) -> None:
         row = self.capture_list.selected
-        self._toggle("event:", f"event:{row.event}" if row and row.event != "-" else None)
+        self._toggle("event:", f"event:{_typable(row.event)}" if row and row.event != "-"
+                     else None)
 
     def action_toggle_instance(self) -> None:
         row = self.capture_list.selected
-        self._toggle("instance:", f"instance:{row.instance}" if row and row.instance != "-"
-                     else None)
+        self._toggle("instance:", f"instance:{_typable(row.instance)}"
+                     if row and row.instance != "-" else None)
 
     def action_follow(self) -> None:
         self.capture_list.set_follow(True)
@@ -729,6 +742,12 @@ class InspectorApp(App[None]):
                 after = page[-1].id
         captures.sort(key=lambda capture: capture.id)
         self.push_screen(ConversationScreen(captures, self.filter_text))
+
+
+def _typable(value: str) -> str:
+    """A value for a filter term in the filter bar, which would send a terminal control to
+    the terminal as is: each control becomes the wildcard `*`, which still matches it."""
+    return replace_controls(value, "*")
 
 
 def _quoted(term: str) -> str:

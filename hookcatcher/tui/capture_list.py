@@ -22,6 +22,7 @@ from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
 from ..output import size_text
+from .text import printable
 
 __all__ = ["Row", "CaptureList", "COLUMNS"]
 
@@ -324,14 +325,16 @@ class CaptureList(ScrollView, can_focus=True):
         if row is None:
             values = [title for title, _ in COLUMNS]
         else:
-            values = [str(row.id), row.time, row.provider, row.event, row.instance, row.chat,
-                      row.verdict, size_text(row.size)]
+            # Segments reach the terminal as they are: a capture's controls are drawn.
+            values = [printable(value, one_line=True) for value in (
+                str(row.id), row.time, row.provider, row.event, row.instance, row.chat,
+                row.verdict, size_text(row.size))]
         cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
         cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
         if row is not None and (marks := row.marks):
             shown = " ".join(text for text, _ in marks)
             room = max(1, COLUMNS[EVENT_COLUMN][1] - len(shown) - 1)
-            cells[EVENT_COLUMN] = _cell(row.event, room) + " " + shown
+            cells[EVENT_COLUMN] = _cell(values[EVENT_COLUMN], room) + " " + shown
         return cells
 
     def watch_scroll_y(self, old: float, new: float) -> None:

@@ -1,7 +1,8 @@
 """The detail pane: one capture in five tabs (Body, Headers, Validation, Raw, Replays).
 
 Each tab's content is built by a plain function from the capture, so what a tab says can be
-read and tested without a terminal; the widgets only place it. Above the tabs, a line says
+read and tested without a terminal; the widgets only place it. Everything taken from the
+capture goes into Text through `text.printable`, never as markup. Above the tabs, a line says
 when the capture is a retry, was answered other than 200 or has secrets hidden, and is
 hidden otherwise. Body, Headers and Raw show the capture through `redact.redacted` unless
 redaction was turned off; the pane keeps the real capture for everything else.
@@ -24,6 +25,7 @@ from ..capture import PLAIN_ANSWER, Capture
 from ..outgoing import Attempt
 from ..redact import MARKER, redacted
 from .json_view import BodyView, line_of, render_body
+from .text import literal, printable
 
 __all__ = ["DetailPane", "body_note", "headers_table", "raw_dump", "replays_text", "marks_line",
            "TABS"]
@@ -46,7 +48,7 @@ def marks_line(capture: Capture, hidden: bool = False) -> Text | None:
         said = f"answered {answer.status}" + (
             f" after {answer.delay_ms} ms" if answer.delay_ms else "") + (
             f" ({answer.reason})" if answer.reason else "")
-        parts.append(Text(said, style="bold red" if answer.status >= 300 else "bold"))
+        parts.append(literal(said, "bold red" if answer.status >= 300 else "bold"))
     if hidden:
         parts.append(Text(f"secrets hidden as {MARKER} (h shows them)", style="dim"))
     return Text("   ").join(parts) if parts else None
@@ -55,19 +57,20 @@ def marks_line(capture: Capture, hidden: bool = False) -> Text | None:
 def headers_table(capture: Capture, size: int | None = None) -> RenderableType:
     """`size`: the body's size as received, when `capture` is a redacted copy."""
     request = Text.assemble(
-        (capture.method, "bold"), " ", capture.path, (f"?{capture.query}" if capture.query else ""),
-        f"   from {capture.remote or '?'}   at {capture.received_at}   "
-        f"{capture.size if size is None else size} bytes", _size_note(capture))
+        (printable(capture.method), "bold"), " ", printable(capture.path),
+        printable(f"?{capture.query}" if capture.query else ""),
+        printable(f"   from {capture.remote or '?'}   at {capture.received_at}   "
+                  f"{capture.size if size is None else size} bytes{_size_note(capture)}"))
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("name", no_wrap=True, ratio=1)
     table.add_column("value", ratio=4, overflow="fold")
     for name, value in capture.headers:
-        table.add_row(Text(name), Text(value))  # Text: a value's `[...]` is not Rich markup
+        table.add_row(literal(name), literal(value))  # Text: `[...]` is not Rich markup
     route = capture.route
-    how = Text(f"recognised as {capture.provider} {capture.event or '(no event)'}"
-               f"{' for ' + capture.instance if capture.instance else ''}; route {route.mode}, "
-               f"base {route.base}" + (f", suffix {route.suffix}" if route.suffix else ""),
-               style="dim")
+    how = literal(f"recognised as {capture.provider} {capture.event or '(no event)'}"
+                  f"{' for ' + capture.instance if capture.instance else ''}; route {route.mode}, "
+                  f"base {route.base}" + (f", suffix {route.suffix}" if route.suffix else ""),
+                  "dim")
     return Group(request, how, Text(""), table)
 
 
@@ -87,8 +90,8 @@ def body_note(capture: Capture) -> Text:
     if capture.validation.status == "too-large":
         kept = "The Raw tab shows the bytes as received." if capture.raw else \
             "The body was not kept; the Headers tab shows what came."
-        return Text(f"Too large: {problem}. {kept}", style="bold red")
-    return Text(f"Not JSON: {problem}. The Raw tab shows the bytes.", style="bold red")
+        return literal(f"Too large: {problem}. {kept}", "bold red")
+    return literal(f"Not JSON: {problem}. The Raw tab shows the bytes.", "bold red")
 
 
 def raw_dump(raw: bytes) -> RenderableType:
@@ -102,7 +105,7 @@ def raw_dump(raw: bytes) -> RenderableType:
     except UnicodeDecodeError:
         pass
     else:
-        return Text(f"{len(raw):,} bytes, UTF-8\n\n", style="dim") + Text(text + more)
+        return Text(f"{len(raw):,} bytes, UTF-8\n\n", style="dim") + literal(text + more)
     lines = [f"{len(raw):,} bytes, not UTF-8 (hex)", ""]
     for offset in range(0, len(shown), 16):
         chunk = shown[offset:offset + 16]
@@ -119,28 +122,29 @@ def replays_text(attempts: Iterable[Attempt]) -> RenderableType:
     parts: list[RenderableType] = []
     for attempt in reversed(attempts):
         if attempt.error:
-            verdict = Text(attempt.error, style="bold red")
+            verdict = literal(attempt.error, "bold red")
         else:
             verdict = Text(f"{attempt.status}", style="bold green" if attempt.ok else "bold red")
         parts.append(Text.assemble(
-            (attempt.at[11:23], "dim"), "  ", attempt.method, " ", attempt.url, "  ", verdict,
+            (attempt.at[11:23], "dim"), "  ", printable(f"{attempt.method} {attempt.url}"), "  ",
+            verdict,
             (f"  {attempt.elapsed_ms:.1f} ms", "dim")))
         if attempt.response_body:
-            parts.append(Text("  " + attempt.response_body[:2000].replace("\n", "\n  "),
-                              style="italic"))
+            parts.append(literal("  " + attempt.response_body[:2000].replace("\n", "\n  "),
+                                 "italic"))
     return Group(*parts)
 
 
 def validation_options(capture: Capture, describe: Describe) -> list[Option]:
     options: list[Option] = []
     for index, problem in enumerate(capture.validation.errors):
-        text = Text.assemble((problem.path, "bold"), "  ", problem.message)
+        text = Text.assemble((printable(problem.path), "bold"), "  ", printable(problem.message))
         described = describe(capture.validation.schema, problem.path)
         if described:
-            text.append(f"\n    {described}", style="dim")
+            text.append(f"\n    {printable(described)}", style="dim")
         options.append(Option(text, id=f"error-{index}"))
     for warning in capture.warnings:
-        options.append(Option(Text(f"warning: {warning}", style="yellow"), disabled=True))
+        options.append(Option(literal(f"warning: {warning}", "yellow"), disabled=True))
     return options
 
 
@@ -158,7 +162,7 @@ def validation_heading(capture: Capture) -> Text:
         "too-large": (f"over a limit: answered {capture.answer.status}", "bold red"),
     }
     message, style = lines.get(status, (status, "bold"))
-    return Text(message, style=style)
+    return literal(message, style)
 
 
 class DetailPane(Vertical):

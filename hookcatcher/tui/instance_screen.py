@@ -18,6 +18,7 @@ from textual.widgets.option_list import Option
 
 from ..capture import Capture
 from ..gateway.webhook import Instance, Webhook, plan
+from .text import literal
 
 __all__ = ["InstanceScreen", "NO_INSTANCES", "preview"]
 
@@ -59,13 +60,14 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(f"Send capture #{self.capture.id} ({self.capture.provider} "
-                        f"{self.capture.event or 'unknown event'}) as the gateway would, to:")
+            yield Label(literal(f"Send capture #{self.capture.id} ({self.capture.provider} "
+                                f"{self.capture.event or 'unknown event'}) as the gateway would, "
+                                "to:"), id="instance-title")
             if not self.instances:
                 yield Static(Text(NO_INSTANCES), id="instance-preview")
                 return
-            yield OptionList(*(Option(Text(f"{item.key} {item.version}  "
-                                           f"{'; '.join(_describe(hook) for hook in item.webhooks)}"),
+            yield OptionList(*(Option(literal(f"{item.key} {item.version}  "
+                                              f"{'; '.join(_describe(hook) for hook in item.webhooks)}"),
                                       id=item.key) for item in self.instances),
                              id="instance-list")
             yield Static(id="instance-preview")
@@ -86,7 +88,7 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def _show(self, index: int) -> None:
         self.query_one("#instance-preview", Static).update(
-            Text(preview(self.instances[index], self.capture)))
+            literal(preview(self.instances[index], self.capture)))
 
     def action_send(self) -> None:
         if not self.instances:

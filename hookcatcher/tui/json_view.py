@@ -17,6 +17,7 @@ from rich.text import Text
 
 from ..output import size_text
 from ..validation import json_path
+from .text import printable
 
 __all__ = ["BodyView", "render_body", "fold", "line_of", "FOLD_OVER"]
 
@@ -45,7 +46,8 @@ def render_body(body: Any, theme: str = "monokai") -> BodyView:
     lines: list[str] = []
     where: dict[str, int] = {}
     _emit(body, "$", 0, "", lines, where, last=True)
-    code = "\n".join(lines)
+    # JSON escapes C0 controls, not DEL or C1 ones; lines stay where they are.
+    code = printable("\n".join(lines))
     text = Syntax(code, "json", theme=theme, background_color="default").highlight(code)
     text.rstrip()
     text.no_wrap = True

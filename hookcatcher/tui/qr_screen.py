@@ -16,6 +16,7 @@ from textual.widgets import Static
 
 from .. import qr
 from ..capture import Capture
+from .text import literal
 
 __all__ = ["QrScreen", "qr_text"]
 
@@ -28,7 +29,7 @@ def qr_text(capture: Capture | None) -> tuple[Text, Text]:
                               "is being linked.", style="yellow")
     found = qr.find(capture)
     if found is None:
-        return Text(""), Text(qr.explain(capture), style="yellow")
+        return Text(""), literal(qr.explain(capture), "yellow")
     drawing = Text("\n".join(qr.render(found.text)), no_wrap=True)
     parts = [f"capture #{capture.id}  {capture.provider} {capture.event or ''}"
              f"{'  instance ' + found.instance if found.instance else ''}"]
@@ -38,8 +39,8 @@ def qr_text(capture: Capture | None) -> tuple[Text, Text]:
         parts.append(found.expires)
     if found.pairing_code:
         parts.append(f"pairing code {found.pairing_code}")
-    caption = Text("  ·  ".join(parts) + "\nScan with WhatsApp → Linked devices → Link a device."
-                   " The newest QR replaces this one as it arrives.", style="dim")
+    caption = literal("  ·  ".join(parts) + "\nScan with WhatsApp → Linked devices → Link a "
+                      "device. The newest QR replaces this one as it arrives.", "dim")
     return drawing, caption
 
 

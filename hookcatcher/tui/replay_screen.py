@@ -21,6 +21,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from ..capture import Capture
 from ..outgoing import ReplayError, check_target, request_for
+from .text import literal, printable
 
 __all__ = ["ReplayScreen", "ReplayChoice", "TargetScreen"]
 
@@ -55,17 +56,27 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
         self.target = target
         self.by_events = by_events
         self.bodies = bodies  # more than one: "replay all shown", no body editing
+        self.original: str | None = None  # the body as text to edit, when it can be edited
+        self.fixed = ""  # else why it is sent as received
+        self.shown = ""  # and what the body area shows instead
         try:
-            self.original = capture.raw.decode("utf-8")
+            text = capture.raw.decode("utf-8")
         except UnicodeDecodeError:
-            self.original = None
+            self.fixed = "Body is not UTF-8 text: it is sent as received."
+        else:
+            if _editable(text):
+                self.original = text
+            else:
+                self.fixed = ("Body holds control characters (drawn as ␛ and the like): it is "
+                              "sent as received.")
+                self.shown = printable(text)
 
     def compose(self) -> ComposeResult:
         what = (f"Replay capture #{self.capture.id} ({self.capture.provider} "
                 f"{self.capture.event or 'unknown event'})" if self.bodies == 1
                 else f"Replay the {self.bodies} captures shown, oldest first")
         with Vertical():
-            yield Label(what, classes="title")
+            yield Label(literal(what), classes="title", id="replay-title")
             yield Input(self.target, placeholder="http://127.0.0.1:3000/webhook",
                         id="replay-target")
             yield Checkbox("per-event URL (the gateway's by-events rule)", self.by_events,
@@ -75,9 +86,9 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
             if self.bodies == 1:
                 editable = self.original is not None
                 yield Label("Body (sent exactly as received unless you change it):"
-                            if editable else "Body is not UTF-8 text: it is sent as received.")
-                yield TextArea(self.original or "", id="replay-body", read_only=not editable,
-                               show_line_numbers=True)
+                            if editable else self.fixed, id="replay-body-label")
+                yield TextArea(self.original if editable else self.shown, id="replay-body",
+                               read_only=not editable, show_line_numbers=True)
             with Horizontal():
                 yield Button("Send (Ctrl+S)", id="replay-send", variant="primary")
                 if self.bodies == 1 and self.original is not None:
@@ -124,12 +135,12 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
             outgoing = request_for(self.capture, target, self._by_events())
         except ReplayError as exc:
             preview.update("")
-            error.update(str(exc))
+            error.update(literal(str(exc)))
             return False
         error.update("")
         note = f"\n{outgoing.note}" if outgoing.note else ""
         more = f" (and {self.bodies - 1} more, each by its own rule)" if self.bodies > 1 else ""
-        preview.update(f"→ {outgoing.method} {outgoing.url}{more}{note}")
+        preview.update(literal(f"→ {outgoing.method} {outgoing.url}{more}{note}"))
         return True
 
     def _content(self) -> bytes | None:
@@ -164,6 +175,13 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
             area.text = path.read_text(encoding="utf-8")
 
 
+def _editable(text: str) -> bool:
+    """Whether a body can be edited in the window: the editor sends a control character to
+    the terminal as it is, so only line ends and tabs may be among them."""
+    lines = text.replace("\r", "")
+    return printable(lines) == lines
+
+
 class TargetScreen(ModalScreen[str | None]):
     """Set the replay target without sending anything; checked the way a replay would be."""
 
@@ -193,6 +211,6 @@ class TargetScreen(ModalScreen[str | None]):
         try:
             check_target(target)
         except ReplayError as exc:
-            self.query_one("#target-error", Static).update(str(exc))
+            self.query_one("#target-error", Static).update(literal(str(exc)))
             return
         self.dismiss(target)
