@@ -7,15 +7,17 @@ from __future__ import annotations
 import base64
 import copy
 import json
+import time
 from typing import Any
+from urllib.parse import unquote
 
 import pytest
 
 from hookcatcher import fixtures
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture, parse_body
-from hookcatcher.redact import (MARKER, header_value, is_secret_name, redacted,
-                                redacted_text)
+from hookcatcher.redact import (MARKER, header_value, instance_name, is_secret_name,
+                                redacted, redacted_text)
 from hookcatcher.validation import Validator
 
 from conftest import fixture
@@ -244,3 +246,172 @@ def test_a_compressed_body_is_shown_decoded_and_redacted(validator: Validator) -
     assert json.loads(shown.raw)["apikey"] == MARKER  # plain JSON now, so no encoding header
     assert [name for name, _ in shown.headers] == ["content-type"]
     assert shown.decoded_size is None and capture.decoded_size is not None
+
+
+# -- every depth, every encoding (issue 15)
+
+def test_bracketed_and_dotted_names_and_more_spellings(validator: Validator) -> None:
+    for name in ("apikey[]", "data[apikey]", "data%5Bapikey%5D", "auth.user", "api_token",
+                 "secret_key", "apiToken", "SECRET-KEY"):
+        assert is_secret_name(unquote(name)), name
+    for name in ("keyId", "messageSecret", "mediaKey", "data[text]", "tokens_used"):
+        assert not is_secret_name(name), name
+    query = "apikey[]=q-1&data[apikey]=q-2&data%5Bapikey%5D=q-3&api_token=q-4&secret_key=q-5&n=1"
+    shown = redacted(capture_of(validator, b"{}", query=query)).query
+    assert shown == (f"apikey[]={MARKER}&data[apikey]={MARKER}&data%5Bapikey%5D={MARKER}"
+                     f"&api_token={MARKER}&secret_key={MARKER}&n=1")
+
+
+@pytest.mark.parametrize("header, payload, padded", [
+    ('{"alg":"HS256","typ":"JWT"}', '{"sub":"1"}', False),
+    ('{"alg":"HS256","typ":"JWT"}', '{"sub":"12"}', True),
+    ('{ "alg": "HS256" }', '{ "sub": "1" }', True),
+    ('{\n  "alg": "HS256"\n}', '{"sub":"1"}', False),
+    ('{\r\n"alg":"RS256"}', '{}', False),
+])
+def test_jwts_whatever_the_header_spacing_or_padding(header: str, payload: str,
+                                                     padded: bool) -> None:
+    def part(text: str) -> str:
+        encoded = base64.urlsafe_b64encode(text.encode()).decode()
+        return encoded if padded else encoded.rstrip("=")
+
+    jwt = f"{part(header)}.{part(payload)}.{part('a-signature')}"
+    assert redacted_text(f"login={jwt}; x") == f"login={MARKER}; x"
+    assert redacted_text(f"as name: {jwt}.") == f"as name: {MARKER}."
+    assert redacted_text(f"glued:x{jwt}") == f"glued:x{MARKER}"
+
+
+def test_dotted_words_are_no_jwts() -> None:
+    for text in ("eyeglasses.com.br", "eworldwide.co.uk", "v1.2.3", "a.b.c", "eyJ.x.y",
+                 "https://eyJhbGciOiJ.example/x"):
+        assert redacted_text(text) == text, text
+
+
+def test_every_value_of_a_repeated_key_is_hidden_and_the_layout_kept(
+        validator: Validator) -> None:
+    raw = (b'{"event": "x", "apikey": "FIRST-SECRET-1",\n "data": {"token": ["T-1", "T-2"],'
+           b' "token": null}, "apikey": "LAST-SECRET-2"}')
+    capture = capture_of(validator, raw)
+    assert any("duplicate key" in warning for warning in capture.warnings)
+    shown = redacted(capture)
+    assert shown.raw == (b'{"event": "x", "apikey": "[redacted]",\n "data": {"token": '
+                         b'["[redacted]", "[redacted]"], "token": null}, "apikey": "[redacted]"}')
+    assert shown.body == {"event": "x", "apikey": MARKER, "data": {"token": None}}
+
+
+def test_repeated_keys_survive_when_the_body_is_written_again(validator: Validator) -> None:
+    raw = b'{"apikey": "\\u0041-FIRST-3", "n": 1, "apikey": "B-LAST-4"}'
+    shown = redacted(capture_of(validator, raw))
+    assert shown.raw == b'{"apikey":"[redacted]","n":1,"apikey":"[redacted]"}'
+
+
+def test_multipart_fields_named_as_secrets_are_hidden_in_the_bytes(
+        validator: Validator) -> None:
+    raw = (b"--B0\r\nContent-Disposition: form-data; name=\"apikey\"\r\n\r\nMP-1\r\n"
+           b"--B0\r\nContent-Disposition: form-data; name=\"data[token]\"; filename=\"k.txt\"\r\n"
+           b"Content-Type: text/plain\r\n\r\nMP-2\r\n"
+           b"--B0\r\nContent-Disposition: form-data; name*=utf-8''api%5Ftoken\r\n\r\nMP-3\r\n"
+           b"--B0\r\nContent-Disposition: form-data; name=\"doc\"\r\n"
+           b"Content-Transfer-Encoding: base64\r\n\r\n"
+           + base64.b64encode(b"password=MP-4") + b"\r\n"
+           b"--B0\r\nContent-Disposition: form-data; name=\"filename\"\r\n\r\nkeep me\r\n"
+           b"--B0--\r\n")
+    capture = capture_of(validator, raw, headers=[
+        ("content-type", "multipart/form-data; boundary=B0")])
+    assert capture.validation.status == "form"
+    shown = redacted(capture)
+    for secret in (b"MP-1", b"MP-2", b"MP-3", base64.b64encode(b"password=MP-4")):
+        assert secret not in shown.raw
+    assert shown.raw.count(MARKER.encode()) == 4 and b"keep me" in shown.raw
+    assert shown.raw.replace(MARKER.encode(), b"").count(b"\r\n") == raw.count(b"\r\n")
+    assert shown.body["apikey"] == MARKER and shown.body["filename"] == "keep me"
+
+
+def test_a_compressed_form_is_shown_decoded_and_redacted(validator: Validator) -> None:
+    import gzip
+
+    form = b"apikey=GZ-FORM-1&url=https%3A%2F%2Fapp%2Fh%3Ftoken%3DGZ-FORM-2&name=Z%C3%A9"
+    capture = build_capture(validator, "POST", "/", "", [
+        ("content-type", "application/x-www-form-urlencoded"), ("content-encoding", "gzip")],
+        "", gzip.compress(form))
+    shown = redacted(capture)
+    assert shown.raw == (b"apikey=[redacted]&url=https%3A%2F%2Fapp%2Fh%3Ftoken%3D[redacted]"
+                         b"&name=Z%C3%A9")
+    assert shown.header("content-encoding") is None and shown.decoded_size is None
+    plain = build_capture(validator, "POST", "/", "", [
+        ("content-type", "application/x-www-form-urlencoded"), ("content-encoding", "gzip")],
+        "", gzip.compress(b"name=Ana"))
+    assert redacted(plain) is plain  # nothing to hide: the bytes stay as received
+
+
+def test_a_deflated_json_body_keeps_its_layout_once_decoded(validator: Validator) -> None:
+    import zlib
+
+    raw = b'{\n  "event": "x",\n  "token": "DEFLATE-1"\n}'
+    capture = build_capture(validator, "POST", "/", "", [
+        ("content-type", "application/json"), ("content-encoding", "deflate")], "",
+        zlib.compress(raw))
+    assert redacted(capture).raw == raw.replace(b"DEFLATE-1", MARKER.encode())
+
+
+def test_arrays_and_objects_under_a_secret_name_in_bytes_that_are_not_json(
+        validator: Validator) -> None:
+    raw = (b'x {"apikey": ["NJ-1", {"a": "NJ-2"}], "token": {"b": [1, "NJ-3"]}, "n": [1],'
+           b' "secret": true, "password": "", "auth": "NJ-4", "jwt": {"never": "closed NJ-5')
+    shown = redacted(capture_of(validator, raw, headers=[("content-type", "text/plain")]))
+    assert shown.raw == (b'x {"apikey": "[redacted]", "token": "[redacted]", "n": [1],'
+                         b' "secret": true, "password": "", "auth": "[redacted]", "jwt": '
+                         b'"[redacted]"')
+
+
+def test_json_inside_a_string_value_is_redacted_too(validator: Validator) -> None:
+    body = {"event": "x", "note": json.dumps({"apikey": ["IN-STRING-1"], "n": 2})}
+    shown = redacted(capture_of(validator, json.dumps(body).encode()))
+    assert json.loads(shown.body["note"]) == {"apikey": MARKER, "n": 2}
+    assert b"IN-STRING-1" not in shown.raw
+
+
+def test_a_non_ascii_secret_is_not_quoted_by_a_message(validator: Validator) -> None:
+    body = fixture("evolution/v1/new.jwt")["body"]
+    body["data"]["jwt"] = "sécrèt-jwt-çãõ-long-enough-to-be-cut-at-57-characters-by-messages"
+    capture = capture_of(validator, json.dumps(body, ensure_ascii=False).encode())
+    (problem,) = capture.validation.errors
+    assert "s\\u00e9cr\\u00e8t" in problem.message  # quoted, escaped and cut
+    (shown,) = redacted(capture).validation.errors
+    assert "cr" not in shown.message.split("got", 1)[1] and MARKER in shown.message
+
+
+def test_names_of_the_instance_the_event_and_the_route_are_redacted(
+        validator: Validator) -> None:
+    body = {**fixture("evolution/v2/messages.upsert.text")["body"], "instance": JWT}
+    capture = capture_of(validator, json.dumps(body).encode())
+    assert capture.instance == JWT
+    shown = redacted(capture)
+    assert shown.instance == MARKER and JWT not in json.dumps(shown.to_json())
+    assert fixtures.document_of(shown)["title"].startswith(f"captured messages.upsert from "
+                                                           f"{MARKER} at ")
+
+
+def test_a_whapi_channel_is_named_by_the_end_of_its_token() -> None:
+    assert instance_name("whapi", WHAPI_TOKEN + "-0123456789") == "[redacted …6789]"
+    assert instance_name("whapi", "short") == MARKER
+    assert instance_name("whapi", "default") == "default"
+    assert instance_name("evolution", "sales") == "sales"
+    assert instance_name("evolution", JWT) == MARKER
+
+
+@pytest.mark.parametrize("text", [
+    "eyJ" * 40_000,
+    "eyJhbGciOiJIUzI1NiJ9." * 6_000,
+    '"apikey": [' * 12_000,
+    '"token": "' * 12_000,
+    "token=" * 20_000,
+    "[" * 120_000,
+], ids=["jwt-starts", "jwt-headers", "open-arrays", "open-strings", "parameters", "brackets"])
+def test_hostile_text_is_redacted_in_linear_time(validator: Validator, text: str) -> None:
+    """120 KB of each: a backtracking pattern took seconds (quadratic), this takes
+    milliseconds; 1 s leaves room for a busy machine."""
+    started = time.monotonic()
+    redacted_text(text)
+    redacted(capture_of(validator, text.encode(), headers=[("content-type", "text/plain")]))
+    assert time.monotonic() - started < 1
