@@ -252,7 +252,9 @@ def _get_body(capture: Capture) -> Any:
     body = capture._body
     if body is _RELEASED:
         assert capture._parse is not None
-        body = capture._body = capture._parse(capture)  # kept while someone reads it
+        body = capture._parse(capture)
+        if len(capture.raw) <= KEEP_PARSED_BYTES:
+            capture._body = body  # kept: a filter or a screen may well ask again
     return body
 
 
@@ -261,6 +263,10 @@ def _set_body(capture: Capture, body: Any) -> None:
 
 
 _RELEASED = object()
+# A released body larger than this is parsed again each time it is asked for, never kept:
+# a filter over body fields reads every stored capture, and keeping 256 MiB of large bodies
+# parsed would hold ten times that.
+KEEP_PARSED_BYTES = 64 * 1024
 UNKNOWN = object()  # a derived value not worked out yet
 # A property set after the class is made: in the class body the dataclass would take it
 # for the InitVar's default.

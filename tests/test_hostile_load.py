@@ -23,7 +23,7 @@ SMALL = json.dumps(fixture("evolution/v2/messages.upsert.text")["body"]).encode(
 
 
 def whapi_body(messages: int) -> bytes:
-    """A Whapi messages/post batch of `messages` messages (about 330 bytes each)."""
+    """A Whapi messages/post batch of `messages` messages (about 250 bytes each)."""
     document = fixture("whapi/messages.post.text")["body"]
     message = document["messages"][0]
     document["messages"] = [{**message, "id": f"m{i}"} for i in range(messages)]
@@ -183,3 +183,20 @@ def test_an_answer_changed_after_storing_is_streamed_as_changed(
     assert (capture.id, False) in hub._encoded
     hub.forget(capture)
     assert (capture.id, False) not in hub._encoded
+
+
+def test_a_large_body_read_again_is_not_kept(server: BackgroundServer,
+                                             client: httpx.Client) -> None:
+    """A filter over a body field reads every stored body: a large one is parsed for the
+    reading and let go again, so filtering a store of large captures does not hold ten
+    times their bytes in parsed form."""
+    client.post("/webhook", content=whapi_body(1_000))  # about 250 KB
+    client.post("/webhook", content=SMALL)
+    assert len(client.get("/_hookcatcher/api/events",
+                          params={"q": "messages.from_me:false"}).json()["events"]) == 1
+    assert len(client.get("/_hookcatcher/api/events",
+                          params={"q": "data.key.fromMe:false"}).json()["events"]) == 1
+    large, small = server.app.store
+    assert len(large.raw) > 200_000
+    assert large._body is not None and not isinstance(large._body, dict)  # released
+    assert isinstance(small._body, dict)  # small: kept parsed once read
