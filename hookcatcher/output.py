@@ -1,11 +1,14 @@
 """What `hookcatcher serve` prints: where to point each gateway, then one line per capture.
 
 Lines are written by a thread of their own, so a terminal or pipe that reads slowly never
-holds up the receiver; if it falls too far behind, the skipped lines are counted and said."""
+holds up the receiver; if it falls too far behind, the skipped lines are counted and said.
+Everything in a line that came with a request (names, path, messages) is printed through
+`printable`, so a request cannot drive the terminal or forge a line of its own."""
 
 from __future__ import annotations
 
 import json
+import re
 import sys
 import threading
 from collections import deque
@@ -14,9 +17,34 @@ from typing import TextIO
 from .capture import Capture
 from .redact import redacted, redacted_text
 
-__all__ = ["banner", "capture_line", "LinePrinter", "size_text", "FLUSH_SECONDS"]
+__all__ = ["banner", "capture_line", "json_line", "LinePrinter", "printable", "size_text",
+           "FLUSH_SECONDS"]
 
 FLUSH_SECONDS = 0.05
+# C0 (CR and LF included), DEL and C1: what a terminal may act on instead of showing.
+_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
+# What json.dumps(ensure_ascii=False) leaves raw in a string but a terminal acts on.
+_RAW_IN_JSON = re.compile("[\x7f-\x9f]")
+
+
+def printable(text: str) -> str:
+    """Text from a request as a terminal may show it: each control character written as a
+    visible escape (ESC as the four characters `\\x1b`). An instance name with ESC, BEL or
+    a line break in it would otherwise set the terminal's title, clear the screen or print
+    a line that looks like a capture of its own."""
+    return _CONTROLS.sub(_escaped, text)
+
+
+def _escaped(match: re.Match[str]) -> str:
+    return f"\\x{ord(match.group()):02x}"
+
+
+def json_line(data: object) -> str:
+    """JSON on one line, as --json prints it: json.dumps escapes C0 controls and line
+    breaks, and DEL and C1 are escaped here too (`\\u009b`), which any JSON reader reads
+    back as the same character."""
+    text = json.dumps(data, ensure_ascii=False)
+    return _RAW_IN_JSON.sub(lambda match: f"\\u{ord(match.group()):04x}", text)
 
 
 def banner(url: str, version: str, rules: list[str] | None = None) -> str:
@@ -56,24 +84,26 @@ def size_text(n: int) -> str:
 def capture_line(capture: Capture, redact: bool = False) -> str:
     """`14:03:22.123 #12 evolution messages.upsert sales valid 1.2 KB POST /webhook`
 
-    `redact`: secrets in the path, the query and the messages hidden. Only a message can
-    quote a body's value, so only a capture with messages pays for redacting its body."""
-    # Without messages, only the path and query can hold a secret: no need to copy the body.
+    `redact`: secrets hidden (in the names, the path, the query and the messages). Only a
+    message can quote a body's value, so only a capture with messages pays for redacting
+    its body; the rest is redacted as text. Every part that came with the request is made
+    printable."""
     text_only = redact and not (capture.validation.errors or capture.warnings)
     if redact and not text_only:
-        capture = redacted(capture)  # path and query included
-    time = capture.received_at[11:23]
+        capture = redacted(capture)
+
+    def shown(text: str) -> str:
+        return printable(redacted_text(text) if text_only else text)
+
     status = capture.validation.status
     if capture.validation.errors:
         first = capture.validation.errors[0]
         more = len(capture.validation.errors) - 1
         status += f" ({first.path}: {first.message}{f'; +{more} more' if more else ''})"
     target = capture.path + (f"?{capture.query}" if capture.query else "")
-    if text_only:
-        target = redacted_text(target)
-    parts = [time, f"#{capture.id}", capture.provider, capture.event or "-",
-             capture.instance or "-", status, size_text(capture.size),
-             f"{capture.method} {target}"]
+    parts = [printable(capture.received_at[11:23]), f"#{capture.id}", shown(capture.provider),
+             shown(capture.event or "-"), shown(capture.instance or "-"), shown(status),
+             size_text(capture.size), shown(f"{capture.method} {target}")]
     if capture.retry_of is not None:
         parts.append(f"retry of #{capture.retry_of}")
     if capture.answer.status != 200 or capture.answer.delay_ms:
@@ -81,7 +111,7 @@ def capture_line(capture: Capture, redact: bool = False) -> str:
         parts.append(f"answered {capture.answer.status}{late}")
     line = "  ".join(parts)
     for warning in capture.warnings:
-        line += f"\n    warning: {warning}"
+        line += f"\n    warning: {shown(warning)}"
     return line
 
 
@@ -117,7 +147,7 @@ class LinePrinter:
         """On the printer's thread, so redacting costs the receiver's thread nothing."""
         if self.as_json:
             shown = redacted(capture) if self.redact else capture
-            return json.dumps(shown.to_json(include_raw=False), ensure_ascii=False)
+            return json_line(shown.to_json(include_raw=False))
         return capture_line(capture, redact=self.redact)
 
     def _batch(self) -> list[str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import io
+import json
 import threading
 import time
 
@@ -84,3 +85,50 @@ def test_printed_line_hides_a_secret_in_the_query_and_in_a_message() -> None:
     invalid = build_capture(VALIDATOR, "POST", "/w", "", [], "", body)
     assert "123456789" in capture_line(invalid)
     assert "123456789" not in capture_line(invalid, redact=True)
+
+
+HOSTILE = ("sales\x1b]0;pwned\x07\x1b[2J\x1b[H\r\n14:00:00.000  #999  evolution  "
+           "messages.upsert  forged  valid  1 KB  POST /webhook\x9b31m\x7f")
+
+
+def hostile_capture():
+    body = json.dumps({"event": "messages.upsert\x1b[5m", "instance": HOSTILE, "data": {}})
+    capture = build_capture(VALIDATOR, "POST", "/w/\x1b[1m", "x=\x07", [], "", body.encode())
+    capture.id = 5
+    return capture
+
+
+def controls(text: str) -> list[str]:
+    return [char for char in text if ord(char) < 0x20 or 0x7F <= ord(char) <= 0x9F]
+
+
+def test_terminal_controls_from_a_request_are_printed_as_visible_escapes() -> None:
+    capture = hostile_capture()
+    assert capture.instance == HOSTILE
+    for redact in (False, True):
+        line = capture_line(capture, redact=redact)
+        first, *warnings = line.split("\n")
+        assert controls(first) == [] and all(controls(w) == [] for w in warnings)
+        assert "sales\\x1b]0;pwned\\x07\\x1b[2J\\x1b[H\\x0d\\x0a14:00:00.000" in first
+        assert "messages.upsert\\x1b[5m" in first and "POST /w/\\x1b[1m?x=\\x07" in first
+        assert "\\x9b31m\\x7f" in first
+        assert len(line.split("\n")) == 1 + len(capture.warnings)
+
+
+def test_the_json_line_escapes_every_control_and_reads_back_the_same() -> None:
+    out = io.StringIO()
+    printer = LinePrinter(as_json=True, out=out, redact=False)
+    printer(hostile_capture())
+    printer.close()
+    (line,) = out.getvalue().splitlines()
+    assert controls(line) == [] and "\\u009b" in line and "\\u007f" in line
+    assert json.loads(line)["instance"] == HOSTILE
+
+
+def test_a_warning_is_one_printed_line_whatever_it_quotes() -> None:
+    capture = build_capture(VALIDATOR, "POST", "/w", "", [], "",
+                            b'{"a\\r\\nforged": 1, "a\\r\\nforged": 2}')
+    assert capture.warnings
+    first, *warnings = capture_line(capture).split("\n")
+    assert len(warnings) == len(capture.warnings)
+    assert all(w.startswith("    warning: ") and controls(w) == [] for w in warnings)
