@@ -8,14 +8,13 @@ from __future__ import annotations
 
 import difflib
 import json
-import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, Iterator
 
 from . import catalog
 from .capture import Capture
-from .files import write_new
+from .files import safe_name, write_new
 from .ingest import parse_body
 from .outgoing import forwardable
 from .resources import data_dir
@@ -169,19 +168,19 @@ def document_of(capture: Capture, title: str | None = None) -> dict[str, Any]:
 
 def save(capture: Capture, folder: Path, title: str | None = None) -> Path:
     """Write a capture as `<folder>/<provider>/<event>.<id>.json` and return the path. An
-    existing file is never replaced: a counter is added (`.<id>.2.json`, ...)."""
+    existing file is never replaced: a counter is added (`.<id>.2.json`, ...). The provider,
+    event and id come from whoever sent the request (or wrote the session file it was read
+    from), so each is reduced to a safe name, and nothing is written outside `folder`."""
     text = json.dumps(document_of(capture, title), indent=2, ensure_ascii=False) + "\n"
-    where = folder / capture.provider
+    where = folder / safe_name(capture.provider, "unknown")
+    name = f"{_stem(capture.event)}.{safe_name(str(capture.id), '0')}.json"
     try:
-        return write_new(where, f"{_stem(capture.event)}.{capture.id}.json", text)
+        return write_new(where, name, text, inside=folder)
     except OSError as exc:
         raise FixtureError(f"{exc.filename or where}: cannot write: {exc.strerror}") from None
 
 
 def _stem(event: str | None) -> str:
-    """The event as a file name. Event names come from whoever sent the request, so anything
-    but letters, digits, `.`, `-` and `_` is replaced and a leading dot removed."""
-    if event is None:
-        return "capture"
-    safe = re.sub(r"[^A-Za-z0-9._-]", "_", catalog.file_stem(event)).lstrip(".")[:100]
-    return safe or "capture"
+    """The event as a file name: Whapi's `/` and CodeChat's `:` as dots, then made safe
+    (and short enough that the id and `.json` still fit)."""
+    return "capture" if event is None else safe_name(catalog.file_stem(event)[:60])
