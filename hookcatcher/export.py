@@ -14,7 +14,10 @@
 - Fixture files, as the inspector's `s` saves them, into a folder.
 
 Each takes captures and `redact=True`; the API route, the `export` command and the
-inspector's `x` all go through them.
+inspector's `x` all go through them. The one-file formats are written piece by piece
+(`chunks`): the API route streams them from a worker thread, so an export of a full store
+neither holds up the event loop nor builds one document of hundreds of megabytes, and a
+stored capture whose body was parsed for it lets go of that body again.
 """
 
 from __future__ import annotations
@@ -22,28 +25,29 @@ from __future__ import annotations
 import argparse
 import base64
 import json
-import re
 import sys
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, Iterable, Sequence
+from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Sequence
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
-from starlette.responses import JSONResponse, Response
+from starlette.responses import JSONResponse, Response, StreamingResponse
 
 from . import __version__, fixtures
 from .access import check_token
 from .capture import Capture
 from .filters import FilterError, parse
 from .outgoing import Outgoing, ReplayError, check_target, curl, forwardable, request_for
+from .output import printable
 from .redact import redacted
 from .session import SessionError, load as load_session
 from .sources import SourceError, from_server
+from .workers import Workers
 
-__all__ = ["DEFAULT_BASE_URL", "FORMATS", "Saved", "add_arguments", "curl_script",
+__all__ = ["DEFAULT_BASE_URL", "FORMATS", "Saved", "add_arguments", "chunks", "curl_script",
            "export_captures", "export_command", "export_endpoint", "file_name", "fixture_files",
            "har", "jsonl", "received_request"]
 
@@ -53,6 +57,7 @@ FORMATS = ("har", "jsonl", "curl", "fixtures")
 _FILES = {"har": ("application/json", "har"), "jsonl": ("application/x-ndjson", "jsonl"),
           "curl": ("text/x-shellscript; charset=utf-8", "sh")}
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
+CHUNK_BYTES = 256 * 1024  # what the API route hands the loop at a time
 
 
 def _shown(capture: Capture, redact: bool) -> Capture:
@@ -78,17 +83,34 @@ def _url(base_url: str, capture: Capture) -> str:
 def har(captures: Iterable[Capture], *, base_url: str = DEFAULT_BASE_URL,
         redact: bool = True) -> str:
     """A HAR 1.2 log of the captures, oldest first, as UTF-8 JSON text."""
+    return "".join(_har_parts(captures, base_url=base_url, redact=redact))
+
+
+def _har_parts(captures: Iterable[Capture], *, base_url: str, redact: bool) -> Iterator[str]:
+    """The HAR text in pieces: the log around its entries, then one entry at a time, each
+    exactly as `json.dumps(..., indent=2)` writes it inside the whole document."""
     exported_at = _now()
-    log = {
+    log: dict[str, Any] = {
         "version": "1.2",
         "creator": {"name": "hookcatcher", "version": __version__},
         "pages": [],
-        "entries": [_entry(_shown(capture, redact), base_url, exported_at)
-                    for capture in captures],
+        "entries": _ENTRIES,
     }
     if redact:
         log["comment"] = "Secrets redacted by hookcatcher (export with --no-redact to keep them)."
-    return json.dumps({"log": log}, indent=2, ensure_ascii=False) + "\n"
+    head, tail = (json.dumps({"log": log}, indent=2, ensure_ascii=False) + "\n").split(
+        json.dumps(_ENTRIES))
+    yield head
+    first = True
+    for capture in captures:
+        entry = json.dumps(_entry(_shown(capture, redact), base_url, exported_at), indent=2,
+                           ensure_ascii=False).replace("\n", "\n      ")
+        yield ("[\n      " if first else ",\n      ") + entry
+        first = False
+    yield ("[]" if first else "\n    ]") + tail
+
+
+_ENTRIES = "\x00entries\x00"  # where the entries go in the log; no JSON text holds it raw
 
 
 def _entry(capture: Capture, base_url: str, exported_at: str) -> dict[str, Any]:
@@ -186,8 +208,13 @@ def _phrase(status: int) -> str:
 
 def jsonl(captures: Iterable[Capture], *, redact: bool = True) -> str:
     """One capture per line in its API JSON form, raw bytes included."""
-    return "".join(json.dumps(_shown(capture, redact).to_json(include_raw=True),
-                              ensure_ascii=False) + "\n" for capture in captures)
+    return "".join(_jsonl_parts(captures, redact=redact))
+
+
+def _jsonl_parts(captures: Iterable[Capture], *, redact: bool) -> Iterator[str]:
+    for capture in captures:
+        yield json.dumps(_shown(capture, redact).to_json(include_raw=True),
+                         ensure_ascii=False) + "\n"
 
 
 def curl_script(captures: Iterable[Capture], target: str | None = None, *,
@@ -196,6 +223,12 @@ def curl_script(captures: Iterable[Capture], target: str | None = None, *,
     """A shell script that sends the captures again with curl, oldest first: to `target`
     (as received, or per event with `by_events`), or without one to hookcatcher at
     `base_url` as they first arrived. It stops at the first request curl cannot make."""
+    return "".join(_curl_parts(captures, target, by_events=by_events, base_url=base_url,
+                               redact=redact))
+
+
+def _curl_parts(captures: Iterable[Capture], target: str | None, *, by_events: bool,
+                base_url: str, redact: bool) -> Iterator[str]:
     if target is not None:
         check_target(target)
     elif by_events:
@@ -205,22 +238,24 @@ def curl_script(captures: Iterable[Capture], target: str | None = None, *,
         lines.append("# Secrets are redacted ([redacted]): export with --no-redact to send "
                      "the real values.")
     lines += ["set -e", ""]
+    yield "\n".join(lines)
     for capture in captures:
         shown = _shown(capture, redact)
         outgoing = (request_for(shown, target, by_events) if target is not None
                     else received_request(shown, base_url))
-        what = f"#{capture.id} {capture.provider} {capture.event or '(no event)'}"
-        lines.append(_comment(f"{what} received {capture.received_at or '?'}"))
+        what = f"#{capture.id} {shown.provider} {shown.event or '(no event)'}"
+        lines = [_comment(f"{what} received {capture.received_at or '?'}")]
         if outgoing.note:
             lines.append(_comment(outgoing.note))
         lines += [curl(outgoing), ""]
-    return "\n".join(lines)
+        yield "\n" + "\n".join(lines)
 
 
 def _comment(text: str) -> str:
     """A shell comment line. Event names come from whoever sent the request: a line break
-    in one would end the comment and run the rest as a command."""
-    return "# " + re.sub(r"[\x00-\x1f\x7f]", "?", text)
+    in one would end the comment and run the rest as a command, and a terminal escape
+    would act when the script is read."""
+    return "# " + printable(text)
 
 
 @dataclass(frozen=True, slots=True)
@@ -247,13 +282,16 @@ def fixture_files(captures: Iterable[Capture], folder: Path, *,
     return Saved(tuple(paths), tuple(skipped))
 
 
-def _render(kind: str, captures: Sequence[Capture], *, base_url: str, target: str | None,
-            by_events: bool, redact: bool) -> str:
+def chunks(kind: str, captures: Iterable[Capture], *, base_url: str = DEFAULT_BASE_URL,
+           target: str | None = None, by_events: bool = False, redact: bool = True
+           ) -> Iterator[str]:
+    """A one-file export (har, jsonl, curl) in pieces, one capture at a time: joined, they
+    are what `har`, `jsonl` and `curl_script` give."""
     if kind == "har":
-        return har(captures, base_url=base_url, redact=redact)
+        return _har_parts(captures, base_url=base_url, redact=redact)
     if kind == "jsonl":
-        return jsonl(captures, redact=redact)
-    return curl_script(captures, target, by_events=by_events, base_url=base_url,
+        return _jsonl_parts(captures, redact=redact)
+    return _curl_parts(captures, target, by_events=by_events, base_url=base_url,
                        redact=redact)
 
 
@@ -275,7 +313,11 @@ class _BadParam(ValueError):
 async def export_endpoint(request: Request) -> Response:
     """`GET /_hookcatcher/api/export?format=har|jsonl|curl&q=&redact=0&target=&by_events=1`:
     the stored captures the filter matches, oldest first, as a download. Request URLs in
-    a HAR are built on the URL this request reached the server by."""
+    a HAR are built on the URL this request reached the server by.
+
+    Only the parameters are read here. Filtering, redacting and writing run on the
+    server's workers, a block at a time as the client reads, so the event loop keeps
+    answering senders during the export and other heavy work takes turns with it."""
     params = request.query_params
     kind = params.get("format") or "har"
     try:
@@ -293,11 +335,48 @@ async def export_endpoint(request: Request) -> Response:
         return JSONResponse({"error": str(exc), "term": exc.term}, status_code=400)
     except _BadParam as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
-    captures = [capture for capture in request.app.state.store if query(capture)]
-    text = _render(kind, captures, base_url=str(request.base_url), target=target,
-                   by_events=by_events, redact=redact)
-    return Response(text, media_type=_FILES[kind][0], headers={
-        "content-disposition": f'attachment; filename="{file_name(kind)}"'})
+    stored = list(request.app.state.store)  # the captures as they are now: references only
+    pieces = chunks(kind, _matching(stored, query), base_url=str(request.base_url),
+                    target=target, by_events=by_events, redact=redact)
+    workers: Workers = request.app.state.workers
+    return StreamingResponse(_made_by(workers, _batched(pieces)), media_type=_FILES[kind][0],
+                             headers={"content-disposition":
+                                      f'attachment; filename="{file_name(kind)}"'})
+
+
+async def _made_by(workers: Workers, blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
+    """Each block made on a worker thread; the loop only passes it on."""
+    while (block := await workers.run(next, blocks, None)) is not None:
+        yield block
+
+
+def _matching(captures: Iterable[Capture], query: Callable[[Capture], bool]
+              ) -> Iterator[Capture]:
+    """The captures the filter matches. Each is handed on, then its body let go: a body the
+    filter or the export parsed again would otherwise stay with the stored capture (a HAR
+    of a full store kept several times its bytes in memory)."""
+    for capture in captures:
+        try:
+            if query(capture):
+                yield capture
+        finally:
+            capture.release_body()
+
+
+def _batched(pieces: Iterable[str], size: int = CHUNK_BYTES) -> Iterator[bytes]:
+    """The pieces as UTF-8, in blocks of about `size` bytes: one thread hand-off per block,
+    not per capture."""
+    block: list[bytes] = []
+    held = 0
+    for piece in pieces:
+        data = piece.encode("utf-8")
+        block.append(data)
+        held += len(data)
+        if held >= size:
+            yield b"".join(block)
+            block, held = [], 0
+    if block:
+        yield b"".join(block)
 
 
 def _yes_no(value: str | None, name: str, default: bool) -> bool:
@@ -404,15 +483,17 @@ def export_captures(captures: Sequence[Capture], args: argparse.Namespace,
         print(f"hookcatcher: {len(saved.paths)} fixture file(s) in {args.output} ({how})",
               file=sys.stderr)
         return 0
-    text = _render(args.format, captures, base_url=base_url, target=args.to,
-                   by_events=args.by_events, redact=args.redact)
+    pieces = chunks(args.format, captures, base_url=base_url, target=args.to,
+                    by_events=args.by_events, redact=args.redact)
     if args.output is None:
-        sys.stdout.write(text)
+        for piece in pieces:
+            sys.stdout.write(piece)
         sys.stdout.flush()
         where = "stdout"
     else:
         try:
-            Path(args.output).write_text(text, encoding="utf-8")
+            with open(args.output, "w", encoding="utf-8") as out:
+                out.writelines(pieces)
         except OSError as exc:
             return _fail(f"{args.output}: cannot write: {exc.strerror}")
         where = args.output

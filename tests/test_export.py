@@ -11,6 +11,8 @@ import json
 import os
 import shutil
 import subprocess
+import threading
+import time
 from datetime import datetime
 from pathlib import Path
 from typing import Any, Callable, Iterator
@@ -480,3 +482,101 @@ def test_the_running_server_has_the_export_route(server: BackgroundServer) -> No
     assert answer.status_code == 200
     assert answer.json()["log"]["version"] == "1.2"
     assert APIKEY not in answer.text
+
+
+# -- fixture files stay inside -o
+
+CRAFTED = [("../../escaped", "../../../evil"), ("{abs}", "messages.upsert"), ("..", ".."),
+           ("CON", "nul"), ("", "/etc/passwd"), ("evolution", "a" * 400)]
+
+
+def files_under(folder: Path) -> set[Path]:
+    return {path for path in folder.rglob("*") if path.is_file()}
+
+
+def test_fixture_files_from_a_crafted_session_stay_inside_the_folder(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, validator: Validator) -> None:
+    """A session file can say anything in `provider` and `event`; each becomes a safe name
+    under -o, and nothing is written anywhere else."""
+    from hookcatcher.cli import main
+    from hookcatcher.session import SessionWriter
+
+    work = tmp_path / "work"
+    session = tmp_path / "crafted.jsonl"
+    store = Store()
+    with SessionWriter(session, store.run) as writer:
+        for provider, event in CRAFTED:
+            capture = store.add(build_capture(validator, "POST", "/webhook", "", [],
+                                              "127.0.0.1:1", b'{"event": "x"}'))
+            capture.provider = provider.format(abs=tmp_path / "abs")
+            capture.event = event
+            writer.append(capture)
+    out = work / "out" / "fixtures"
+    assert main(["export", str(session), "--format", "fixtures", "-o", str(out)]) == 0, \
+        capsys.readouterr().err
+    written = files_under(out)
+    assert len(written) == len(CRAFTED) and all(path.suffix == ".json" for path in written)
+    assert files_under(tmp_path) == written | {session}
+    assert all(path.resolve().parent.parent == out.resolve() for path in written)
+    assert {path.parent.name for path in written} == {
+        "_.._escaped", f"_{str(tmp_path / 'abs').replace('/', '_')[1:]}", "unknown", "_CON",
+        "evolution"}
+
+
+def test_fixture_files_from_a_server_stay_inside_the_folder(
+        capsys: pytest.CaptureFixture[str], tmp_path: Path, server: BackgroundServer) -> None:
+    """`serve --load` of such a file, then `export --from`: the same."""
+    with httpx.Client(base_url=server.url, timeout=10) as http:
+        for _ in CRAFTED:
+            http.post("/webhook", content=b'{"event": "x"}')
+    for capture, (provider, event) in zip(server.app.store, CRAFTED):
+        capture.provider, capture.event = provider.format(abs=tmp_path / "abs"), event
+    out = tmp_path / "work" / "out"  # deep enough that ../../ stays in tmp_path, even unchecked
+    code = export_command(argparse.Namespace(
+        session=None, source_server=server.url, token=None, filter="", format="fixtures",
+        output=str(out), to=None, by_events=False, redact=True))
+    assert code == 0, capsys.readouterr().err
+    assert len(files_under(out)) == len(CRAFTED) and files_under(tmp_path) == files_under(out)
+
+
+# -- an export of a full store does not hold up the server
+
+def test_the_server_answers_while_a_full_store_is_exported(server: BackgroundServer,
+                                                           validator: Validator) -> None:
+    """10,000 stored captures of 8 KB (the default ring, full), exported as a HAR with
+    their secrets redacted: health checks one after another all the while. Written on the
+    event loop, the export held every one of them for its whole length (3 s here, 8.5 s for
+    a full store on the issue's machine); streamed from a worker thread, none waits long."""
+    body = fixture("evolution/v2/messages.upsert.text")["body"]
+    body["apikey"] = APIKEY
+    body["data"]["message"]["conversation"] = "x" * 8000
+    raw = json.dumps(body).encode()
+    for _ in range(10_000):
+        capture = build_capture(validator, "POST", "/webhook", "",
+                                [("content-type", "application/json")], "127.0.0.1:1", raw)
+        capture.release_body()  # as the server keeps them
+        server.app.store.add(capture)
+    finished = threading.Event()
+    exported: dict[str, Any] = {}
+
+    def export() -> None:
+        try:
+            with httpx.Client(base_url=server.url, timeout=60) as http:
+                answer = http.get("/_hookcatcher/api/export", params={"format": "har"})
+            exported.update(status=answer.status_code, size=len(answer.content),
+                            leaked=APIKEY.encode() in answer.content)
+        finally:
+            finished.set()
+
+    thread = threading.Thread(target=export)
+    thread.start()
+    waits: list[float] = []
+    with httpx.Client(base_url=server.url, timeout=60) as http:
+        while not finished.is_set():
+            started = time.monotonic()
+            assert http.get("/_hookcatcher/health").status_code == 200
+            waits.append(time.monotonic() - started)
+    thread.join(60)
+    assert exported == {"status": 200, "size": exported["size"], "leaked": False}
+    assert exported["size"] > 80_000_000 and len(waits) > 1
+    assert max(waits) < 1.0, f"a health check waited {max(waits):.2f} s"
