@@ -31,6 +31,8 @@ _ON_ONE_LINE = str.maketrans(_CONTROLS)
 
 def printable(text: str, *, one_line: bool = False) -> str:
     """`text` with every terminal control drawn as a visible character of its own."""
+    if text.isprintable():  # no control at all: the common case, the list draws it per row
+        return text
     return text.translate(_ON_ONE_LINE if one_line else _ON_LINES)
 
 
