@@ -241,27 +241,28 @@ def test_a_file_moved_away_or_replaced_is_let_go_and_made_again(
 
 class FullDisk:
     """A disk that is full while the removed session file is still open: every write to a
-    regular file fails with ENOSPC until that descriptor is closed, as the kernel frees
-    an unlinked file's blocks only then. Sockets are not touched, so the server answers."""
+    regular file fails with ENOSPC until a descriptor of that file is closed, as the kernel
+    frees an unlinked file's blocks only then. Sockets are not touched: the server answers."""
 
     def __init__(self, monkeypatch: pytest.MonkeyPatch) -> None:
-        self.full = False
-        self.holding: int | None = None  # the descriptor whose file fills the disk
+        self.filler: tuple[int, int] | None = None  # (device, inode) of the file that fills it
         self._write, self._close = os.write, os.close
         monkeypatch.setattr(os, "write", self.write)
         monkeypatch.setattr(os, "close", self.close)
 
-    def fill(self, writer: SessionWriter) -> None:
-        self.full, self.holding = True, writer._fd
+    def fill(self, path: Path) -> None:
+        found = os.stat(path)
+        self.filler = (found.st_dev, found.st_ino)
 
     def write(self, fd: int, data: Any) -> int:
-        if self.full and stat.S_ISREG(os.fstat(fd).st_mode):
+        if self.filler is not None and stat.S_ISREG(os.fstat(fd).st_mode):
             raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
         return self._write(fd, data)
 
     def close(self, fd: int) -> None:
-        if fd == self.holding:
-            self.full, self.holding = False, None
+        found = os.fstat(fd)
+        if (found.st_dev, found.st_ino) == self.filler:
+            self.filler = None
         self._close(fd)
 
 
@@ -278,7 +279,7 @@ def test_a_removed_file_on_a_full_disk_gives_its_space_back_and_saving_goes_on(
             BackgroundServer(create_app(store, validator, session=writer)) as server, \
             httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         assert http.post("/webhook", content=b'{"n": 1}').status_code == 200
-        disk.fill(writer)
+        disk.fill(file)
         full = http.post("/webhook", content=b'{"n": 2}')
         file.unlink()  # what a user does to get the space back
         after = [http.post("/webhook", content=b'{"n": %d}' % n) for n in (3, 4, 5)]
