@@ -59,6 +59,9 @@ class Filter:
 
     query: str
     terms: tuple[Predicate, ...]
+    # Whether a term reads the body (a body path or free text): on a large capture that
+    # is real work, which the stream does off the event loop.
+    reads_body: bool = False
 
     def __call__(self, capture: Capture) -> bool:
         return all(term(capture) for term in self.terms)
@@ -79,7 +82,14 @@ def parse(query: str | None) -> Filter:
         (texts if isinstance(term, _Text) else fields).append(term)
     if texts:  # after the fields: they are cheap, and a capture they refuse is not searched
         fields.append(_texts_predicate(texts))
-    return Filter(query, tuple(fields))
+    reads_body = bool(texts) or any(_body_term(text) for text, _ in _tokens(query))
+    return Filter(query, tuple(fields), reads_body)
+
+
+def _body_term(text: str) -> bool:
+    """Whether a (parsed, unquoted) field term is a dotted path into the body."""
+    key, sep, _ = text.removeprefix("-").partition(":")
+    return bool(sep) and key not in FIELDS
 
 
 def _tokens(query: str) -> Iterator[tuple[str, str]]:

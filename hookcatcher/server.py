@@ -14,7 +14,7 @@ from __future__ import annotations
 import asyncio
 import json
 from itertools import islice
-from typing import Any
+from typing import Any, Iterable
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -27,7 +27,7 @@ from .access import Access, Guard
 from .answers import Answers
 from .capture import Answer, Capture
 from .export import export_endpoint
-from .filters import FilterError, parse
+from .filters import Filter, FilterError, parse
 from .gateway import Gateways, list_instances, routes as gateway_routes
 from .ingest import Limits, build_capture, received_now, refused_capture
 from .session import SessionWriteError, SessionWriter
@@ -56,8 +56,8 @@ class Hookcatcher:
         self.validator = validator
         self.answers = answers or None  # None: no rules, the plain 200 path
         self.session = session
-        self.hub = Hub(store)
         self.workers = Workers()  # heavy work, off the event loop
+        self.hub = Hub(store, self.workers)
         self.gateways = Gateways()
         self.guard = Guard(access or Access(), API_PREFIX, GATEWAY_PREFIX)
         self.api = Starlette(routes=_routes(), exception_handlers={
@@ -421,9 +421,16 @@ async def list_events(request: Request) -> Response:
     view = request.query_params.get("view", "full")
     if view not in ("full", "summary"):
         return _error(f"query parameter view={view!r} must be full or summary", 400)
-    candidates = store.after(after) if after is not None else reversed(list(store))
-    found = list(islice((capture for capture in candidates if query(capture)),
-                        min(limit, len(store)) + 1))
+    wanted = min(limit, len(store)) + 1
+    if query.reads_body:
+        # Bodies are read (and large ones parsed): on a worker, over the captures stored
+        # now, so the receiver answers meanwhile.
+        stored = list(store.after(after)) if after is not None else list(store)[::-1]
+        workers: Workers = request.app.state.workers
+        found = await workers.run(_select, stored, query, wanted)
+    else:
+        candidates = store.after(after) if after is not None else reversed(list(store))
+        found = _select(candidates, query, wanted)
     more = len(found) > limit
     found = found[:limit]
     if after is None:
@@ -438,6 +445,10 @@ async def list_events(request: Request) -> Response:
         return Response(await workers.run(_events_json, found, include_raw, document),
                         media_type="application/json")
     return Response(_events_json(found, include_raw, document), media_type="application/json")
+
+
+def _select(candidates: Iterable[Capture], query: Filter, wanted: int) -> list[Capture]:
+    return list(islice((capture for capture in candidates if query(capture)), wanted))
 
 
 def _events_json(found: list[Capture], include_raw: bool, document: dict[str, Any]) -> bytes:

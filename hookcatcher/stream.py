@@ -38,6 +38,7 @@ from .capture import Capture
 from .filters import Filter, FilterError, parse
 from .store import Store
 from .summary import row_json
+from .workers import INLINE_BYTES, Workers
 
 __all__ = ["Hub", "stream_endpoint", "STREAM_BODY_BYTES"]
 
@@ -59,8 +60,12 @@ _CACHED_BYTES = 16 * 1024 * 1024
 class Hub:
     """The open streams: woken on captures, all ended when the server shuts down."""
 
-    def __init__(self, store: Store) -> None:
+    def __init__(self, store: Store, workers: Workers | None = None) -> None:
         self.store = store
+        self.workers = workers or Workers()
+        # Verdicts of body-reading filters on large captures, worked out once on a worker
+        # for every client with the same filter.
+        self._verdicts: OrderedDict[tuple[str, int], asyncio.Future[bool]] = OrderedDict()
         self._wakers: set[asyncio.Event] = set()
         self.closing = False
         self._paced: asyncio.TimerHandle | None = None
@@ -131,9 +136,14 @@ class Hub:
                 if cursor < self.store.evicted_through:
                     yield _lost(cursor, self.store)
                     cursor = self.store.evicted_through
-                batch, cursor = self._batch(cursor, query, summary, self._allowance())
+                batch, cursor, heavy = self._batch(cursor, query, summary, self._allowance())
                 if batch:
                     yield batch
+                if heavy is not None:
+                    if await self._judged(query, heavy):
+                        yield self._message(heavy, summary)
+                    cursor = heavy.id
+                    continue
                 if cursor < self.store.last_id and len(self._wakers) <= WAKE_NOW:
                     if not batch:
                         await asyncio.sleep(0)  # a stretch the filter skips: let others run
@@ -149,13 +159,16 @@ class Hub:
             self._wakers.discard(waker)
 
     def _batch(self, cursor: int, query: Filter, summary: bool,
-               allowance: int) -> tuple[bytes, int]:
+               allowance: int) -> tuple[bytes, int, Capture | None]:
         """The encoded messages of the captures after `cursor` that `query` takes, up to
         `allowance` bytes (at least one message), and the id read up to (captures the
-        query skips are read past too)."""
+        query skips are read past too); and the next capture, when the query must read
+        its large body, which is judged off the loop."""
         parts: list[bytes] = []
         size = read = 0
         for capture in self.store.after(cursor):
+            if query.reads_body and capture.size > INLINE_BYTES:
+                return b"".join(parts), cursor, capture
             if query(capture):
                 message = self._message(capture, summary)
                 if parts and size + len(message) > allowance:
@@ -166,7 +179,19 @@ class Hub:
             read += 1
             if read >= BATCH_READ or size >= allowance:
                 break
-        return b"".join(parts), cursor
+        return b"".join(parts), cursor, None
+
+    async def _judged(self, query: Filter, capture: Capture) -> bool:
+        """Whether `query` takes a large capture, worked out on a worker thread, once for
+        every client with the same filter."""
+        key = (query.query, capture.id)
+        verdict = self._verdicts.get(key)
+        if verdict is None:
+            verdict = asyncio.ensure_future(self.workers.run(query, capture))
+            self._verdicts[key] = verdict
+            while len(self._verdicts) > _CACHED:
+                self._verdicts.popitem(last=False)
+        return await asyncio.shield(verdict)
 
     def _message(self, capture: Capture, summary: bool) -> bytes:
         """A capture as an SSE `capture` message, encoded once for every client."""

@@ -200,3 +200,24 @@ def test_a_large_body_read_again_is_not_kept(server: BackgroundServer,
     assert len(large.raw) > 200_000
     assert large._body is not None and not isinstance(large._body, dict)  # released
     assert isinstance(small._body, dict)  # small: kept parsed once read
+
+
+def test_a_stream_filter_reads_a_large_body_off_the_loop(server: BackgroundServer,
+                                                         client: httpx.Client) -> None:
+    """Twenty clients with one body filter: a large capture is judged once, on a worker,
+    and every client is told; a small one is judged in place."""
+    streams = [SSEClient(server.url, query="q=messages.from_me:false").open()
+               for _ in range(20)]
+    try:
+        large = whapi_body(2_000)
+        client.post("/webhook", content=large)
+        client.post("/webhook", content=SMALL)  # not a Whapi body: not taken
+        client.post("/webhook", content=whapi_body(1))
+        for stream in streams:
+            first, second = stream.read(2)
+            assert first["data"]["size"] == len(large)
+            assert second["data"]["size"] < 2_000
+    finally:
+        for stream in streams:
+            stream.close()
+    assert len(server.app.hub._verdicts) == 1
