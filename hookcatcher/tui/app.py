@@ -48,7 +48,7 @@ from .connection import (GONE_AFTER, Arrived, FilterProblem, Listing, Lost, Noti
 from .conversation_screen import ConversationScreen
 from .detail import TABS, DetailPane
 from .help_screen import HelpScreen
-from .instance_screen import InstanceScreen
+from .instance_screen import InstanceScreen, hidden_secrets
 from .qr_screen import QrScreen
 from .replay_screen import ReplayChoice, ReplayScreen, TargetScreen
 from .settings import Settings
@@ -507,8 +507,12 @@ class InspectorApp(App[None]):
     @work(group="replay")
     async def deliver_one(self, capture: Capture, instance: Instance) -> list[Attempt]:
         planned = plan(instance.webhooks, capture)
+
+        def said(text: str) -> str:  # as the window said it: a channel's token hidden
+            return hidden_secrets(text, [instance], self.redact)
+
         for reason in planned.skipped:
-            self.notify(reason, title=f"{instance.key} would not send #{capture.id}",
+            self.notify(said(reason), title=said(f"{instance.key} would not send #{capture.id}"),
                         severity="warning")
         attempts: list[Attempt] = []
         async with make_client() as client:
@@ -517,12 +521,13 @@ class InspectorApp(App[None]):
                 self._record(attempt)
                 attempts.append(attempt)
                 if attempt.error:
-                    self.notify(attempt.error, title=f"#{capture.id} to {instance.key} failed",
+                    self.notify(said(attempt.error),
+                                title=said(f"#{capture.id} to {instance.key} failed"),
                                 severity="error")
                 else:
-                    self.notify(f"{attempt.method} {attempt.url} → {attempt.status} in "
-                                f"{attempt.elapsed_ms:.0f} ms",
-                                title=f"#{capture.id} sent to {instance.key}",
+                    self.notify(said(f"{attempt.method} {attempt.url} → {attempt.status} in "
+                                     f"{attempt.elapsed_ms:.0f} ms"),
+                                title=said(f"#{capture.id} sent to {instance.key}"),
                                 severity="information" if attempt.ok else "warning")
         return attempts
 
@@ -555,10 +560,13 @@ class InspectorApp(App[None]):
         self._record(attempt)
         edited = " (edited body)" if choice.content is not None else ""
         if attempt.error:
-            self.notify(attempt.error, title=f"replay of #{capture.id} failed", severity="error")
+            self.notify(hidden_secrets(attempt.error, (), self.redact),
+                        title=f"replay of #{capture.id} failed", severity="error")
         else:
-            self.notify(f"{attempt.method} {attempt.url}{edited} → {attempt.status} in "
-                        f"{attempt.elapsed_ms:.0f} ms", title=f"replayed #{capture.id}",
+            self.notify(hidden_secrets(f"{attempt.method} {attempt.url}{edited} → "
+                                       f"{attempt.status} in {attempt.elapsed_ms:.0f} ms", (),
+                                       self.redact),
+                        title=f"replayed #{capture.id}",
                         severity="information" if attempt.ok else "warning")
         return attempt
 

@@ -23,7 +23,7 @@ from textual.widgets.option_list import Option
 
 from ..capture import PLAIN_ANSWER, Capture
 from ..outgoing import Attempt
-from ..redact import MARKER, redacted
+from ..redact import MARKER, redacted, redacted_text
 from .json_view import BodyView, line_of, render_body
 from .text import literal, printable
 
@@ -115,7 +115,8 @@ def raw_dump(raw: bytes) -> RenderableType:
     return Text("\n".join(lines) + more)
 
 
-def replays_text(attempts: Iterable[Attempt]) -> RenderableType:
+def replays_text(attempts: Iterable[Attempt], redact: bool = False) -> RenderableType:
+    """`redact`: secrets in a URL hidden (a replay carries the capture's query along)."""
     attempts = list(attempts)
     if not attempts:
         return Text("Not replayed yet. r sends it to your app; t sets where.", style="dim")
@@ -126,7 +127,9 @@ def replays_text(attempts: Iterable[Attempt]) -> RenderableType:
         else:
             verdict = Text(f"{attempt.status}", style="bold green" if attempt.ok else "bold red")
         parts.append(Text.assemble(
-            (attempt.at[11:23], "dim"), "  ", printable(f"{attempt.method} {attempt.url}"), "  ",
+            (attempt.at[11:23], "dim"), "  ",
+            printable(f"{attempt.method} "
+                      f"{redacted_text(attempt.url) if redact else attempt.url}"), "  ",
             verdict,
             (f"  {attempt.elapsed_ms:.1f} ms", "dim")))
         if attempt.response_body:
@@ -252,7 +255,7 @@ class DetailPane(Vertical):
         self.query_one("#body-scroll", VerticalScroll).scroll_home(animate=False)
 
     def show_replays(self, attempts: Iterable[Attempt]) -> None:
-        self.query_one("#replays-text", Static).update(replays_text(attempts))
+        self.query_one("#replays-text", Static).update(replays_text(attempts, self.redact))
 
     def on_option_list_option_selected(self, event: OptionList.OptionSelected) -> None:
         if self.capture is None or event.option_id is None:

@@ -3,10 +3,13 @@ of its gateway's API, see what the gateway would send for the capture, and send 
 
 The preview comes from the same `plan` the `send --instance` command uses, so the window shows
 exactly the requests that will go out, or why the gateway would send none (not subscribed,
-webhook disabled, another gateway's event).
+webhook disabled, another gateway's event). Secrets are hidden as in the rest of the inspector
+until `h` shows them: a Whapi channel is named by its token, and a webhook URL may carry one.
 """
 
 from __future__ import annotations
+
+from typing import Iterable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -18,9 +21,10 @@ from textual.widgets.option_list import Option
 
 from ..capture import Capture
 from ..gateway.webhook import Instance, Webhook, plan
+from ..redact import instance_name, scrubbed
 from .text import literal
 
-__all__ = ["InstanceScreen", "NO_INSTANCES", "preview"]
+__all__ = ["InstanceScreen", "NO_INSTANCES", "hidden_secrets", "preview"]
 
 NO_INSTANCES = ("No gateway instance is configured yet. Let your app set its webhook up "
                 "through this server, as it would with the real gateway: Evolution "
@@ -32,6 +36,16 @@ NO_INSTANCES = ("No gateway instance is configured yet. Let your app set its web
 def _describe(webhook: Webhook) -> str:
     state = "" if webhook.enabled else " (disabled)"
     return f"{webhook.url or '(no URL)'} [{webhook.mode}]{state}"
+
+
+def hidden_secrets(text: str, instances: Iterable[Instance], redact: bool = True) -> str:
+    """Text about these instances as the inspector shows it: unless secrets are shown, each
+    Whapi channel's token (its name) as its last characters, and every other secret hidden
+    (a `?token=` in a webhook URL)."""
+    if not redact:
+        return text
+    return scrubbed(text, {item.name: instance_name(item.provider, item.name)
+                           for item in instances})
 
 
 def preview(instance: Instance, capture: Capture) -> str:
@@ -60,14 +74,16 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(literal(f"Send capture #{self.capture.id} ({self.capture.provider} "
-                                f"{self.capture.event or 'unknown event'}) as the gateway would, "
-                                "to:"), id="instance-title")
+            yield Label(literal(self._shown(
+                f"Send capture #{self.capture.id} ({self.capture.provider} "
+                f"{self.capture.event or 'unknown event'}) as the gateway would, to:")),
+                id="instance-title")
             if not self.instances:
                 yield Static(Text(NO_INSTANCES), id="instance-preview")
                 return
-            yield OptionList(*(Option(literal(f"{item.key} {item.version}  "
-                                              f"{'; '.join(_describe(hook) for hook in item.webhooks)}"),
+            yield OptionList(*(Option(literal(self._shown(
+                                f"{item.key} {item.version}  "
+                                f"{'; '.join(_describe(hook) for hook in item.webhooks)}")),
                                       id=item.key) for item in self.instances),
                              id="instance-list")
             yield Static(id="instance-preview")
@@ -88,7 +104,10 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def _show(self, index: int) -> None:
         self.query_one("#instance-preview", Static).update(
-            literal(preview(self.instances[index], self.capture)))
+            literal(self._shown(preview(self.instances[index], self.capture))))
+
+    def _shown(self, text: str) -> str:
+        return hidden_secrets(text, self.instances, getattr(self.app, "redact", True))
 
     def action_send(self) -> None:
         if not self.instances:

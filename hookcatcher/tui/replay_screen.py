@@ -1,7 +1,9 @@
 """The replay window: where to send, how to build the URL, and the body to send.
 
 The body is sent byte for byte as received unless the user edits it, here or in $EDITOR;
-the line under the URL always shows the request that will actually go out.
+the line under the URL always shows the request that will actually go out. While the
+inspector hides secrets, the window does too (the URL's query, a body holding any): such a
+body is shown redacted and not edited here, since an edit could not put the secrets back.
 """
 
 from __future__ import annotations
@@ -21,6 +23,7 @@ from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from ..capture import Capture
 from ..outgoing import ReplayError, check_target, request_for
+from ..redact import MARKER, redacted, redacted_text
 from .text import literal, printable
 
 __all__ = ["ReplayScreen", "ReplayChoice", "TargetScreen"]
@@ -72,11 +75,12 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
                 self.shown = printable(text)
 
     def compose(self) -> ComposeResult:
+        self._hide_secret_body()
         what = (f"Replay capture #{self.capture.id} ({self.capture.provider} "
                 f"{self.capture.event or 'unknown event'})" if self.bodies == 1
                 else f"Replay the {self.bodies} captures shown, oldest first")
         with Vertical():
-            yield Label(literal(what), classes="title", id="replay-title")
+            yield Label(literal(self._shown(what)), classes="title", id="replay-title")
             yield Input(self.target, placeholder="http://127.0.0.1:3000/webhook",
                         id="replay-target")
             yield Checkbox("per-event URL (the gateway's by-events rule)", self.by_events,
@@ -140,8 +144,27 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
         error.update("")
         note = f"\n{outgoing.note}" if outgoing.note else ""
         more = f" (and {self.bodies - 1} more, each by its own rule)" if self.bodies > 1 else ""
-        preview.update(literal(f"→ {outgoing.method} {outgoing.url}{more}{note}"))
+        preview.update(literal(self._shown(f"→ {outgoing.method} {outgoing.url}{more}{note}")))
         return True
+
+    def _redacting(self) -> bool:
+        return getattr(self.app, "redact", True)
+
+    def _shown(self, text: str) -> str:
+        return redacted_text(text) if self._redacting() else text
+
+    def _hide_secret_body(self) -> None:
+        """A body with secrets in it, while the inspector hides them: shown redacted and
+        read-only, and sent exactly as received."""
+        if self.bodies != 1 or self.original is None or not self._redacting():
+            return
+        raw = redacted(self.capture).raw
+        if raw == self.capture.raw:
+            return
+        self.original = None
+        self.fixed = (f"Body (secrets hidden as {MARKER}): it is sent exactly as received. "
+                      "To edit it, press Esc, h to show secrets, then r.")
+        self.shown = printable(raw.decode("utf-8", "replace"))
 
     def _content(self) -> bytes | None:
         if self.bodies != 1 or self.original is None:

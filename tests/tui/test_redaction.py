@@ -1,6 +1,6 @@
 """The inspector hides secrets by default wherever a capture is read or leaves the window:
-the Body, Headers and Raw tabs, the clipboard (body, curl), saved fixtures and the `x` HAR
-export; `h` shows them; replays still send the real bytes."""
+the list, every tab, the replay and as-the-gateway windows, the clipboard (body, curl), saved
+fixtures and the `x` HAR export; `h` shows them; replays still send the real bytes."""
 
 from __future__ import annotations
 
@@ -14,8 +14,10 @@ from hookcatcher import fixtures
 from hookcatcher.redact import MARKER
 
 from conftest import fixture
+from secret_requests import (NON_ASCII_JWT, REQUESTS, WEBHOOK_TOKEN, WHAPI_CHANNEL,
+                             assert_hidden, leaked)
 
-from .conftest import opened, run, shown, until
+from .conftest import open_window, opened, plain, post, run, shown, until
 
 APIKEY = "EVO-INSTANCE-TOKEN-7c1f9e"
 BEARER = "whapi-channel-token-5b2d"
@@ -140,4 +142,111 @@ def test_started_with_redaction_off_shows_secrets(server, app_for) -> None:
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await until(pilot, lambda: APIKEY in screens(app), "the secret on screen")
             assert "secrets shown" in status_text_of(app)
+    run(scenario)
+
+
+# -- every screen, against the body full of secrets (tests/secret_requests.py)
+
+def screen_text(app) -> str:
+    """Everything the active screen shows as text: labels and statics, list options, text
+    areas, inputs, the capture list's visible rows and the status line."""
+    from textual.widgets import Input, Label, OptionList, Static, TextArea
+
+    from hookcatcher.tui.capture_list import CaptureList
+
+    parts: list[str] = []
+    for widget in app.screen.query("*"):
+        if isinstance(widget, (Static, Label)):
+            parts.append(plain(widget.render()))
+        elif isinstance(widget, OptionList):
+            parts += [plain(widget.get_option_at_index(index).prompt)
+                      for index in range(widget.option_count)]
+        elif isinstance(widget, TextArea):
+            parts.append(widget.text)
+        elif isinstance(widget, Input):
+            parts.append(widget.value)
+        elif isinstance(widget, CaptureList):
+            parts += widget.plain_lines()
+        elif type(widget).__name__ == "StatusLine":
+            parts.append(widget.text.plain)
+    return "\n".join(parts)
+
+
+async def send_secrets(server, receiver) -> list[int]:
+    ids = []
+    async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
+        answer = await http.patch("/_gateway/whapi/settings", headers={
+            "Authorization": f"Bearer {WHAPI_CHANNEL}"}, json={"webhooks": [{
+                "url": f"{receiver.url}/hook?token={WEBHOOK_TOKEN}", "mode": "body",
+                "events": [{"type": "messages", "method": "post"}]}]})
+        assert answer.status_code == 200, answer.text
+        for method, target, headers, raw in REQUESTS:
+            answer = await http.request(method, target, content=raw, headers=headers)
+            ids.append(answer.json()["id"])
+    ids.append(await post(server, "whapi/messages.post.text"))  # delivered to the channel
+    return ids
+
+
+async def every_screen(pilot, app, index: int, capture_id: int) -> list[tuple[str, str]]:
+    """The text of each tab (all filled when a capture is shown, the hidden ones too) and
+    of each window the capture can be shown in."""
+    app.capture_list.select_index(index)
+    await until(pilot, lambda: app.detail.capture is not None
+                and app.detail.capture.id == capture_id, f"#{capture_id}")
+    texts = [(f"#{capture_id} list and tabs", screen_text(app))]
+    for key, window in (("r", "ReplayScreen"), ("a", "InstanceScreen")):
+        await open_window(pilot, app, key, window)
+        texts.append((f"#{capture_id} {window}", screen_text(app)))
+        await pilot.press("escape")
+        await until(pilot, lambda: type(app.screen).__name__ == "Screen", "the main screen")
+    return texts
+
+
+def test_every_screen_hides_every_secret_of_the_body_full_of_them(make_server,
+                                                                  app_for) -> None:
+    """The list, the status line, each tab of the detail pane, the replay window (r) and the
+    as-the-gateway window (a) with a Whapi channel (named by its token, its webhook URL
+    carrying another), for each capture; a replay and a delivery, their notices and the
+    Replays tab; then, with secrets shown (h), the same screens of two captures show them,
+    so the check had something to find."""
+    server, receiver = make_server(), make_server()
+
+    async def scenario() -> None:
+        app = app_for(server, config_dir=None)
+        app.settings.target = f"{receiver.url}/app"
+        notices = noted(app)
+        async with opened(app) as pilot:
+            ids = await send_secrets(server, receiver)
+            await until(pilot, lambda: len(app.capture_list.rows) == len(ids), "the captures")
+            seen: list[tuple[str, str]] = []
+            for index, capture_id in enumerate(ids):
+                seen += await every_screen(pilot, app, index, capture_id)
+            await pilot.press("r")  # the last capture, the Whapi one, then the first
+            await until(pilot, lambda: type(app.screen).__name__ == "ReplayScreen", "r")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.attempts.get(ids[-1]), "the replay")
+            await open_window(pilot, app, "a", "InstanceScreen")
+            await pilot.press("enter")
+            await until(pilot, lambda: len(app.attempts.get(ids[-1], ())) == 2, "the delivery")
+            app.capture_list.select_index(0)
+            await until(pilot, lambda: app.detail.capture.id == ids[0], "the first capture")
+            await open_window(pilot, app, "r", "ReplayScreen")
+            await pilot.press("ctrl+s")
+            await until(pilot, lambda: app.attempts.get(ids[0]), "the second replay")
+            await until(pilot, lambda: len(notices) >= 3, "the notices")
+            seen += [("notices", "\n".join(notices)), ("replays tab", screen_text(app))]
+            assert "query-token-0010" in app.attempts[ids[0]][0].url  # sent as received
+            assert any(f"/hook?token={MARKER} → 200" in notice for notice in notices)
+            assert f"token={MARKER}" in seen[-1][1]
+            assert 'duplicate key "apikey"' in seen[0][1] and "bytes, UTF-8" in seen[0][1]
+            assert_hidden(seen)
+            assert any("whapi/[redacted …cdef]" in text for _, text in seen)
+            await pilot.press("h")
+            await until(pilot, lambda: not app.redact, "secrets shown")
+            shown_when_asked = set()
+            for index in (0, 1):
+                for _, text in await every_screen(pilot, app, index, ids[index]):
+                    shown_when_asked.update(leaked(text))
+            assert shown_when_asked >= {NON_ASCII_JWT, WHAPI_CHANNEL, WEBHOOK_TOKEN,
+                                        "dup-last-apikey-0002", "multipart-apikey-0013"}
     run(scenario)
