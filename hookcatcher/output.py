@@ -15,28 +15,22 @@ from collections import deque
 from typing import TextIO
 
 from .capture import Capture
+from .controls import escaped
 from .redact import redacted, redacted_text
 
 __all__ = ["banner", "capture_line", "json_line", "LinePrinter", "printable", "size_text",
            "FLUSH_SECONDS"]
 
 FLUSH_SECONDS = 0.05
-# C0 (CR and LF included), DEL and C1: what a terminal may act on instead of showing.
-_CONTROLS = re.compile("[\x00-\x1f\x7f-\x9f]")
 # What json.dumps(ensure_ascii=False) leaves raw in a string but a terminal acts on.
 _RAW_IN_JSON = re.compile("[\x7f-\x9f]")
 
 
 def printable(text: str) -> str:
-    """Text from a request as a terminal may show it: each control character written as a
-    visible escape (ESC as the four characters `\\x1b`). An instance name with ESC, BEL or
-    a line break in it would otherwise set the terminal's title, clear the screen or print
-    a line that looks like a capture of its own."""
-    return _CONTROLS.sub(_escaped, text)
-
-
-def _escaped(match: re.Match[str]) -> str:
-    return f"\\x{ord(match.group()):02x}"
+    """Text from a request as a terminal may show it (controls.escaped). An instance name
+    with ESC, BEL or a line break in it would otherwise set the terminal's title, clear the
+    screen or print a line that looks like a capture of its own."""
+    return escaped(text)
 
 
 def json_line(data: object) -> str:

@@ -17,23 +17,14 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-__all__ = ["literal", "printable", "replace_controls"]
+from ..controls import drawn, replaced
 
-_CONTROLS: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}
-_CONTROLS[0x7F] = "\u2421"  # ␡
-_CONTROLS.update({code: "\ufffd" for code in range(0x80, 0xA0)})
-# Lines and tabs lay text out where it has room for them; in a list cell or a title they
-# would break the line, so there they are drawn too.
-_ON_LINES = str.maketrans({code: shown for code, shown in _CONTROLS.items()
-                           if chr(code) not in "\n\t"})
-_ON_ONE_LINE = str.maketrans(_CONTROLS)
+__all__ = ["literal", "printable", "replace_controls"]
 
 
 def printable(text: str, *, one_line: bool = False) -> str:
     """`text` with every terminal control drawn as a visible character of its own."""
-    if text.isprintable():  # no control at all: the common case, the list draws it per row
-        return text
-    return text.translate(_ON_ONE_LINE if one_line else _ON_LINES)
+    return drawn(text, one_line=one_line)
 
 
 def literal(text: str, style: str | Style = "", *, one_line: bool = False) -> Text:
@@ -43,4 +34,4 @@ def literal(text: str, style: str | Style = "", *, one_line: bool = False) -> Te
 
 def replace_controls(text: str, by: str) -> str:
     """`text` with every terminal control, newlines and tabs too, replaced by `by`."""
-    return text.translate(dict.fromkeys(_CONTROLS, by))
+    return replaced(text, by)
