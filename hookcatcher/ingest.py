@@ -33,7 +33,8 @@ from .validation import Validator, json_path
 
 __all__ = ["build_capture", "received_now", "refused_capture", "judge", "parse_body", "parse_json",
            "read_body", "Limits", "Parsed", "limit_text", "DEFAULT_MAX_BODY",
-           "DEFAULT_MAX_HEADERS", "DEFAULT_MAX_HEADER_BYTES", "MAX_DEPTH", "MAX_MEMBERS"]
+           "DEFAULT_MAX_HEADERS", "DEFAULT_MAX_HEADER_BYTES", "MAX_DEPTH", "MAX_MEMBERS",
+           "Undecodable", "content_codings", "decode_content"]
 
 # Media bodies carry their file as base64: Evolution's own server takes 136 MB of JSON, and a
 # video of 15 MB arrives as about 21 MB.
@@ -217,11 +218,11 @@ def read_body(raw: bytes, headers: Iterable[tuple[str, str]],
         elif lowered == "content-type":
             content_type = value
     data, decoded_size = raw, None
-    codings = _codings(coding) if coding and raw else []
+    codings = content_codings(coding) if coding and raw else []
     if codings:
         try:
-            data = _decoded(raw, codings, max_body)
-        except _Undecodable as exc:
+            data = decode_content(raw, codings, max_body)
+        except Undecodable as exc:
             return Parsed(exc.status, problem=Problem("$", str(exc)))
         decoded_size = len(data)
     parsed = parse_json(data)
@@ -453,7 +454,7 @@ def _where(raw: bytes, token: str) -> str:
     return ""
 
 
-class _Undecodable(Exception):
+class Undecodable(Exception):
     """A Content-Encoding that could not be undone; `status` is not-json or too-large."""
 
     def __init__(self, message: str, status: str = NOT_JSON) -> None:
@@ -461,18 +462,18 @@ class _Undecodable(Exception):
         self.status = status
 
 
-def _codings(header: str) -> list[str]:
+def content_codings(header: str) -> list[str]:
     """The codings applied, in order, without `identity` (which changes nothing)."""
     return [coding for part in header.split(",")
             if (coding := part.strip().lower()) and coding != "identity"]
 
 
-def _decoded(raw: bytes, codings: list[str], limit: int) -> bytes:
+def decode_content(raw: bytes, codings: list[str], limit: int) -> bytes:
     """The bytes with every coding undone, the last applied first."""
     data = raw
     for coding in reversed(codings):
         if coding not in _INFLATE:
-            raise _Undecodable(f"Content-Encoding {coding} is not supported (gzip and "
+            raise Undecodable(f"Content-Encoding {coding} is not supported (gzip and "
                                "deflate are): kept as received, not parsed")
         data = _inflated(data, coding, limit)
     return data
@@ -487,7 +488,7 @@ def _inflated(data: bytes, coding: str, limit: int) -> bytes:
             return _inflate(data, wbits, coding, limit)
         except zlib.error as exc:
             error = error or exc
-    raise _Undecodable(f"the body is not valid {coding} data ({error}): kept as received, "
+    raise Undecodable(f"the body is not valid {coding} data ({error}): kept as received, "
                        "not parsed")
 
 
@@ -501,19 +502,19 @@ def _inflate(data: bytes, wbits: int, coding: str, limit: int) -> bytes:
     while True:
         members += 1
         if members > MAX_MEMBERS:
-            raise _Undecodable(f"the {coding} body holds more than {MAX_MEMBERS:,} {coding} "
+            raise Undecodable(f"the {coding} body holds more than {MAX_MEMBERS:,} {coding} "
                                f"members one after another, over the limit of "
                                f"{MAX_MEMBERS:,} members (a sender writes one)", TOO_LARGE)
         inflater = zlib.decompressobj(wbits)
         while not inflater.eof:
             if position >= size:
-                raise _Undecodable(f"the {coding} body is cut short (its data ends "
+                raise Undecodable(f"the {coding} body is cut short (its data ends "
                                    "mid-stream): kept as received, not parsed")
             step = view[position:position + _INFLATE_STEP]
             chunk = inflater.decompress(step, limit + 1 - total)
             total += len(chunk)
             if total > limit:
-                raise _Undecodable(f"the {coding} body decodes to more than the --max-body "
+                raise Undecodable(f"the {coding} body decodes to more than the --max-body "
                                    f"limit of {limit_text(limit)}; raise it with --max-body",
                                    TOO_LARGE)
             out.append(chunk)

@@ -52,7 +52,8 @@ from urllib.parse import quote_plus, unquote, unquote_plus
 import orjson
 
 from .capture import Answer, Capture, Problem, Route, Validation
-from .ingest import DEFAULT_MAX_BODY, _codings, _decoded, _Undecodable, parse_body
+from .ingest import (DEFAULT_MAX_BODY, Undecodable, content_codings, decode_content,
+                     parse_body)
 
 __all__ = ["MARKER", "SECRET_NAMES", "header_value", "instance_name", "is_secret_header",
            "is_secret_name", "redacted", "redacted_text", "scrubbed"]
@@ -307,12 +308,12 @@ def _decoded_raw(capture: Capture) -> bytes | None:
     for name, value in capture.headers:
         if name.lower() == "content-encoding":
             coding = value
-    codings = _codings(coding) if coding and capture.raw else []
+    codings = content_codings(coding) if coding and capture.raw else []
     if not codings or capture.validation.status == "too-large":
         return None  # nothing to undo, or it decodes past the limit (a bomb is not opened)
     try:
-        return _decoded(capture.raw, codings, capture.decoded_size or DEFAULT_MAX_BODY)
-    except _Undecodable:
+        return decode_content(capture.raw, codings, capture.decoded_size or DEFAULT_MAX_BODY)
+    except Undecodable:
         return None
 
 

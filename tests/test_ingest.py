@@ -105,7 +105,7 @@ def test_members_that_straddle_the_input_steps_decode_whole() -> None:
     rng = random.Random(15)
     plain = [rng.randbytes(size) for size in (70_000, 1, 0, 200_000, 65_536, 3)]
     packed = b"".join(gzip.compress(part) for part in plain)
-    assert ingest._decoded(packed, ["gzip"], 1 << 20) == b"".join(plain)
+    assert ingest.decode_content(packed, ["gzip"], 1 << 20) == b"".join(plain)
     cut = read_body(packed[:-8], GZIP)
     assert cut.problem.message.startswith("the gzip body is cut short")
     long = zlib.compress(b"".join(plain))
