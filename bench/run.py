@@ -77,7 +77,8 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]
         "memory": lambda: memory.run(10_000),
         "replay": lambda: replay_speed.run(5 if quick else 20, 2 if quick else 5),
         "startup": lambda: startup.run(3 if quick else 5),
-        "streams": lambda: streams.run(500, 30, 5_000 if quick else 20_000, 1 if quick else 3),
+        "streams": lambda: streams.run(500, 30, 5_000 if quick else 20_000, 1 if quick else 3,
+                                       1 if quick else 3),
     }
 
 
