@@ -15,6 +15,9 @@ from typing import TYPE_CHECKING, Any, Callable, Sequence
 from . import __version__, catalog, drive, export, offline
 from .access import Access, check_host, check_token, exposure
 from .answers import Answers
+from .connections import (DEFAULT_BODY_TIMEOUT, DEFAULT_HEAD_TIMEOUT, DEFAULT_KEEP_ALIVE,
+                          DEFAULT_MAX_CONNECTIONS, DEFAULT_MIN_BODY_RATE, ConnectionLimits,
+                          resolved)
 from .ingest import DEFAULT_MAX_BODY, Limits
 from .output import LinePrinter, banner
 from .runner import BackgroundServer, PortError, bind, run, url_of
@@ -130,6 +133,7 @@ def _common_options() -> argparse.ArgumentParser:
     group.add_argument("--no-redact", dest="redact", action="store_false",
                        help="show secrets (apikey, Authorization, tokens, JWTs) in printed "
                             "lines and the inspector; they are stored as received either way")
+    _connection_options(options)
     session = options.add_argument_group("sessions (JSON Lines files; also HOOKCATCHER_<NAME>)")
     session.add_argument("--save", metavar="FILE", default=_env("save", str, None),
                          help="append every capture to FILE before it is answered, so a crash "
@@ -154,6 +158,50 @@ def _common_options() -> argparse.ArgumentParser:
                          default=_env_list("fail-first"),
                          help="answer 500 to the first N arrivals of each distinct body")
     return options
+
+
+def _connection_options(options: argparse.ArgumentParser) -> None:
+    """How long a sender may take, and how many connections may be open (connections.py)."""
+    group = options.add_argument_group(
+        "connections (generous for slow links; also HOOKCATCHER_<NAME>)")
+    group.add_argument("--head-timeout", metavar="SECONDS",
+                       type=_flag(_positive_float, "--head-timeout"),
+                       default=_env("head-timeout", _positive_float, DEFAULT_HEAD_TIMEOUT),
+                       help="close a connection that has not sent a whole request head this "
+                            f"long after opening or after its last answer (default "
+                            f"{DEFAULT_HEAD_TIMEOUT:g})")
+    group.add_argument("--body-timeout", metavar="SECONDS",
+                       type=_flag(_positive_float, "--body-timeout"),
+                       default=_env("body-timeout", _positive_float, DEFAULT_BODY_TIMEOUT),
+                       help="close a connection whose request body sends nothing this long "
+                            f"(default {DEFAULT_BODY_TIMEOUT:g})")
+    group.add_argument("--min-body-rate", metavar="BYTES",
+                       type=_flag(parse_size, "--min-body-rate"),
+                       default=_env("min-body-rate", parse_size, DEFAULT_MIN_BODY_RATE),
+                       help="and one whose body averages less than this a second once "
+                            "--body-timeout has passed (default 1KiB; 0: no minimum)")
+    group.add_argument("--keep-alive", metavar="SECONDS",
+                       type=_flag(_positive_float, "--keep-alive"),
+                       default=_env("keep-alive", _positive_float, DEFAULT_KEEP_ALIVE),
+                       help="close a connection idle this long after an answer (default "
+                            f"{DEFAULT_KEEP_ALIVE:g}; --head-timeout ends it anyway)")
+    group.add_argument("--max-connections", metavar="N",
+                       type=_flag(_positive_int, "--max-connections"),
+                       default=_env("max-connections", _positive_int, None),
+                       help="open connections at most; at the bound a new one closes the "
+                            "longest idle (default: what the open-file limit allows, up to "
+                            f"{DEFAULT_MAX_CONNECTIONS:,})")
+
+
+def _connection_limits(args: argparse.Namespace) -> ConnectionLimits:
+    """The connection flags, the bound settled against the open-file limit."""
+    limits = ConnectionLimits(head_timeout=args.head_timeout, body_timeout=args.body_timeout,
+                              min_body_rate=args.min_body_rate, keep_alive=args.keep_alive,
+                              max_connections=args.max_connections)
+    try:
+        return resolved(limits)
+    except ValueError as exc:
+        raise UsageError(f"--max-connections: {exc}") from None
 
 
 def _listen_options(group: argparse._ActionsContainer, default_port: int) -> None:
@@ -465,7 +513,7 @@ def _serve_attached(receiver: "_Receiver", args: argparse.Namespace) -> None:
     try:
         print(f"hookcatcher {__version__} is listening on {url_of(receiver.sock)} "
               "(Ctrl-C puts the gateway's configuration back)", flush=True)
-        run(receiver.app, receiver.sock)
+        run(receiver.app, receiver.sock, receiver.limits)
     finally:
         printer.close()
 
@@ -473,7 +521,8 @@ def _serve_attached(receiver: "_Receiver", args: argparse.Namespace) -> None:
 def _inspect_attached(receiver: "_Receiver", args: argparse.Namespace) -> None:
     from .tui import InspectorApp
 
-    server = BackgroundServer(receiver.app, sock=receiver.sock, quiet=True).start()
+    server = BackgroundServer(receiver.app, sock=receiver.sock, quiet=True,
+                              limits=receiver.limits).start()
     app = InspectorApp(server.url, redact=args.redact, token=args.server_token)
     # SIGTERM and SIGHUP close the inspector as q does (the terminal is put back), then the
     # caller restores the gateway.
@@ -654,10 +703,12 @@ class _Receiver:
     answers: Answers
     access: Access
     app: Hookcatcher
+    limits: ConnectionLimits
 
 
 def _receiver(args: argparse.Namespace, say: Callable[[str], None] | None) -> _Receiver:
     answers = _answers(args)
+    limits = _connection_limits(args)
     validator = Validator()
     sock = bind(args.host, args.port)
     store = Store(max_events=args.max_events, max_bytes=args.max_bytes)
@@ -665,7 +716,7 @@ def _receiver(args: argparse.Namespace, say: Callable[[str], None] | None) -> _R
     access = _access(args)
     app = create_app(store, validator, answers, session, access,
                      Limits(max_body=args.max_body))
-    return _Receiver(sock, store, session, notes, answers, access, app)
+    return _Receiver(sock, store, session, notes, answers, access, app, limits)
 
 
 def serve_and_inspect(args: argparse.Namespace) -> int:
@@ -676,7 +727,8 @@ def serve_and_inspect(args: argparse.Namespace) -> int:
     receiver = _receiver(args, say=None)
     store, session = receiver.store, receiver.session
     _warn_if_exposed(receiver.sock, receiver.access)  # before the screen hides it
-    server = BackgroundServer(receiver.app, sock=receiver.sock, quiet=True).start()
+    server = BackgroundServer(receiver.app, sock=receiver.sock, quiet=True,
+                              limits=receiver.limits).start()
     try:
         InspectorApp(server.url, filter_text=args.filter, redact=args.redact,
                      token=args.token).run()
@@ -709,7 +761,7 @@ def serve(args: argparse.Namespace) -> int:
         if notes:
             print("\n".join(notes) + "\n", file=out, flush=True)
         _warn_if_exposed(sock, access)
-        run(app, sock)
+        run(app, sock, receiver.limits)
     except KeyboardInterrupt:
         pass
     finally:

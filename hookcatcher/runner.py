@@ -13,17 +13,14 @@ import time
 
 import uvicorn
 
+from .connections import HEAD_CEILING, ConnectionLimits, Registry, protocol_for, resolved
 from .server import API_PREFIX, Hookcatcher
 
-__all__ = ["bind", "PortError", "run", "BackgroundServer"]
+__all__ = ["bind", "PortError", "run", "BackgroundServer", "HEAD_CEILING"]
 
 GRACEFUL_SHUTDOWN_SECONDS = 3
 STREAM_PATH = f"{API_PREFIX}/stream"
-# The most of a request head (request line and headers) the HTTP layer buffers while it waits
-# for the rest: past it uvicorn answers a plain 400 and closes the connection. The header
-# limits themselves (ingest.Limits, 100 headers, 64 KiB) are the app's, answered 431 with a
-# message and recorded; this only keeps a head that never ends from growing without bound.
-HEAD_CEILING = 1024 * 1024
+LISTEN_BACKLOG = 2048  # connections the kernel holds until they are accepted
 
 
 class PortError(Exception):
@@ -44,7 +41,7 @@ def bind(host: str, port: int) -> socket.socket:
             raise PortError(f"port {port} on {host} is already in use: "
                             "choose another with --port (or --port 0 for any free one)") from None
         raise PortError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
-    sock.listen(2048)
+    sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
     return sock
 
@@ -95,16 +92,21 @@ class _Server(uvicorn.Server):
     drop. Requests in flight (a body still arriving, an answer waiting out --delay) get
     the graceful window."""
 
-    def __init__(self, app: Hookcatcher, quiet: bool = False,
-                 pace_collector: bool = True) -> None:
+    def __init__(self, app: Hookcatcher, quiet: bool = False, pace_collector: bool = True,
+                 limits: ConnectionLimits | None = None) -> None:
         # Quiet under the TUI: a log line on stderr would be drawn over the screen.
-        # h11 even when httptools is installed: the head ceiling is an h11 setting.
+        # h11 even when httptools is installed: the timeouts, the connection bound and the
+        # exact head ceiling are a subclass of uvicorn's h11 protocol (connections.py).
         # No proxy headers: a capture's remote is the peer that connected, and an
         # X-Forwarded-For it sent stays a header of the capture, as sent.
+        limits = resolved(limits or ConnectionLimits())
+        self.registry = Registry(limits)
         config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
                                 access_log=False, proxy_headers=False,
                                 timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
-                                lifespan="off", http="h11",
+                                timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
+                                backlog=limits.backlog or LISTEN_BACKLOG,
+                                lifespan="off", http=protocol_for(self.registry),
                                 h11_max_incomplete_event_size=HEAD_CEILING)
         super().__init__(config)
         self.app = app
@@ -112,12 +114,24 @@ class _Server(uvicorn.Server):
             app.store.subscribe(CollectorPacer())
             gc.freeze()  # what is loaded by now (schemas, a reloaded store) stays loaded
 
+    async def startup(self, sockets: list[socket.socket] | None = None) -> None:
+        await super().startup(sockets)
+        # asyncio listens with uvicorn's backlog, which is also how many connections it
+        # accepts at one turn of the loop, kept small when the open-file limit is tight
+        # (connections.room_for_connections); the kernel's queue of connections waiting to
+        # be accepted goes back to its full length, so a burst is not made to retry.
+        for sock in sockets or ():
+            sock.listen(LISTEN_BACKLOG)
+
     async def shutdown(self, sockets: list[socket.socket] | None = None) -> None:
         self.app.hub.close()
         for connection in list(self.server_state.connections):
             if _stalled_stream(connection):
                 connection.transport.abort()  # close() would wait for a drain first
-        await super().shutdown(sockets)
+        try:
+            await super().shutdown(sockets)
+        finally:
+            self.registry.close()
 
 
 def _stalled_stream(connection: object) -> bool:
@@ -129,9 +143,9 @@ def _stalled_stream(connection: object) -> bool:
                 and not transport.is_closing() and transport.get_write_buffer_size() > 0)
 
 
-def run(app: Hookcatcher, sock: socket.socket) -> None:
+def run(app: Hookcatcher, sock: socket.socket, limits: ConnectionLimits | None = None) -> None:
     """Serve until SIGINT/SIGTERM."""
-    _Server(app).run(sockets=[sock])
+    _Server(app, limits=limits).run(sockets=[sock])
 
 
 class BackgroundServer:
@@ -140,13 +154,15 @@ class BackgroundServer:
 
     def __init__(self, app: Hookcatcher, host: str = "127.0.0.1", port: int = 0,
                  sock: socket.socket | None = None, quiet: bool = False,
-                 pace_collector: bool = True) -> None:
+                 pace_collector: bool = True, limits: ConnectionLimits | None = None) -> None:
         """`pace_collector=False` for a server inside someone else's process (a test
-        suite): freezing the heap there would keep the host's reference cycles alive."""
+        suite): freezing the heap there would keep the host's reference cycles alive.
+        `limits`: the connection timeouts and bound (the defaults of the flags if None)."""
         self.app = app
         self.sock = sock if sock is not None else bind(host, port)
         self.url = url_of(self.sock)
-        self._server = _Server(app, quiet, pace_collector)
+        self._server = _Server(app, quiet, pace_collector, limits)
+        self.registry = self._server.registry
         self._thread = threading.Thread(target=self._serve, name="hookcatcher-server",
                                         daemon=True)
 
