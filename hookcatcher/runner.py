@@ -19,6 +19,10 @@ from .server import API_PREFIX, Hookcatcher
 __all__ = ["bind", "PortError", "run", "BackgroundServer", "HEAD_CEILING"]
 
 GRACEFUL_SHUTDOWN_SECONDS = 3
+# uvicorn's own end of the graceful window comes this much later: by then every connection
+# still open has been dropped (_Server.shutdown), so its tasks have ended and none is
+# cancelled mid-request (a CancelledError traceback on stderr).
+CANCEL_BACKSTOP_SECONDS = 2
 STREAM_PATH = f"{API_PREFIX}/stream"
 LISTEN_BACKLOG = 2048  # connections the kernel holds until they are accepted
 
@@ -90,7 +94,8 @@ class _Server(uvicorn.Server):
     its socket open after the server is gone). Its connection is dropped instead: the
     server is going away, and the client resumes with Last-Event-ID as after any other
     drop. Requests in flight (a body still arriving, an answer waiting out --delay) get
-    the graceful window."""
+    the graceful window; what is still open at its end is dropped too, so the app sees its
+    sender gone and ends quietly instead of being cancelled with a traceback."""
 
     def __init__(self, app: Hookcatcher, quiet: bool = False, pace_collector: bool = True,
                  limits: ConnectionLimits | None = None) -> None:
@@ -103,7 +108,8 @@ class _Server(uvicorn.Server):
         self.registry = Registry(limits)
         config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
                                 access_log=False, proxy_headers=False,
-                                timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
+                                timeout_graceful_shutdown=(GRACEFUL_SHUTDOWN_SECONDS
+                                                           + CANCEL_BACKSTOP_SECONDS),
                                 timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
                                 backlog=limits.backlog or LISTEN_BACKLOG,
                                 lifespan="off", http=protocol_for(self.registry),
@@ -128,10 +134,21 @@ class _Server(uvicorn.Server):
         for connection in list(self.server_state.connections):
             if _stalled_stream(connection):
                 connection.transport.abort()  # close() would wait for a drain first
+        window_end = asyncio.get_running_loop().call_later(GRACEFUL_SHUTDOWN_SECONDS,
+                                                           self._drop_unfinished)
         try:
             await super().shutdown(sockets)
         finally:
+            window_end.cancel()
             self.registry.close()
+
+    def _drop_unfinished(self) -> None:
+        """The graceful window is over: every connection still open (a body still coming,
+        an answer still held) is dropped, as if its sender had hung up."""
+        for connection in list(self.server_state.connections):
+            transport = getattr(connection, "transport", None)
+            if transport is not None and not transport.is_closing():
+                transport.abort()
 
 
 def _stalled_stream(connection: object) -> bool:

@@ -8,13 +8,17 @@ from __future__ import annotations
 
 import json
 import queue
+import re
 import signal
 import socket
+import subprocess
+import sys
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Callable, Iterator
 
+import httpx
 import pytest
 
 from hookcatcher import cli
@@ -97,6 +101,56 @@ def test_requests_in_flight_are_answered_and_saved(serve, tmp_path: Path, stop_w
     assert {capture.id: capture.raw for capture in session.captures} == acknowledged
 
 
+@pytest.mark.parametrize("held", ["half a body", "an answer held by --delay"])
+def test_what_the_graceful_window_cannot_finish_is_dropped_without_a_traceback(
+        held: str) -> None:
+    """A body that stops half way, or an answer held past the window: at its end the
+    connection is dropped (the sender sees it go), the process exits 0 and stderr stays
+    clean. Old code cancelled the request's task: "Cancel 1 running task(s)" and a
+    CancelledError traceback on stderr."""
+    delay = ["--delay", "60000"] if held != "half a body" else []
+    process = subprocess.Popen([sys.executable, "-m", "hookcatcher", "serve", "--port", "0",
+                                *delay], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+                               text=True)
+    try:
+        url = _served_at(process)
+        request = posted(b'{"event": "messages.upsert", "pad": "' + b"x" * 1000 + b'"}')
+        sock = socket.create_connection(address_of(url), timeout=15)
+        if held == "half a body":
+            sock.sendall(request[:len(request) // 2])
+            # Answered after the server read what came before it: the request is under way.
+            assert httpx.get(url + "/_hookcatcher/health").status_code == 200
+        else:
+            sock.sendall(request)
+            deadline = time.monotonic() + 10
+            while not httpx.get(url + "/_hookcatcher/api/events").json()["events"]:
+                assert time.monotonic() < deadline, "the webhook was not stored"
+                time.sleep(0.02)  # stored: its answer is being held
+        started = time.monotonic()
+        process.send_signal(signal.SIGTERM)
+        _, errors = process.communicate(timeout=GRACEFUL_SHUTDOWN_SECONDS + 5)
+        assert process.returncode == 0
+        assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS + 2
+        with sock, sock.makefile("rb") as reader:
+            try:
+                assert read_reply(reader) is None  # dropped unanswered
+            except ConnectionResetError:
+                pass
+        assert "Traceback" not in errors and "CancelledError" not in errors
+        assert "ERROR" not in errors
+    finally:
+        if process.poll() is None:
+            process.kill()
+            process.wait(timeout=10)
+
+
+def _served_at(process: subprocess.Popen) -> str:
+    """The URL serve's banner gives (its first line)."""
+    found = re.search(r"http://\S+", process.stdout.readline())
+    assert found, f"serve ended before its banner: {process.stderr.read()}"
+    return found.group(0)
+
+
 @pytest.fixture
 def sigterm_restored() -> Iterator[None]:
     """`serve` sets the process's SIGTERM handler; the test process gets its own back."""
@@ -118,7 +172,7 @@ def test_the_banner_comes_when_a_signal_would_stop_the_server_cleanly(
         raise KeyboardInterrupt
 
     monkeypatch.setattr(cli, "banner", banner_then_ctrl_c)
-    monkeypatch.setattr(cli, "run", lambda app, sock: pytest.fail("served after Ctrl+C"))
+    monkeypatch.setattr(cli, "run", lambda *args: pytest.fail("served after Ctrl+C"))
     saved = tmp_path / "session.jsonl"
     try:
         status = cli.main(["serve", "--port", "0", "--save", str(saved)])
