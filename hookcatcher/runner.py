@@ -141,6 +141,7 @@ class _Server(uvicorn.Server):
         finally:
             window_end.cancel()
             self.registry.close()
+            self.app.workers.close()
 
     def _drop_unfinished(self) -> None:
         """The graceful window is over: every connection still open (a body still coming,

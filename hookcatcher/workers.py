@@ -44,5 +44,7 @@ class Workers:
         return await asyncio.get_running_loop().run_in_executor(self._pool, partial(func, *args))
 
     def close(self) -> None:
+        """Let the threads go (the server stopped); a later `run` starts a new pool."""
         if self._pool is not None:
             self._pool.shutdown(wait=False, cancel_futures=True)
+            self._pool = None
