@@ -223,13 +223,12 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, capture_id: int = 
     try:
         # The outer deadline covers what httpx's own timeouts do not: an app called in-process
         # through a transport, and an app that trickles its answer byte by byte.
-        async with asyncio.timeout(timeout):
-            response = await client.request(
-                outgoing.method, outgoing.url,
-                headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
-                content=outgoing.content, timeout=timeout, follow_redirects=False,
-            )
-    except TimeoutError:
+        response = await asyncio.wait_for(client.request(
+            outgoing.method, outgoing.url,
+            headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
+            content=outgoing.content, timeout=timeout, follow_redirects=False,
+        ), timeout)
+    except asyncio.TimeoutError:  # TimeoutError itself only from Python 3.11
         return Attempt(capture_id, at, outgoing.method, outgoing.url, None, _since(started),
                        error=f"no answer from {outgoing.url} within {timeout:g} s")
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
