@@ -32,14 +32,21 @@ async def health(_request: Request) -> JSONResponse:
 
 
 METHODS = ["GET", "POST", "PUT", "PATCH", "DELETE"]
-app = Starlette(routes=[Route("/_hookcatcher/health", health),
-                        Route("/{path:path}", receive, methods=METHODS)])
+app = Starlette(
+    routes=[Route("/_hookcatcher/health", health), Route("/{path:path}", receive, methods=METHODS)]
+)
 
 
 async def serve(port: int) -> None:
     sock = bind("127.0.0.1", port)
-    config = uvicorn.Config(app, log_level="warning", access_log=False, lifespan="off",
-                            http="h11", h11_max_incomplete_event_size=HEAD_CEILING)
+    config = uvicorn.Config(
+        app,
+        log_level="warning",
+        access_log=False,
+        lifespan="off",
+        http="h11",
+        h11_max_incomplete_event_size=HEAD_CEILING,
+    )
     server = uvicorn.Server(config)
     task = asyncio.create_task(server.serve(sockets=[sock]))
     while not server.started and not task.done():

@@ -63,8 +63,9 @@ def post_time(url: str, headers: Sequence[tuple[str, str]], raw: bytes) -> float
         answer = http.post(url + "/webhook", content=raw, headers=list(headers))
         took = time.perf_counter() - started
     if not answer.is_success:
-        raise RuntimeError(f"{url} answered {answer.status_code} to a {len(raw):,}-byte body: "
-                           f"{answer.text[:200]}")
+        raise RuntimeError(
+            f"{url} answered {answer.status_code} to a {len(raw):,}-byte body: {answer.text[:200]}"
+        )
     return took
 
 
@@ -81,11 +82,21 @@ def media(megabytes: float, repeat: int) -> list[Figure]:
     limit = 3 * len(raw) + 100 * MB
     return [
         Figure(f"{len(raw) / MB:.1f} MB media body: baseline time to 2xx", base * 1000, "ms"),
-        Figure(f"{len(raw) / MB:.1f} MB media body: time to 2xx (median)", took * 1000, "ms",
-               "< 300 ms", took < 0.3),
+        Figure(
+            f"{len(raw) / MB:.1f} MB media body: time to 2xx (median)",
+            took * 1000,
+            "ms",
+            "< 300 ms",
+            took < 0.3,
+        ),
         Figure("media body: ratio to baseline", took / base, "x"),
-        Figure("media body: peak RSS of the server", peak / MB, "MB",
-               f"< {limit / MB:.0f} MB (3x body + 100 MB)", peak < limit),
+        Figure(
+            "media body: peak RSS of the server",
+            peak / MB,
+            "MB",
+            f"< {limit / MB:.0f} MB (3x body + 100 MB)",
+            peak < limit,
+        ),
     ]
 
 
@@ -101,8 +112,11 @@ def history(messages: int, repeat: int) -> list[Figure]:
     with serve_hookcatcher() as hook:
         took = median_on(hook)
     return [
-        Figure(f"messages.set x{messages:,} ({len(raw) / MB:.1f} MB): baseline time to 2xx",
-               base * 1000, "ms"),
+        Figure(
+            f"messages.set x{messages:,} ({len(raw) / MB:.1f} MB): baseline time to 2xx",
+            base * 1000,
+            "ms",
+        ),
         Figure(f"messages.set x{messages:,}: time to 2xx (median)", took * 1000, "ms"),
         Figure("messages.set: ratio to baseline", took / base, "x"),
     ]

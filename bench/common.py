@@ -75,15 +75,27 @@ def spawn(command: Sequence[str], cpus: set[int], **options: Any) -> subprocess.
     return process
 
 
-def run_pinned(command: Sequence[str], cpus: set[int], input: str | None = None,
-               env: dict[str, str] | None = None) -> str:
+def run_pinned(
+    command: Sequence[str],
+    cpus: set[int],
+    input: str | None = None,
+    env: dict[str, str] | None = None,
+) -> str:
     """Run to the end, pinned; its stdout, or a clear error with its stderr."""
-    process = spawn(command, cpus, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                    stderr=subprocess.PIPE, env=env, cwd=ROOT)
+    process = spawn(
+        command,
+        cpus,
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        env=env,
+        cwd=ROOT,
+    )
     out, err = process.communicate(input)
     if process.returncode:
-        raise RuntimeError(f"{' '.join(command[:3])} ... exited {process.returncode}: "
-                           f"{err[-1000:]}")
+        raise RuntimeError(
+            f"{' '.join(command[:3])} ... exited {process.returncode}: {err[-1000:]}"
+        )
     return out
 
 
@@ -103,8 +115,13 @@ class Figure:
         return f"  {self.name:48} {self.value:12,.2f} {self.unit:8}{target} {verdict}".rstrip()
 
     def to_json(self) -> dict[str, Any]:
-        return {"name": self.name, "value": round(self.value, 4), "unit": self.unit,
-                "target": self.target or None, "passed": self.passed}
+        return {
+            "name": self.name,
+            "value": round(self.value, 4),
+            "unit": self.unit,
+            "target": self.target or None,
+            "passed": self.passed,
+        }
 
 
 def report(title: str, figures: Sequence[Figure]) -> dict[str, Any]:
@@ -126,8 +143,9 @@ class Server:
 
     def start(self, timeout: float = 30) -> Self:
         self.spawned = time.monotonic()
-        self.process = spawn(self.command, server_cpus(), stdout=subprocess.PIPE,
-                             stderr=subprocess.STDOUT, cwd=ROOT)
+        self.process = spawn(
+            self.command, server_cpus(), stdout=subprocess.PIPE, stderr=subprocess.STDOUT, cwd=ROOT
+        )
         assert self.process.stdout is not None
         deadline = time.monotonic() + timeout
         for line in self.process.stdout:
@@ -139,8 +157,10 @@ class Server:
                 break
         if not self.url:
             self.stop()
-            raise RuntimeError(f"{' '.join(self.command)} did not say where it listens:\n"
-                               + "".join(self.lines[-20:]))
+            raise RuntimeError(
+                f"{' '.join(self.command)} did not say where it listens:\n"
+                + "".join(self.lines[-20:])
+            )
         # Keep draining its output so a chatty server never blocks on a full pipe.
         threading.Thread(target=self._drain, daemon=True).start()
         return self
@@ -173,8 +193,19 @@ class Server:
 
 def serve_hookcatcher(*options: str) -> Server:
     """`hookcatcher serve` as a user runs it: validation on (the default)."""
-    return Server([sys.executable, "-m", "hookcatcher", "serve", "--host", "127.0.0.1",
-                   "--port", "0", *options])
+    return Server(
+        [
+            sys.executable,
+            "-m",
+            "hookcatcher",
+            "serve",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            "0",
+            *options,
+        ]
+    )
 
 
 def serve_bare() -> Server:
@@ -243,26 +274,41 @@ def _ms(text: str) -> float:
 def wrk_path() -> str:
     found = shutil.which("wrk")
     if found is None:
-        raise SystemExit("wrk is not installed: the ingest and replay scenarios load the "
-                         "servers with it. Install it with `apt-get install wrk` (Debian/"
-                         "Ubuntu) or `brew install wrk`, or skip them with --only.")
+        raise SystemExit(
+            "wrk is not installed: the ingest and replay scenarios load the "
+            "servers with it. Install it with `apt-get install wrk` (Debian/"
+            "Ubuntu) or `brew install wrk`, or skip them with --only."
+        )
     return found
 
 
-def wrk(url: str, body_file: Path, seconds: float, connections: int,
-        threads: int = 1) -> WrkResult:
+def wrk(url: str, body_file: Path, seconds: float, connections: int, threads: int = 1) -> WrkResult:
     """wrk posting one body with its headers (bench/wrk/post.lua) for `seconds`."""
     env = {**os.environ, "WRK_BODY": str(body_file)}
     out = run_pinned(
-        [wrk_path(), "--latency", "-t", str(threads), "-c", str(connections),
-         "-d", f"{max(1, round(seconds))}s", "-s", str(BENCH / "wrk" / "post.lua"), url],
-        client_cpus(), env=env)
+        [
+            wrk_path(),
+            "--latency",
+            "-t",
+            str(threads),
+            "-c",
+            str(connections),
+            "-d",
+            f"{max(1, round(seconds))}s",
+            "-s",
+            str(BENCH / "wrk" / "post.lua"),
+            url,
+        ],
+        client_cpus(),
+        env=env,
+    )
     rate = float(re.search(r"Requests/sec:\s+([\d.]+)", out).group(1))  # type: ignore[union-attr]
     p50 = _ms(re.search(r"^\s+50%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     p99 = _ms(re.search(r"^\s+99%\s+(\S+)", out, re.MULTILINE).group(1))  # type: ignore[union-attr]
     total = int(re.search(r"(\d+) requests in", out).group(1))  # type: ignore[union-attr]
-    errors = " ".join(line.strip() for line in out.splitlines()
-                      if "Socket errors" in line or "Non-2xx" in line)
+    errors = " ".join(
+        line.strip() for line in out.splitlines() if "Socket errors" in line or "Non-2xx" in line
+    )
     return WrkResult(rate, p50, p99, total, errors)
 
 
@@ -300,13 +346,17 @@ asyncio.run(main())
 """
 
 
-def post_many(url: str, headers: Sequence[tuple[str, str]], body: bytes, count: int,
-              connections: int = 8) -> None:
+def post_many(
+    url: str, headers: Sequence[tuple[str, str]], body: bytes, count: int, connections: int = 8
+) -> None:
     """`count` POSTs of one body from another process, on raw kept-alive connections (a
     Python HTTP client would cost more per request than the server under test)."""
     host, port = url.removeprefix("http://").rsplit(":", 1)
-    out = run_pinned([sys.executable, "-c", POSTER, host, port, str(count), str(connections)],
-                     client_cpus(), input=json.dumps([list(headers), body.decode()]))
+    out = run_pinned(
+        [sys.executable, "-c", POSTER, host, port, str(count), str(connections)],
+        client_cpus(),
+        input=json.dumps([list(headers), body.decode()]),
+    )
     failed = json.loads(out)["failed"]
     if failed:
         raise RuntimeError(f"{failed} of {count} POSTs to {url} were not answered 2xx")

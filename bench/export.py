@@ -61,8 +61,9 @@ def run(captures: int = 10_000, padding: int = 8_000, kind: str = "har") -> dict
         time.sleep(0.2)
         started = time.monotonic()
         size = 0
-        with httpx.stream("GET", hook.url + "/_hookcatcher/api/export",
-                          params={"format": kind}, timeout=300) as answer:
+        with httpx.stream(
+            "GET", hook.url + "/_hookcatcher/api/export", params={"format": kind}, timeout=300
+        ) as answer:
             for chunk in answer.iter_bytes():
                 size += len(chunk)
         took = time.monotonic() - started
@@ -70,16 +71,20 @@ def run(captures: int = 10_000, padding: int = 8_000, kind: str = "har") -> dict
         checker.join()
         after = settled_rss(hook.pid)
     stored_bytes = len(raw) * captures
-    return report(f"export: {kind} of {captures:,} stored captures of {len(raw):,} bytes", [
-        Figure("export time", took, "s"),
-        Figure("export size", size / MB, "MB"),
-        Figure("health check, worst wait during the export", max(waits) * 1000, "ms"),
-        Figure("health checks answered during the export", len(waits), ""),
-        Figure("RSS before the export", before / MB, "MB"),
-        Figure("RSS after the export", after / MB, "MB"),
-        Figure("RSS kept after the export / stored bytes", (after - before) / stored_bytes,
-               "x"),
-    ]) | {"stats": stored}
+    return report(
+        f"export: {kind} of {captures:,} stored captures of {len(raw):,} bytes",
+        [
+            Figure("export time", took, "s"),
+            Figure("export size", size / MB, "MB"),
+            Figure("health check, worst wait during the export", max(waits) * 1000, "ms"),
+            Figure("health checks answered during the export", len(waits), ""),
+            Figure("RSS before the export", before / MB, "MB"),
+            Figure("RSS after the export", after / MB, "MB"),
+            Figure(
+                "RSS kept after the export / stored bytes", (after - before) / stored_bytes, "x"
+            ),
+        ],
+    ) | {"stats": stored}
 
 
 def main() -> None:

@@ -16,24 +16,31 @@ import logging
 import random
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from fuzzing import Target, api_queries, break_request, malformed, requests  # noqa: E402
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from fuzzing import Target, break_request, api_queries, malformed, requests  # noqa: E402
 from hookcatcher.runner import BackgroundServer  # noqa: E402
 from hookcatcher.server import create_app  # noqa: E402
 
 
-def run(name: str, examples: int, strategy: st.SearchStrategy[Any],
-        check: Callable[[Any], None], run_seed: int) -> None:
+def run(
+    name: str,
+    examples: int,
+    strategy: st.SearchStrategy[Any],
+    check: Callable[[Any], None],
+    run_seed: int,
+) -> None:
     @seed(run_seed)
-    @settings(max_examples=examples, deadline=None, database=None,
-              suppress_health_check=list(HealthCheck))
+    @settings(
+        max_examples=examples, deadline=None, database=None, suppress_health_check=list(HealthCheck)
+    )
     @given(strategy)
     def case(value: Any) -> None:
         check(value)
@@ -60,20 +67,33 @@ def main() -> int:
         passed = False
         try:
             run("valid", args.examples, requests(), target.send, run_seed)
-            run("malformed", args.malformed, malformed,
-                lambda broken: target.send_malformed(break_request(*broken)), run_seed)
+            run(
+                "malformed",
+                args.malformed,
+                malformed,
+                lambda broken: target.send_malformed(break_request(*broken)),
+                run_seed,
+            )
             target.api.post("/webhook", content=b'{"event":"messages.upsert","data":{}}')
             run("api", args.api, api_queries, lambda query: target.query(*query), run_seed)
             passed = True
         finally:
-            statuses = ", ".join(f"{status or 'closed'} x{count:,}" for status, count in
-                                 sorted(target.statuses.items(), key=lambda s: s[0] or 0))
-            server_errors = sum(count for status, count in target.statuses.items()
-                                if status and status >= 500)
+            statuses = ", ".join(
+                f"{status or 'closed'} x{count:,}"
+                for status, count in sorted(target.statuses.items(), key=lambda s: s[0] or 0)
+            )
+            server_errors = sum(
+                count for status, count in target.statuses.items() if status and status >= 500
+            )
             print(f"requests answered: {statuses}; 5xx seen: {server_errors}")
-            print(f"cases run: {target.cases:,}; acknowledged: {target.acknowledged:,}; "
-                  + ("lost: 0 (each read back byte for byte)" if passed else
-                     f"a case failed (above; seed {run_seed})"))
+            print(
+                f"cases run: {target.cases:,}; acknowledged: {target.acknowledged:,}; "
+                + (
+                    "lost: 0 (each read back byte for byte)"
+                    if passed
+                    else f"a case failed (above; seed {run_seed})"
+                )
+            )
             target.close()
     return 0
 

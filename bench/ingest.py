@@ -71,19 +71,30 @@ def run(duration: float = 16, connections: int = 32, rounds: int = 16) -> dict[s
         Figure("hookcatcher requests/s", median(mine, "requests_per_second"), "req/s"),
         Figure("hookcatcher p50", median(mine, "p50_ms"), "ms"),
         Figure("hookcatcher p99", median(mine, "p99_ms"), "ms"),
-        Figure("requests/s ratio (hookcatcher / baseline)", rate_ratio, "x", ">= 0.75",
-               rate_ratio >= 0.75),
+        Figure(
+            "requests/s ratio (hookcatcher / baseline)",
+            rate_ratio,
+            "x",
+            ">= 0.75",
+            rate_ratio >= 0.75,
+        ),
         Figure("p99 ratio (hookcatcher / baseline)", p99_ratio, "x", "<= 2", p99_ratio <= 2),
     ]
-    title = (f"ingest: {FIXTURE}, {rounds} rounds of {seconds:g} s each, {connections} "
-             "connections, wrk")
+    title = (
+        f"ingest: {FIXTURE}, {rounds} rounds of {seconds:g} s each, {connections} connections, wrk"
+    )
     result = report(title, figures)
-    print(f"  requests/s ratio per round: {' '.join(f'{r:.2f}' for r in rates)} "
-          f"(range {min(rates):.2f}-{max(rates):.2f})")
-    result["rounds"] = [{"baseline": _fields(b), "hookcatcher": _fields(m)}
-                        for b, m in zip(base, mine)]
-    result["errors"] = {"baseline": [b.errors for b in base if b.errors],
-                        "hookcatcher": [m.errors for m in mine if m.errors]}
+    print(
+        f"  requests/s ratio per round: {' '.join(f'{r:.2f}' for r in rates)} "
+        f"(range {min(rates):.2f}-{max(rates):.2f})"
+    )
+    result["rounds"] = [
+        {"baseline": _fields(b), "hookcatcher": _fields(m)} for b, m in zip(base, mine)
+    ]
+    result["errors"] = {
+        "baseline": [b.errors for b in base if b.errors],
+        "hookcatcher": [m.errors for m in mine if m.errors],
+    }
     for name, errors in result["errors"].items():
         if errors:
             print(f"  {name}: {errors[0]}")
@@ -91,14 +102,22 @@ def run(duration: float = 16, connections: int = 32, rounds: int = 16) -> dict[s
 
 
 def _fields(result: WrkResult) -> dict[str, Any]:
-    return {"requests_per_second": result.requests_per_second, "p50_ms": result.p50_ms,
-            "p99_ms": result.p99_ms, "requests": result.requests}
+    return {
+        "requests_per_second": result.requests_per_second,
+        "p50_ms": result.p50_ms,
+        "p99_ms": result.p99_ms,
+        "requests": result.requests,
+    }
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--duration", type=float, default=16,
-                        help="seconds of load on each server, split over the rounds")
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=16,
+        help="seconds of load on each server, split over the rounds",
+    )
     parser.add_argument("--connections", type=int, default=32)
     parser.add_argument("--rounds", type=int, default=16)
     args = parser.parse_args()

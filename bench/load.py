@@ -24,11 +24,12 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
+from rawhttp import SSEClient, address_of  # noqa: E402
+from senders import audit, send_concurrently  # noqa: E402
+
 from hookcatcher.runner import BackgroundServer  # noqa: E402
 from hookcatcher.server import create_app  # noqa: E402
 from hookcatcher.store import Store  # noqa: E402
-from rawhttp import SSEClient, address_of  # noqa: E402
-from senders import audit, send_concurrently  # noqa: E402
 
 
 def told_ids(messages: list[dict[str, Any]]) -> list[int]:
@@ -50,23 +51,34 @@ def one_run(args: argparse.Namespace, stalled: int) -> list[float]:
     """One server, one load; prints the audit and returns every answer time (s)."""
     with BackgroundServer(create_app(Store(max_events=args.ring))) as server:
         stuck = [SSEClient(server.url, receive_buffer=4096).open() for _ in range(stalled)]
-        listeners = [SSEClient(server.url, "view=summary", timeout=600).open()
-                     for _ in range(args.listeners)]
+        listeners = [
+            SSEClient(server.url, "view=summary", timeout=600).open() for _ in range(args.listeners)
+        ]
         heard: list[list[int]] = [[] for _ in listeners]
 
         def listen(client: SSEClient, into: list[int]) -> None:
             last = str(args.captures)
-            into.extend(told_ids(client.read_until(
-                lambda message: message.get("id") == last or message["event"] == "lost"
-                and message["data"]["to_id"] == args.captures, timeout=600)))
+            into.extend(
+                told_ids(
+                    client.read_until(
+                        lambda message: (
+                            message.get("id") == last
+                            or message["event"] == "lost"
+                            and message["data"]["to_id"] == args.captures
+                        ),
+                        timeout=600,
+                    )
+                )
+            )
 
-        threads = [threading.Thread(target=listen, args=pair, daemon=True)
-                   for pair in zip(listeners, heard)]
+        threads = [
+            threading.Thread(target=listen, args=pair, daemon=True)
+            for pair in zip(listeners, heard)
+        ]
         for thread in threads:
             thread.start()
         started = time.monotonic()
-        logs = send_concurrently(address_of(server.url), args.senders, args.captures,
-                                 args.padding)
+        logs = send_concurrently(address_of(server.url), args.senders, args.captures, args.padding)
         seconds = time.monotonic() - started
         for thread in threads:
             thread.join(600)
@@ -76,25 +88,39 @@ def one_run(args: argparse.Namespace, stalled: int) -> list[float]:
 
     stats = result.stats
     times = [answer for log in logs for answer in log.seconds]
-    print(f"{args.senders} senders, {args.captures:,} captures in {seconds:.1f} s "
-          f"({args.captures / seconds:,.0f}/s); ring {args.ring:,}; "
-          f"{stalled} stalled and {args.listeners} reading stream clients")
-    print("answers: " + ", ".join(f"{status} x{count:,}" for status, count
-                                  in sorted(result.statuses.items()))
-          + f"; 5xx seen: {result.server_errors}")
-    print(f"ids unique: {'yes' if result.ids_unique else 'NO'}; in each sender's order: "
-          f"{'yes' if result.ids_in_send_order else 'NO'}")
+    print(
+        f"{args.senders} senders, {args.captures:,} captures in {seconds:.1f} s "
+        f"({args.captures / seconds:,.0f}/s); ring {args.ring:,}; "
+        f"{stalled} stalled and {args.listeners} reading stream clients"
+    )
+    print(
+        "answers: "
+        + ", ".join(f"{status} x{count:,}" for status, count in sorted(result.statuses.items()))
+        + f"; 5xx seen: {result.server_errors}"
+    )
+    print(
+        f"ids unique: {'yes' if result.ids_unique else 'NO'}; in each sender's order: "
+        f"{'yes' if result.ids_in_send_order else 'NO'}"
+    )
     adds_up = stats["received"] == stats["stored"] + stats["evicted"] + stats["cleared"]
-    print(f"received {stats['received']:,} = stored {stats['stored']:,} + evicted "
-          f"{stats['evicted']:,} + cleared {stats['cleared']:,}: {'yes' if adds_up else 'NO'}")
-    print(f"stored captures checked byte for byte: {len(result.stored_ids):,}, wrong: "
-          f"{len(result.wrong_bytes)}; captures lost: {result.lost}")
+    print(
+        f"received {stats['received']:,} = stored {stats['stored']:,} + evicted "
+        f"{stats['evicted']:,} + cleared {stats['cleared']:,}: {'yes' if adds_up else 'NO'}"
+    )
+    print(
+        f"stored captures checked byte for byte: {len(result.stored_ids):,}, wrong: "
+        f"{len(result.wrong_bytes)}; captures lost: {result.lost}"
+    )
     for index, ids in enumerate(heard):
         whole = ids == list(range(1, args.captures + 1))
-        print(f"stream client {index + 1}: told about every capture once, in order: "
-              f"{'yes' if whole else 'NO'} ({len(ids):,} ids)")
-    print(f"answer time: median {statistics.median(times) * 1000:.1f} ms, p99 "
-          f"{percentile(times, 0.99) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms")
+        print(
+            f"stream client {index + 1}: told about every capture once, in order: "
+            f"{'yes' if whole else 'NO'} ({len(ids):,} ids)"
+        )
+    print(
+        f"answer time: median {statistics.median(times) * 1000:.1f} ms, p99 "
+        f"{percentile(times, 0.99) * 1000:.1f} ms, max {max(times) * 1000:.1f} ms"
+    )
     return times
 
 
@@ -104,10 +130,15 @@ def main() -> int:
     parser.add_argument("--captures", type=int, default=200_000)
     parser.add_argument("--ring", type=int, default=5_000, help="the server's --max-events")
     parser.add_argument("--padding", type=int, default=0, help="extra bytes per body")
-    parser.add_argument("--stalled", type=int, default=0,
-                        help="stream clients that never read (after a baseline run)")
-    parser.add_argument("--listeners", type=int, default=0,
-                        help="stream clients that read everything")
+    parser.add_argument(
+        "--stalled",
+        type=int,
+        default=0,
+        help="stream clients that never read (after a baseline run)",
+    )
+    parser.add_argument(
+        "--listeners", type=int, default=0, help="stream clients that read everything"
+    )
     args = parser.parse_args()
     if args.stalled:
         print("-- baseline: no stalled client")

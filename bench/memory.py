@@ -51,13 +51,16 @@ def run(captures: int = 10_000) -> dict[str, Any]:
         stored = httpx.get(hook.url + "/_hookcatcher/api/stats").json()
     grown = after - before
     per = grown / captures
-    return report(f"memory: {captures:,} stored captures of a {len(raw):,}-byte body", [
-        Figure("RSS after start and 100 captures", before / MB, "MB"),
-        Figure(f"RSS after {captures:,} more", after / MB, "MB"),
-        Figure(f"growth for {captures:,} captures", grown / MB, "MB"),
-        Figure("per capture", per / 1024, "KiB"),
-        Figure("per capture / body size", per / len(raw), "x"),
-    ]) | {"stats": stored}
+    return report(
+        f"memory: {captures:,} stored captures of a {len(raw):,}-byte body",
+        [
+            Figure("RSS after start and 100 captures", before / MB, "MB"),
+            Figure(f"RSS after {captures:,} more", after / MB, "MB"),
+            Figure(f"growth for {captures:,} captures", grown / MB, "MB"),
+            Figure("per capture", per / 1024, "KiB"),
+            Figure("per capture / body size", per / len(raw), "x"),
+        ],
+    ) | {"stats": stored}
 
 
 def main() -> None:

@@ -34,12 +34,25 @@ SOURCE = FIXTURES / "evolution" / "v2"
 def replay_rate(url: str, repeat: int, concurrency: int) -> tuple[float, int]:
     """Requests a second the CLI achieved, and how many it sent, from its JSON summary."""
     out = run_pinned(
-        [sys.executable, "-m", "hookcatcher", "replay", str(SOURCE), "--to", url + "/webhook",
-         "--repeat", str(repeat), "--concurrency", str(concurrency), "--json"], client_cpus())
+        [
+            sys.executable,
+            "-m",
+            "hookcatcher",
+            "replay",
+            str(SOURCE),
+            "--to",
+            url + "/webhook",
+            "--repeat",
+            str(repeat),
+            "--concurrency",
+            str(concurrency),
+            "--json",
+        ],
+        client_cpus(),
+    )
     summary = json.loads(out.strip().splitlines()[-1])["summary"]
     if summary["ok"] != summary["sent"]:
-        raise RuntimeError(f"replay into the bare app did not get 2xx for every request: "
-                           f"{summary}")
+        raise RuntimeError(f"replay into the bare app did not get 2xx for every request: {summary}")
     return summary["sent"] / summary["seconds"], summary["sent"]
 
 
@@ -52,14 +65,16 @@ def run(repeat: int = 20, seconds: float = 5, connections: int = 8) -> dict[str,
         replay_rate(bare.url, 1, 1)  # warm-up
         one, sent = replay_rate(bare.url, repeat, 1)
         eight, _ = replay_rate(bare.url, repeat, 8)
-    return report(f"replay: {sent:,} requests ({SOURCE.relative_to(ROOT)} x{repeat}) "
-                  "into the bare app", [
-        Figure(f"wrk into the bare app, {connections} connections", base, "req/s"),
-        Figure("hookcatcher replay, concurrency 1", one, "req/s"),
-        Figure("hookcatcher replay, concurrency 8", eight, "req/s"),
-        Figure("concurrency 1 / wrk", one / base, "x"),
-        Figure("concurrency 8 / wrk", eight / base, "x"),
-    ])
+    return report(
+        f"replay: {sent:,} requests ({SOURCE.relative_to(ROOT)} x{repeat}) into the bare app",
+        [
+            Figure(f"wrk into the bare app, {connections} connections", base, "req/s"),
+            Figure("hookcatcher replay, concurrency 1", one, "req/s"),
+            Figure("hookcatcher replay, concurrency 8", eight, "req/s"),
+            Figure("concurrency 1 / wrk", one / base, "x"),
+            Figure("concurrency 8 / wrk", eight / base, "x"),
+        ],
+    )
 
 
 def main() -> None:

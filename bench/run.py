@@ -44,25 +44,40 @@ RESULTS = BENCH / "results"
 def tui(quick: bool) -> dict[str, Any]:
     """bench/tui.py in its own process (it runs the inspector headless), its figures read
     from what it prints."""
-    out = subprocess.run([sys.executable, str(BENCH / "tui.py"), "--captures", "10000",
-                          "--seconds", "2" if quick else "5"],
-                         capture_output=True, text=True, cwd=ROOT, check=False)
+    out = subprocess.run(
+        [
+            sys.executable,
+            str(BENCH / "tui.py"),
+            "--captures",
+            "10000",
+            "--seconds",
+            "2" if quick else "5",
+        ],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
+        check=False,
+    )
     if out.returncode:
         raise RuntimeError(f"bench/tui.py failed:\n{out.stderr[-2000:]}")
     text = out.stdout
     opened = re.search(r"open, ([\d,]+) captures stored: (\d+) ms \(empty server (\d+) ms", text)
-    change = re.search(r"filter change over \d+ changes: median ([\d.]+) ms, worst ([\d.]+) ms",
-                       text)
+    change = re.search(
+        r"filter change over \d+ changes: median ([\d.]+) ms, worst ([\d.]+) ms", text
+    )
     if not opened or not change:
         raise RuntimeError(f"bench/tui.py printed something unexpected:\n{text}")
     open_ms, empty_ms = float(opened.group(2)), float(opened.group(3))
     median, worst = float(change.group(1)), float(change.group(2))
-    result = report(f"TUI: {opened.group(1)} captures stored", [
-        Figure("open, empty server", empty_ms, "ms"),
-        Figure("open", open_ms, "ms", "< 2000 ms", open_ms < 2000),
-        Figure("filter change, median", median, "ms", "< 100 ms", median < 100),
-        Figure("filter change, worst", worst, "ms"),
-    ])
+    result = report(
+        f"TUI: {opened.group(1)} captures stored",
+        [
+            Figure("open, empty server", empty_ms, "ms"),
+            Figure("open", open_ms, "ms", "< 2000 ms", open_ms < 2000),
+            Figure("filter change, median", median, "ms", "< 100 ms", median < 100),
+            Figure("filter change, worst", worst, "ms"),
+        ],
+    )
     return result | {"output": text}
 
 
@@ -77,8 +92,9 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]
         "memory": lambda: memory.run(10_000),
         "replay": lambda: replay_speed.run(5 if quick else 20, 2 if quick else 5),
         "startup": lambda: startup.run(3 if quick else 5),
-        "streams": lambda: streams.run(500, 30, 5_000 if quick else 20_000, 1 if quick else 3,
-                                       1 if quick else 3),
+        "streams": lambda: streams.run(
+            500, 30, 5_000 if quick else 20_000, 1 if quick else 3, 1 if quick else 3
+        ),
     }
 
 
@@ -86,30 +102,53 @@ SCENARIOS = ["ingest", "bigbody", "sse", "tui", "memory", "replay", "startup", "
 
 
 def machine() -> dict[str, Any]:
-    wrk_version = subprocess.run([shutil.which("wrk") or "wrk", "-v"], capture_output=True,
-                                 text=True, check=False).stdout.splitlines()[:1] if shutil.which("wrk") else []
-    return {"python": platform.python_version(), "platform": platform.platform(),
-            "cpus": len(os.sched_getaffinity(0)), "wrk": wrk_version[0] if wrk_version else None}
+    wrk_version = (
+        subprocess.run(
+            [shutil.which("wrk") or "wrk", "-v"], capture_output=True, text=True, check=False
+        ).stdout.splitlines()[:1]
+        if shutil.which("wrk")
+        else []
+    )
+    return {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": len(os.sched_getaffinity(0)),
+        "wrk": wrk_version[0] if wrk_version else None,
+    }
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--quick", action="store_true",
-                        help="shorter runs and fewer repeats: a smoke test, not figures to quote")
-    parser.add_argument("--only", nargs="+", choices=SCENARIOS, metavar="NAME",
-                        help=f"run only these scenarios ({', '.join(SCENARIOS)})")
-    parser.add_argument("--duration", type=float, default=None,
-                        help="seconds of wrk load per server, split into rounds (default 16, "
-                             "4 with --quick)")
-    parser.add_argument("--connections", type=int, default=32,
-                        help="wrk connections (default 32)")
+    parser.add_argument(
+        "--quick",
+        action="store_true",
+        help="shorter runs and fewer repeats: a smoke test, not figures to quote",
+    )
+    parser.add_argument(
+        "--only",
+        nargs="+",
+        choices=SCENARIOS,
+        metavar="NAME",
+        help=f"run only these scenarios ({', '.join(SCENARIOS)})",
+    )
+    parser.add_argument(
+        "--duration",
+        type=float,
+        default=None,
+        help="seconds of wrk load per server, split into rounds (default 16, 4 with --quick)",
+    )
+    parser.add_argument("--connections", type=int, default=32, help="wrk connections (default 32)")
     args = parser.parse_args()
     chosen = args.only or SCENARIOS
     if {"ingest", "replay"} & set(chosen):
         wrk_path()  # exits with how to install it
     started = datetime.now(timezone.utc)
-    run: dict[str, Any] = {"started": started.isoformat(timespec="seconds"),
-                           "arguments": vars(args), "machine": machine(), "scenarios": {}}
+    run: dict[str, Any] = {
+        "started": started.isoformat(timespec="seconds"),
+        "arguments": vars(args),
+        "machine": machine(),
+        "scenarios": {},
+    }
     available = scenarios(args)
     for name in chosen:
         began = time.monotonic()
@@ -121,8 +160,12 @@ def main() -> int:
         result["seconds"] = round(time.monotonic() - began, 1)
         run["scenarios"][name] = result
         print()
-    misses = [f"{name}: {figure['name']}" for name, result in run["scenarios"].items()
-              for figure in result.get("figures", []) if figure["passed"] is False]
+    misses = [
+        f"{name}: {figure['name']}"
+        for name, result in run["scenarios"].items()
+        for figure in result.get("figures", [])
+        if figure["passed"] is False
+    ]
     failed = [name for name, result in run["scenarios"].items() if "error" in result]
     run["missed"], run["failed"] = misses, failed
     RESULTS.mkdir(exist_ok=True)

@@ -74,8 +74,10 @@ class StreamReader:
     def __init__(self, url: str) -> None:
         parts = urlsplit(url)
         self.sock = socket.create_connection((parts.hostname, parts.port))
-        self.sock.sendall(f"GET /_hookcatcher/stream HTTP/1.1\r\nHost: {parts.netloc}\r\n"
-                          "Accept: text/event-stream\r\n\r\n".encode())
+        self.sock.sendall(
+            f"GET /_hookcatcher/stream HTTP/1.1\r\nHost: {parts.netloc}\r\n"
+            "Accept: text/event-stream\r\n\r\n".encode()
+        )
         self.arrived: dict[int, float] = {}
         self.stop = False
         self.thread = threading.Thread(target=self._read, daemon=True)
@@ -110,9 +112,21 @@ def run(rate: int = 1000, seconds: float = 5) -> dict[str, Any]:
         reader = StreamReader(hook.url)
         reader.thread.start()
         time.sleep(0.5)  # the stream's head is out before the first capture
-        sent = json.loads(run_pinned(
-            [sys.executable, "-c", SENDER, str(parts.hostname), str(parts.port), str(rate),
-             str(seconds)], client_cpus(), input=json.dumps([headers, json.dumps(body)])))
+        sent = json.loads(
+            run_pinned(
+                [
+                    sys.executable,
+                    "-c",
+                    SENDER,
+                    str(parts.hostname),
+                    str(parts.port),
+                    str(rate),
+                    str(seconds),
+                ],
+                client_cpus(),
+                input=json.dumps([headers, json.dumps(body)]),
+            )
+        )
         log = sent["log"]
         deadline = time.monotonic() + 10
         while len(reader.arrived) < len(log) and time.monotonic() < deadline:
@@ -123,19 +137,28 @@ def run(rate: int = 1000, seconds: float = 5) -> dict[str, Any]:
     answered = [(a - s) * 1000 for _, s, a in log]
     achieved = len(log) / sent["seconds"]
     p99 = percentile(from_sent, 0.99)
-    return report(f"SSE delivery: {len(log):,} captures at {achieved:,.0f}/s (asked {rate:,}/s), "
-                  "one stream client", [
-        Figure("captures the client missed", len(log) - len(from_sent), "", "0",
-               len(log) == len(from_sent)),
-        Figure("achieved rate", achieved, "/s", f">= {0.95 * rate:,.0f}/s",
-               achieved >= 0.95 * rate),
-        Figure("POST answer time p50", percentile(answered, 0.5), "ms"),
-        Figure("POST answer time p99", percentile(answered, 0.99), "ms"),
-        Figure("POST sent -> client received p50", percentile(from_sent, 0.5), "ms"),
-        Figure("POST sent -> client received p99", p99, "ms", "< 20 ms", p99 < 20),
-        Figure("POST acknowledged -> client received p50", percentile(from_ack, 0.5), "ms"),
-        Figure("POST acknowledged -> client received p99", percentile(from_ack, 0.99), "ms"),
-    ])
+    return report(
+        f"SSE delivery: {len(log):,} captures at {achieved:,.0f}/s (asked {rate:,}/s), "
+        "one stream client",
+        [
+            Figure(
+                "captures the client missed",
+                len(log) - len(from_sent),
+                "",
+                "0",
+                len(log) == len(from_sent),
+            ),
+            Figure(
+                "achieved rate", achieved, "/s", f">= {0.95 * rate:,.0f}/s", achieved >= 0.95 * rate
+            ),
+            Figure("POST answer time p50", percentile(answered, 0.5), "ms"),
+            Figure("POST answer time p99", percentile(answered, 0.99), "ms"),
+            Figure("POST sent -> client received p50", percentile(from_sent, 0.5), "ms"),
+            Figure("POST sent -> client received p99", p99, "ms", "< 20 ms", p99 < 20),
+            Figure("POST acknowledged -> client received p50", percentile(from_ack, 0.5), "ms"),
+            Figure("POST acknowledged -> client received p99", percentile(from_ack, 0.99), "ms"),
+        ],
+    )
 
 
 def main() -> None:

@@ -27,11 +27,14 @@ def first_answer(server: Server) -> float:
 def run(repeat: int = 5) -> dict[str, Any]:
     base = statistics.median(first_answer(serve_bare()) for _ in range(repeat))
     mine = statistics.median(first_answer(serve_hookcatcher()) for _ in range(repeat))
-    return report(f"startup to first answer (median of {repeat})", [
-        Figure("baseline (bare app)", base * 1000, "ms"),
-        Figure("hookcatcher serve", mine * 1000, "ms", "< 1000 ms", mine < 1),
-        Figure("ratio to baseline", mine / base, "x"),
-    ])
+    return report(
+        f"startup to first answer (median of {repeat})",
+        [
+            Figure("baseline (bare app)", base * 1000, "ms"),
+            Figure("hookcatcher serve", mine * 1000, "ms", "< 1000 ms", mine < 1),
+            Figure("ratio to baseline", mine / base, "x"),
+        ],
+    )
 
 
 def main() -> None:

@@ -87,25 +87,27 @@ def _ingest(url: str, captures: int) -> float:
 
 def _big_bodies(url: str, count: int, size: int) -> None:
     os.sched_setaffinity(0, client_cpus())  # this thread only: off the server's CPU
-    body = b'{"event":"messages.upsert","instance":"big","data":{"x":"' + \
-        b"A" * (size - 60) + b'"}}'
+    body = (
+        b'{"event":"messages.upsert","instance":"big","data":{"x":"' + b"A" * (size - 60) + b'"}}'
+    )
     with httpx.Client(timeout=120) as http:
         for _ in range(count):
-            http.post(f"{url}/webhook", content=body,
-                      headers={"content-type": "application/json"})
+            http.post(f"{url}/webhook", content=body, headers={"content-type": "application/json"})
 
 
-def _scenario(view: str, readers: int, stalled: int, captures: int,
-              big: int) -> tuple[float, int]:
+def _scenario(view: str, readers: int, stalled: int, captures: int, big: int) -> tuple[float, int]:
     """Ingest rate and the server's peak RSS with these clients connected, while `big`
     40 MB bodies arrive alongside the small ones."""
     with serve_hookcatcher("--max-body", "64MiB") as server:
         host, port = server.url.removeprefix("http://").rsplit(":", 1)
         clients = None
         if readers or stalled:
-            clients = spawn([sys.executable, "-c", CLIENTS, host, port, view, str(readers),
-                             str(stalled)], client_cpus(), stdin=subprocess.PIPE,
-                            stdout=subprocess.PIPE)
+            clients = spawn(
+                [sys.executable, "-c", CLIENTS, host, port, view, str(readers), str(stalled)],
+                client_cpus(),
+                stdin=subprocess.PIPE,
+                stdout=subprocess.PIPE,
+            )
             assert clients.stdout is not None and clients.stdin is not None
             if clients.stdout.readline().strip() != "ready":
                 raise RuntimeError("the stream clients did not connect")
@@ -123,8 +125,9 @@ def _scenario(view: str, readers: int, stalled: int, captures: int,
         return rate, peak
 
 
-def run(clients: int = 500, stalled: int = 30, captures: int = 20_000, rounds: int = 3,
-        big: int = 3) -> dict[str, object]:
+def run(
+    clients: int = 500, stalled: int = 30, captures: int = 20_000, rounds: int = 3, big: int = 3
+) -> dict[str, object]:
     """Rounds alternate between no client, summary-view and full-view clients (each time
     with `stalled` stalled ones too, and `big` 40 MB bodies arriving), so a noisy moment of
     a shared machine hits all three; each ratio is the median of the rounds'."""
@@ -136,23 +139,40 @@ def run(clients: int = 500, stalled: int = 30, captures: int = 20_000, rounds: i
         full, full_peak = _scenario("full", clients, stalled, captures, big)
         summary_ratios.append(summary / alone)
         full_ratios.append(full / alone)
-        for name, peak in (("none", alone_peak), ("summary", summary_peak),
-                           ("full", full_peak)):
+        for name, peak in (("none", alone_peak), ("summary", summary_peak), ("full", full_peak)):
             peaks[name] = max(peaks[name], peak)
-        print(f"  round: no clients {alone:,.0f}/s ({alone_peak / mib:,.0f} MiB); {clients} "
-              f"summary-view + {stalled} stalled {summary:,.0f}/s ({summary_peak / mib:,.0f} "
-              f"MiB); {clients} full-view + {stalled} stalled {full:,.0f}/s "
-              f"({full_peak / mib:,.0f} MiB)", flush=True)
+        print(
+            f"  round: no clients {alone:,.0f}/s ({alone_peak / mib:,.0f} MiB); {clients} "
+            f"summary-view + {stalled} stalled {summary:,.0f}/s ({summary_peak / mib:,.0f} "
+            f"MiB); {clients} full-view + {stalled} stalled {full:,.0f}/s "
+            f"({full_peak / mib:,.0f} MiB)",
+            flush=True,
+        )
     summary_ratio, full_ratio = statistics.median(summary_ratios), statistics.median(full_ratios)
     extra = (max(peaks["summary"], peaks["full"]) - peaks["none"]) / mib
     figures = [
-        Figure(f"ingest, {clients} summary + {stalled} stalled clients", summary_ratio,
-               "x of none", ">= 0.8", summary_ratio >= 0.8),
-        Figure(f"ingest, {clients} full + {stalled} stalled clients", full_ratio,
-               "x of none", ">= 0.8", full_ratio >= 0.8),
+        Figure(
+            f"ingest, {clients} summary + {stalled} stalled clients",
+            summary_ratio,
+            "x of none",
+            ">= 0.8",
+            summary_ratio >= 0.8,
+        ),
+        Figure(
+            f"ingest, {clients} full + {stalled} stalled clients",
+            full_ratio,
+            "x of none",
+            ">= 0.8",
+            full_ratio >= 0.8,
+        ),
         Figure("peak RSS without stream clients", peaks["none"] / mib, "MiB"),
-        Figure(f"peak RSS more with {clients + stalled} stream clients", extra, "MiB",
-               f"< {stalled + clients // 10}", extra < stalled + clients // 10),
+        Figure(
+            f"peak RSS more with {clients + stalled} stream clients",
+            extra,
+            "MiB",
+            f"< {stalled + clients // 10}",
+            extra < stalled + clients // 10,
+        ),
     ]
     return report(f"stream clients ({big} bodies of 40 MB arriving in each run)", figures)
 

@@ -19,8 +19,9 @@ import statistics
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
-from typing import Any, Callable
+from typing import Any
 
 import httpx
 from textual.geometry import Region
@@ -36,9 +37,13 @@ from hookcatcher.validation import Validator
 SIZE = (120, 40)
 REPEAT = 5  # each filter is applied this many times; the median and the worst are shown
 MIX = [
-    "evolution/v2/messages.upsert.text", "evolution/v2/messages.update.read",
-    "evolution/v2/send.message.text", "evolution/v2/presence.update.composing",
-    "whapi/messages.post.text", "whapi/statuses.post.read", "codechat/v2/messages.upsert.text",
+    "evolution/v2/messages.upsert.text",
+    "evolution/v2/messages.update.read",
+    "evolution/v2/send.message.text",
+    "evolution/v2/presence.update.composing",
+    "whapi/messages.post.text",
+    "whapi/statuses.post.read",
+    "codechat/v2/messages.upsert.text",
     "evolution/v2/connection.update.open",
 ]
 
@@ -47,8 +52,9 @@ def bodies() -> list[tuple[list[tuple[str, str]], bytes]]:
     found = []
     for name in MIX:
         document = json.loads((data_dir("fixtures") / f"{name}.json").read_text())
-        found.append(([tuple(h) for h in document["headers"]],
-                      json.dumps(document["body"]).encode()))
+        found.append(
+            ([tuple(h) for h in document["headers"]], json.dumps(document["body"]).encode())
+        )
     return found
 
 
@@ -57,8 +63,9 @@ def filled(validator: Validator, count: int) -> Store:
     mix = bodies()
     for index in range(count):
         headers, raw = mix[index % len(mix)]
-        capture = store.add(build_capture(validator, "POST", "/webhook", "", headers,
-                                          "127.0.0.1:1", raw))
+        capture = store.add(
+            build_capture(validator, "POST", "/webhook", "", headers, "127.0.0.1:1", raw)
+        )
         capture.release_body()  # as the server keeps them: bytes, parsed again when asked
     return store
 
@@ -77,8 +84,14 @@ async def open_time(url: str, count: int, tmp: Path) -> float:
     started = time.perf_counter()
     app = InspectorApp(url, save_dir=tmp, config_dir=tmp)
     async with app.run_test(size=SIZE) as pilot:
-        await until(pilot, lambda: app.loaded.is_set() and len(app.capture_list.rows) == count
-                    and (count == 0 or app.detail.capture is not None))
+        await until(
+            pilot,
+            lambda: (
+                app.loaded.is_set()
+                and len(app.capture_list.rows) == count
+                and (count == 0 or app.detail.capture is not None)
+            ),
+        )
         return time.perf_counter() - started
 
 
@@ -112,8 +125,10 @@ def api_times(url: str, queries: list[str]) -> list[float]:
     with httpx.Client(base_url=url) as http:
         for query in [q for q in queries for _ in range(REPEAT)]:
             started = time.perf_counter()
-            http.get("/_hookcatcher/api/events",
-                     params={"q": query, "view": "summary", "limit": 1_000_000_000}).json()
+            http.get(
+                "/_hookcatcher/api/events",
+                params={"q": query, "view": "summary", "limit": 1_000_000_000},
+            ).json()
             times.append(time.perf_counter() - started)
     return times
 
@@ -159,8 +174,12 @@ asyncio.run(main())
 def start_sender(url: str, rate: int, seconds: float) -> subprocess.Popen[str]:
     """A gateway in another process, posting at a steady rate, so its own work does not
     compete with the inspector's for this process's interpreter."""
-    process = subprocess.Popen([sys.executable, "-c", SENDER, url, str(rate), str(seconds)],
-                               stdin=subprocess.PIPE, stdout=subprocess.PIPE, text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-c", SENDER, url, str(rate), str(seconds)],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
     assert process.stdin is not None
     process.stdin.write(json.dumps([[headers, raw.decode()] for headers, raw in bodies()]))
     process.stdin.close()
@@ -192,8 +211,13 @@ async def under_load(url: str, rate: int, seconds: float, tmp: Path) -> dict[str
         report = json.loads(out)
         stopped = time.perf_counter()
         await until(pilot, lambda: app.last_id >= report["last_id"], timeout=60)
-        return {**report, "rest": rest, "busy": busy, "catch_up": time.perf_counter() - stopped,
-                "shown": len(app.capture_list.rows)}
+        return {
+            **report,
+            "rest": rest,
+            "busy": busy,
+            "catch_up": time.perf_counter() - stopped,
+            "shown": len(app.capture_list.rows),
+        }
 
 
 def percentile(values: list[float], fraction: float) -> float:
@@ -210,42 +234,61 @@ def main() -> None:
     tmp = Path(".bench-tui")
     tmp.mkdir(exist_ok=True)
     validator = Validator()
-    queries = ["event:messages.upsert", "provider:whapi", "valid:no", "data.key.fromMe:true",
-               "-event:presence.update", ""]
+    queries = [
+        "event:messages.upsert",
+        "provider:whapi",
+        "valid:no",
+        "data.key.fromMe:true",
+        "-event:presence.update",
+        "",
+    ]
 
     with BackgroundServer(create_app(Store(), validator)) as empty:
         empty_open = statistics.median(asyncio.run(open_time(empty.url, 0, tmp)) for _ in range(3))
     store = filled(validator, args.captures)
     with BackgroundServer(create_app(store, validator)) as full:
         full_open = statistics.median(
-            asyncio.run(open_time(full.url, args.captures, tmp)) for _ in range(3))
+            asyncio.run(open_time(full.url, args.captures, tmp)) for _ in range(3)
+        )
         tui_filter = asyncio.run(filter_times(full.url, queries, tmp))
         api_filter = api_times(full.url, queries)
-    print(f"open, {args.captures:,} captures stored: {full_open * 1000:.0f} ms "
-          f"(empty server {empty_open * 1000:.0f} ms, ratio {full_open / empty_open:.2f}; "
-          f"target < 2000 ms)")
+    print(
+        f"open, {args.captures:,} captures stored: {full_open * 1000:.0f} ms "
+        f"(empty server {empty_open * 1000:.0f} ms, ratio {full_open / empty_open:.2f}; "
+        f"target < 2000 ms)"
+    )
     for index, query in enumerate(queries):
-        runs = tui_filter[index * REPEAT:(index + 1) * REPEAT]
+        runs = tui_filter[index * REPEAT : (index + 1) * REPEAT]
         shown = [tui + draw for tui, draw in runs]
-        api = statistics.median(api_filter[index * REPEAT:(index + 1) * REPEAT])
-        print(f"filter {query or '(none)'!r:26} to the new list drawn: median "
-              f"{statistics.median(shown) * 1000:5.1f} ms, worst {max(shown) * 1000:5.1f} ms; "
-              f"API request alone {api * 1000:5.1f} ms (ratio {statistics.median(shown) / api:.2f})")
+        api = statistics.median(api_filter[index * REPEAT : (index + 1) * REPEAT])
+        print(
+            f"filter {query or '(none)'!r:26} to the new list drawn: median "
+            f"{statistics.median(shown) * 1000:5.1f} ms, worst {max(shown) * 1000:5.1f} ms; "
+            f"API request alone {api * 1000:5.1f} ms (ratio {statistics.median(shown) / api:.2f})"
+        )
     every = [tui + draw for tui, draw in tui_filter]
-    print(f"filter change over {len(every)} changes: median {statistics.median(every) * 1000:.1f} ms, "
-          f"worst {max(every) * 1000:.1f} ms (target < 100 ms)")
+    print(
+        f"filter change over {len(every)} changes: median {statistics.median(every) * 1000:.1f} ms, "
+        f"worst {max(every) * 1000:.1f} ms (target < 100 ms)"
+    )
 
     with BackgroundServer(create_app(filled(validator, 1000), validator)) as live:
         load = asyncio.run(under_load(live.url, args.rate, args.seconds, tmp))
     rate = load["sent"] / load["seconds"]
-    print(f"under load: {load['sent']:,} captures in {load['seconds']:.1f} s ({rate:.0f}/s) "
-          f"from another process; the list shows {load['shown']:,}, and had the last one "
-          f"{load['catch_up'] * 1000:.0f} ms after the sender stopped")
+    print(
+        f"under load: {load['sent']:,} captures in {load['seconds']:.1f} s ({rate:.0f}/s) "
+        f"from another process; the list shows {load['shown']:,}, and had the last one "
+        f"{load['catch_up'] * 1000:.0f} ms after the sender stopped"
+    )
     for name, lags in (("at rest", load["rest"]), ("under load", load["busy"])):
-        print(f"event-loop lag {name:10}: median {statistics.median(lags) * 1000:5.1f} ms, "
-              f"p99 {percentile(lags, 0.99) * 1000:5.1f} ms, worst {max(lags) * 1000:5.1f} ms")
-    print(f"p99 lag ratio, load / rest: "
-          f"{percentile(load['busy'], 0.99) / max(percentile(load['rest'], 0.99), 1e-4):.1f}")
+        print(
+            f"event-loop lag {name:10}: median {statistics.median(lags) * 1000:5.1f} ms, "
+            f"p99 {percentile(lags, 0.99) * 1000:5.1f} ms, worst {max(lags) * 1000:5.1f} ms"
+        )
+    print(
+        f"p99 lag ratio, load / rest: "
+        f"{percentile(load['busy'], 0.99) / max(percentile(load['rest'], 0.99), 1e-4):.1f}"
+    )
 
 
 if __name__ == "__main__":

@@ -14,8 +14,7 @@ from typing import Any
 
 __version__ = "0.1.0"
 
-__all__ = ["Catcher", "Report", "SourceError", "WaitTimeout", "__version__", "areplay",
-           "replay"]
+__all__ = ["Catcher", "Report", "SourceError", "WaitTimeout", "__version__", "areplay", "replay"]
 
 _LAZY = {
     "Catcher": "catcher",

@@ -31,7 +31,16 @@ from urllib.parse import unquote_to_bytes, urlsplit
 
 from starlette.types import Scope, Send
 
-__all__ = ["Access", "Guard", "HEADER", "auth_headers", "check_host", "check_token", "exposure", "refusal"]
+__all__ = [
+    "Access",
+    "Guard",
+    "HEADER",
+    "auth_headers",
+    "check_host",
+    "check_token",
+    "exposure",
+    "refusal",
+]
 
 HEADER = "x-hookcatcher-token"
 _TOKEN = re.compile(r"[\x21-\x7e]+")  # visible ASCII: it travels in headers and URLs
@@ -51,9 +60,11 @@ class Access:
 def check_token(text: str) -> str:
     """A token as given on the command line or in the environment, or ValueError."""
     if not _TOKEN.fullmatch(text):
-        raise ValueError("a token must be visible ASCII characters without spaces (it is "
-                         "sent in a header or a URL), e.g. the output of "
-                         "python -c 'import secrets; print(secrets.token_urlsafe())'")
+        raise ValueError(
+            "a token must be visible ASCII characters without spaces (it is "
+            "sent in a header or a URL), e.g. the output of "
+            "python -c 'import secrets; print(secrets.token_urlsafe())'"
+        )
     return text
 
 
@@ -84,10 +95,18 @@ class Guard:
         origin = _header(headers, b"origin")
         if origin is not None and not _same_origin(origin, _header(headers, b"host")):
             shown = origin.decode("latin-1")
-            await _answer(scope, send, 403, {"error": (
-                f"requests from a web page on another origin ({shown}) are refused: "
-                f"{self._api}/ and {self._gateway}/ are for scripts and tools, and no web "
-                "page may read the captures or change the mocked gateways")})
+            await _answer(
+                scope,
+                send,
+                403,
+                {
+                    "error": (
+                        f"requests from a web page on another origin ({shown}) are refused: "
+                        f"{self._api}/ and {self._gateway}/ are for scripts and tools, and no web "
+                        "page may read the captures or change the mocked gateways"
+                    )
+                },
+            )
             return None
         if self._token is None:
             return scope
@@ -96,14 +115,16 @@ class Guard:
         presented = _presented(scope, apikey=gateway)
         matched = [place for place, value in presented if _equal(value, self._token)]
         if matched:
-            return _without_authorization(scope) if gateway and "Authorization" in matched \
-                else scope
+            return (
+                _without_authorization(scope) if gateway and "Authorization" in matched else scope
+            )
         if path == self._health and scope["method"] in ("GET", "HEAD"):
             # Liveness for scripts waiting on a start; the details need the token.
             await _answer(scope, send, 200, {"status": "ok"})
             return None
-        await _answer(scope, send, 401, {"error": self._why(gateway, presented)},
-                      _challenge(presented))
+        await _answer(
+            scope, send, 401, {"error": self._why(gateway, presented)}, _challenge(presented)
+        )
         return None
 
     def _known_host(self, host: bytes) -> bool:
@@ -114,29 +135,46 @@ class Guard:
         name = _host_name(host.decode("latin-1"))
         if name is None:
             return False
-        return name in self._hosts or name == "localhost" or name.endswith(".localhost") \
+        return (
+            name in self._hosts
+            or name == "localhost"
+            or name.endswith(".localhost")
             or _address(name) is not None
+        )
 
     def _unknown_host(self, host: bytes) -> str:
         shown = host.decode("latin-1")[:100]
         name = _host_name(host.decode("latin-1"))
-        how = (f"if this is how you reach hookcatcher, start it with --allow-host {name} "
-               "(or HOOKCATCHER_ALLOW_HOST)") if name else "send the address it listens on"
-        return (f"Host {shown!r} is not a name this hookcatcher answers to on {self._api}/ "
-                f"and {self._gateway}/: only IP addresses, localhost and names given with "
-                f"--allow-host are (a web page on a DNS-rebinding domain sends its own name); "
-                f"{how}")
+        how = (
+            (
+                f"if this is how you reach hookcatcher, start it with --allow-host {name} "
+                "(or HOOKCATCHER_ALLOW_HOST)"
+            )
+            if name
+            else "send the address it listens on"
+        )
+        return (
+            f"Host {shown!r} is not a name this hookcatcher answers to on {self._api}/ "
+            f"and {self._gateway}/: only IP addresses, localhost and names given with "
+            f"--allow-host are (a web page on a DNS-rebinding domain sends its own name); "
+            f"{how}"
+        )
 
     def _why(self, gateway: bool, presented: list[tuple[str, bytes]]) -> str:
         where = f"{self._gateway}/" if gateway else f"{self._api}/"
-        how = ("send Authorization: Bearer <token>, apikey: <token> (as the Evolution API "
-               f"key), {HEADER}: <token> or ?token=<token>" if gateway else
-               "send Authorization: Bearer <token> or ?token=<token>")
+        how = (
+            "send Authorization: Bearer <token>, apikey: <token> (as the Evolution API "
+            f"key), {HEADER}: <token> or ?token=<token>"
+            if gateway
+            else "send Authorization: Bearer <token> or ?token=<token>"
+        )
         if not presented:
             return f"{where} needs the token given with --token: {how}"
         places = ", ".join(dict.fromkeys(place for place, _ in presented))
-        return (f"{where} needs the token given with --token, and the credentials sent "
-                f"({places}) do not hold it: {how}")
+        return (
+            f"{where} needs the token given with --token, and the credentials sent "
+            f"({places}) do not hold it: {how}"
+        )
 
     async def admit_capture(self, scope: Scope, send: Send) -> bool:
         """True when the capture may be taken; otherwise it is answered 401 with what to
@@ -145,18 +183,35 @@ class Guard:
         # Evolution's per-event mode appends `/<event>` to the configured URL even when it
         # ends in a query, so `?token=T` arrives as `?token=T/messages-upsert`.
         given = [value for _, value in presented] + [
-            value.partition(b"/")[0] for place, value in presented
-            if place == "?token=" and b"/" in value]
+            value.partition(b"/")[0]
+            for place, value in presented
+            if place == "?token=" and b"/" in value
+        ]
         if any(_equal(value, self._ingest) for value in given):
             return True
         self.refused += 1
-        sent = "" if not presented else (
-            f"; the credentials sent "
-            f"({', '.join(dict.fromkeys(place for place, _ in presented))}) do not hold it")
-        await _answer(scope, send, 401, {"ok": False, "error": (
-            "this hookcatcher takes captures only with the token given with --ingest-token"
-            f"{sent}: add the header {HEADER}: <token> (or Authorization: Bearer <token>) to "
-            "the webhook's headers, or ?token=<token> to its URL")}, _challenge(presented))
+        sent = (
+            ""
+            if not presented
+            else (
+                f"; the credentials sent "
+                f"({', '.join(dict.fromkeys(place for place, _ in presented))}) do not hold it"
+            )
+        )
+        await _answer(
+            scope,
+            send,
+            401,
+            {
+                "ok": False,
+                "error": (
+                    "this hookcatcher takes captures only with the token given with --ingest-token"
+                    f"{sent}: add the header {HEADER}: <token> (or Authorization: Bearer <token>) to "
+                    "the webhook's headers, or ?token=<token> to its URL"
+                ),
+            },
+            _challenge(presented),
+        )
         return False
 
 
@@ -167,16 +222,20 @@ def exposure(address: str, access: Access) -> str | None:
         return None
     where = f"{address} (every network interface)" if _unspecified(address) else address
     if access.token is None:
-        ingest = "" if access.ingest_token else \
-            ", and --ingest-token T to require one on captures"
-        return (f"warning: listening on {where} without --token: anyone who can reach this "
-                "machine over the network can read every capture (with the secrets the "
-                "gateway sent in it), delete them, and change the mocked gateways' webhook "
-                "configuration. Give --token T (or HOOKCATCHER_TOKEN) to require a token for "
-                f"/_hookcatcher/ and /_gateway/{ingest}.")
-    captures = "captures need --ingest-token" if access.ingest_token else \
-        "captures are taken from anyone who can reach it (--ingest-token T requires a " \
+        ingest = "" if access.ingest_token else ", and --ingest-token T to require one on captures"
+        return (
+            f"warning: listening on {where} without --token: anyone who can reach this "
+            "machine over the network can read every capture (with the secrets the "
+            "gateway sent in it), delete them, and change the mocked gateways' webhook "
+            "configuration. Give --token T (or HOOKCATCHER_TOKEN) to require a token for "
+            f"/_hookcatcher/ and /_gateway/{ingest}."
+        )
+    captures = (
+        "captures need --ingest-token"
+        if access.ingest_token
+        else "captures are taken from anyone who can reach it (--ingest-token T requires a "
         "token on them too)"
+    )
     return f"note: listening on {where}: /_hookcatcher/ and /_gateway/ need --token; {captures}."
 
 
@@ -188,10 +247,14 @@ def auth_headers(token: str | None) -> dict[str, str]:
 def refusal(server: str, token: str | None) -> str:
     """What a client says when `server` answered 401: which flag to give or to check."""
     if token is None:
-        return (f"{server} needs the token it was started with: give --token T (or set "
-                "HOOKCATCHER_TOKEN)")
-    return (f"{server} refused the token given (--token or HOOKCATCHER_TOKEN): it is not "
-            "the one that hookcatcher was started with")
+        return (
+            f"{server} needs the token it was started with: give --token T (or set "
+            "HOOKCATCHER_TOKEN)"
+        )
+    return (
+        f"{server} refused the token given (--token or HOOKCATCHER_TOKEN): it is not "
+        "the one that hookcatcher was started with"
+    )
 
 
 def _digest(token: str | None) -> bytes | None:
@@ -199,8 +262,7 @@ def _digest(token: str | None) -> bytes | None:
 
 
 def _equal(given: bytes, expected: bytes | None) -> bool:
-    return expected is not None and hmac.compare_digest(hashlib.sha256(given).digest(),
-                                                        expected)
+    return expected is not None and hmac.compare_digest(hashlib.sha256(given).digest(), expected)
 
 
 def _header(headers: list[tuple[bytes, bytes]], name: bytes) -> bytes | None:
@@ -233,15 +295,20 @@ def _query_tokens(query: bytes) -> list[bytes]:
     tokens = []
     for field in query.split(b"&"):
         name, _, value = field.partition(b"=")
-        if name == b"token" or (b"%" in name or b"+" in name) and \
-                unquote_to_bytes(name.replace(b"+", b" ")) == b"token":
+        if (
+            name == b"token"
+            or (b"%" in name or b"+" in name)
+            and unquote_to_bytes(name.replace(b"+", b" ")) == b"token"
+        ):
             tokens.append(unquote_to_bytes(value.replace(b"+", b" ")))
     return tokens
 
 
 def _without_authorization(scope: Scope) -> Scope:
-    return {**scope, "headers": [(key, value) for key, value in scope["headers"]
-                                 if key != b"authorization"]}
+    return {
+        **scope,
+        "headers": [(key, value) for key, value in scope["headers"] if key != b"authorization"],
+    }
 
 
 def _same_origin(origin: bytes, host: bytes | None) -> bool:
@@ -251,20 +318,27 @@ def _same_origin(origin: bytes, host: bytes | None) -> bool:
 
 def _challenge(presented: list[tuple[str, bytes]]) -> bytes:
     """RFC 6750's challenge: `invalid_token` only when a token was sent."""
-    return b'Bearer realm="hookcatcher", error="invalid_token"' if presented \
+    return (
+        b'Bearer realm="hookcatcher", error="invalid_token"'
+        if presented
         else b'Bearer realm="hookcatcher"'
+    )
 
 
-async def _answer(scope: Scope, send: Send, status: int, document: dict[str, Any],
-                  challenge: bytes | None = None) -> None:
+async def _answer(
+    scope: Scope, send: Send, status: int, document: dict[str, Any], challenge: bytes | None = None
+) -> None:
     payload = json.dumps(document, ensure_ascii=False).encode("utf-8")
-    headers = [(b"content-type", b"application/json"),
-               (b"content-length", str(len(payload)).encode())]
+    headers = [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ]
     if challenge is not None:
         headers.append((b"www-authenticate", challenge))
     await send({"type": "http.response.start", "status": status, "headers": headers})
-    await send({"type": "http.response.body",
-                "body": b"" if scope["method"] == "HEAD" else payload})
+    await send(
+        {"type": "http.response.body", "body": b"" if scope["method"] == "HEAD" else payload}
+    )
 
 
 def _host_name(host: str) -> str | None:
@@ -290,8 +364,10 @@ def check_host(text: str) -> str:
     """A name given with --allow-host, or ValueError."""
     name = _host_name(text)
     if name is None or name != text.strip().lower().rstrip("."):
-        raise ValueError(f"{text!r} is not a host name (give the name alone, without a "
-                         "scheme, port or path: e.g. mybox.local)")
+        raise ValueError(
+            f"{text!r} is not a host name (give the name alone, without a "
+            "scheme, port or path: e.g. mybox.local)"
+        )
     return name
 
 

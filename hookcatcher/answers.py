@@ -15,14 +15,24 @@ from __future__ import annotations
 
 import re
 from collections import OrderedDict
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from .capture import PLAIN_ANSWER, Answer, Capture
 from .filters import Filter, FilterError, parse
 
-__all__ = ["Answer", "Answers", "Rule", "RESPOND", "DELAY", "FAIL_FIRST", "FAILURE_STATUS",
-           "MAX_DELAY_MS", "REMEMBERED_BODIES"]
+__all__ = [
+    "Answer",
+    "Answers",
+    "Rule",
+    "RESPOND",
+    "DELAY",
+    "FAIL_FIRST",
+    "FAILURE_STATUS",
+    "MAX_DELAY_MS",
+    "REMEMBERED_BODIES",
+]
 
 RESPOND, DELAY, FAIL_FIRST = "--respond", "--delay", "--fail-first"
 FAILURE_STATUS = 500
@@ -65,8 +75,7 @@ def _failures(text: str) -> int:
     return number
 
 
-_VALUES: dict[str, Callable[[str], int]] = {RESPOND: _status, DELAY: _delay,
-                                            FAIL_FIRST: _failures}
+_VALUES: dict[str, Callable[[str], int]] = {RESPOND: _status, DELAY: _delay, FAIL_FIRST: _failures}
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,15 +89,16 @@ class Rule:
     value: int
 
     @classmethod
-    def parse(cls, flag: str, given: str) -> "Rule":
+    def parse(cls, flag: str, given: str) -> Rule:
         """`VALUE` or `SELECTOR=VALUE`, split on the last `=` (a selector may hold one)."""
         selector_text, sep, value_text = given.rpartition("=")
         selector = None
         try:
             if sep:
                 if not selector_text.strip():
-                    raise _BadValue("nothing before '=' (SELECTOR=VALUE, e.g. "
-                                    "messages.upsert=VALUE)")
+                    raise _BadValue(
+                        "nothing before '=' (SELECTOR=VALUE, e.g. messages.upsert=VALUE)"
+                    )
                 if not value_text.strip():
                     raise _BadValue("no value after '='")
                 selector = _selector(selector_text.strip())
@@ -113,9 +123,11 @@ def _selector(text: str) -> Filter:
         negate = text.startswith("-")
         text = ("-" if negate else "") + "event:" + text.removeprefix("-")
     if _RETRY_TERM.search(text):
-        raise _BadValue("retry: cannot choose an answer: the answer is chosen before a "
-                        "capture is compared with earlier ones (--fail-first answers the "
-                        "repeats of a body differently)")
+        raise _BadValue(
+            "retry: cannot choose an answer: the answer is chosen before a "
+            "capture is compared with earlier ones (--fail-first answers the "
+            "repeats of a body differently)"
+        )
     return parse(text)
 
 
@@ -123,9 +135,11 @@ def _in_order(flag: str, rules: list[Rule]) -> tuple[Rule, ...]:
     """Rules with a selector in the order given, then the one without (at most one)."""
     general = [rule for rule in rules if rule.selector is None]
     if len(general) > 1:
-        raise ValueError(f"{flag} is given {len(general)} times without a selector "
-                         f"({', '.join(rule.given for rule in general)}); keep one, or give "
-                         "the others a SELECTOR=")
+        raise ValueError(
+            f"{flag} is given {len(general)} times without a selector "
+            f"({', '.join(rule.given for rule in general)}); keep one, or give "
+            "the others a SELECTOR="
+        )
     return tuple(rule for rule in rules if rule.selector is not None) + tuple(general)
 
 
@@ -152,15 +166,23 @@ class Answers:
         self._arrivals: OrderedDict[int, int] = OrderedDict()
 
     @classmethod
-    def from_flags(cls, respond: Iterable[str] | None = (), delay: Iterable[str] | None = (),
-                   fail_first: Iterable[str] | None = (), remember: int = REMEMBERED_BODIES
-                   ) -> "Answers":
+    def from_flags(
+        cls,
+        respond: Iterable[str] | None = (),
+        delay: Iterable[str] | None = (),
+        fail_first: Iterable[str] | None = (),
+        remember: int = REMEMBERED_BODIES,
+    ) -> Answers:
         """From the texts of the repeatable flags (None: the flag was not given); ValueError
         names the flag and the text."""
-        return cls([Rule.parse(flag, given)
-                    for flag, texts in ((RESPOND, respond), (DELAY, delay),
-                                        (FAIL_FIRST, fail_first))
-                    for given in texts or ()], remember)
+        return cls(
+            [
+                Rule.parse(flag, given)
+                for flag, texts in ((RESPOND, respond), (DELAY, delay), (FAIL_FIRST, fail_first))
+                for given in texts or ()
+            ],
+            remember,
+        )
 
     @property
     def rules(self) -> tuple[Rule, ...]:
@@ -202,9 +224,16 @@ class Answers:
         return [self._says(rule) for rule in self.rules]
 
     def to_json(self) -> list[dict[str, Any]]:
-        return [{"flag": rule.flag, "given": rule.given,
-                 "selector": rule.selector.query if rule.selector else None,
-                 "value": rule.value, "says": self._says(rule)} for rule in self.rules]
+        return [
+            {
+                "flag": rule.flag,
+                "given": rule.given,
+                "selector": rule.selector.query if rule.selector else None,
+                "value": rule.value,
+                "says": self._says(rule),
+            }
+            for rule in self.rules
+        ]
 
     def _says(self, rule: Rule) -> str:
         if rule.selector is not None:
@@ -217,6 +246,6 @@ class Answers:
             RESPOND: f"{rule.value}",
             DELAY: f"after {rule.value} ms",
             FAIL_FIRST: f"{FAILURE_STATUS} on the first {rule.value} arrivals of each "
-                        "(non-empty) body, then as the other rules say",
+            "(non-empty) body, then as the other rules say",
         }[rule.flag]
         return f"{rule.name}: {who} answered {what}"

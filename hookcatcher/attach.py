@@ -13,8 +13,8 @@ from __future__ import annotations
 
 import ipaddress
 import json
+from collections.abc import Callable, Iterator, Sequence
 from contextlib import contextmanager
-from typing import Callable, Iterator, Sequence
 from urllib.parse import urlsplit
 
 from . import catalog
@@ -27,8 +27,13 @@ _SHOWN_EVENTS = 4
 
 
 @contextmanager
-def attached(client: GatewayClient, url: str, events: Sequence[str] | None, by_events: bool,
-             say: Callable[[str], None]) -> Iterator[Saved]:
+def attached(
+    client: GatewayClient,
+    url: str,
+    events: Sequence[str] | None,
+    by_events: bool,
+    say: Callable[[str], None],
+) -> Iterator[Saved]:
     """Save the instance's webhook configuration, point it at `url`, yield what is now in
     force, and restore the saved one on the way out, whatever ends the session (also
     KeyboardInterrupt). A failed restore says how to restore by hand and does not raise."""
@@ -60,12 +65,14 @@ def _changed(say: Callable[[str], None], where: str, saved: Saved, now: Saved) -
     for hook in added:
         say(f"  added:  {describe(hook)}")
     others = len(saved.webhooks)
-    say(f"  kept:   {others} other webhook{'s' if others != 1 else ''} as they were"
-        if others else "  before: no webhook")
+    say(
+        f"  kept:   {others} other webhook{'s' if others != 1 else ''} as they were"
+        if others
+        else "  before: no webhook"
+    )
 
 
-def _restore(client: GatewayClient, saved: Saved, where: str,
-             say: Callable[[str], None]) -> None:
+def _restore(client: GatewayClient, saved: Saved, where: str, say: Callable[[str], None]) -> None:
     try:
         restored = client.restore(saved)
     except GatewayError as exc:
@@ -79,9 +86,11 @@ def _restore(client: GatewayClient, saved: Saved, where: str,
     before = json.dumps(saved.comparable(), sort_keys=True)
     after = json.dumps(restored.comparable(), sort_keys=True)
     if before != after:
-        say(f"warning: the configuration read back differs from the saved one: saved "
+        say(
+            f"warning: the configuration read back differs from the saved one: saved "
             f"{before[:300]}, now {after[:300]}; restore it with: "
-            f"{client.restore_command(saved)}")
+            f"{client.restore_command(saved)}"
+        )
 
 
 def _list(webhooks: Sequence[Webhook]) -> str:
@@ -97,9 +106,14 @@ def describe(hook: Webhook) -> str:
     state = "enabled" if hook.enabled else "disabled"
     shown = ", ".join(hook.events[:_SHOWN_EVENTS])
     more = len(hook.events) - _SHOWN_EVENTS
-    events = (f"{len(hook.events)} event{'s' if len(hook.events) != 1 else ''} "
-              f"({shown}{f', and {more} more' if more > 0 else ''})") if hook.events \
+    events = (
+        (
+            f"{len(hook.events)} event{'s' if len(hook.events) != 1 else ''} "
+            f"({shown}{f', and {more} more' if more > 0 else ''})"
+        )
+        if hook.events
         else "no events"
+    )
     parts = [hook.url or "no URL", state, events]
     if hook.provider == "evolution":
         parts.append(f"by-events {'on' if hook.mode == 'by-events' else 'off'}")
@@ -116,19 +130,20 @@ def reachability_warning(api: str, url: str) -> str | None:
     target = urlsplit(url)
     if not _loopback(target.hostname or "") or _loopback(gateway):
         return None
-    kind = "looks like a container address" if _container(gateway) else \
-        "is not on this machine"
+    kind = "looks like a container address" if _container(gateway) else "is not on this machine"
     try:
         port = target.port or (443 if target.scheme == "https" else 80)
     except ValueError:  # a port past 65535: the URL reaches nothing anywhere
         return f"warning: {url} has no valid port: the gateway cannot deliver to it"
     public = f"http://host.docker.internal:{port}{target.path or '/'}"
-    return (f"warning: the gateway's address {gateway} {kind}, so it cannot reach {url}: "
-            f"127.0.0.1 there is the gateway's own machine, not this one. Start hookcatcher "
-            f"with --host 0.0.0.0 --server-token SECRET and register an address the gateway can "
-            f"reach with --public-url {public} (Docker Desktop; on Linux start the gateway's "
-            f"container with --add-host=host.docker.internal:host-gateway), or this "
-            f"machine's LAN address in place of host.docker.internal.")
+    return (
+        f"warning: the gateway's address {gateway} {kind}, so it cannot reach {url}: "
+        f"127.0.0.1 there is the gateway's own machine, not this one. Start hookcatcher "
+        f"with --host 0.0.0.0 --server-token SECRET and register an address the gateway can "
+        f"reach with --public-url {public} (Docker Desktop; on Linux start the gateway's "
+        f"container with --add-host=host.docker.internal:host-gateway), or this "
+        f"machine's LAN address in place of host.docker.internal."
+    )
 
 
 def _loopback(host: str) -> bool:

@@ -8,12 +8,22 @@ from __future__ import annotations
 
 import base64
 import json
+from collections.abc import Callable, Iterable
 from dataclasses import InitVar, dataclass, field, fields
 from itertools import chain
-from typing import Any, AnyStr, Callable, Iterable
+from typing import Any, AnyStr
 
-__all__ = ["Capture", "headers_size", "Route", "Validation", "Problem", "Answer", "PLAIN_ANSWER", "STATUSES",
-           "NOT_JSON_STATUSES"]
+__all__ = [
+    "Capture",
+    "headers_size",
+    "Route",
+    "Validation",
+    "Problem",
+    "Answer",
+    "PLAIN_ANSWER",
+    "STATUSES",
+    "NOT_JSON_STATUSES",
+]
 
 # Every validation status, in the order screens explain them.
 STATUSES = ("valid", "invalid", "no-schema", "not-json", "form", "too-large")
@@ -126,8 +136,9 @@ class Capture:
     # ingest asks while the parsed body is at hand, so a list row never needs it again.
     _chat: Any = field(default=None, init=False, repr=False, compare=False)
     # How to get the body back from `raw` once released (ingest.build_capture sets it).
-    _parse: Callable[[Capture], Any] | None = field(default=None, init=False, repr=False,
-                                                    compare=False)
+    _parse: Callable[[Capture], Any] | None = field(
+        default=None, init=False, repr=False, compare=False
+    )
 
     def __post_init__(self, body: Any) -> None:
         self._body = body
@@ -148,8 +159,10 @@ class Capture:
     def __eq__(self, other: object) -> bool:
         if other.__class__ is not self.__class__:
             return NotImplemented
-        return all(getattr(self, name) == getattr(other, name) for name in _COMPARED) and \
-            self.body == other.body  # type: ignore[attr-defined]
+        return (
+            all(getattr(self, name) == getattr(other, name) for name in _COMPARED)
+            and self.body == other.body
+        )  # type: ignore[attr-defined]
 
     @property
     def size(self) -> int:
@@ -207,7 +220,7 @@ class Capture:
         return data
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> "Capture":
+    def from_json(cls, data: dict[str, Any]) -> Capture:
         """A capture read back from its JSON form (the API, the stream, a saved session).
 
         Without `raw` the bytes are rebuilt from the parsed body, which is what the sender
@@ -232,16 +245,22 @@ class Capture:
             provider=data.get("provider", "unknown"),
             event=data.get("event"),
             instance=data.get("instance"),
-            route=Route(route.get("mode", "single"), route.get("base", data["path"]),
-                        route.get("suffix")),
+            route=Route(
+                route.get("mode", "single"), route.get("base", data["path"]), route.get("suffix")
+            ),
             validation=Validation(
-                validation.get("status", "no-schema"), validation.get("schema"),
-                tuple(Problem(e["path"], e["message"]) for e in validation.get("errors", []))),
+                validation.get("status", "no-schema"),
+                validation.get("schema"),
+                tuple(Problem(e["path"], e["message"]) for e in validation.get("errors", [])),
+            ),
             warnings=list(data.get("warnings", [])),
             id=data.get("id", 0),
             retry_of=data.get("retry_of"),
-            answer=Answer(answer.get("status", 200), answer.get("delay_ms", 0),
-                          answer.get("reason")) if answer else PLAIN_ANSWER,
+            answer=Answer(
+                answer.get("status", 200), answer.get("delay_ms", 0), answer.get("reason")
+            )
+            if answer
+            else PLAIN_ANSWER,
             # Only a body that was not kept is larger than its bytes.
             refused_size=size if not raw and _whole(size) and size > 0 else None,
             decoded_size=decoded_size if _whole(decoded_size) else None,

@@ -11,8 +11,9 @@ generations, Whapi.Cloud's OpenAPI 1.8.7).
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
-from typing import Any, Iterable, Mapping
+from typing import Any
 
 from .capture import Route
 
@@ -64,7 +65,9 @@ class Event:
         in path mode, `<METHOD> /<type>` in method mode. Only for events with a suffix."""
         if self.provider == "whapi":
             kind, method = (self.suffix or "").split("/")
-            return (method.upper(), f"/{kind}") if mode == "method" else ("POST", f"/{kind}/{method}")
+            return (
+                (method.upper(), f"/{kind}") if mode == "method" else ("POST", f"/{kind}/{method}")
+            )
         return "POST", f"/{self.suffix}"
 
     def paths(self) -> list[str]:
@@ -93,7 +96,9 @@ class Provider:
         if name is None:
             return None
         for event in self.events:
-            if event.name == name or (event.name.endswith("*") and name.startswith(event.name[:-1])):
+            if event.name == name or (
+                event.name.endswith("*") and name.startswith(event.name[:-1])
+            ):
                 return event
         return None
 
@@ -117,21 +122,64 @@ def evolution_key(name: str) -> str:
 # EventController.events. A key outside these can never be in an instance's list.
 EVOLUTION_EVENTS: dict[str, tuple[str, ...]] = {
     "v1": (
-        "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT",
-        "MESSAGES_UPDATE", "MESSAGES_DELETE", "SEND_MESSAGE", "CONTACTS_SET", "CONTACTS_UPSERT",
-        "CONTACTS_UPDATE", "PRESENCE_UPDATE", "CHATS_SET", "CHATS_UPSERT", "CHATS_UPDATE",
-        "CHATS_DELETE", "GROUPS_UPSERT", "GROUP_UPDATE", "GROUP_PARTICIPANTS_UPDATE",
-        "CONNECTION_UPDATE", "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL", "NEW_JWT_TOKEN",
-        "TYPEBOT_START", "TYPEBOT_CHANGE_STATUS", "CHAMA_AI_ACTION",
+        "APPLICATION_STARTUP",
+        "QRCODE_UPDATED",
+        "MESSAGES_SET",
+        "MESSAGES_UPSERT",
+        "MESSAGES_UPDATE",
+        "MESSAGES_DELETE",
+        "SEND_MESSAGE",
+        "CONTACTS_SET",
+        "CONTACTS_UPSERT",
+        "CONTACTS_UPDATE",
+        "PRESENCE_UPDATE",
+        "CHATS_SET",
+        "CHATS_UPSERT",
+        "CHATS_UPDATE",
+        "CHATS_DELETE",
+        "GROUPS_UPSERT",
+        "GROUP_UPDATE",
+        "GROUP_PARTICIPANTS_UPDATE",
+        "CONNECTION_UPDATE",
+        "LABELS_EDIT",
+        "LABELS_ASSOCIATION",
+        "CALL",
+        "NEW_JWT_TOKEN",
+        "TYPEBOT_START",
+        "TYPEBOT_CHANGE_STATUS",
+        "CHAMA_AI_ACTION",
     ),
     "v2": (
-        "APPLICATION_STARTUP", "QRCODE_UPDATED", "MESSAGES_SET", "MESSAGES_UPSERT",
-        "MESSAGES_EDITED", "MESSAGES_UPDATE", "MESSAGES_DELETE", "SEND_MESSAGE",
-        "SEND_MESSAGE_UPDATE", "CONTACTS_SET", "CONTACTS_UPSERT", "CONTACTS_UPDATE",
-        "PRESENCE_UPDATE", "CHATS_SET", "CHATS_UPSERT", "CHATS_UPDATE", "CHATS_DELETE",
-        "GROUPS_UPSERT", "GROUP_UPDATE", "GROUP_PARTICIPANTS_UPDATE", "CONNECTION_UPDATE",
-        "LABELS_EDIT", "LABELS_ASSOCIATION", "CALL", "TYPEBOT_START", "TYPEBOT_CHANGE_STATUS",
-        "REMOVE_INSTANCE", "LOGOUT_INSTANCE", "INSTANCE_CREATE", "INSTANCE_DELETE",
+        "APPLICATION_STARTUP",
+        "QRCODE_UPDATED",
+        "MESSAGES_SET",
+        "MESSAGES_UPSERT",
+        "MESSAGES_EDITED",
+        "MESSAGES_UPDATE",
+        "MESSAGES_DELETE",
+        "SEND_MESSAGE",
+        "SEND_MESSAGE_UPDATE",
+        "CONTACTS_SET",
+        "CONTACTS_UPSERT",
+        "CONTACTS_UPDATE",
+        "PRESENCE_UPDATE",
+        "CHATS_SET",
+        "CHATS_UPSERT",
+        "CHATS_UPDATE",
+        "CHATS_DELETE",
+        "GROUPS_UPSERT",
+        "GROUP_UPDATE",
+        "GROUP_PARTICIPANTS_UPDATE",
+        "CONNECTION_UPDATE",
+        "LABELS_EDIT",
+        "LABELS_ASSOCIATION",
+        "CALL",
+        "TYPEBOT_START",
+        "TYPEBOT_CHANGE_STATUS",
+        "REMOVE_INSTANCE",
+        "LOGOUT_INSTANCE",
+        "INSTANCE_CREATE",
+        "INSTANCE_DELETE",
         "STATUS_INSTANCE",
     ),
 }
@@ -141,10 +189,12 @@ EVOLUTION_NEVER_DELIVERED: dict[str, str] = {
     "groups.update": (
         "groups.update is never delivered by Evolution API: it is checked against the key "
         "GROUPS_UPDATE, which /webhook/set does not accept (its list has GROUP_UPDATE instead), "
-        "a bug in every version"),
+        "a bug in every version"
+    ),
     "error": (
         "error goes to Evolution's separate errors webhook (WEBHOOK_EVENTS_ERRORS_WEBHOOK), "
-        "never to an instance's webhook"),
+        "never to an instance's webhook"
+    ),
 }
 
 
@@ -182,13 +232,31 @@ def _evolution() -> Provider:
         ("remove.instance", v2, "null", ""),
         ("chama-ai.action", v1, "object", "v1.5.1-1.8.2"),
     ]
-    events = [Event("evolution", name, versions, data, evolution_suffix(name), note=note)
-              for name, versions, data, note in rows]
+    events = [
+        Event("evolution", name, versions, data, evolution_suffix(name), note=note)
+        for name, versions, data, note in rows
+    ]
     # Posted to the plain configured URL, never with a suffix.
-    events.append(Event("evolution", "new.jwt", v1, "object", None,
-                        note="JWT renewal; posted with ?owner=<wuid>"))
-    events.append(Event("evolution", "error", both, "object", None,
-                        note="the separate errors webhook (WEBHOOK_EVENTS_ERRORS_WEBHOOK)"))
+    events.append(
+        Event(
+            "evolution",
+            "new.jwt",
+            v1,
+            "object",
+            None,
+            note="JWT renewal; posted with ?owner=<wuid>",
+        )
+    )
+    events.append(
+        Event(
+            "evolution",
+            "error",
+            both,
+            "object",
+            None,
+            note="the separate errors webhook (WEBHOOK_EVENTS_ERRORS_WEBHOOK)",
+        )
+    )
     return Provider("evolution", "Evolution API", ("v1", "v2"), tuple(events))
 
 
@@ -196,39 +264,111 @@ def _codechat() -> Provider:
     v1 = "v1.0-1.2"
     generations: dict[str, tuple[str, ...]] = {
         v1: (
-            "qrcode.updated", "connection.update", "status.instance", "messages.set",
-            "messages.upsert", "messages.update", "send.message", "contacts.set",
-            "contacts.upsert", "contacts.update", "presence.update", "chats.set",
-            "chats.update", "chats.upsert", "chats.delete", "groups.upsert", "groups.update",
-            "group-participants.update", "new.jwt",
+            "qrcode.updated",
+            "connection.update",
+            "status.instance",
+            "messages.set",
+            "messages.upsert",
+            "messages.update",
+            "send.message",
+            "contacts.set",
+            "contacts.upsert",
+            "contacts.update",
+            "presence.update",
+            "chats.set",
+            "chats.update",
+            "chats.upsert",
+            "chats.delete",
+            "groups.upsert",
+            "groups.update",
+            "group-participants.update",
+            "new.jwt",
         ),
         "v1.3": (
-            "qrcode.updated", "messages.set", "messages.upsert", "messages.update",
-            "send.message", "contacts.set", "contacts.upsert", "contacts.update", "chats.set",
-            "chats.upsert", "chats.update", "chats.delete", "presence.update", "groups.upsert",
-            "groups.update", "group-participants.update", "connection.update",
-            "status.instance", "new.jwt", "call.upsert", "labels.association", "labels.edit",
+            "qrcode.updated",
+            "messages.set",
+            "messages.upsert",
+            "messages.update",
+            "send.message",
+            "contacts.set",
+            "contacts.upsert",
+            "contacts.update",
+            "chats.set",
+            "chats.upsert",
+            "chats.update",
+            "chats.delete",
+            "presence.update",
+            "groups.upsert",
+            "groups.update",
+            "group-participants.update",
+            "connection.update",
+            "status.instance",
+            "new.jwt",
+            "call.upsert",
+            "labels.association",
+            "labels.edit",
         ),
         "v2": (
-            "messages.upsert", "messages.set", "messages.update", "qrcode.updated",
-            "connection.update", "state.instance", "contacts.upsert", "contacts.update",
-            "chats.set", "chats.upsert", "chats.update", "presence.update", "group.upsert",
-            "group.update", "group.participants:update", "call.upsert", "send.message",
+            "messages.upsert",
+            "messages.set",
+            "messages.update",
+            "qrcode.updated",
+            "connection.update",
+            "state.instance",
+            "contacts.upsert",
+            "contacts.update",
+            "chats.set",
+            "chats.upsert",
+            "chats.update",
+            "presence.update",
+            "group.upsert",
+            "group.update",
+            "group.participants:update",
+            "call.upsert",
+            "send.message",
         ),
         "2026": (
-            "call.upsert", "chats.delete", "chats.updated", "connection.update",
-            "contacts.update", "contacts.upsert", "groups.participants.update",
-            "groups.update", "groups.upsert", "history.sync", "identity.update",
-            "labels.association", "labels.edit", "media.retry", "messages.delete",
-            "messages.star", "messages.undecryptable", "messages.update", "messages.upsert",
-            "news.letter", "presence.updated", "profile.picture.update", "qrcode.updated",
-            "send.message", "settings.update", "status.instance", "user.about.update",
+            "call.upsert",
+            "chats.delete",
+            "chats.updated",
+            "connection.update",
+            "contacts.update",
+            "contacts.upsert",
+            "groups.participants.update",
+            "groups.update",
+            "groups.upsert",
+            "history.sync",
+            "identity.update",
+            "labels.association",
+            "labels.edit",
+            "media.retry",
+            "messages.delete",
+            "messages.star",
+            "messages.undecryptable",
+            "messages.update",
+            "messages.upsert",
+            "news.letter",
+            "presence.updated",
+            "profile.picture.update",
+            "qrcode.updated",
+            "send.message",
+            "settings.update",
+            "status.instance",
+            "user.about.update",
             "message.batch.*",
         ),
     }
     array_data = {
-        "messages.set", "contacts.set", "contacts.upsert", "contacts.update", "chats.set",
-        "chats.upsert", "chats.update", "chats.delete", "groups.upsert", "groups.update",
+        "messages.set",
+        "contacts.set",
+        "contacts.upsert",
+        "contacts.update",
+        "chats.set",
+        "chats.upsert",
+        "chats.update",
+        "chats.delete",
+        "groups.upsert",
+        "groups.update",
     }
     notes = {
         "message.batch.*": "global webhook only; 18 batch events, no instance in the body",
@@ -276,8 +416,11 @@ CODECHAT_V2_FLAGS: dict[str, tuple[str, ...]] = {
     "chatsDelete": ("chats.delete",),
     "groupsUpsert": ("group.upsert", "groups.upsert"),
     "groupUpdate": ("group.update", "groups.update"),
-    "groupParticipantsUpdate": ("group.participants:update", "group-participants.update",
-                                "groups.participants.update"),
+    "groupParticipantsUpdate": (
+        "group.participants:update",
+        "group-participants.update",
+        "groups.participants.update",
+    ),
     "connectionUpdate": ("connection.update",),
     "newJwt": ("new.jwt",),
 }
@@ -291,13 +434,26 @@ def codechat_flag(name: str) -> str | None:
 
 
 WHAPI_TYPES = (
-    "messages", "statuses", "chats", "contacts", "groups", "presences", "calls", "channel",
-    "users", "labels", "service",
+    "messages",
+    "statuses",
+    "chats",
+    "contacts",
+    "groups",
+    "presences",
+    "calls",
+    "channel",
+    "users",
+    "labels",
+    "service",
 )
 WHAPI_METHODS = ("post", "put", "patch", "delete")
 # Names from older Whapi docs, still seen in examples (`/message/post`).
-WHAPI_LEGACY_TYPES = {"message": "messages", "ack": "statuses", "chat": "chats",
-                      "status": "statuses"}
+WHAPI_LEGACY_TYPES = {
+    "message": "messages",
+    "ack": "statuses",
+    "chat": "chats",
+    "status": "statuses",
+}
 WHAPI_MODES = ("body", "path", "method")  # a webhook's `mode`; body is the default
 WHAPI_MAX_HEADERS = 5  # additional headers per webhook
 # A webhook's `events` when left out, as OpenAPI 1.8.7 gives it ({"type": "message",
@@ -333,8 +489,15 @@ def _whapi() -> Provider:
     ]
     single = {"health", "qr", "user"}  # one object, not an array of items
     events = tuple(
-        Event("whapi", f"{kind}/{method}", ("1.8",), "object" if single & set(payload) else "array",
-              f"{kind}/{method}", payload, note)
+        Event(
+            "whapi",
+            f"{kind}/{method}",
+            ("1.8",),
+            "object" if single & set(payload) else "array",
+            f"{kind}/{method}",
+            payload,
+            note,
+        )
         for kind, method, payload, note in rows
     )
     return Provider("whapi", "Whapi.Cloud", ("1.8",), events)
@@ -345,13 +508,18 @@ PROVIDERS: dict[str, Provider] = {p.name: p for p in (_evolution(), _codechat(),
 
 def whapi_pairs() -> list[tuple[str, str]]:
     """The (type, method) pairs Whapi documents sending, as `GET /settings/events` lists them."""
-    return [(kind, method) for kind, _, method in
-            (event.name.partition("/") for event in PROVIDERS["whapi"].events)]
+    return [
+        (kind, method)
+        for kind, _, method in (event.name.partition("/") for event in PROVIDERS["whapi"].events)
+    ]
+
 
 _EVOLUTION_BY_SUFFIX: dict[str, Event] = {
     e.suffix: e for e in PROVIDERS["evolution"].events if e.suffix
 }
-_WHAPI_PAYLOAD_KEYS = frozenset(k for e in PROVIDERS["whapi"].events for k in e.payload) | {"errors"}
+_WHAPI_PAYLOAD_KEYS = frozenset(k for e in PROVIDERS["whapi"].events for k in e.payload) | {
+    "errors"
+}
 
 
 def find(provider: str, name: str | None) -> Event | None:
@@ -369,8 +537,13 @@ class Classification:
     warnings: tuple[str, ...] = ()
 
 
-def classify(method: str, path: str, query: str, headers: Mapping[str, str] | Iterable[tuple[str, str]],
-             body: Any) -> Classification:
+def classify(
+    method: str,
+    path: str,
+    query: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    body: Any,
+) -> Classification:
     """Say which gateway sent a request, which event it is, for which instance, and how the
     URL was built. The body decides when it is recognisable; the path fills in (or disagrees,
     which becomes a warning) as the gateways' per-event modes allow."""
@@ -405,9 +578,12 @@ def _pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Iterable[t
 _EVOLUTION_ONLY = frozenset({"destination", "date_time", "server_url", "apikey", "sender"})
 
 
-def _envelope_provider(body: dict[str, Any], query: str,
-                       headers: Mapping[str, str] | Iterable[tuple[str, str]],
-                       suffix_route: tuple[Route, Event] | None) -> str | None:
+def _envelope_provider(
+    body: dict[str, Any],
+    query: str,
+    headers: Mapping[str, str] | Iterable[tuple[str, str]],
+    suffix_route: tuple[Route, Event] | None,
+) -> str | None:
     """Tell Evolution API from CodeChat by the envelope, for bodies `{"event": "..."}`."""
     instance = body.get("instance")
     tag = body["event"]
@@ -417,9 +593,13 @@ def _envelope_provider(body: dict[str, Any], query: str,
         # CodeChat v1.0-1.2 is Evolution's ancestor with the same envelope; it names the
         # owner in an x-owner header (v1.2.7+) or ?owner= (v1.2.0-1.2.6), and never sends
         # Evolution's later envelope fields.
-        if not _EVOLUTION_ONLY.intersection(body) and tag != "new.jwt" and (
-            any(name.lower() == "x-owner" for name, _ in _pairs(headers))
-            or re.search(r"(^|&)owner=", query)
+        if (
+            not _EVOLUTION_ONLY.intersection(body)
+            and tag != "new.jwt"
+            and (
+                any(name.lower() == "x-owner" for name, _ in _pairs(headers))
+                or re.search(r"(^|&)owner=", query)
+            )
         ):
             return "codechat"
         return "evolution"
@@ -434,8 +614,13 @@ def _envelope_provider(body: dict[str, Any], query: str,
     return None
 
 
-def _evolution_or_codechat(provider: str, path: str, body: dict[str, Any], tag: str,
-                           suffix_route: tuple[Route, Event] | None) -> Classification:
+def _evolution_or_codechat(
+    provider: str,
+    path: str,
+    body: dict[str, Any],
+    tag: str,
+    suffix_route: tuple[Route, Event] | None,
+) -> Classification:
     instance = body.get("instance")
     warnings: list[str] = []
     route = Route("single", path)
@@ -476,11 +661,15 @@ def _evolution_route(path: str, query: str) -> tuple[Route, Event] | None:
 
 def _route_warnings(route: Route, path: str) -> tuple[str, ...]:
     if path.endswith(f"//{route.suffix}"):
-        return (f"double slash before /{route.suffix}: the webhook URL configured in the gateway "
-                "ends with '/'",)
+        return (
+            f"double slash before /{route.suffix}: the webhook URL configured in the gateway "
+            "ends with '/'",
+        )
     if "?" in route.base:
-        return (f"/{route.suffix} was appended inside the query string: the webhook URL "
-                "configured in the gateway has a query",)
+        return (
+            f"/{route.suffix} was appended inside the query string: the webhook URL "
+            "configured in the gateway has a query",
+        )
     return ()
 
 
@@ -493,8 +682,10 @@ def _whapi_route(method: str, path: str) -> tuple[Route, str, list[str]] | None:
         if segment in WHAPI_TYPES:
             return segment
         if segment in WHAPI_LEGACY_TYPES:
-            warnings.append(f"legacy Whapi type name '{segment}' in the path "
-                            f"(current name: {WHAPI_LEGACY_TYPES[segment]})")
+            warnings.append(
+                f"legacy Whapi type name '{segment}' in the path "
+                f"(current name: {WHAPI_LEGACY_TYPES[segment]})"
+            )
             return WHAPI_LEGACY_TYPES[segment]
         return None
 
@@ -508,18 +699,31 @@ def _whapi_route(method: str, path: str) -> tuple[Route, str, list[str]] | None:
     return None
 
 
-def _whapi(method: str, path: str, body: dict[str, Any], tag: Any,
-           whapi_route: tuple[Route, str, list[str]] | None) -> Classification:
+def _whapi(
+    method: str,
+    path: str,
+    body: dict[str, Any],
+    tag: Any,
+    whapi_route: tuple[Route, str, list[str]] | None,
+) -> Classification:
     channel = body.get("channel_id")
     instance = None if channel is None else str(channel)
     by_body = None
-    if isinstance(tag, dict) and isinstance(tag.get("type"), str) and isinstance(tag.get("event"), str):
+    if (
+        isinstance(tag, dict)
+        and isinstance(tag.get("type"), str)
+        and isinstance(tag.get("event"), str)
+    ):
         by_body = f"{tag['type']}/{tag['event']}"
     if whapi_route is None:
         return Classification("whapi", by_body, instance, Route("single", path))
     route, by_path, warnings = whapi_route
-    if route.mode == "method" and by_body is not None and method.upper() == "POST" \
-            and by_body != by_path:
+    if (
+        route.mode == "method"
+        and by_body is not None
+        and method.upper() == "POST"
+        and by_body != by_path
+    ):
         # A POST in body mode to a URL that happens to end in a type name.
         return Classification("whapi", by_body, instance, Route("single", path))
     if by_body is not None and by_body != by_path:
@@ -538,7 +742,9 @@ def describe(schema_ids: Iterable[str] = ()) -> dict[str, Any]:
                 "name": p.name,
                 "title": p.title,
                 "versions": list(p.versions),
-                "envelope_schema": f"{p.name}/envelope" if f"{p.name}/envelope" in available else None,
+                "envelope_schema": f"{p.name}/envelope"
+                if f"{p.name}/envelope" in available
+                else None,
                 "events": [
                     {
                         "event": e.name,
@@ -565,13 +771,20 @@ def readme_table() -> str:
     """The README's table of supported gateways and events, generated so it cannot drift."""
     lines = []
     for provider in PROVIDERS.values():
-        lines += ["", f"**{provider.title}** ({', '.join(provider.versions)})", "",
-                  "| event | versions | per-event URL | data | note |", "|---|---|---|---|---|"]
+        lines += [
+            "",
+            f"**{provider.title}** ({', '.join(provider.versions)})",
+            "",
+            "| event | versions | per-event URL | data | note |",
+            "|---|---|---|---|---|",
+        ]
         for event in provider.events:
             paths = ", ".join(f"`{path}`" for path in event.paths()) or "-"
             data = event.data.replace("|", " or ")  # a bare | would split the cell
-            lines.append(f"| `{event.name}` | {', '.join(event.versions)} | {paths} | "
-                         f"{data} | {event.note} |")
+            lines.append(
+                f"| `{event.name}` | {', '.join(event.versions)} | {paths} | "
+                f"{data} | {event.note} |"
+            )
     return "\n".join(lines[1:])
 
 

@@ -48,8 +48,9 @@ def shared_validator() -> Validator:
 class WaitTimeout(TimeoutError):
     """`wait_for` gave up; the message names the query and lists what did arrive."""
 
-    def __init__(self, message: str, query: str, matched: list[Capture],
-                 arrived: list[Capture]) -> None:
+    def __init__(
+        self, message: str, query: str, matched: list[Capture], arrived: list[Capture]
+    ) -> None:
         super().__init__(message)
         self.query = query
         self.matched = matched
@@ -68,11 +69,19 @@ class Catcher:
     `--token` and `--ingest-token`: what the app under test must send to reach `/_gateway/`,
     and with its webhooks; the Catcher's own reads need neither."""
 
-    def __init__(self, host: str = "127.0.0.1", port: int = 0, *, respond: Flag = None,
-                 delay: Flag = None, fail_first: Flag = None,
-                 max_events: int = DEFAULT_MAX_EVENTS,
-                 max_bytes: int = DEFAULT_MAX_BYTES, token: str | None = None,
-                 ingest_token: str | None = None) -> None:
+    def __init__(
+        self,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        *,
+        respond: Flag = None,
+        delay: Flag = None,
+        fail_first: Flag = None,
+        max_events: int = DEFAULT_MAX_EVENTS,
+        max_bytes: int = DEFAULT_MAX_BYTES,
+        token: str | None = None,
+        ingest_token: str | None = None,
+    ) -> None:
         self._host = host
         self._port = port
         self._access = Access(_checked(token, "token"), _checked(ingest_token, "ingest_token"))
@@ -88,12 +97,10 @@ class Catcher:
         """Bind the port and serve until `stop()`; a Catcher serves once."""
         if self._server is not None or self._stopped:
             raise RuntimeError("this Catcher has already been started; make a new one")
-        app = create_app(self._store, shared_validator(), self._answers,
-                         access=self._access)
+        app = create_app(self._store, shared_validator(), self._answers, access=self._access)
         # Not the collector pacing of a long-running receiver (runner.CollectorPacer): in a
         # test process it would keep every reference cycle alive at this moment forever.
-        self._server = BackgroundServer(app, self._host, self._port,
-                                        pace_collector=False).start()
+        self._server = BackgroundServer(app, self._host, self._port, pace_collector=False).start()
         return self
 
     def stop(self, timeout: float = 10.0) -> None:
@@ -120,8 +127,10 @@ class Catcher:
         """The receiver's base URL (`http://127.0.0.1:PORT`); every path under it captures,
         except `/_hookcatcher/` and `/_gateway/`."""
         if self._server is None:
-            raise RuntimeError("this Catcher is not started: use `with Catcher() as catcher:` "
-                               "or call start() first")
+            raise RuntimeError(
+                "this Catcher is not started: use `with Catcher() as catcher:` "
+                "or call start() first"
+            )
         return self._server.url
 
     def webhook_url(self, path: str = "/webhook") -> str:
@@ -132,8 +141,9 @@ class Catcher:
         """The base URL of the mocked configuration API of a gateway (`evolution`,
         `codechat`, `whapi`), to give the app under test as the gateway's URL."""
         if provider not in catalog.PROVIDERS:
-            raise ValueError(f"no gateway {provider!r}: hookcatcher mocks "
-                             f"{', '.join(catalog.PROVIDERS)}")
+            raise ValueError(
+                f"no gateway {provider!r}: hookcatcher mocks {', '.join(catalog.PROVIDERS)}"
+            )
         return f"{self.url}{GATEWAY_PREFIX}/{provider}"
 
     def events(self, q: str = "") -> list[Capture]:
@@ -177,8 +187,11 @@ class Catcher:
     def clear(self) -> int:
         """Forget every stored capture (ids keep increasing); returns how many. The store
         is changed only on the server's thread, so this goes through the HTTP API."""
-        response = httpx.delete(f"{self.url}{API_PREFIX}/api/events", timeout=10.0,
-                                headers=auth_headers(self._access.token))
+        response = httpx.delete(
+            f"{self.url}{API_PREFIX}/api/events",
+            timeout=10.0,
+            headers=auth_headers(self._access.token),
+        )
         response.raise_for_status()
         return int(response.json()["cleared"])
 
@@ -197,22 +210,25 @@ class Catcher:
             except RuntimeError:
                 continue
 
-    def _timeout(self, q: str, timeout: float, count: int,
-                 matched: list[Capture]) -> WaitTimeout:
+    def _timeout(self, q: str, timeout: float, count: int, matched: list[Capture]) -> WaitTimeout:
         arrived = list(self._snapshot())
         what = f"matching {q!r}" if q.strip() else "at all"
         if count == 1:
             head = f"no capture {what} arrived within {timeout:g} s"
         else:
             ids = ", ".join(f"#{capture.id}" for capture in matched)
-            head = (f"{count} captures {what} were expected within {timeout:g} s, "
-                    f"{len(matched)} arrived{f' ({ids})' if ids else ''}")
+            head = (
+                f"{count} captures {what} were expected within {timeout:g} s, "
+                f"{len(matched)} arrived{f' ({ids})' if ids else ''}"
+            )
         if not arrived:
-            message = (f"{head}; nothing arrived at {self.url}: is the sender configured "
-                       "with this URL?")
+            message = (
+                f"{head}; nothing arrived at {self.url}: is the sender configured with this URL?"
+            )
         else:
-            message = "\n".join([f"{head}; {_captures(len(arrived))} arrived at {self.url}:",
-                                 *_listing(arrived)])
+            message = "\n".join(
+                [f"{head}; {_captures(len(arrived))} arrived at {self.url}:", *_listing(arrived)]
+            )
         return WaitTimeout(message, q, matched, arrived)
 
 

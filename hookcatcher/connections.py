@@ -44,8 +44,16 @@ from typing import Any
 import h11
 from uvicorn.protocols.http.h11_impl import H11Protocol
 
-__all__ = ["ConnectionLimits", "HEAD_CEILING", "RESERVED_FILES", "DEFAULT_MAX_CONNECTIONS",
-           "Registry", "protocol_for", "room_for_connections", "resolved"]
+__all__ = [
+    "ConnectionLimits",
+    "HEAD_CEILING",
+    "RESERVED_FILES",
+    "DEFAULT_MAX_CONNECTIONS",
+    "Registry",
+    "protocol_for",
+    "room_for_connections",
+    "resolved",
+]
 
 # The most of a request head (request line and headers) the HTTP layer takes: past it, 431
 # and the connection is closed. The header limits themselves (ingest.Limits, 100 headers,
@@ -128,7 +136,8 @@ def room_for_connections(wanted: int | None) -> tuple[int, int]:
             f"{wanted:,} connections need {wanted + RESERVED_FILES + least:,} open files "
             f"({RESERVED_FILES} kept for files and the inspector, {least} for connections "
             f"being accepted), and this process may open {soft:,}: at most "
-            f"{max(room - least, 0):,} here (raise `ulimit -n`, or lower it)")
+            f"{max(room - least, 0):,} here (raise `ulimit -n`, or lower it)"
+        )
     return wanted, min(ACCEPT_BATCH, (room - wanted) // ACCEPT_TURNS)
 
 
@@ -156,12 +165,13 @@ class Registry:
         self.timed_out = 0  # connections closed for taking too long
         self.evicted = 0  # connections closed to make room for a new one
         self.refused = 0  # new connections turned away: every open one was busy
-        self._sweep_seconds = max(0.05, min(SWEEP_SECONDS, limits.head_timeout / 4,
-                                            limits.body_timeout / 4))
+        self._sweep_seconds = max(
+            0.05, min(SWEEP_SECONDS, limits.head_timeout / 4, limits.body_timeout / 4)
+        )
         self._sweeping: asyncio.TimerHandle | None = None
         self._last_sweep = 0.0
 
-    def admit(self, connection: "BoundedH11Protocol", now: float) -> bool:
+    def admit(self, connection: BoundedH11Protocol, now: float) -> bool:
         """Count a new connection in, closing the longest waiting for a head if the bound
         is reached; False when nothing could be closed."""
         if len(self.open) >= self.max_connections:
@@ -178,12 +188,12 @@ class Registry:
             self._sweeping = connection.loop.call_later(self._sweep_seconds, self._sweep)
         return True
 
-    def forget(self, connection: "BoundedH11Protocol") -> None:
+    def forget(self, connection: BoundedH11Protocol) -> None:
         self.open.discard(connection)
         self.waiting.pop(connection, None)
         self.receiving.discard(connection)
 
-    def settle(self, connection: "BoundedH11Protocol", now: float) -> None:
+    def settle(self, connection: BoundedH11Protocol, now: float) -> None:
         """Put the connection with what its HTTP state says it waits for."""
         if connection not in self.open:
             return
@@ -223,8 +233,11 @@ class Registry:
                 self.forget(connection)
                 self.timed_out += 1
                 connection.body_timed_out(reason)
-        self._sweeping = (None if not self.open else
-                          asyncio.get_running_loop().call_later(self._sweep_seconds, self._sweep))
+        self._sweeping = (
+            None
+            if not self.open
+            else asyncio.get_running_loop().call_later(self._sweep_seconds, self._sweep)
+        )
 
     def close(self) -> None:
         """Stop sweeping (the server is gone)."""
@@ -237,9 +250,11 @@ def _plain_answer(status: int, reason: str, message: str) -> bytes:
     """An answer written straight to the socket, for when no request was read whole (h11
     answers only a request it has parsed); the connection closes after it."""
     body = message.encode("ascii", "replace") + b"\n"
-    return (b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
-            b"content-length: %d\r\nconnection: close\r\n\r\n%s"
-            % (status, reason.encode("ascii"), len(body), body))
+    return (
+        b"HTTP/1.1 %d %s\r\ncontent-type: text/plain; charset=utf-8\r\n"
+        b"content-length: %d\r\nconnection: close\r\n\r\n%s"
+        % (status, reason.encode("ascii"), len(body), body)
+    )
 
 
 def _seconds(value: float) -> str:
@@ -263,9 +278,14 @@ class BoundedH11Protocol(H11Protocol):
         super().connection_made(transport)
         now = time.monotonic()
         if not self.registry.admit(self, now):
-            transport.write(_plain_answer(
-                503, "Service Unavailable", f"hookcatcher holds {self.registry.max_connections:,} "
-                "connections, each busy with a request (--max-connections): try again"))
+            transport.write(
+                _plain_answer(
+                    503,
+                    "Service Unavailable",
+                    f"hookcatcher holds {self.registry.max_connections:,} "
+                    "connections, each busy with a request (--max-connections): try again",
+                )
+            )
             transport.close()
             return
         self.registry.settle(self, now)
@@ -298,10 +318,14 @@ class BoundedH11Protocol(H11Protocol):
             return
         if self in self.registry.waiting:
             self.registry.forget(self)
-            self.transport.write(_plain_answer(
-                431, "Request Header Fields Too Large",
-                f"the request head (request line and headers) is over "
-                f"{HEAD_CEILING // (1024 * 1024)} MiB: refused"))
+            self.transport.write(
+                _plain_answer(
+                    431,
+                    "Request Header Fields Too Large",
+                    f"the request head (request line and headers) is over "
+                    f"{HEAD_CEILING // (1024 * 1024)} MiB: refused",
+                )
+            )
             self.transport.close()
             return
         self.data_received(data[room:])
@@ -332,24 +356,33 @@ class BoundedH11Protocol(H11Protocol):
             return None
         limits = self.registry.limits
         if now - self._last_data >= limits.body_timeout:
-            return (f"the request body stopped: nothing came for "
-                    f"{_seconds(limits.body_timeout)} (--body-timeout)")
+            return (
+                f"the request body stopped: nothing came for "
+                f"{_seconds(limits.body_timeout)} (--body-timeout)"
+            )
         if not limits.min_body_rate:
             return None
         taken = now - self._body_since
         if taken < limits.body_timeout + self._body_bytes / limits.min_body_rate:
             return None
-        return (f"the request body came too slowly: {self._body_bytes:,} bytes in "
-                f"{_seconds(round(taken, 1))}, under {limits.min_body_rate:,} bytes a second "
-                f"(--min-body-rate)")
+        return (
+            f"the request body came too slowly: {self._body_bytes:,} bytes in "
+            f"{_seconds(round(taken, 1))}, under {limits.min_body_rate:,} bytes a second "
+            f"(--min-body-rate)"
+        )
 
     def head_timed_out(self, waited: float) -> None:
         """Closed: no whole request head within --head-timeout. Said in a 408 when part of
         one came; a connection that sent nothing is just closed, as idle ones are."""
         if self._head_bytes:
-            self.transport.write(_plain_answer(
-                408, "Request Timeout", f"the request head did not arrive whole within "
-                f"{_seconds(self.registry.limits.head_timeout)} (--head-timeout)"))
+            self.transport.write(
+                _plain_answer(
+                    408,
+                    "Request Timeout",
+                    f"the request head did not arrive whole within "
+                    f"{_seconds(self.registry.limits.head_timeout)} (--head-timeout)",
+                )
+            )
         self.transport.close()
 
     def body_timed_out(self, reason: str) -> None:

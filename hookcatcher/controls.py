@@ -23,8 +23,9 @@ _PICTURES: dict[int, str] = {code: chr(0x2400 + code) for code in range(0x20)}  
 _PICTURES[0x7F] = "\u2421"  # ␡
 _PICTURES.update({code: "\ufffd" for code in range(0x80, 0xA0)})
 # Lines and tabs lay text out where there is room for them; on one line they are drawn too.
-_DRAWN_ON_LINES = str.maketrans({code: shown for code, shown in _PICTURES.items()
-                                 if chr(code) not in "\n\t"})
+_DRAWN_ON_LINES = str.maketrans(
+    {code: shown for code, shown in _PICTURES.items() if chr(code) not in "\n\t"}
+)
 _DRAWN_ON_ONE_LINE = str.maketrans(_PICTURES)
 
 

@@ -15,15 +15,25 @@ from __future__ import annotations
 
 import math
 import re
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
-from typing import Any, Callable, Iterable
+from typing import Any
 
 from . import catalog
 from .capture import UNKNOWN, Capture
 
-__all__ = ["Message", "StatusChange", "Thread", "NOT_CAPTURED", "EVENTS", "chat_of",
-           "messages_of", "statuses_of", "thread"]
+__all__ = [
+    "Message",
+    "StatusChange",
+    "Thread",
+    "NOT_CAPTURED",
+    "EVENTS",
+    "chat_of",
+    "messages_of",
+    "statuses_of",
+    "thread",
+]
 
 NOT_CAPTURED = "(message not captured)"
 _CHANGES = frozenset({"edit", "delete"})  # kinds that act on an earlier message
@@ -191,6 +201,8 @@ def _seconds(value: Any) -> int | None:
 def _iso_seconds(text: str) -> int | None:
     if not 10 <= len(text) <= 40:
         return None
+    if text[-1:] in ("Z", "z"):
+        text = text[:-1] + "+00:00"  # Python 3.10 reads no Z; 3.11 does
     try:
         moment = datetime.fromisoformat(text)
     except ValueError:
@@ -256,8 +268,11 @@ _CHAT_PATHS: dict[str, tuple[Path, ...]] = {
 # the recipient; contacts and presences are about a contact, named by number.
 _WHAPI_CHAT: dict[str, tuple[Path, ...]] = {
     "messages": (("chat_id",), ("from",)),
-    "messages_updates": (("after_update", "chat_id"), ("before_update", "chat_id"),
-                         ("trigger", "chat_id")),
+    "messages_updates": (
+        ("after_update", "chat_id"),
+        ("before_update", "chat_id"),
+        ("trigger", "chat_id"),
+    ),
     "messages_removed_all": ((),),
     "statuses": (("chat_id",), ("recipient_id",)),
     "chats": (("id",),),
@@ -316,10 +331,17 @@ def _chat(capture: Capture) -> str | None:
 # --- message content ------------------------------------------------------------------------
 
 _KINDS = {
-    "conversation": "text", "extendedText": "text", "documentWithCaption": "document",
-    "pollCreation": "poll", "pollUpdate": "vote", "ptv": "video", "liveLocation": "location",
-    "contactsArray": "contacts", "templateButtonReply": "button_reply",
-    "buttonsResponse": "button_reply", "listResponse": "list_reply",
+    "conversation": "text",
+    "extendedText": "text",
+    "documentWithCaption": "document",
+    "pollCreation": "poll",
+    "pollUpdate": "vote",
+    "ptv": "video",
+    "liveLocation": "location",
+    "contactsArray": "contacts",
+    "templateButtonReply": "button_reply",
+    "buttonsResponse": "button_reply",
+    "listResponse": "list_reply",
 }
 _SUFFIX = re.compile(r"Message(V\d+)?$")
 _CAMEL = re.compile(r"(?<=[a-z0-9])(?=[A-Z])")
@@ -335,13 +357,32 @@ def _kind(type_name: Any) -> str:
 
 
 # The human text of a content node, first found: text, caption, a place's or a poll's name...
-_TEXT_KEYS = ("text", "body", "caption", "name", "title", "displayName", "selectedDisplayText",
-              "fileName", "filename", "file_name", "address")
-_NOT_CONTENT = frozenset({"messageContextInfo", "base64", "mediaUrl", "speechToText",
-                          "contextInfo"})
-_WRAPPERS = frozenset({"ephemeralMessage", "viewOnceMessage", "viewOnceMessageV2",
-                       "viewOnceMessageV2Extension", "documentWithCaptionMessage",
-                       "editedMessage"})
+_TEXT_KEYS = (
+    "text",
+    "body",
+    "caption",
+    "name",
+    "title",
+    "displayName",
+    "selectedDisplayText",
+    "fileName",
+    "filename",
+    "file_name",
+    "address",
+)
+_NOT_CONTENT = frozenset(
+    {"messageContextInfo", "base64", "mediaUrl", "speechToText", "contextInfo"}
+)
+_WRAPPERS = frozenset(
+    {
+        "ephemeralMessage",
+        "viewOnceMessage",
+        "viewOnceMessageV2",
+        "viewOnceMessageV2Extension",
+        "documentWithCaptionMessage",
+        "editedMessage",
+    }
+)
 
 
 def _human_text(node: Any) -> str | None:
@@ -385,12 +426,30 @@ def _baileys_content(message: Any, message_type: Any) -> tuple[str, str | None]:
 
 # --- Evolution and CodeChat messages --------------------------------------------------------
 
-def _message(capture: Capture, chat: Any, message_id: str, from_me: Any, sender: Any, kind: str,
-             text: str | None, timestamp: Any, row_id: str | None = None) -> Message:
-    return Message(chat=_text(chat), id=message_id, from_me=_flag(from_me) is True,
-                   sender=_text(sender), kind=kind, text=_shown(kind, text),
-                   timestamp=_seconds(timestamp), capture_id=capture.id, event=capture.event,
-                   row_id=row_id)
+
+def _message(
+    capture: Capture,
+    chat: Any,
+    message_id: str,
+    from_me: Any,
+    sender: Any,
+    kind: str,
+    text: str | None,
+    timestamp: Any,
+    row_id: str | None = None,
+) -> Message:
+    return Message(
+        chat=_text(chat),
+        id=message_id,
+        from_me=_flag(from_me) is True,
+        sender=_text(sender),
+        kind=kind,
+        text=_shown(kind, text),
+        timestamp=_seconds(timestamp),
+        capture_id=capture.id,
+        event=capture.event,
+        row_id=row_id,
+    )
 
 
 def _new_message(item: dict[str, Any], capture: Capture) -> Message | None:
@@ -400,17 +459,33 @@ def _new_message(item: dict[str, Any], capture: Capture) -> Message | None:
         if message_id is None:
             return None
         kind, text = _baileys_content(item.get("message"), item.get("messageType"))
-        return _message(capture, key.get("remoteJid"), message_id, key.get("fromMe"),
-                        item.get("pushName"), kind, text, item.get("messageTimestamp"))
+        return _message(
+            capture,
+            key.get("remoteJid"),
+            message_id,
+            key.get("fromMe"),
+            item.get("pushName"),
+            kind,
+            text,
+            item.get("messageTimestamp"),
+        )
     message_id = _text(item.get("keyId"))  # CodeChat 1.3, v2 and 2026 flat rows
     if message_id is None:
         return None
     content = item.get("content")
     kind = _kind(item.get("messageType") or item.get("contentType"))
     row_id = _id(item.get("messageId")) or _id(item.get("id"))  # v2 uuid; 1.3 and 2026 number
-    return _message(capture, item.get("keyRemoteJid"), message_id, item.get("keyFromMe"),
-                    item.get("pushName"), kind, _human_text(content),
-                    item.get("messageTimestamp"), row_id)
+    return _message(
+        capture,
+        item.get("keyRemoteJid"),
+        message_id,
+        item.get("keyFromMe"),
+        item.get("pushName"),
+        kind,
+        _human_text(content),
+        item.get("messageTimestamp"),
+        row_id,
+    )
 
 
 def _is(value: Any, name: str, number: int) -> bool:
@@ -432,8 +507,16 @@ def _protocol_change(item: dict[str, Any], capture: Capture) -> Message | None:
         kind, text = "edit", _baileys_content(item.get("editedMessage"), None)[1] or "[edited]"
     else:
         return None
-    return _message(capture, key.get("remoteJid"), message_id, key.get("fromMe"), None, kind,
-                    text, item.get("timestampMs"))
+    return _message(
+        capture,
+        key.get("remoteJid"),
+        message_id,
+        key.get("fromMe"),
+        None,
+        kind,
+        text,
+        item.get("timestampMs"),
+    )
 
 
 def _deletion(item: dict[str, Any], capture: Capture) -> Message | None:
@@ -450,8 +533,9 @@ def _deletion(item: dict[str, Any], capture: Capture) -> Message | None:
     found = _text(message_id)
     if found is None:
         return None
-    return _message(capture, chat, found, from_me, None, "delete", "[deleted]",
-                    item.get("dateTime"))
+    return _message(
+        capture, chat, found, from_me, None, "delete", "[deleted]", item.get("dateTime")
+    )
 
 
 _READERS: dict[str, Callable[[dict[str, Any], Capture], Message | None]] = {
@@ -465,6 +549,7 @@ _READERS: dict[str, Callable[[dict[str, Any], Capture], Message | None]] = {
 
 
 # --- Whapi messages ---------------------------------------------------------------------------
+
 
 def _whapi_content(item: dict[str, Any]) -> tuple[str, str | None]:
     type_name = item.get("type")
@@ -492,8 +577,16 @@ def _whapi_message(item: dict[str, Any], capture: Capture) -> Message | None:
             text = _text(action.get("comment"))
     else:
         kind, text = _whapi_content(item)
-    return _message(capture, chat, message_id, item.get("from_me"), item.get("from_name"), kind,
-                    text, item.get("timestamp"))
+    return _message(
+        capture,
+        chat,
+        message_id,
+        item.get("from_me"),
+        item.get("from_name"),
+        kind,
+        text,
+        item.get("timestamp"),
+    )
 
 
 def _whapi_edit(item: dict[str, Any], capture: Capture) -> Message | None:
@@ -505,9 +598,16 @@ def _whapi_edit(item: dict[str, Any], capture: Capture) -> Message | None:
     text = _whapi_content(after)[1]
     if message_id is None or (isinstance(before, dict) and _whapi_content(before)[1] == text):
         return None
-    return _message(capture, after.get("chat_id"), message_id, after.get("from_me"),
-                    after.get("from_name"), "edit", text or "[edited]",
-                    _dig(item, ("trigger", "timestamp")))
+    return _message(
+        capture,
+        after.get("chat_id"),
+        message_id,
+        after.get("from_me"),
+        after.get("from_name"),
+        "edit",
+        text or "[edited]",
+        _dig(item, ("trigger", "timestamp")),
+    )
 
 
 def _whapi_messages(body: dict[str, Any], capture: Capture) -> list[Message]:
@@ -515,8 +615,11 @@ def _whapi_messages(body: dict[str, Any], capture: Capture) -> list[Message]:
     found += [_whapi_edit(item, capture) for item in _items(body.get("messages_updates"))]
     removed = body.get("messages_removed")
     if isinstance(removed, list):
-        found += [_message(capture, None, message_id, None, None, "delete", "[deleted]", None)
-                  for message_id in removed if isinstance(message_id, str) and message_id]
+        found += [
+            _message(capture, None, message_id, None, None, "delete", "[deleted]", None)
+            for message_id in removed
+            if isinstance(message_id, str) and message_id
+        ]
     return [message for message in found if message is not None]
 
 
@@ -532,8 +635,11 @@ def messages_of(capture: Capture) -> list[Message]:
     if capture.provider in ("evolution", "codechat"):
         reader = _READERS.get(capture.event or "")
         if reader is not None:
-            return [message for item in _items(body.get("data"))
-                    if (message := reader(item, capture)) is not None]
+            return [
+                message
+                for item in _items(body.get("data"))
+                if (message := reader(item, capture)) is not None
+            ]
     return []
 
 
@@ -542,15 +648,22 @@ _WHAPI_THREADED = frozenset({"messages", "messages_updates", "messages_removed",
 # Every (provider, event) that messages_of or statuses_of reads: what a conversation view
 # has to fetch, and nothing more.
 EVENTS: frozenset[tuple[str, str]] = frozenset(
-    [(provider, name) for provider in ("evolution", "codechat")
-     for name in (*_READERS, "messages.update")
-     if catalog.find(provider, name) is not None]
-    + [("whapi", event.name) for event in catalog.PROVIDERS["whapi"].events
-       if _WHAPI_THREADED.intersection(event.payload)]
+    [
+        (provider, name)
+        for provider in ("evolution", "codechat")
+        for name in (*_READERS, "messages.update")
+        if catalog.find(provider, name) is not None
+    ]
+    + [
+        ("whapi", event.name)
+        for event in catalog.PROVIDERS["whapi"].events
+        if _WHAPI_THREADED.intersection(event.payload)
+    ]
 )
 
 
 # --- statuses -------------------------------------------------------------------------------
+
 
 def _word(value: Any) -> str | None:
     if isinstance(value, str):
@@ -564,14 +677,24 @@ def _status(item: dict[str, Any], capture: Capture) -> StatusChange | None:
     """messages.update, by generation: Evolution v2 {keyId, remoteJid, fromMe}; Evolution v1 and
     CodeChat 1.x {id, remoteJid, fromMe}; CodeChat v2 {messageMessageId} and 2026 {messageId},
     both row ids and no chat."""
-    message_id = (_text(item.get("keyId")) or _text(item.get("id"))
-                  or _text(item.get("messageMessageId")) or _id(item.get("messageId")))
+    message_id = (
+        _text(item.get("keyId"))
+        or _text(item.get("id"))
+        or _text(item.get("messageMessageId"))
+        or _id(item.get("messageId"))
+    )
     status = _word(item.get("status"))
     if message_id is None or status is None:
         return None
     moment = item.get("datetime", item.get("dateTime"))
-    return StatusChange(message_id, _jid(item.get("remoteJid")), status, _seconds(moment),
-                        capture.id, _flag(item.get("fromMe")))
+    return StatusChange(
+        message_id,
+        _jid(item.get("remoteJid")),
+        status,
+        _seconds(moment),
+        capture.id,
+        _flag(item.get("fromMe")),
+    )
 
 
 def _whapi_status(item: dict[str, Any], capture: Capture) -> StatusChange | None:
@@ -599,6 +722,7 @@ def statuses_of(capture: Capture) -> list[StatusChange]:
 
 # --- threads --------------------------------------------------------------------------------
 
+
 @dataclass(slots=True)
 class _Draft:
     messages: list[Message] = field(default_factory=list)
@@ -617,8 +741,10 @@ def thread(captures: Iterable[Capture]) -> list[Thread]:
     NOT_CAPTURED) where the status first arrived, in the chat the status names; without one,
     in the instance's thread with chat None. Edits and deletions that name no chat (Whapi's)
     take the chat of the message they act on."""
-    read = [(capture, messages_of(capture), statuses_of(capture))
-            for capture in sorted(captures, key=lambda capture: capture.id)]
+    read = [
+        (capture, messages_of(capture), statuses_of(capture))
+        for capture in sorted(captures, key=lambda capture: capture.id)
+    ]
 
     originals: dict[tuple[str, str | None, str], Message] = {}
     rows: dict[tuple[str, str | None, str], str] = {}
@@ -627,8 +753,9 @@ def thread(captures: Iterable[Capture]) -> list[Thread]:
             if message.kind not in _CHANGES:
                 originals.setdefault((capture.provider, capture.instance, message.id), message)
                 if message.row_id is not None:
-                    rows.setdefault((capture.provider, capture.instance, message.row_id),
-                                    message.id)
+                    rows.setdefault(
+                        (capture.provider, capture.instance, message.row_id), message.id
+                    )
 
     drafts: dict[tuple[str, str | None, str | None], _Draft] = {}
     shown: set[tuple[Any, ...]] = set()
@@ -664,14 +791,24 @@ def thread(captures: Iterable[Capture]) -> list[Thread]:
             if original is None and (*scope, "message", message_id) not in shown:
                 shown.add((*scope, "message", message_id))
                 # Delivery statuses are about messages the account sent unless the event says.
-                target.messages.append(Message(
-                    chat=chat, id=message_id, from_me=status.from_me is not False, sender=None,
-                    kind=_MISSING, text=NOT_CAPTURED, timestamp=None, capture_id=capture.id,
-                    event=capture.event))
+                target.messages.append(
+                    Message(
+                        chat=chat,
+                        id=message_id,
+                        from_me=status.from_me is not False,
+                        sender=None,
+                        kind=_MISSING,
+                        text=NOT_CAPTURED,
+                        timestamp=None,
+                        capture_id=capture.id,
+                        event=capture.event,
+                    )
+                )
             target.statuses.append(replace(status, message_id=message_id, chat=chat))
 
-    threads = [Thread(chat, provider, instance, tuple(found.messages), tuple(found.statuses),
-                      found.last)
-               for (provider, instance, chat), found in drafts.items()]
+    threads = [
+        Thread(chat, provider, instance, tuple(found.messages), tuple(found.statuses), found.last)
+        for (provider, instance, chat), found in drafts.items()
+    ]
     threads.sort(key=lambda item: item.last_capture_id, reverse=True)
     return threads

@@ -31,8 +31,17 @@ from .outgoing import Attempt, Outgoing, make_client, request_for, send
 from .overrides import Override, at, parse
 from .sources import Item, items_of, with_overrides
 
-__all__ = ["Planner", "Report", "Sent", "Skipped", "areplay", "deliver", "replay", "to_url",
-           "transport_for"]
+__all__ = [
+    "Planner",
+    "Report",
+    "Sent",
+    "Skipped",
+    "areplay",
+    "deliver",
+    "replay",
+    "to_url",
+    "transport_for",
+]
 
 APP_HOST = "http://testserver"  # the base URL of an app called in-process, as in TestClient
 
@@ -49,8 +58,13 @@ class Sent:
 
     def to_json(self) -> dict[str, Any]:
         capture = self.item.capture
-        return {"label": self.item.label, "provider": capture.provider, "event": capture.event,
-                **self.attempt.to_json(), "note": self.note}
+        return {
+            "label": self.item.label,
+            "provider": capture.provider,
+            "event": capture.event,
+            **self.attempt.to_json(),
+            "note": self.note,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -62,8 +76,12 @@ class Skipped:
 
     def to_json(self) -> dict[str, Any]:
         capture = self.item.capture
-        return {"label": self.item.label, "provider": capture.provider, "event": capture.event,
-                "skipped": self.reason}
+        return {
+            "label": self.item.label,
+            "provider": capture.provider,
+            "event": capture.event,
+            "skipped": self.reason,
+        }
 
 
 @dataclass(slots=True)
@@ -85,8 +103,11 @@ class Report:
         return self.stopped is None and all(sent.attempt.ok for sent in self.sent)
 
     def counts(self) -> dict[str, Any]:
-        statuses = Counter(sent.attempt.status for sent in self.sent
-                           if sent.attempt.status is not None and not sent.attempt.ok)
+        statuses = Counter(
+            sent.attempt.status
+            for sent in self.sent
+            if sent.attempt.status is not None and not sent.attempt.ok
+        )
         return {
             "sent": len(self.sent),
             "ok": sum(sent.attempt.ok for sent in self.sent),
@@ -101,8 +122,11 @@ class Report:
     def summary(self) -> str:
         """`12 requests in 0.41 s (29/s): 11 answered 2xx, 1 not 2xx (500 x1), 2 skipped`."""
         counts = self.counts()
-        rate = (f" ({counts['sent'] / self.seconds:,.0f}/s)" if self.seconds > 0 and counts["sent"]
-                else "")
+        rate = (
+            f" ({counts['sent'] / self.seconds:,.0f}/s)"
+            if self.seconds > 0 and counts["sent"]
+            else ""
+        )
         parts = [f"{counts['ok']} answered 2xx"]
         if counts["not_ok"]:
             detail = ", ".join(f"{status} x{count}" for status, count in counts["statuses"].items())
@@ -119,15 +143,24 @@ class Report:
 def to_url(target: str, by_events: bool = False, whapi_mode: str | None = None) -> Planner:
     """The planner for one URL: each capture once, as received or by the gateway's
     per-event rule."""
+
     def plan(capture: Capture) -> Plan:
         return Plan((request_for(capture, target, by_events, whapi_mode=whapi_mode),), ())
+
     return plan
 
 
-async def deliver(items: Iterable[Item], planner: Planner, client: httpx.AsyncClient, *,
-                  concurrency: int = 1, rate: float | None = None, repeat: int = 1,
-                  timeout: float = 10.0,
-                  on_done: Callable[[Sent | Skipped], None] | None = None) -> Report:
+async def deliver(
+    items: Iterable[Item],
+    planner: Planner,
+    client: httpx.AsyncClient,
+    *,
+    concurrency: int = 1,
+    rate: float | None = None,
+    repeat: int = 1,
+    timeout: float = 10.0,
+    on_done: Callable[[Sent | Skipped], None] | None = None,
+) -> Report:
     """Send every item `repeat` times (the whole list, in order, again and again)."""
     report = Report()
     jobs: list[tuple[Item, Outgoing]] = []
@@ -172,8 +205,9 @@ def transport_for(app: Any) -> httpx.AsyncBaseTransport:
     if isinstance(app, httpx.AsyncBaseTransport):
         return app
     if not callable(app) or isinstance(app, type):
-        raise TypeError(f"cannot replay into a {type(app).__name__}: give a URL, an ASGI app "
-                        "or a WSGI app")
+        raise TypeError(
+            f"cannot replay into a {type(app).__name__}: give a URL, an ASGI app or a WSGI app"
+        )
     call = app if inspect.isroutine(app) else type(app).__call__
     if inspect.iscoroutinefunction(call):
         return httpx.ASGITransport(app=app)
@@ -189,8 +223,13 @@ class _WSGITransport(httpx.AsyncBaseTransport):
 
     async def handle_async_request(self, request: httpx.Request) -> httpx.Response:
         content = await request.aread()
-        copy = httpx.Request(request.method, request.url, headers=request.headers,
-                             content=content, extensions=request.extensions)
+        copy = httpx.Request(
+            request.method,
+            request.url,
+            headers=request.headers,
+            content=content,
+            extensions=request.extensions,
+        )
         return await asyncio.to_thread(self._call, copy)
 
     def _call(self, request: httpx.Request) -> httpx.Response:
@@ -210,11 +249,19 @@ def _overrides(given: Iterable[Override | str] | dict[str, Any] | None) -> list[
     return [entry if isinstance(entry, Override) else parse(entry) for entry in given]
 
 
-async def areplay(target: Any, source: Any, *, by_events: bool = False, path: str = "/",
-                  overrides: dict[str, Any] | Iterable[str] | None = None,
-                  whapi_mode: str | None = None, concurrency: int = 1,
-                  rate: float | None = None, repeat: int = 1,
-                  timeout: float = 10.0) -> Report:
+async def areplay(
+    target: Any,
+    source: Any,
+    *,
+    by_events: bool = False,
+    path: str = "/",
+    overrides: dict[str, Any] | Iterable[str] | None = None,
+    whapi_mode: str | None = None,
+    concurrency: int = 1,
+    rate: float | None = None,
+    repeat: int = 1,
+    timeout: float = 10.0,
+) -> Report:
     """`replay` for async code (an async test): the same arguments, awaited."""
     items = list(with_overrides(items_of(source), _overrides(overrides)))
     if isinstance(target, str):
@@ -222,14 +269,30 @@ async def areplay(target: Any, source: Any, *, by_events: bool = False, path: st
     else:
         url, transport = APP_HOST + "/" + path.lstrip("/"), transport_for(target)
     async with make_client(transport, concurrency) as client:
-        return await deliver(items, to_url(url, by_events, whapi_mode), client,
-                             concurrency=concurrency, rate=rate, repeat=repeat, timeout=timeout)
+        return await deliver(
+            items,
+            to_url(url, by_events, whapi_mode),
+            client,
+            concurrency=concurrency,
+            rate=rate,
+            repeat=repeat,
+            timeout=timeout,
+        )
 
 
-def replay(target: Any, source: Any, *, by_events: bool = False, path: str = "/",
-           overrides: dict[str, Any] | Iterable[str] | None = None,
-           whapi_mode: str | None = None, concurrency: int = 1, rate: float | None = None,
-           repeat: int = 1, timeout: float = 10.0) -> Report:
+def replay(
+    target: Any,
+    source: Any,
+    *,
+    by_events: bool = False,
+    path: str = "/",
+    overrides: dict[str, Any] | Iterable[str] | None = None,
+    whapi_mode: str | None = None,
+    concurrency: int = 1,
+    rate: float | None = None,
+    repeat: int = 1,
+    timeout: float = 10.0,
+) -> Report:
     """Send fixtures or captures into `target` as the gateway would, and report.
 
     `target` is a URL (`http://127.0.0.1:3000/webhook`) or an ASGI or WSGI app, called in
@@ -238,11 +301,22 @@ def replay(target: Any, source: Any, *, by_events: bool = False, path: str = "/"
     Capture, or a list of them. `by_events` uses the gateway's per-event URLs; `overrides`
     change the body first (`{"data.key.fromMe": True}` or `["data.key.fromMe=true"]`).
     Returns a `Report`: `report.ok` is True when every answer was 2xx."""
+
     def run() -> Report:
-        return asyncio.run(areplay(
-            target, source, by_events=by_events, path=path, overrides=overrides,
-            whapi_mode=whapi_mode, concurrency=concurrency, rate=rate, repeat=repeat,
-            timeout=timeout))
+        return asyncio.run(
+            areplay(
+                target,
+                source,
+                by_events=by_events,
+                path=path,
+                overrides=overrides,
+                whapi_mode=whapi_mode,
+                concurrency=concurrency,
+                rate=rate,
+                repeat=repeat,
+                timeout=timeout,
+            )
+        )
 
     try:
         asyncio.get_running_loop()

@@ -19,8 +19,9 @@ import difflib
 import json
 import socket
 import sys
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from typing import IO, Any, Mapping, Sequence
+from typing import IO, Any
 
 import httpx
 
@@ -29,9 +30,20 @@ from .attach import reachability_warning
 from .gateway.client import GatewayClient, GatewayError, Saved
 from .gateway.webhook import Webhook
 
-__all__ = ["Finding", "Reach", "Observations", "diagnose", "probe", "probe_paths",
-           "event_paths", "control_url", "observe", "run_doctor", "PROBE_BODY",
-           "PROBE_HEADER"]
+__all__ = [
+    "Finding",
+    "Reach",
+    "Observations",
+    "diagnose",
+    "probe",
+    "probe_paths",
+    "event_paths",
+    "control_url",
+    "observe",
+    "run_doctor",
+    "PROBE_BODY",
+    "PROBE_HEADER",
+]
 
 PROBE_BODY = {"hookcatcher": "doctor", "test": True}
 PROBE_HEADER = ("x-hookcatcher-doctor", "1")
@@ -66,8 +78,14 @@ class Reach:
     gateway_failed: str | None = None  # ...or what the gateway said when it failed
 
     def to_json(self) -> dict[str, Any]:
-        return {"url": self.url, "status": self.status, "error": self.error, "kind": self.kind,
-                "gateway_test": self.gateway_test, "gateway_failed": self.gateway_failed}
+        return {
+            "url": self.url,
+            "status": self.status,
+            "error": self.error,
+            "kind": self.kind,
+            "gateway_test": self.gateway_test,
+            "gateway_failed": self.gateway_failed,
+        }
 
 
 @dataclass(frozen=True, slots=True)
@@ -103,8 +121,11 @@ def event_paths(webhook: Webhook) -> dict[str, str]:
     if webhook.mode not in _PER_EVENT or not webhook.url or "?" in webhook.url:
         return {}
     mode = "method" if webhook.mode == "method" else "path"
-    return {event.name: _base(webhook) + event.delivery(mode)[1]
-            for event in _events_of(webhook) if event.suffix}
+    return {
+        event.name: _base(webhook) + event.delivery(mode)[1]
+        for event in _events_of(webhook)
+        if event.suffix
+    }
 
 
 def control_url(webhook: Webhook) -> str:
@@ -128,10 +149,15 @@ def _subscribable(webhook: Webhook, event: catalog.Event) -> str | None:
             return never
         key = catalog.evolution_key(event.name)
         if key not in catalog.EVOLUTION_EVENTS.get(webhook.version, ()):
-            return (f"{event.name} cannot be subscribed in Evolution API {webhook.version}: "
-                    f"{key} is not among the events /webhook/set accepts")
-    if webhook.provider == "codechat" and catalog.codechat_flag(event.name) is None \
-            and "v2" not in event.versions:
+            return (
+                f"{event.name} cannot be subscribed in Evolution API {webhook.version}: "
+                f"{key} is not among the events /webhook/set accepts"
+            )
+    if (
+        webhook.provider == "codechat"
+        and catalog.codechat_flag(event.name) is None
+        and "v2" not in event.versions
+    ):
         return f"{event.name} is not a CodeChat v2 event, and no v2 webhook flag turns it on"
     return None
 
@@ -158,14 +184,20 @@ def _endpoint(webhook: Webhook) -> str:
 
 def _subscribe(webhook: Webhook, event: catalog.Event) -> str:
     if webhook.provider == "evolution":
-        return (f"add {catalog.evolution_key(event.name)} to the instance's events "
-                f"({_endpoint(webhook)})")
+        return (
+            f"add {catalog.evolution_key(event.name)} to the instance's events "
+            f"({_endpoint(webhook)})"
+        )
     if webhook.provider == "codechat":
-        return (f'set "{catalog.codechat_flag(event.name)}": true '
-                f"(PATCH /api/v2/instance/{webhook.instance}/webhook/{webhook.id}/events)")
+        return (
+            f'set "{catalog.codechat_flag(event.name)}": true '
+            f"(PATCH /api/v2/instance/{webhook.instance}/webhook/{webhook.id}/events)"
+        )
     kind, _, method = event.name.partition("/")
-    return (f'add {{"type": "{kind}", "method": "{method}"}} to webhook {webhook.id}\'s '
-            f"events (PATCH /settings)")
+    return (
+        f'add {{"type": "{kind}", "method": "{method}"}} to webhook {webhook.id}\'s '
+        f"events (PATCH /settings)"
+    )
 
 
 def _mode_setting(webhook: Webhook) -> str:
@@ -212,7 +244,8 @@ def _loopback_finding(api: str, webhook: Webhook) -> Finding | None:
         "app never gets the request",
         f"set a URL the gateway can reach ({_endpoint(webhook)}): {target} (Docker Desktop; on "
         "Linux start the gateway with --add-host=host.docker.internal:host-gateway) or this "
-        "machine's LAN address, with your app listening on 0.0.0.0")
+        "machine's LAN address, with your app listening on 0.0.0.0",
+    )
 
 
 # Judging
@@ -222,8 +255,14 @@ def _expected(provider: str, name: str) -> catalog.Event | None:
     """A name the user gave with --expect: a catalog name, or for Evolution its key."""
     event = catalog.find(provider, name)
     if event is None and provider == "evolution":
-        event = next((e for e in catalog.PROVIDERS["evolution"].events
-                      if catalog.evolution_key(e.name) == name.upper()), None)
+        event = next(
+            (
+                e
+                for e in catalog.PROVIDERS["evolution"].events
+                if catalog.evolution_key(e.name) == name.upper()
+            ),
+            None,
+        )
     return event
 
 
@@ -235,7 +274,8 @@ def _unknown_event(provider: str, name: str) -> Finding:
         "unknown-event",
         f"--expect {name}: {_title(provider)} has no event {name!r}",
         f"{hint}--expect takes {_title(provider)}'s event names as hookcatcher's catalog "
-        f"writes them (GET /_hookcatcher/api/catalog), e.g. {', '.join(names[:3])}")
+        f"writes them (GET /_hookcatcher/api/catalog), e.g. {', '.join(names[:3])}",
+    )
 
 
 def _listed(items: Sequence[str], most: int = 3) -> str:
@@ -247,8 +287,9 @@ def _listed(items: Sequence[str], most: int = 3) -> str:
     return items[0] if items else ""
 
 
-def diagnose(saved: Saved, observations: Observations,
-             expected_events: Sequence[str] = ()) -> list[Finding]:
+def diagnose(
+    saved: Saved, observations: Observations, expected_events: Sequence[str] = ()
+) -> list[Finding]:
     """Every problem with `saved` given what was observed, in the order a user fixes them:
     gateway errors, the instance, each webhook (on/URL/path rules), then subscriptions."""
     findings = [_gateway_error(message, saved.provider) for message in observations.errors]
@@ -264,9 +305,11 @@ def diagnose(saved: Saved, observations: Observations,
 def _gateway_error(message: str, provider: str | None) -> Finding:
     key = {"evolution": "--apikey", None: "--apikey or --token"}.get(provider, "--token")
     instance = "" if provider == "whapi" else " and --instance"
-    return Finding("gateway-error", message,
-                   f"check --api (the gateway's base URL), {key}{instance}, then run "
-                   "hookcatcher doctor again")
+    return Finding(
+        "gateway-error",
+        message,
+        f"check --api (the gateway's base URL), {key}{instance}, then run hookcatcher doctor again",
+    )
 
 
 def _connection(saved: Saved, state: str | None) -> list[Finding]:
@@ -274,37 +317,57 @@ def _connection(saved: Saved, state: str | None) -> list[Finding]:
     if state is None or wanted is None or state == wanted:
         return []
     if saved.provider == "evolution":
-        return [Finding(
+        return [
+            Finding(
+                "not-connected",
+                f"evolution/{saved.instance} is not connected to WhatsApp (state: {state}): "
+                "it sends no events",
+                f"connect it: GET /instance/connect/{saved.instance} and scan the QR code with "
+                "the phone",
+            )
+        ]
+    return [
+        Finding(
             "not-connected",
-            f"evolution/{saved.instance} is not connected to WhatsApp (state: {state}): "
-            "it sends no events",
-            f"connect it: GET /instance/connect/{saved.instance} and scan the QR code with "
-            "the phone")]
-    return [Finding(
-        "not-connected",
-        f"the Whapi channel is not connected to WhatsApp (health: {state}): it sends no events",
-        "link the phone: scan the channel's QR code in the Whapi dashboard (GET /users/login)")]
+            f"the Whapi channel is not connected to WhatsApp (health: {state}): it sends no events",
+            "link the phone: scan the channel's QR code in the Whapi dashboard (GET /users/login)",
+        )
+    ]
 
 
 def _no_webhook(saved: Saved) -> Finding:
     if saved.provider == "evolution":
-        return Finding("no-webhook", f"evolution/{saved.instance} has no webhook configured",
-                       f"set one: POST /webhook/set/{saved.instance} with enabled true, your "
-                       "app's URL and its events")
+        return Finding(
+            "no-webhook",
+            f"evolution/{saved.instance} has no webhook configured",
+            f"set one: POST /webhook/set/{saved.instance} with enabled true, your "
+            "app's URL and its events",
+        )
     if saved.provider == "codechat":
-        return Finding("no-webhook", f"codechat/{saved.instance} has no webhook",
-                       f"create one: POST /api/v2/instance/{saved.instance}/webhook with "
-                       '"name", "url" and "enabled": true')
-    return Finding("no-webhook", "the Whapi channel has no webhook",
-                   'add one: PATCH /settings with "webhooks": [{"url": ..., "mode": "body"}]')
+        return Finding(
+            "no-webhook",
+            f"codechat/{saved.instance} has no webhook",
+            f"create one: POST /api/v2/instance/{saved.instance}/webhook with "
+            '"name", "url" and "enabled": true',
+        )
+    return Finding(
+        "no-webhook",
+        "the Whapi channel has no webhook",
+        'add one: PATCH /settings with "webhooks": [{"url": ..., "mode": "body"}]',
+    )
 
 
 def _webhook(webhook: Webhook, seen: Observations) -> list[Finding]:
     if not webhook.enabled:
         return [_disabled(webhook)]
     if not webhook.url:
-        return [Finding("no-url", f"{_who(webhook)} is enabled but has no URL: nothing is sent",
-                        f"set your app's URL ({_endpoint(webhook)})")]
+        return [
+            Finding(
+                "no-url",
+                f"{_who(webhook)} is enabled but has no URL: nothing is sent",
+                f"set your app's URL ({_endpoint(webhook)})",
+            )
+        ]
     found: list[Finding] = []
     loopback = _loopback_finding(seen.api, webhook)
     if loopback:
@@ -319,14 +382,20 @@ def _webhook(webhook: Webhook, seen: Observations) -> list[Finding]:
 
 def _disabled(webhook: Webhook) -> Finding:
     if webhook.provider == "evolution":
-        body = ('{"enabled": true, "url": ..., "events": [...]}' if webhook.version == "v1"
-                else '{"webhook": {"enabled": true, "url": ..., "events": [...]}}')
+        body = (
+            '{"enabled": true, "url": ..., "events": [...]}'
+            if webhook.version == "v1"
+            else '{"webhook": {"enabled": true, "url": ..., "events": [...]}}'
+        )
         fix = f"enable it: POST /webhook/set/{webhook.instance} with {body}"
     else:
         fix = f'enable it: {_endpoint(webhook)} with "enabled": true'
-    return Finding("disabled",
-                   f"{_who(webhook)} is disabled (enabled: false): {_title(webhook.provider)} "
-                   "sends it nothing", fix)
+    return Finding(
+        "disabled",
+        f"{_who(webhook)} is disabled (enabled: false): {_title(webhook.provider)} "
+        "sends it nothing",
+        fix,
+    )
 
 
 def _reach(webhook: Webhook, reach: Reach | None) -> list[Finding]:
@@ -336,29 +405,39 @@ def _reach(webhook: Webhook, reach: Reach | None) -> list[Finding]:
     if reach.status is None:
         fixes = {
             "refused": "start your app so it listens there, or point the webhook at where "
-                       f"it listens ({_endpoint(webhook)})",
+            f"it listens ({_endpoint(webhook)})",
             "dns": f"correct the host name in the URL ({_endpoint(webhook)})",
             "timeout": "check that your app answers promptly and that no firewall or proxy "
-                       "holds the request",
+            "holds the request",
         }
-        found.append(Finding(
-            "unreachable", f"{webhook.url} does not answer from here: {reach.error}",
-            fixes.get(reach.kind or "", f"check the URL and your app ({_endpoint(webhook)})")))
+        found.append(
+            Finding(
+                "unreachable",
+                f"{webhook.url} does not answer from here: {reach.error}",
+                fixes.get(reach.kind or "", f"check the URL and your app ({_endpoint(webhook)})"),
+            )
+        )
     elif reach.status == 404 and webhook.mode not in _PER_EVENT:
         path = httpx.URL(webhook.url).path or "/"
-        found.append(Finding(
-            "app-path-missing",
-            f"your app answers 404 to a POST at {webhook.url}: {_who(webhook)} posts every "
-            "event there",
-            f"serve POST {path} in your app, or set the URL to the path it serves "
-            f"({_endpoint(webhook)})"))
+        found.append(
+            Finding(
+                "app-path-missing",
+                f"your app answers 404 to a POST at {webhook.url}: {_who(webhook)} posts every "
+                "event there",
+                f"serve POST {path} in your app, or set the URL to the path it serves "
+                f"({_endpoint(webhook)})",
+            )
+        )
     if reach.gateway_failed:
-        found.append(Finding(
-            "gateway-test-failed",
-            f"{_title(webhook.provider)}'s own webhook test to {webhook.url} failed: "
-            f"{reach.gateway_failed}",
-            f"make {webhook.url} reachable from the gateway's network (a public URL or a "
-            f"tunnel), then test again ({_endpoint(webhook)})"))
+        found.append(
+            Finding(
+                "gateway-test-failed",
+                f"{_title(webhook.provider)}'s own webhook test to {webhook.url} failed: "
+                f"{reach.gateway_failed}",
+                f"make {webhook.url} reachable from the gateway's network (a public URL or a "
+                f"tunnel), then test again ({_endpoint(webhook)})",
+            )
+        )
     return found
 
 
@@ -370,8 +449,8 @@ def _trailing_slash(webhook: Webhook) -> Finding:
         "trailing-slash",
         f"{_who(webhook)} has {_mode_setting(webhook)} on and a URL ending in '/': "
         f"{_title(webhook.provider)} sends {event.name} as {method} {webhook.url}{path}",
-        f"set the URL without the trailing slash: {webhook.url.rstrip('/')} "
-        f"({_endpoint(webhook)})")
+        f"set the URL without the trailing slash: {webhook.url.rstrip('/')} ({_endpoint(webhook)})",
+    )
 
 
 def _paths_tell(webhook: Webhook, app_paths: Mapping[str, int | None]) -> bool:
@@ -388,8 +467,12 @@ def _missing_paths(webhook: Webhook, app_paths: Mapping[str, int | None]) -> lis
     missing: list[str] = []
     for event in _events_of(webhook):
         url = urls.get(event.name)
-        if url and _subscribed(webhook, event) and _subscribable(webhook, event) is None \
-                and app_paths.get(url) == 404:
+        if (
+            url
+            and _subscribed(webhook, event)
+            and _subscribable(webhook, event) is None
+            and app_paths.get(url) == 404
+        ):
             method, path = event.delivery(mode)
             served = f"{method} {httpx.URL(_base(webhook)).path.rstrip('/')}{path}"
             if served not in missing:
@@ -398,15 +481,17 @@ def _missing_paths(webhook: Webhook, app_paths: Mapping[str, int | None]) -> lis
         return []
     at = [item.partition(" ")[2] for item in missing]
     more = " (or unsubscribe those events)" if len(missing) > 1 else ""
-    return [Finding(
-        "app-path-missing",
-        f"{_mode_setting(webhook)} is on for {_who(webhook)}, but your app answers 404 at "
-        f"{_listed(at)} under {_base(webhook)}",
-        f"{_mode_off(webhook)}, or serve {_listed(missing)}{more}")]
+    return [
+        Finding(
+            "app-path-missing",
+            f"{_mode_setting(webhook)} is on for {_who(webhook)}, but your app answers 404 at "
+            f"{_listed(at)} under {_base(webhook)}",
+            f"{_mode_off(webhook)}, or serve {_listed(missing)}{more}",
+        )
+    ]
 
 
-def _subscriptions(saved: Saved, seen: Observations,
-                   expected: Sequence[str]) -> list[Finding]:
+def _subscriptions(saved: Saved, seen: Observations, expected: Sequence[str]) -> list[Finding]:
     """Events the app handles (said with --expect, or shown by the paths it serves) that no
     working webhook subscribes."""
     working = [w for w in saved.webhooks if w.enabled and w.url]
@@ -434,14 +519,22 @@ def _subscriptions(saved: Saved, seen: Observations,
             continue
         never = _subscribable(first, event)
         if never:
-            found.append(Finding("not-deliverable", f"{event.name}: {never}",
-                                 f"do not rely on {event.name} from {_title(saved.provider)}; "
-                                 "drop it from --expect"))
+            found.append(
+                Finding(
+                    "not-deliverable",
+                    f"{event.name}: {never}",
+                    f"do not rely on {event.name} from {_title(saved.provider)}; "
+                    "drop it from --expect",
+                )
+            )
             continue
-        found.append(Finding(
-            "not-subscribed",
-            f"{event.name} is not subscribed by {_who(first)}, but {why}",
-            _subscribe(first, event)))
+        found.append(
+            Finding(
+                "not-subscribed",
+                f"{event.name} is not subscribed by {_who(first)}, but {why}",
+                _subscribe(first, event),
+            )
+        )
     return found
 
 
@@ -465,8 +558,7 @@ def _why(exc: Exception, url: str, timeout: float) -> tuple[str, str]:
     return "other", text
 
 
-def probe(url: str, *, timeout: float = 5.0,
-          transport: httpx.BaseTransport | None = None) -> Reach:
+def probe(url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None) -> Reach:
     """A test POST to the webhook URL, as a gateway would send it: any HTTP answer means the
     URL is reachable from here."""
     try:
@@ -478,8 +570,9 @@ def probe(url: str, *, timeout: float = 5.0,
     return Reach(url, response.status_code)
 
 
-def probe_paths(webhook: Webhook, *, timeout: float = 5.0,
-                transport: httpx.BaseTransport | None = None) -> dict[str, int | None]:
+def probe_paths(
+    webhook: Webhook, *, timeout: float = 5.0, transport: httpx.BaseTransport | None = None
+) -> dict[str, int | None]:
     """GET each per-event URL (and the control path first): the status, or None when
     nothing answered. GET, not POST: a probe must not look like a real event to the app;
     405 says the path exists all the same. Stops at the first URL with no answer."""
@@ -497,8 +590,13 @@ def probe_paths(webhook: Webhook, *, timeout: float = 5.0,
     return found
 
 
-def observe(client: GatewayClient, saved: Saved, *, timeout: float = 5.0,
-            transport: httpx.BaseTransport | None = None) -> Observations:
+def observe(
+    client: GatewayClient,
+    saved: Saved,
+    *,
+    timeout: float = 5.0,
+    transport: httpx.BaseTransport | None = None,
+) -> Observations:
     """Ask the gateway for the instance's connection, and the app for its URLs. `transport`
     carries the requests to the app (tests); the gateway's own go through `client`."""
     errors: list[str] = []
@@ -540,19 +638,27 @@ def _header(client: GatewayClient, saved: Saved | None, state: str | None) -> li
         return lines
     for webhook in saved.webhooks:
         label = f"webhook {webhook.id}: " if webhook.id is not None else "webhook: "
-        lines.append(f"  {label}{webhook.url or '(no URL)'}, "
-                     f"{'enabled' if webhook.enabled else 'disabled'}, {webhook.mode}, "
-                     f"events: {_events_text(webhook)}")
+        lines.append(
+            f"  {label}{webhook.url or '(no URL)'}, "
+            f"{'enabled' if webhook.enabled else 'disabled'}, {webhook.mode}, "
+            f"events: {_events_text(webhook)}"
+        )
     if not saved.webhooks:
         lines.append("  no webhook configured")
     return lines
 
 
-def run_doctor(client_or_error: GatewayClient | GatewayError, *,
-               expected_events: Sequence[str] = (), as_json: bool = False,
-               out: IO[str] | None = None, api: str | None = None,
-               provider: str | None = None, timeout: float = 5.0,
-               transport: httpx.BaseTransport | None = None) -> int:
+def run_doctor(
+    client_or_error: GatewayClient | GatewayError,
+    *,
+    expected_events: Sequence[str] = (),
+    as_json: bool = False,
+    out: IO[str] | None = None,
+    api: str | None = None,
+    provider: str | None = None,
+    timeout: float = 5.0,
+    transport: httpx.BaseTransport | None = None,
+) -> int:
     """Read, look, judge and print; 0 only when nothing is wrong. A gateway that cannot be
     read is a finding like any other, never a traceback. `api` and `provider` name the
     gateway when there is no client to ask (`connect` failed); `transport` carries the
@@ -573,9 +679,11 @@ def run_doctor(client_or_error: GatewayClient | GatewayError, *,
             findings = diagnose(saved, seen, expected_events)
     if as_json:
         document = {
-            "gateway": ({"provider": provider, "version": None, "api": api} if client is None
-                        else {"provider": client.provider, "version": client.version,
-                              "api": client.api}),
+            "gateway": (
+                {"provider": provider, "version": None, "api": api}
+                if client is None
+                else {"provider": client.provider, "version": client.version, "api": client.api}
+            ),
             "instance": None if client is None else client.instance,
             "connection": None if seen is None else seen.state,
             "probes": [] if seen is None else [reach.to_json() for reach in seen.reach.values()],
@@ -585,9 +693,15 @@ def run_doctor(client_or_error: GatewayClient | GatewayError, *,
         }
         out.write(json.dumps(document, indent=2) + "\n")
     else:
-        lines = (_header(client, saved, None if seen is None else seen.state) if client is not None
-                 else [f"{_title(provider) if provider in catalog.PROVIDERS else 'the gateway'} "
-                       f"at {api}"] if api else [])
+        lines = (
+            _header(client, saved, None if seen is None else seen.state)
+            if client is not None
+            else [
+                f"{_title(provider) if provider in catalog.PROVIDERS else 'the gateway'} at {api}"
+            ]
+            if api
+            else []
+        )
         for finding in findings:
             lines += [f"✗ {finding.problem}", f"  fix: {finding.fix}"]
         if not findings:

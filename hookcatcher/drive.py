@@ -49,9 +49,12 @@ class Printer:
         else:
             attempt = done.attempt
             status = f"{attempt.status:>4}" if attempt.status is not None else " ---"
-            outcome = f"{attempt.elapsed_ms:.1f} ms" if attempt.status is not None else attempt.error
-            self.out.write(f"{status}  {attempt.method} {attempt.url}  {outcome}  "
-                           f"{done.item.label}\n")
+            outcome = (
+                f"{attempt.elapsed_ms:.1f} ms" if attempt.status is not None else attempt.error
+            )
+            self.out.write(
+                f"{status}  {attempt.method} {attempt.url}  {outcome}  {done.item.label}\n"
+            )
             if done.note:
                 self.notes[done.note] += 1
         self.out.flush()
@@ -77,8 +80,10 @@ def replay_command(args: argparse.Namespace) -> int:
     except SourceError as exc:
         raise CommandError(str(exc)) from None
     if not args.sources and not args.source_server:
-        raise CommandError("nothing to replay: give fixture files or folders, or --from URL "
-                           "for the captures of a running hookcatcher")
+        raise CommandError(
+            "nothing to replay: give fixture files or folders, or --from URL "
+            "for the captures of a running hookcatcher"
+        )
     planner = _planner(args, _instance(args))
     if not items:
         print("nothing to replay: no captures matched", file=sys.stderr)
@@ -94,8 +99,9 @@ def send_command(args: argparse.Namespace) -> int:
     if args.list:
         return list_fixtures(args.event)
     if not args.event:
-        raise CommandError("name an event or fixture to send, e.g. messages.upsert; "
-                           "--list shows them all")
+        raise CommandError(
+            "name an event or fixture to send, e.g. messages.upsert; --list shows them all"
+        )
     instance = _instance(args)
     fixture = _fixture(args, instance)
     planner = _planner(args, instance)
@@ -107,9 +113,11 @@ def send_command(args: argparse.Namespace) -> int:
 
 
 def list_fixtures(event: str | None) -> int:
-    shown = [fixture for fixture in fixtures.bundled()
-             if event is None or event in (fixture.event, fixture.name) or
-             fixture.name.startswith(event)]
+    shown = [
+        fixture
+        for fixture in fixtures.bundled()
+        if event is None or event in (fixture.event, fixture.name) or fixture.name.startswith(event)
+    ]
     for fixture in shown:
         print(f"{fixture.name:<52} {fixture.title}")
     if event is not None and not shown:
@@ -140,12 +148,20 @@ def _run(items: list[Item], planner: Planner, args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
-async def _deliver(items: list[Item], planner: Planner, args: argparse.Namespace,
-                   printer: Printer) -> Report:
+async def _deliver(
+    items: list[Item], planner: Planner, args: argparse.Namespace, printer: Printer
+) -> Report:
     async with make_client(concurrency=args.concurrency) as client:
-        return await deliver(items, planner, client, concurrency=args.concurrency,
-                             rate=args.rate, repeat=args.repeat, timeout=args.timeout,
-                             on_done=printer)
+        return await deliver(
+            items,
+            planner,
+            client,
+            concurrency=args.concurrency,
+            rate=args.rate,
+            repeat=args.repeat,
+            timeout=args.timeout,
+            on_done=printer,
+        )
 
 
 def _fixture(args: argparse.Namespace, instance: Instance | None) -> Fixture:
@@ -154,8 +170,10 @@ def _fixture(args: argparse.Namespace, instance: Instance | None) -> Fixture:
     provider, version = args.provider, args.version
     if instance is not None:
         if provider not in (None, instance.provider):
-            raise CommandError(f"--provider {provider}: instance {instance.key} is configured "
-                               f"on {instance.provider}, so only its events go to it")
+            raise CommandError(
+                f"--provider {provider}: instance {instance.key} is configured "
+                f"on {instance.provider}, so only its events go to it"
+            )
         provider = instance.provider
     try:
         if instance is not None and version is None and instance.version:
@@ -187,25 +205,36 @@ def _instance(args: argparse.Namespace) -> Instance | None:
     if args.instance is None:
         return None
     if args.to is not None:
-        raise CommandError("give --to URL or --instance NAME, not both: an instance sends to "
-                           "the URL the app configured")
+        raise CommandError(
+            "give --to URL or --instance NAME, not both: an instance sends to "
+            "the URL the app configured"
+        )
     if args.by_events or args.whapi_mode:
-        raise CommandError("--by-events and --whapi-mode do not go with --instance: the "
-                           "instance's own configuration says how its gateway sends")
-    server = (args.server or getattr(args, "source_server", None) or
-              "http://127.0.0.1:8787").rstrip("/")
+        raise CommandError(
+            "--by-events and --whapi-mode do not go with --instance: the "
+            "instance's own configuration says how its gateway sends"
+        )
+    server = (
+        args.server or getattr(args, "source_server", None) or "http://127.0.0.1:8787"
+    ).rstrip("/")
     try:
-        response = httpx.get(f"{server}/_hookcatcher/api/instances", timeout=args.timeout,
-                             headers=auth_headers(args.token))
+        response = httpx.get(
+            f"{server}/_hookcatcher/api/instances",
+            timeout=args.timeout,
+            headers=auth_headers(args.token),
+        )
         if response.status_code == 401:
             raise CommandError(refusal(server, args.token))
         listed = response.json()["instances"]
     except httpx.HTTPError as exc:
-        raise CommandError(f"cannot read the configured instances from {server}: "
-                           f"{why_failed(exc)}: is hookcatcher running there? (--server URL)") from None
+        raise CommandError(
+            f"cannot read the configured instances from {server}: "
+            f"{why_failed(exc)}: is hookcatcher running there? (--server URL)"
+        ) from None
     except (ValueError, KeyError, TypeError):
-        raise CommandError(f"{server} did not list instances: is it a hookcatcher server?") \
-            from None
+        raise CommandError(
+            f"{server} did not list instances: is it a hookcatcher server?"
+        ) from None
     try:
         return find_instance([Instance.from_json(item) for item in listed], args.instance)
     except UnknownInstance as exc:
@@ -216,8 +245,10 @@ def _planner(args: argparse.Namespace, instance: Instance | None) -> Planner:
     if instance is not None:
         return lambda capture: plan(instance.webhooks, capture)
     if args.to is None:
-        raise CommandError("where to? give --to URL (your app's webhook URL) or --instance "
-                           "NAME (an instance your app configured through /_gateway/)")
+        raise CommandError(
+            "where to? give --to URL (your app's webhook URL) or --instance "
+            "NAME (an instance your app configured through /_gateway/)"
+        )
     try:
         check_target(args.to)
     except ReplayError as exc:
@@ -233,8 +264,12 @@ def _warn_if_invalid(items: list[Item]) -> None:
     validator = Validator()
     for item in items:
         capture = item.capture
-        _, verdict = judge(validator, capture.method, capture.path, capture.query,
-                           capture.headers, capture.body)
+        _, verdict = judge(
+            validator, capture.method, capture.path, capture.query, capture.headers, capture.body
+        )
         for problem in verdict.errors:
-            print(f"warning: {item.label} after --set is invalid against {verdict.schema}: "
-                  f"{problem.path}: {problem.message}", file=sys.stderr)
+            print(
+                f"warning: {item.label} after --set is invalid against {verdict.schema}: "
+                f"{problem.path}: {problem.message}",
+                file=sys.stderr,
+            )

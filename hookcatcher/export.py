@@ -26,11 +26,12 @@ import argparse
 import base64
 import json
 import sys
+from collections.abc import AsyncIterator, Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from http import HTTPStatus
 from pathlib import Path
-from typing import Any, AsyncIterator, Callable, Iterable, Iterator, Sequence
+from typing import Any
 from urllib.parse import parse_qsl, quote
 
 from starlette.requests import Request
@@ -43,19 +44,36 @@ from .filters import FilterError, parse
 from .outgoing import Outgoing, ReplayError, check_target, curl, forwardable, request_for
 from .output import printable
 from .redact import redacted
-from .session import SessionError, load as load_session
+from .session import SessionError
+from .session import load as load_session
 from .sources import SourceError, from_server
 from .workers import Workers
 
-__all__ = ["DEFAULT_BASE_URL", "FORMATS", "Saved", "add_arguments", "chunks", "curl_script",
-           "export_captures", "export_command", "export_endpoint", "file_name", "fixture_files",
-           "har", "jsonl", "received_request"]
+__all__ = [
+    "DEFAULT_BASE_URL",
+    "FORMATS",
+    "Saved",
+    "add_arguments",
+    "chunks",
+    "curl_script",
+    "export_captures",
+    "export_command",
+    "export_endpoint",
+    "file_name",
+    "fixture_files",
+    "har",
+    "jsonl",
+    "received_request",
+]
 
 DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 FORMATS = ("har", "jsonl", "curl", "fixtures")
 # The formats that are one file: (media type, file name suffix).
-_FILES = {"har": ("application/json", "har"), "jsonl": ("application/x-ndjson", "jsonl"),
-          "curl": ("text/x-shellscript; charset=utf-8", "sh")}
+_FILES = {
+    "har": ("application/json", "har"),
+    "jsonl": ("application/x-ndjson", "jsonl"),
+    "curl": ("text/x-shellscript; charset=utf-8", "sh"),
+}
 _YES, _NO = ("1", "true", "yes", "on"), ("0", "false", "no", "off")
 CHUNK_BYTES = 256 * 1024  # what the API route hands the loop at a time
 
@@ -68,8 +86,9 @@ def received_request(capture: Capture, base_url: str = DEFAULT_BASE_URL) -> Outg
     """The request exactly as it reached hookcatcher at `base_url`: its method, path, whole
     query and forwardable headers. (A replay's `request_for` leaves out a query that held
     Evolution's per-event suffix; arriving at hookcatcher again, it belongs.)"""
-    return Outgoing(capture.method, _url(base_url, capture), forwardable(capture.headers),
-                    capture.raw)
+    return Outgoing(
+        capture.method, _url(base_url, capture), forwardable(capture.headers), capture.raw
+    )
 
 
 def _url(base_url: str, capture: Capture) -> str:
@@ -80,8 +99,10 @@ def _url(base_url: str, capture: Capture) -> str:
 
 # -- HAR
 
-def har(captures: Iterable[Capture], *, base_url: str = DEFAULT_BASE_URL,
-        redact: bool = True) -> str:
+
+def har(
+    captures: Iterable[Capture], *, base_url: str = DEFAULT_BASE_URL, redact: bool = True
+) -> str:
     """A HAR 1.2 log of the captures, oldest first, as UTF-8 JSON text."""
     return "".join(_har_parts(captures, base_url=base_url, redact=redact))
 
@@ -99,12 +120,14 @@ def _har_parts(captures: Iterable[Capture], *, base_url: str, redact: bool) -> I
     if redact:
         log["comment"] = "Secrets redacted by hookcatcher (export with --no-redact to keep them)."
     head, tail = (json.dumps({"log": log}, indent=2, ensure_ascii=False) + "\n").split(
-        json.dumps(_ENTRIES))
+        json.dumps(_ENTRIES)
+    )
     yield head
     first = True
     for capture in captures:
-        entry = json.dumps(_entry(_shown(capture, redact), base_url, exported_at), indent=2,
-                           ensure_ascii=False).replace("\n", "\n      ")
+        entry = json.dumps(
+            _entry(_shown(capture, redact), base_url, exported_at), indent=2, ensure_ascii=False
+        ).replace("\n", "\n      ")
         yield ("[\n      " if first else ",\n      ") + entry
         first = False
     yield ("[]" if first else "\n    ]") + tail
@@ -146,14 +169,17 @@ def _request(capture: Capture, base_url: str) -> dict[str, Any]:
         "httpVersion": "HTTP/1.1",
         "cookies": _cookies(capture.headers),
         "headers": [{"name": name, "value": value} for name, value in capture.headers],
-        "queryString": [{"name": name, "value": value}
-                        for name, value in parse_qsl(capture.query, keep_blank_values=True)],
+        "queryString": [
+            {"name": name, "value": value}
+            for name, value in parse_qsl(capture.query, keep_blank_values=True)
+        ],
         "headersSize": -1,
         "bodySize": capture.size,
     }
     if capture.raw:
         post: dict[str, Any] = {
-            "mimeType": capture.header("content-type") or "application/octet-stream"}
+            "mimeType": capture.header("content-type") or "application/octet-stream"
+        }
         try:
             post["text"] = capture.raw.decode("utf-8")
         except UnicodeDecodeError:
@@ -166,10 +192,14 @@ def _request(capture: Capture, base_url: str) -> dict[str, Any]:
 
 def _cookies(headers: list[tuple[str, str]]) -> list[dict[str, str]]:
     """The Cookie header's pairs (none once redacted: the whole value is hidden)."""
-    pairs = [part.split("=", 1) for header, text in headers if header.lower() == "cookie"
-             for part in text.split(";") if "=" in part]
-    return [{"name": name.strip(), "value": value.strip()} for name, value in pairs
-            if name.strip()]
+    pairs = [
+        part.split("=", 1)
+        for header, text in headers
+        if header.lower() == "cookie"
+        for part in text.split(";")
+        if "=" in part
+    ]
+    return [{"name": name.strip(), "value": value.strip()} for name, value in pairs if name.strip()]
 
 
 def _response(capture: Capture) -> dict[str, Any]:
@@ -206,6 +236,7 @@ def _phrase(status: int) -> str:
 
 # -- JSON Lines, curl, fixtures
 
+
 def jsonl(captures: Iterable[Capture], *, redact: bool = True) -> str:
     """One capture per line in its API JSON form, raw bytes included."""
     return "".join(_jsonl_parts(captures, redact=redact))
@@ -213,36 +244,48 @@ def jsonl(captures: Iterable[Capture], *, redact: bool = True) -> str:
 
 def _jsonl_parts(captures: Iterable[Capture], *, redact: bool) -> Iterator[str]:
     for capture in captures:
-        yield json.dumps(_shown(capture, redact).to_json(include_raw=True),
-                         ensure_ascii=False) + "\n"
+        yield (
+            json.dumps(_shown(capture, redact).to_json(include_raw=True), ensure_ascii=False) + "\n"
+        )
 
 
-def curl_script(captures: Iterable[Capture], target: str | None = None, *,
-                by_events: bool = False, base_url: str = DEFAULT_BASE_URL,
-                redact: bool = True) -> str:
+def curl_script(
+    captures: Iterable[Capture],
+    target: str | None = None,
+    *,
+    by_events: bool = False,
+    base_url: str = DEFAULT_BASE_URL,
+    redact: bool = True,
+) -> str:
     """A shell script that sends the captures again with curl, oldest first: to `target`
     (as received, or per event with `by_events`), or without one to hookcatcher at
     `base_url` as they first arrived. It stops at the first request curl cannot make."""
-    return "".join(_curl_parts(captures, target, by_events=by_events, base_url=base_url,
-                               redact=redact))
+    return "".join(
+        _curl_parts(captures, target, by_events=by_events, base_url=base_url, redact=redact)
+    )
 
 
-def _curl_parts(captures: Iterable[Capture], target: str | None, *, by_events: bool,
-                base_url: str, redact: bool) -> Iterator[str]:
+def _curl_parts(
+    captures: Iterable[Capture], target: str | None, *, by_events: bool, base_url: str, redact: bool
+) -> Iterator[str]:
     if target is not None:
         check_target(target)
     elif by_events:
         raise ReplayError("per-event URLs need a target URL to build on")
     lines = ["#!/bin/sh", "# Captures from hookcatcher, sent again with curl."]
     if redact:
-        lines.append("# Secrets are redacted ([redacted]): export with --no-redact to send "
-                     "the real values.")
+        lines.append(
+            "# Secrets are redacted ([redacted]): export with --no-redact to send the real values."
+        )
     lines += ["set -e", ""]
     yield "\n".join(lines)
     for capture in captures:
         shown = _shown(capture, redact)
-        outgoing = (request_for(shown, target, by_events) if target is not None
-                    else received_request(shown, base_url))
+        outgoing = (
+            request_for(shown, target, by_events)
+            if target is not None
+            else received_request(shown, base_url)
+        )
         what = f"#{capture.id} {shown.provider} {shown.event or '(no event)'}"
         lines = [_comment(f"{what} received {capture.received_at or '?'}")]
         if outgoing.note:
@@ -266,8 +309,7 @@ class Saved:
     skipped: tuple[str, ...]
 
 
-def fixture_files(captures: Iterable[Capture], folder: Path, *,
-                  redact: bool = True) -> Saved:
+def fixture_files(captures: Iterable[Capture], folder: Path, *, redact: bool = True) -> Saved:
     """Each capture as a fixture file under `folder` (`<provider>/<event>.<id>.json`). A body
     that is not JSON cannot be a fixture: it is skipped with the reason."""
     paths: list[Path] = []
@@ -282,17 +324,22 @@ def fixture_files(captures: Iterable[Capture], folder: Path, *,
     return Saved(tuple(paths), tuple(skipped))
 
 
-def chunks(kind: str, captures: Iterable[Capture], *, base_url: str = DEFAULT_BASE_URL,
-           target: str | None = None, by_events: bool = False, redact: bool = True
-           ) -> Iterator[str]:
+def chunks(
+    kind: str,
+    captures: Iterable[Capture],
+    *,
+    base_url: str = DEFAULT_BASE_URL,
+    target: str | None = None,
+    by_events: bool = False,
+    redact: bool = True,
+) -> Iterator[str]:
     """A one-file export (har, jsonl, curl) in pieces, one capture at a time: joined, they
     are what `har`, `jsonl` and `curl_script` give."""
     if kind == "har":
         return _har_parts(captures, base_url=base_url, redact=redact)
     if kind == "jsonl":
         return _jsonl_parts(captures, redact=redact)
-    return _curl_parts(captures, target, by_events=by_events, base_url=base_url,
-                       redact=redact)
+    return _curl_parts(captures, target, by_events=by_events, base_url=base_url, redact=redact)
 
 
 def file_name(kind: str) -> str:
@@ -305,6 +352,7 @@ def _now() -> str:
 
 
 # -- the API route
+
 
 class _BadParam(ValueError):
     pass
@@ -336,12 +384,20 @@ async def export_endpoint(request: Request) -> Response:
     except _BadParam as exc:
         return JSONResponse({"error": str(exc)}, status_code=400)
     stored = list(request.app.state.store)  # the captures as they are now: references only
-    pieces = chunks(kind, _matching(stored, query), base_url=str(request.base_url),
-                    target=target, by_events=by_events, redact=redact)
+    pieces = chunks(
+        kind,
+        _matching(stored, query),
+        base_url=str(request.base_url),
+        target=target,
+        by_events=by_events,
+        redact=redact,
+    )
     workers: Workers = request.app.state.workers
-    return StreamingResponse(_made_by(workers, _batched(pieces)), media_type=_FILES[kind][0],
-                             headers={"content-disposition":
-                                      f'attachment; filename="{file_name(kind)}"'})
+    return StreamingResponse(
+        _made_by(workers, _batched(pieces)),
+        media_type=_FILES[kind][0],
+        headers={"content-disposition": f'attachment; filename="{file_name(kind)}"'},
+    )
 
 
 async def _made_by(workers: Workers, blocks: Iterator[bytes]) -> AsyncIterator[bytes]:
@@ -350,8 +406,7 @@ async def _made_by(workers: Workers, blocks: Iterator[bytes]) -> AsyncIterator[b
         yield block
 
 
-def _matching(captures: Iterable[Capture], query: Callable[[Capture], bool]
-              ) -> Iterator[Capture]:
+def _matching(captures: Iterable[Capture], query: Callable[[Capture], bool]) -> Iterator[Capture]:
     """The captures the filter matches. Each is handed on, then its body let go: a body the
     filter or the export parsed again would otherwise stay with the stored capture (a HAR
     of a full store kept several times its bytes in memory)."""
@@ -398,30 +453,65 @@ def _checked_target(target: str) -> None:
 
 # -- the `export` command
 
+
 def add_arguments(parser: argparse.ArgumentParser) -> None:
     """The `export` command's flags, on the parser the CLI made for it."""
-    parser.add_argument("session", nargs="?", metavar="FILE",
-                        help="a session file saved with --save (instead of a running server)")
-    parser.add_argument("--format", choices=FORMATS, default="har",
-                        help="har (browser devtools, HAR viewers), jsonl (one capture per "
-                             "line), curl (a shell script), fixtures (files, into -o DIR); "
-                             "default har")
-    parser.add_argument("--from", dest="source_server", metavar="URL", default=None,
-                        help=f"the running hookcatcher to read (default {DEFAULT_BASE_URL})")
-    parser.add_argument("--token", metavar="T", type=_token, default=None,
-                        help="with --from: the token that hookcatcher was started with "
-                             "(also HOOKCATCHER_TOKEN)")
-    parser.add_argument("--filter", metavar="QUERY", default="",
-                        help="only captures matching this filter")
-    parser.add_argument("-o", "--output", metavar="FILE|DIR", default=None,
-                        help="write here instead of stdout (a folder for --format fixtures)")
-    parser.add_argument("--to", metavar="URL", default=None,
-                        help="curl: your app's webhook URL (default: hookcatcher itself, as "
-                             "each request first arrived)")
-    parser.add_argument("--by-events", action="store_true",
-                        help="curl with --to: per-event URLs, by the gateway's own rule")
-    parser.add_argument("--no-redact", dest="redact", action="store_false",
-                        help="keep secrets (apikey, Authorization, tokens, JWTs) as captured")
+    parser.add_argument(
+        "session",
+        nargs="?",
+        metavar="FILE",
+        help="a session file saved with --save (instead of a running server)",
+    )
+    parser.add_argument(
+        "--format",
+        choices=FORMATS,
+        default="har",
+        help="har (browser devtools, HAR viewers), jsonl (one capture per "
+        "line), curl (a shell script), fixtures (files, into -o DIR); "
+        "default har",
+    )
+    parser.add_argument(
+        "--from",
+        dest="source_server",
+        metavar="URL",
+        default=None,
+        help=f"the running hookcatcher to read (default {DEFAULT_BASE_URL})",
+    )
+    parser.add_argument(
+        "--token",
+        metavar="T",
+        type=_token,
+        default=None,
+        help="with --from: the token that hookcatcher was started with (also HOOKCATCHER_TOKEN)",
+    )
+    parser.add_argument(
+        "--filter", metavar="QUERY", default="", help="only captures matching this filter"
+    )
+    parser.add_argument(
+        "-o",
+        "--output",
+        metavar="FILE|DIR",
+        default=None,
+        help="write here instead of stdout (a folder for --format fixtures)",
+    )
+    parser.add_argument(
+        "--to",
+        metavar="URL",
+        default=None,
+        help="curl: your app's webhook URL (default: hookcatcher itself, as "
+        "each request first arrived)",
+    )
+    parser.add_argument(
+        "--by-events",
+        action="store_true",
+        help="curl with --to: per-event URLs, by the gateway's own rule",
+    )
+    parser.add_argument(
+        "--no-redact",
+        dest="redact",
+        action="store_false",
+        help="keep secrets (apikey, Authorization, tokens, JWTs) as captured",
+    )
 
 
 def _token(text: str) -> str:
@@ -438,14 +528,15 @@ def export_command(args: argparse.Namespace) -> int:
     if problem:
         return _fail(problem)
     if args.session is not None and args.source_server is not None:
-        return _fail(f"export takes a session FILE or --from URL, not both (got {args.session} "
-                     f"and --from {args.source_server})")
+        return _fail(
+            f"export takes a session FILE or --from URL, not both (got {args.session} "
+            f"and --from {args.source_server})"
+        )
     if args.session is not None:
         return _export_session(args)
     server = args.source_server or DEFAULT_BASE_URL
     try:
-        captures = [item.capture for item in from_server(server, args.filter,
-                                                         token=args.token)]
+        captures = [item.capture for item in from_server(server, args.filter, token=args.token)]
     except SourceError as exc:
         return _fail(str(exc))
     return export_captures(captures, args, base_url=server)
@@ -464,8 +555,9 @@ def _export_session(args: argparse.Namespace) -> int:
     return export_captures([capture for capture in loaded.captures if query(capture)], args)
 
 
-def export_captures(captures: Sequence[Capture], args: argparse.Namespace,
-                    base_url: str = DEFAULT_BASE_URL) -> int:
+def export_captures(
+    captures: Sequence[Capture], args: argparse.Namespace, base_url: str = DEFAULT_BASE_URL
+) -> int:
     """Write `captures` as the flags say: the part of `export` after reading, for any source
     of captures (a server, a saved session). HAR URLs and target-less curl commands are
     built on `base_url`."""
@@ -480,11 +572,19 @@ def export_captures(captures: Sequence[Capture], args: argparse.Namespace,
             return _fail(str(exc))
         for reason in saved.skipped:
             print(f"skipped: {reason}", file=sys.stderr)
-        print(f"hookcatcher: {len(saved.paths)} fixture file(s) in {args.output} ({how})",
-              file=sys.stderr)
+        print(
+            f"hookcatcher: {len(saved.paths)} fixture file(s) in {args.output} ({how})",
+            file=sys.stderr,
+        )
         return 0
-    pieces = chunks(args.format, captures, base_url=base_url, target=args.to,
-                    by_events=args.by_events, redact=args.redact)
+    pieces = chunks(
+        args.format,
+        captures,
+        base_url=base_url,
+        target=args.to,
+        by_events=args.by_events,
+        redact=args.redact,
+    )
     if args.output is None:
         for piece in pieces:
             sys.stdout.write(piece)
@@ -497,8 +597,10 @@ def export_captures(captures: Sequence[Capture], args: argparse.Namespace,
         except OSError as exc:
             return _fail(f"{args.output}: cannot write: {exc.strerror}")
         where = args.output
-    print(f"hookcatcher: {len(captures)} capture(s) as {args.format} to {where} ({how})",
-          file=sys.stderr)
+    print(
+        f"hookcatcher: {len(captures)} capture(s) as {args.format} to {where} ({how})",
+        file=sys.stderr,
+    )
     return 0
 
 

@@ -19,16 +19,33 @@ thousands of mutations.
 from __future__ import annotations
 
 import re
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 __all__ = ["Check", "compile_check"]
 
 Check = Callable[[Any], bool]
 
 # Keywords that say nothing about validity.
-_ANNOTATIONS = frozenset({"title", "description", "$comment", "examples", "default", "$id",
-                          "$schema", "$defs", "definitions", "deprecated", "readOnly",
-                          "writeOnly", "format", "contentEncoding", "contentMediaType"})
+_ANNOTATIONS = frozenset(
+    {
+        "title",
+        "description",
+        "$comment",
+        "examples",
+        "default",
+        "$id",
+        "$schema",
+        "$defs",
+        "definitions",
+        "deprecated",
+        "readOnly",
+        "writeOnly",
+        "format",
+        "contentEncoding",
+        "contentMediaType",
+    }
+)
 
 
 class _Unsupported(Exception):
@@ -67,8 +84,13 @@ def _compile(node: Any) -> Check:
     wanted = node.get("type")
     # A single type is checked by the keywords of that type (one call, not two), which
     # otherwise let every other type pass.
-    strict = {"object": _OBJECT_KEYWORDS, "array": _ARRAY_KEYWORDS,
-              "string": _STRING_KEYWORDS}.get(wanted) if isinstance(wanted, str) else None
+    strict = (
+        {"object": _OBJECT_KEYWORDS, "array": _ARRAY_KEYWORDS, "string": _STRING_KEYWORDS}.get(
+            wanted
+        )
+        if isinstance(wanted, str)
+        else None
+    )
     if strict is not None and node.keys() & strict:
         wanted = None
     elif wanted is not None:
@@ -102,13 +124,18 @@ def _merged(node: dict[str, Any]) -> dict[str, Any]:
     required = list(node.get("required", []))
     wanted = node.get("type")
     for branch in node["allOf"]:
-        if not isinstance(branch, dict) or set(branch) - _ANNOTATIONS - _FOLDABLE or \
-                branch.get("type", "object") != "object" or wanted not in (None, "object"):
+        if (
+            not isinstance(branch, dict)
+            or set(branch) - _ANNOTATIONS - _FOLDABLE
+            or branch.get("type", "object") != "object"
+            or wanted not in (None, "object")
+        ):
             kept.append(branch)
             continue
         for name, schema in branch.get("properties", {}).items():
-            properties[name] = {"allOf": [properties[name], schema]} \
-                if name in properties else schema
+            properties[name] = (
+                {"allOf": [properties[name], schema]} if name in properties else schema
+            )
         required.extend(name for name in branch.get("required", []) if name not in required)
         if "type" in branch:
             wanted = "object"
@@ -140,8 +167,13 @@ def _simple(node: Any) -> tuple[type, ...] | None:
 
 # Types whose isinstance check is exact for JSON values (not integer or number: a bool is
 # an int to Python, not to JSON).
-_PYTHON: dict[str, type] = {"object": dict, "array": list, "string": str, "boolean": bool,
-                            "null": type(None)}
+_PYTHON: dict[str, type] = {
+    "object": dict,
+    "array": list,
+    "string": str,
+    "boolean": bool,
+    "null": type(None),
+}
 
 
 def _all(parts: list[Check]) -> Check:
@@ -158,10 +190,12 @@ def _all(parts: list[Check]) -> Check:
             if not part(value):
                 return False
         return True
+
     return every
 
 
 # --- type, enum, const -----------------------------------------------------------------------
+
 
 def _is_integer(value: Any) -> bool:
     if isinstance(value, bool):
@@ -177,8 +211,11 @@ def _instance_of(kind: type) -> Check:
     return lambda value: isinstance(value, kind)
 
 
-_TYPES: dict[str, Check] = {**{name: _instance_of(kind) for name, kind in _PYTHON.items()},
-                            "integer": _is_integer, "number": _is_number}
+_TYPES: dict[str, Check] = {
+    **{name: _instance_of(kind) for name, kind in _PYTHON.items()},
+    "integer": _is_integer,
+    "number": _is_number,
+}
 
 
 def _type(wanted: Any) -> Check:
@@ -197,6 +234,7 @@ def _type(wanted: Any) -> Check:
             if check(value):
                 return True
         return False
+
     return any_type
 
 
@@ -226,9 +264,17 @@ def _equal(one: Any, two: Any) -> bool:
 
 # --- objects ---------------------------------------------------------------------------------
 
-_OBJECT_KEYWORDS = frozenset({"properties", "required", "additionalProperties",
-                              "patternProperties", "dependentSchemas", "minProperties",
-                              "maxProperties"})
+_OBJECT_KEYWORDS = frozenset(
+    {
+        "properties",
+        "required",
+        "additionalProperties",
+        "patternProperties",
+        "dependentSchemas",
+        "minProperties",
+        "maxProperties",
+    }
+)
 
 
 def _object(node: dict[str, Any], strict: bool) -> Check:
@@ -237,14 +283,17 @@ def _object(node: dict[str, Any], strict: bool) -> Check:
     (`"type": "object"`); otherwise it passes, as these keywords only speak of objects."""
     properties: dict[str, Any] = {
         name: _simple(schema) or _compile(schema)
-        for name, schema in node.get("properties", {}).items()}
-    patterns = [(re.compile(pattern), _compile(schema))
-                for pattern, schema in node.get("patternProperties", {}).items()]
-    additional = _compile(node["additionalProperties"]) \
-        if "additionalProperties" in node else None
+        for name, schema in node.get("properties", {}).items()
+    }
+    patterns = [
+        (re.compile(pattern), _compile(schema))
+        for pattern, schema in node.get("patternProperties", {}).items()
+    ]
+    additional = _compile(node["additionalProperties"]) if "additionalProperties" in node else None
     required = tuple(node.get("required", ()))
-    dependent = [(name, _compile(schema))
-                 for name, schema in node.get("dependentSchemas", {}).items()]
+    dependent = [
+        (name, _compile(schema)) for name, schema in node.get("dependentSchemas", {}).items()
+    ]
     fewest, most = node.get("minProperties"), node.get("maxProperties")
     walk = bool(patterns) or additional is not None
     lookup = properties.get
@@ -270,8 +319,12 @@ def _object(node: dict[str, Any], strict: bool) -> Check:
                         matched = True
                         if not sub(item):
                             return False
-                if named is None and not matched and additional is not None \
-                        and not additional(item):
+                if (
+                    named is None
+                    and not matched
+                    and additional is not None
+                    and not additional(item)
+                ):
                     return False
         else:
             for key, item in value.items():
@@ -287,6 +340,7 @@ def _object(node: dict[str, Any], strict: bool) -> Check:
             if name in value and not sub(value):
                 return False
         return True
+
     return check
 
 
@@ -317,6 +371,7 @@ def _array(node: dict[str, Any], strict: bool) -> Check:
                 if not _holds(items, item):
                     return False
         return True
+
     return check
 
 
@@ -337,11 +392,13 @@ def _string(node: dict[str, Any], strict: bool) -> Check:
         if longest is not None and len(value) > longest:
             return False
         return pattern is None or pattern.search(value) is not None
+
     return check
 
 
-_NUMBER_KEYWORDS = frozenset({"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum",
-                              "multipleOf"})
+_NUMBER_KEYWORDS = frozenset(
+    {"minimum", "maximum", "exclusiveMinimum", "exclusiveMaximum", "multipleOf"}
+)
 
 
 def _number(node: dict[str, Any]) -> Check:
@@ -353,13 +410,18 @@ def _number(node: dict[str, Any]) -> Check:
     def check(value: Any) -> bool:
         if not _is_number(value):
             return True
-        return not ((low is not None and value < low) or (high is not None and value > high)
-                    or (above is not None and value <= above)
-                    or (below is not None and value >= below))
+        return not (
+            (low is not None and value < low)
+            or (high is not None and value > high)
+            or (above is not None and value <= above)
+            or (below is not None and value >= below)
+        )
+
     return check
 
 
 # --- combinations ----------------------------------------------------------------------------
+
 
 def _combined(node: dict[str, Any]) -> list[Check]:
     parts: list[Check] = []
@@ -373,6 +435,7 @@ def _combined(node: dict[str, Any]) -> list[Check]:
                 if branch(value):
                     return True
             return False
+
         parts.append(any_of)
     if "oneOf" in node:
         choices = [_compile(schema) for schema in node["oneOf"]]
@@ -388,6 +451,10 @@ def _combined(node: dict[str, Any]) -> list[Check]:
     return parts
 
 
-_KEYWORDS = (frozenset({"type", "enum", "const", "allOf", "anyOf", "oneOf", "not", "if",
-                        "then", "else"})
-             | _OBJECT_KEYWORDS | _ARRAY_KEYWORDS | _STRING_KEYWORDS | _NUMBER_KEYWORDS)
+_KEYWORDS = (
+    frozenset({"type", "enum", "const", "allOf", "anyOf", "oneOf", "not", "if", "then", "else"})
+    | _OBJECT_KEYWORDS
+    | _ARRAY_KEYWORDS
+    | _STRING_KEYWORDS
+    | _NUMBER_KEYWORDS
+)

@@ -18,8 +18,9 @@ __all__ = ["MAX_NAME", "safe_name", "write_new"]
 MAX_NAME = 100  # characters: far under every file system's limit, counter and suffix included
 _UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
 # Names Windows keeps for devices, with or without a suffix (`NUL.json` is the device too).
-_RESERVED = frozenset({"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)),
-                       *(f"lpt{n}" for n in range(10))})
+_RESERVED = frozenset(
+    {"con", "prn", "aux", "nul", *(f"com{n}" for n in range(10)), *(f"lpt{n}" for n in range(10))}
+)
 
 
 def safe_name(text: str, fallback: str = "capture") -> str:
@@ -62,5 +63,6 @@ def write_new(folder: Path, name: str, text: str, *, inside: Path | None = None)
 def _check_inside(path: Path, root: Path) -> None:
     resolved = path.resolve()
     if resolved != root and root not in resolved.parents:
-        raise OSError(errno.EPERM, f"outside the folder it was to be written in ({root})",
-                      str(path))
+        raise OSError(
+            errno.EPERM, f"outside the folder it was to be written in ({root})", str(path)
+        )

@@ -14,8 +14,9 @@ server's event loop, for anyone who can send `?q=`, against bodies of up to --ma
 from __future__ import annotations
 
 import json
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable, Iterator, TypeVar
+from typing import Any, TypeVar
 
 from .capture import NOT_JSON_STATUSES, STATUSES, Capture
 
@@ -70,14 +71,18 @@ class Filter:
 def parse(query: str | None) -> Filter:
     query = query or ""
     if len(query) > MAX_QUERY:
-        raise FilterError(query[:_SHOWN] + "...", f"the filter is {len(query):,} characters "
-                          f"long, over the limit of {MAX_QUERY:,} characters")
+        raise FilterError(
+            query[:_SHOWN] + "...",
+            f"the filter is {len(query):,} characters "
+            f"long, over the limit of {MAX_QUERY:,} characters",
+        )
     fields: list[Predicate] = []
     texts: list[_Text] = []
     for count, (text, raw) in enumerate(_tokens(query), 1):
         if count > MAX_TERMS:
-            raise FilterError(raw, f"a filter holds at most {MAX_TERMS} terms; this is term "
-                                   f"{count}")
+            raise FilterError(
+                raw, f"a filter holds at most {MAX_TERMS} terms; this is term {count}"
+            )
         term = _term(text, raw)
         (texts if isinstance(term, _Text) else fields).append(term)
     if texts:  # after the fields: they are cheap, and a capture they refuse is not searched
@@ -147,8 +152,13 @@ def _glob(pattern: str) -> Callable[[str], bool]:
     def matches(text: str) -> bool:
         text = text.lower()
         end = len(text) - len(tail)
-        return end >= len(head) and text.startswith(head) and text.endswith(tail) \
+        return (
+            end >= len(head)
+            and text.startswith(head)
+            and text.endswith(tail)
             and _in_order(text, middle, len(head), end)
+        )
+
     return matches
 
 
@@ -202,16 +212,21 @@ def _body_path(key: str, value: str, raw: str) -> Predicate:
     array met without an index matches if any element does."""
     steps = key.split(".")
     if any(not step for step in steps):
-        raise FilterError(raw, f"'{key}' is not a field ({', '.join(FIELDS)}) nor a dotted "
-                               "path into the body (data.key.fromMe)")
+        raise FilterError(
+            raw,
+            f"'{key}' is not a field ({', '.join(FIELDS)}) nor a dotted "
+            "path into the body (data.key.fromMe)",
+        )
     matches = _value_matcher(value)
-    keys = [json.dumps(step, ensure_ascii=False).encode("utf-8")
-            for step in steps if not step.isdigit()]
+    keys = [
+        json.dumps(step, ensure_ascii=False).encode("utf-8") for step in steps if not step.isdigit()
+    ]
 
     def predicate(capture: Capture) -> bool:
         if _keys_missing(capture, keys):
             return False  # without parsing: a stored capture's body is parsed on demand
         return any(matches(found) for found in _walk(capture.body, steps))
+
     return predicate
 
 
@@ -220,9 +235,15 @@ def _keys_missing(capture: Capture, keys: list[bytes]) -> bool:
     text as received with no backslash in it: there a key can only be written one way,
     `"fromMe"`. (A digit step may be an array index, so it is not looked for.)"""
     raw = capture.raw
-    return bool(keys) and capture.is_json and capture.decoded_size is None \
-        and raw[:1] in (b"{", b"[") and raw[1:2] != b"\x00" and b"\\" not in raw \
+    return (
+        bool(keys)
+        and capture.is_json
+        and capture.decoded_size is None
+        and raw[:1] in (b"{", b"[")
+        and raw[1:2] != b"\x00"
+        and b"\\" not in raw
         and not all(key in raw for key in keys)
+    )
 
 
 def _walk(node: Any, steps: list[str]) -> Iterator[Any]:
@@ -255,12 +276,14 @@ def _value_matcher(value: str) -> Callable[[Any], bool]:
         if isinstance(literal, (bool, int, float)) or literal is None:
             # true matches true, 5 matches 5 and "5", null matches null.
             return lambda found, want=literal: (
-                found is want if isinstance(want, bool) or want is None
+                found is want
+                if isinstance(want, bool) or want is None
                 else (not isinstance(found, bool) and found == want) or found == value
             )
     matches = _glob(value)
-    return lambda found: isinstance(found, (str, int, float)) and not isinstance(found, bool) \
-        and matches(str(found))
+    return lambda found: (
+        isinstance(found, (str, int, float)) and not isinstance(found, bool) and matches(str(found))
+    )
 
 
 @dataclass(frozen=True, slots=True)
@@ -275,24 +298,30 @@ class _Text:
     def found_in(self, body: str | bytes) -> bool:
         """Anywhere in the body (in lower case already), the pieces one after another."""
         if isinstance(body, bytes):
-            return self.ascii_pieces is not None \
-                and _in_order(body, self.ascii_pieces, 0, len(body))
+            return self.ascii_pieces is not None and _in_order(
+                body, self.ascii_pieces, 0, len(body)
+            )
         return _in_order(body, self.pieces, 0, len(body))
 
 
 def _text(text: str, negate: bool) -> _Text:
     pieces = text.lower().split("*")
-    ascii_pieces = [piece.encode("ascii") for piece in pieces] \
-        if all(piece.isascii() for piece in pieces) else None
+    ascii_pieces = (
+        [piece.encode("ascii") for piece in pieces]
+        if all(piece.isascii() for piece in pieces)
+        else None
+    )
     return _Text(pieces, ascii_pieces, negate)
 
 
 def _texts_predicate(texts: list[_Text]) -> Predicate:
     """Every free-text term of a query, anywhere in the raw body, ignoring case: the body is
     lowered once for all of them."""
+
     def predicate(capture: Capture) -> bool:
         body = _lowered(capture.raw)
         return all(text.found_in(body) != text.negate for text in texts)
+
     return predicate
 
 

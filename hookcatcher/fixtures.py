@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import difflib
 import json
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 from . import catalog
 from .capture import Capture
@@ -19,8 +20,17 @@ from .ingest import parse_body
 from .outgoing import forwardable
 from .resources import data_dir
 
-__all__ = ["Fixture", "FixtureError", "bundled", "document_of", "from_document", "is_fixture",
-           "load", "pick", "save"]
+__all__ = [
+    "Fixture",
+    "FixtureError",
+    "bundled",
+    "document_of",
+    "from_document",
+    "is_fixture",
+    "load",
+    "pick",
+    "save",
+]
 
 _KEYS = ("title", "provider", "version", "event", "headers", "body")
 
@@ -52,7 +62,7 @@ class Fixture:
     def variant(self) -> str:
         """What the file name adds after the event (`text` in messages.upsert.text.json)."""
         stem, base = self.path.stem, catalog.file_stem(self.event)
-        return stem[len(base) + 1:] if stem.startswith(base + ".") else ""
+        return stem[len(base) + 1 :] if stem.startswith(base + ".") else ""
 
     def raw(self) -> bytes:
         return json.dumps(self.body, ensure_ascii=False).encode("utf-8")
@@ -88,9 +98,15 @@ def from_document(path: Path, document: Any) -> Fixture:
         isinstance(h, list) and len(h) == 2 and all(isinstance(x, str) for x in h) for h in headers
     ):
         raise FixtureError(f"{path}: headers must be a list of [name, value] strings")
-    return Fixture(path, document["title"], document["provider"], document["version"],
-                   document["event"], tuple((name, value) for name, value in headers),
-                   document["body"])
+    return Fixture(
+        path,
+        document["title"],
+        document["provider"],
+        document["version"],
+        document["event"],
+        tuple((name, value) for name, value in headers),
+        document["body"],
+    )
 
 
 def bundled() -> Iterator[Fixture]:
@@ -99,8 +115,9 @@ def bundled() -> Iterator[Fixture]:
         yield load(path)
 
 
-def pick(name: str, provider: str | None = None, version: str | None = None,
-         variant: str | None = None) -> Fixture:
+def pick(
+    name: str, provider: str | None = None, version: str | None = None, variant: str | None = None
+) -> Fixture:
     """The bundled fixture `send` uses for `name`: a fixture name
     (`evolution/v2/messages.upsert.text`) or an event name (`messages.upsert`,
     `messages/post`), optionally after the gateway and version (`evolution/v1/messages.upsert`). When several fit, the first
@@ -116,21 +133,35 @@ def pick(name: str, provider: str | None = None, version: str | None = None,
         release, _, event = rest.partition("/")
         if release in catalog.PROVIDERS[head].versions and event and version in (None, release):
             version, name = release, event
-    named = [fixture for fixture in everything
-             if name in (fixture.event, catalog.file_stem(fixture.event))]
+    named = [
+        fixture
+        for fixture in everything
+        if name in (fixture.event, catalog.file_stem(fixture.event))
+    ]
     if not named:
         known = sorted({fixture.event for fixture in everything})
         close = difflib.get_close_matches(name, known, n=1)
         hint = f" (did you mean {close[0]}?)" if close else ""
-        raise FixtureError(f"no bundled fixture for {name!r}{hint}; "
-                           "`hookcatcher send --list` shows them all")
-    chosen = [fixture for fixture in named
-              if provider in (None, fixture.provider) and version in (None, fixture.version)
-              and variant in (None, fixture.variant)]
+        raise FixtureError(
+            f"no bundled fixture for {name!r}{hint}; `hookcatcher send --list` shows them all"
+        )
+    chosen = [
+        fixture
+        for fixture in named
+        if provider in (None, fixture.provider)
+        and version in (None, fixture.version)
+        and variant in (None, fixture.variant)
+    ]
     if not chosen:
-        wanted = ", ".join(f"{flag} {value}" for flag, value in
-                           (("--provider", provider), ("--version", version),
-                            ("--variant", variant)) if value is not None)
+        wanted = ", ".join(
+            f"{flag} {value}"
+            for flag, value in (
+                ("--provider", provider),
+                ("--version", version),
+                ("--variant", variant),
+            )
+            if value is not None
+        )
         there = ", ".join(fixture.name for fixture in named)
         raise FixtureError(f"no bundled fixture for {name} with {wanted}; there are: {there}")
     return min(chosen, key=_preference)
@@ -149,8 +180,9 @@ def document_of(capture: Capture, title: str | None = None) -> dict[str, Any]:
     sends the event; otherwise the body cannot say which one did, and it is `captured`."""
     if not capture.is_json:
         reason = capture.validation.errors[0].message if capture.validation.errors else "not JSON"
-        raise FixtureError(f"capture {capture.id} cannot be a fixture: its body is not JSON "
-                           f"({reason})")
+        raise FixtureError(
+            f"capture {capture.id} cannot be a fixture: its body is not JSON ({reason})"
+        )
     event = catalog.find(capture.provider, capture.event)
     version = event.versions[0] if event is not None and len(event.versions) == 1 else "captured"
     if title is None:

@@ -15,13 +15,14 @@ import math
 import re
 import time
 import zlib
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
-from typing import Any, Callable, Iterable
+from typing import Any
 from urllib.parse import parse_qsl
 
 import orjson
@@ -31,10 +32,26 @@ from .capture import Answer, Capture, Problem, Validation, headers_size
 from .conversation import chat_of
 from .validation import Validator, json_path
 
-__all__ = ["build_capture", "received_now", "refused_capture", "judge", "parse_body", "parse_json",
-           "read_body", "Limits", "Parsed", "limit_text", "DEFAULT_MAX_BODY",
-           "DEFAULT_MAX_HEADERS", "DEFAULT_MAX_HEADER_BYTES", "MAX_DEPTH", "MAX_MEMBERS",
-           "Undecodable", "content_codings", "decode_content"]
+__all__ = [
+    "build_capture",
+    "received_now",
+    "refused_capture",
+    "judge",
+    "parse_body",
+    "parse_json",
+    "read_body",
+    "Limits",
+    "Parsed",
+    "limit_text",
+    "DEFAULT_MAX_BODY",
+    "DEFAULT_MAX_HEADERS",
+    "DEFAULT_MAX_HEADER_BYTES",
+    "MAX_DEPTH",
+    "MAX_MEMBERS",
+    "Undecodable",
+    "content_codings",
+    "decode_content",
+]
 
 # Media bodies carry their file as base64: Evolution's own server takes 136 MB of JSON, and a
 # video of 15 MB arrives as about 21 MB.
@@ -50,13 +67,17 @@ MAX_DEPTH = 128
 SHOWN_DUPLICATES = 10  # duplicate keys warned about one by one, before "and N more"
 
 JSON, NOT_JSON, FORM, TOO_LARGE = "json", "not-json", "form", "too-large"
-_TOO_DEEP = (f"JSON nested more than {MAX_DEPTH} levels deep: kept as received, not parsed "
-             "or validated")
+_TOO_DEEP = (
+    f"JSON nested more than {MAX_DEPTH} levels deep: kept as received, not parsed or validated"
+)
 _CONTAINERS = (dict, list)
 _STRING = r'"[^"\\]*(?:\\.[^"\\]*)*"'
-_INFLATE = {"gzip": (16 + zlib.MAX_WBITS,), "x-gzip": (16 + zlib.MAX_WBITS,),
-            # RFC 9110 deflate is zlib-wrapped; some senders send it raw.
-            "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS)}
+_INFLATE = {
+    "gzip": (16 + zlib.MAX_WBITS,),
+    "x-gzip": (16 + zlib.MAX_WBITS,),
+    # RFC 9110 deflate is zlib-wrapped; some senders send it raw.
+    "deflate": (zlib.MAX_WBITS, -zlib.MAX_WBITS),
+}
 # gzip allows members one after another; a sender writes one. Each member costs a fresh
 # inflater, so a body of 20-byte empty members would make a 40 MB body two million of them.
 MAX_MEMBERS = 1000
@@ -81,14 +102,15 @@ class Limits:
             return f"{len(headers):,} headers, over the limit of {self.max_headers}"
         size = headers_size(headers)
         if size > self.max_header_bytes:
-            return (f"headers of {size:,} bytes, over the limit of "
-                    f"{limit_text(self.max_header_bytes)}")
+            return (
+                f"headers of {size:,} bytes, over the limit of {limit_text(self.max_header_bytes)}"
+            )
         return None
 
     def headers_kept(self, headers: list[tuple[str, str]]) -> list[tuple[str, str]]:
         """The first headers of a refused request, as many as the limits allow."""
         kept, size = [], 0
-        for name, value in headers[:self.max_headers]:
+        for name, value in headers[: self.max_headers]:
             size += len(name) + len(value) + 4
             if size > self.max_header_bytes:
                 break
@@ -98,8 +120,10 @@ class Limits:
     def body_over(self, size: int, declared: bool) -> str:
         """The 413 message for a body of `size` bytes (declared, or seen so far)."""
         how = f"{size:,} bytes (its Content-Length)" if declared else f"at least {size:,} bytes"
-        return (f"body of {how} is over the --max-body limit of {limit_text(self.max_body)}; "
-                "raise it with --max-body")
+        return (
+            f"body of {how} is over the --max-body limit of {limit_text(self.max_body)}; "
+            "raise it with --max-body"
+        )
 
 
 def limit_text(size: int) -> str:
@@ -122,9 +146,18 @@ class Parsed:
     decoded_size: int | None = None
 
 
-def build_capture(validator: Validator, method: str, path: str, query: str,
-                  headers: list[tuple[str, str]], remote: str, raw: bytes, *,
-                  max_body: int = DEFAULT_MAX_BODY, received_at: str | None = None) -> Capture:
+def build_capture(
+    validator: Validator,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    remote: str,
+    raw: bytes,
+    *,
+    max_body: int = DEFAULT_MAX_BODY,
+    received_at: str | None = None,
+) -> Capture:
     """`max_body` bounds what a compressed body may decode to; `received_at` is when the
     request came in, for a capture built later on a worker thread."""
     received_at = received_at or _now()
@@ -133,13 +166,22 @@ def build_capture(validator: Validator, method: str, path: str, query: str,
         found, validation = judge(validator, method, path, query, headers, parsed.body)
     else:
         found = catalog.classify(method, path, query, headers, None)
-        validation = Validation(parsed.status, None,
-                                (parsed.problem,) if parsed.problem else ())
+        validation = Validation(parsed.status, None, (parsed.problem,) if parsed.problem else ())
     capture = Capture(
-        received_at=received_at, method=method, path=path, query=query, headers=headers,
-        remote=remote, raw=raw, body=parsed.body, provider=found.provider, event=found.event,
-        instance=found.instance, route=found.route,
-        validation=validation, warnings=[*found.warnings, *parsed.warnings],
+        received_at=received_at,
+        method=method,
+        path=path,
+        query=query,
+        headers=headers,
+        remote=remote,
+        raw=raw,
+        body=parsed.body,
+        provider=found.provider,
+        event=found.event,
+        instance=found.instance,
+        route=found.route,
+        validation=validation,
+        warnings=[*found.warnings, *parsed.warnings],
         decoded_size=parsed.decoded_size,
     )
     if parsed.status == TOO_LARGE and parsed.problem is not None:
@@ -156,17 +198,35 @@ def _parse_again(capture: Capture) -> Any:
     return read_body(capture.raw, capture.headers, limit).body
 
 
-def refused_capture(method: str, path: str, query: str, headers: list[tuple[str, str]],
-                    remote: str, size: int, status: int, reason: str) -> Capture:
+def refused_capture(
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    remote: str,
+    size: int,
+    status: int,
+    reason: str,
+) -> Capture:
     """The record of a request refused before its body was read (over --max-body, or over
     the header limits): who sent what where, the size it came with, and the answer."""
     found = catalog.classify(method, path, query, headers, None)
     return Capture(
-        received_at=_now(), method=method, path=path, query=query, headers=headers,
-        remote=remote, raw=b"", body=None, provider=found.provider, event=found.event,
-        instance=found.instance, route=found.route,
+        received_at=_now(),
+        method=method,
+        path=path,
+        query=query,
+        headers=headers,
+        remote=remote,
+        raw=b"",
+        body=None,
+        provider=found.provider,
+        event=found.event,
+        instance=found.instance,
+        route=found.route,
         validation=Validation(TOO_LARGE, None, (Problem("$", reason),)),
-        warnings=list(found.warnings), answer=Answer(status, 0, reason),
+        warnings=list(found.warnings),
+        answer=Answer(status, 0, reason),
         refused_size=size or None,
     )
 
@@ -185,17 +245,25 @@ def _now() -> str:
     whole = int(now)
     second = _second
     if second[0] != whole:
-        second = _second = (whole, datetime.fromtimestamp(whole, timezone.utc).strftime(
-            "%Y-%m-%dT%H:%M:%S"))
+        second = _second = (
+            whole,
+            datetime.fromtimestamp(whole, timezone.utc).strftime("%Y-%m-%dT%H:%M:%S"),
+        )
     return f"{second[1]}.{int((now - whole) * 1_000_000):06d}Z"
 
 
 _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
 
 
-def judge(validator: Validator, method: str, path: str, query: str,
-          headers: list[tuple[str, str]], body: Any,
-          problem: Problem | None = None) -> tuple[catalog.Classification, Validation]:
+def judge(
+    validator: Validator,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    body: Any,
+    problem: Problem | None = None,
+) -> tuple[catalog.Classification, Validation]:
     """What a parsed body is and whether it holds: the server and `validate` both ask here.
     `problem` is the parse error, when the bytes were not JSON."""
     found = catalog.classify(method, path, query, headers, body)
@@ -204,8 +272,9 @@ def judge(validator: Validator, method: str, path: str, query: str,
     return found, validator.check(found.provider, found.event, body)
 
 
-def read_body(raw: bytes, headers: Iterable[tuple[str, str]],
-              max_body: int = DEFAULT_MAX_BODY) -> Parsed:
+def read_body(
+    raw: bytes, headers: Iterable[tuple[str, str]], max_body: int = DEFAULT_MAX_BODY
+) -> Parsed:
     """The body as its sender meant it: Content-Encoding undone (to at most `max_body`
     bytes), then JSON, or the fields of a form when the Content-Type says form and the
     bytes are not JSON. `curl -d '{...}'` posts JSON labelled as a form, so JSON comes first,
@@ -227,13 +296,18 @@ def read_body(raw: bytes, headers: Iterable[tuple[str, str]],
         decoded_size = len(data)
     parsed = parse_json(data)
     media = (content_type or "").partition(";")[0].strip().lower()
-    if parsed.status == NOT_JSON and media in _FORM_TYPES and data.strip() \
-            and data.lstrip()[:1] not in (b"{", b"["):
+    if (
+        parsed.status == NOT_JSON
+        and media in _FORM_TYPES
+        and data.strip()
+        and data.lstrip()[:1] not in (b"{", b"[")
+    ):
         parsed = _form(data, media, content_type or "")
     if decoded_size is None:
         return parsed
     problem = parsed.problem and Problem(
-        "$", f"{parsed.problem.message} (in the body as {coding} decodes it)")
+        "$", f"{parsed.problem.message} (in the body as {coding} decodes it)"
+    )
     return Parsed(parsed.status, parsed.body, problem, parsed.warnings, decoded_size)
 
 
@@ -247,15 +321,20 @@ def parse_json(raw: bytes) -> Parsed:
     """The bytes as JSON, with warnings for what parses here but not everywhere (a byte
     order mark, UTF-16 or UTF-32, duplicate keys); or a Problem that says what and where."""
     if not raw or raw.isspace():
-        return Parsed(NOT_JSON, problem=Problem(
-            "$", "empty body" if not raw else "body is only whitespace"))
+        return Parsed(
+            NOT_JSON, problem=Problem("$", "empty body" if not raw else "body is only whitespace")
+        )
     body = _plain_json(raw)
     if body is not _CAREFUL:
         return Parsed(JSON, body)
     duplicated: list[tuple[dict[str, Any], list[tuple[str, Any]]]] = []
     try:
-        body = json.loads(raw, parse_constant=_reject_constant, parse_float=_finite_float,
-                          object_pairs_hook=_objects(duplicated))
+        body = json.loads(
+            raw,
+            parse_constant=_reject_constant,
+            parse_float=_finite_float,
+            object_pairs_hook=_objects(duplicated),
+        )
     except json.JSONDecodeError as exc:
         return _not_json(f"broken JSON at line {exc.lineno}, column {exc.colno}: {exc.msg}")
     except UnicodeDecodeError as exc:
@@ -274,8 +353,10 @@ def parse_json(raw: bytes) -> Parsed:
     if _SURROGATE_ESCAPE.search(raw):
         body, replaced = _whole_characters(body)
         if replaced:
-            warnings += (f"{replaced} lone UTF-16 surrogate escape(s) (\\ud800-\\udfff "
-                         "without its pair) shown as U+FFFD; the raw bytes keep them",)
+            warnings += (
+                f"{replaced} lone UTF-16 surrogate escape(s) (\\ud800-\\udfff "
+                "without its pair) shown as U+FFFD; the raw bytes keep them",
+            )
     return Parsed(JSON, body, warnings=warnings)
 
 
@@ -290,8 +371,11 @@ def _plain_json(raw: bytes) -> Any:
     more. Without `\\u` escapes (which could spell a colon) the parsed body, written out
     again, has as many colons as the bytes exactly when no member was dropped, and fewer
     when a repeated key dropped one."""
-    if len(raw) > PLAIN_JSON_BYTES or b"\\u" in raw \
-            or _NINETEEN_DIGITS in raw.translate(_DIGITS_AS_ZERO):
+    if (
+        len(raw) > PLAIN_JSON_BYTES
+        or b"\\u" in raw
+        or _NINETEEN_DIGITS in raw.translate(_DIGITS_AS_ZERO)
+    ):
         return _CAREFUL
     try:
         body = orjson.loads(raw)
@@ -344,21 +428,24 @@ def _not_json(message: str) -> Parsed:
     return Parsed(NOT_JSON, problem=Problem("$", message))
 
 
-def _objects(duplicated: list[tuple[dict[str, Any], list[tuple[str, Any]]]]
-             ) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
+def _objects(
+    duplicated: list[tuple[dict[str, Any], list[tuple[str, Any]]]],
+) -> Callable[[list[tuple[str, Any]]], dict[str, Any]]:
     """json.loads' object builder, noting each object that repeats a key. Where it is, is
     found only when there is one: this runs for every object of every body."""
+
     def build(pairs: list[tuple[str, Any]]) -> dict[str, Any]:
         made = dict(pairs)
         if len(made) != len(pairs):
             duplicated.append((made, pairs))
         return made
+
     return build
 
 
-def _duplicate_warnings(body: Any,
-                        duplicated: list[tuple[dict[str, Any], list[tuple[str, Any]]]]
-                        ) -> tuple[str, ...]:
+def _duplicate_warnings(
+    body: Any, duplicated: list[tuple[dict[str, Any], list[tuple[str, Any]]]]
+) -> tuple[str, ...]:
     """`duplicate key "fromMe" at $.data.key: the last value is used`, for each repeat."""
     paths = _paths_of(body, {id(made) for made, _ in duplicated})
     found: list[tuple[str, str]] = []
@@ -370,8 +457,10 @@ def _duplicate_warnings(body: Any,
             seen.add(key)
     # By path, as validation errors are (objects are built innermost first).
     found.sort(key=lambda item: item[0])
-    warnings = [f"duplicate key {json.dumps(key, ensure_ascii=False)} at {path}: the last "
-                "value is used" for path, key in found]
+    warnings = [
+        f"duplicate key {json.dumps(key, ensure_ascii=False)} at {path}: the last value is used"
+        for path, key in found
+    ]
     if len(warnings) > SHOWN_DUPLICATES:
         more = len(warnings) - SHOWN_DUPLICATES
         warnings[SHOWN_DUPLICATES:] = [f"... and {more:,} more duplicate keys"]
@@ -387,8 +476,9 @@ def _paths_of(body: Any, wanted: set[int]) -> dict[int, str]:
         if id(node) in wanted:
             found[id(node)] = json_path(parts)
         items = node.items() if isinstance(node, dict) else enumerate(node)
-        stack.extend((child, parts + (key,)) for key, child in items
-                     if isinstance(child, _CONTAINERS))
+        stack.extend(
+            (child, parts + (key,)) for key, child in items if isinstance(child, _CONTAINERS)
+        )
     return found
 
 
@@ -402,7 +492,7 @@ def _deeper_than(body: Any, limit: int, raw: bytes) -> bool:
         node, depth = stack.pop()
         if depth > limit:
             return True
-        for child in (node.values() if type(node) is dict else node):
+        for child in node.values() if type(node) is dict else node:
             if type(child) is dict or type(child) is list:
                 stack.append((child, depth + 1))
     return False
@@ -417,8 +507,10 @@ def _encoding_warnings(raw: bytes) -> tuple[str, ...]:
     if encoding.startswith("utf-8"):
         return ()
     name = encoding.upper().removesuffix("-LE").removesuffix("-BE")
-    return (f"body is {name} text, not UTF-8: JSON between systems must be UTF-8 "
-            "(RFC 8259), and most parsers reject anything else",)
+    return (
+        f"body is {name} text, not UTF-8: JSON between systems must be UTF-8 "
+        "(RFC 8259), and most parsers reject anything else",
+    )
 
 
 class _Refused(ValueError):
@@ -464,8 +556,11 @@ class Undecodable(Exception):
 
 def content_codings(header: str) -> list[str]:
     """The codings applied, in order, without `identity` (which changes nothing)."""
-    return [coding for part in header.split(",")
-            if (coding := part.strip().lower()) and coding != "identity"]
+    return [
+        coding
+        for part in header.split(",")
+        if (coding := part.strip().lower()) and coding != "identity"
+    ]
 
 
 def decode_content(raw: bytes, codings: list[str], limit: int) -> bytes:
@@ -473,8 +568,10 @@ def decode_content(raw: bytes, codings: list[str], limit: int) -> bytes:
     data = raw
     for coding in reversed(codings):
         if coding not in _INFLATE:
-            raise Undecodable(f"Content-Encoding {coding} is not supported (gzip and "
-                               "deflate are): kept as received, not parsed")
+            raise Undecodable(
+                f"Content-Encoding {coding} is not supported (gzip and "
+                "deflate are): kept as received, not parsed"
+            )
         data = _inflated(data, coding, limit)
     return data
 
@@ -488,8 +585,9 @@ def _inflated(data: bytes, coding: str, limit: int) -> bytes:
             return _inflate(data, wbits, coding, limit)
         except zlib.error as exc:
             error = error or exc
-    raise Undecodable(f"the body is not valid {coding} data ({error}): kept as received, "
-                       "not parsed")
+    raise Undecodable(
+        f"the body is not valid {coding} data ({error}): kept as received, not parsed"
+    )
 
 
 def _inflate(data: bytes, wbits: int, coding: str, limit: int) -> bytes:
@@ -502,21 +600,28 @@ def _inflate(data: bytes, wbits: int, coding: str, limit: int) -> bytes:
     while True:
         members += 1
         if members > MAX_MEMBERS:
-            raise Undecodable(f"the {coding} body holds more than {MAX_MEMBERS:,} {coding} "
-                               f"members one after another, over the limit of "
-                               f"{MAX_MEMBERS:,} members (a sender writes one)", TOO_LARGE)
+            raise Undecodable(
+                f"the {coding} body holds more than {MAX_MEMBERS:,} {coding} "
+                f"members one after another, over the limit of "
+                f"{MAX_MEMBERS:,} members (a sender writes one)",
+                TOO_LARGE,
+            )
         inflater = zlib.decompressobj(wbits)
         while not inflater.eof:
             if position >= size:
-                raise Undecodable(f"the {coding} body is cut short (its data ends "
-                                   "mid-stream): kept as received, not parsed")
-            step = view[position:position + _INFLATE_STEP]
+                raise Undecodable(
+                    f"the {coding} body is cut short (its data ends "
+                    "mid-stream): kept as received, not parsed"
+                )
+            step = view[position : position + _INFLATE_STEP]
             chunk = inflater.decompress(step, limit + 1 - total)
             total += len(chunk)
             if total > limit:
-                raise Undecodable(f"the {coding} body decodes to more than the --max-body "
-                                   f"limit of {limit_text(limit)}; raise it with --max-body",
-                                   TOO_LARGE)
+                raise Undecodable(
+                    f"the {coding} body decodes to more than the --max-body "
+                    f"limit of {limit_text(limit)}; raise it with --max-body",
+                    TOO_LARGE,
+                )
             out.append(chunk)
             position += len(step) - len(inflater.unused_data) - len(inflater.unconsumed_tail)
         if position >= size or wbits != _INFLATE["gzip"][0]:
@@ -541,11 +646,15 @@ def _multipart(data: bytes, content_type: str) -> Parsed:
     # (8 s for a form of 40,000 parts); this one reads them as text, eight times faster.
     message = BytesParser(policy=policy.compat32).parsebytes(head + data)
     if message.get_boundary() is None:
-        return _not_json("multipart/form-data body without a boundary in its Content-Type: "
-                         "its parts cannot be told apart")
+        return _not_json(
+            "multipart/form-data body without a boundary in its Content-Type: "
+            "its parts cannot be told apart"
+        )
     if not message.is_multipart():
-        return _not_json(f"multipart/form-data body without a part delimited by its boundary "
-                         f"{message.get_boundary()!r}")
+        return _not_json(
+            f"multipart/form-data body without a part delimited by its boundary "
+            f"{message.get_boundary()!r}"
+        )
     pairs: list[tuple[str, Any]] = []
     parts: list[Message] = message.get_payload()  # type: ignore[assignment]
     for index, part in enumerate(parts, 1):
@@ -559,8 +668,16 @@ def _multipart(data: bytes, content_type: str) -> Parsed:
                 continue
             except (UnicodeDecodeError, LookupError):
                 pass
-        pairs.append((name, {"filename": filename, "content_type": part.get_content_type(),
-                             "size": len(payload)}))
+        pairs.append(
+            (
+                name,
+                {
+                    "filename": filename,
+                    "content_type": part.get_content_type(),
+                    "size": len(payload),
+                },
+            )
+        )
     return Parsed(FORM, _fields(pairs))
 
 

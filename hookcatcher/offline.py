@@ -8,9 +8,10 @@ from __future__ import annotations
 
 import json
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, Iterable, TextIO
+from typing import Any, TextIO
 
 from .capture import Problem
 from .fixtures import is_fixture
@@ -35,9 +36,15 @@ class Result:
         return self.status in ("invalid", "not-json", "unreadable")
 
     def to_json(self) -> dict[str, Any]:
-        return {"file": self.file, "status": self.status, "provider": self.provider,
-                "event": self.event, "schema": self.schema,
-                "errors": [e.to_json() for e in self.errors], "warnings": self.warnings}
+        return {
+            "file": self.file,
+            "status": self.status,
+            "provider": self.provider,
+            "event": self.event,
+            "schema": self.schema,
+            "errors": [e.to_json() for e in self.errors],
+            "warnings": self.warnings,
+        }
 
 
 def _files(names: Iterable[str]) -> Iterable[tuple[str, Path | None]]:
@@ -68,28 +75,47 @@ def check_one(validator: Validator, name: str, raw: bytes) -> Result:
         headers = [tuple(pair) for pair in document.get("headers", []) if len(pair) == 2]
         declared = (document["provider"], document["event"])
     found, checked = judge(validator, "POST", "/", "", headers, body)
-    result = Result(name, checked.status, found.provider, found.event, checked.schema,
-                    list(checked.errors), list(found.warnings))
+    result = Result(
+        name,
+        checked.status,
+        found.provider,
+        found.event,
+        checked.schema,
+        list(checked.errors),
+        list(found.warnings),
+    )
     if declared is not None and declared != (found.provider, found.event):
         result.status = "invalid"
-        result.errors.insert(0, Problem("$.body", f"the fixture says {declared[0]} {declared[1]} "
-                                                  f"but the body is {found.provider} {found.event}"))
+        result.errors.insert(
+            0,
+            Problem(
+                "$.body",
+                f"the fixture says {declared[0]} {declared[1]} "
+                f"but the body is {found.provider} {found.event}",
+            ),
+        )
     return result
 
 
-def check_files(validator: Validator, names: Iterable[str], stdin: bytes | None = None) -> list[Result]:
+def check_files(
+    validator: Validator, names: Iterable[str], stdin: bytes | None = None
+) -> list[Result]:
     results = []
     for name, path in _files(names):
         if path is None:
             results.append(check_one(validator, "<stdin>", stdin or b""))
             continue
         if path.is_dir():
-            results.append(Result(name, "unreadable", errors=[Problem("$", "no .json files in this folder")]))
+            results.append(
+                Result(name, "unreadable", errors=[Problem("$", "no .json files in this folder")])
+            )
             continue
         try:
             raw = path.read_bytes()
         except OSError as exc:
-            results.append(Result(name, "unreadable", errors=[Problem("$", f"cannot read: {exc.strerror}")]))
+            results.append(
+                Result(name, "unreadable", errors=[Problem("$", f"cannot read: {exc.strerror}")])
+            )
             continue
         results.append(check_one(validator, name, raw))
     return results
@@ -118,7 +144,10 @@ def run(validator: Validator, names: list[str], as_json: bool, out: TextIO = sys
                 out.write(f"  {error.path}: {error.message}\n")
             for warning in result.warnings:
                 out.write(f"  warning: {warning}\n")
-        out.write(f"{counts['files']} file{'s' if counts['files'] != 1 else ''}: {counts['valid']} valid, {counts['invalid']} invalid, "
-                  f"{counts['not-json']} not JSON, {counts['no-schema']} without a schema"
-                  + (f", {counts['unreadable']} unreadable" if counts["unreadable"] else "") + "\n")
+        out.write(
+            f"{counts['files']} file{'s' if counts['files'] != 1 else ''}: {counts['valid']} valid, {counts['invalid']} invalid, "
+            f"{counts['not-json']} not JSON, {counts['no-schema']} without a schema"
+            + (f", {counts['unreadable']} unreadable" if counts["unreadable"] else "")
+            + "\n"
+        )
     return 1 if any(r.failed for r in results) else 0

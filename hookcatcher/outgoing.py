@@ -27,9 +27,10 @@ import http.cookiejar
 import shlex
 import socket
 import time
+from collections.abc import Iterable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Iterable
+from typing import Any
 
 import httpx
 
@@ -54,11 +55,22 @@ __all__ = [
 # Hop-by-hop headers (RFC 9110 7.6.1) describe one connection, not the message; host and
 # content-length are rewritten by whatever sends the message next; hookcatcher's own token
 # was for hookcatcher.
-NOT_FORWARDED = frozenset({
-    "connection", "keep-alive", "proxy-authenticate", "proxy-authorization", "te", "trailer",
-    "trailers", "transfer-encoding", "upgrade", "host", "content-length",
-    "x-hookcatcher-token",  # hookcatcher's own --ingest-token, not the gateway's
-})
+NOT_FORWARDED = frozenset(
+    {
+        "connection",
+        "keep-alive",
+        "proxy-authenticate",
+        "proxy-authorization",
+        "te",
+        "trailer",
+        "trailers",
+        "transfer-encoding",
+        "upgrade",
+        "host",
+        "content-length",
+        "x-hookcatcher-token",  # hookcatcher's own --ingest-token, not the gateway's
+    }
+)
 BODY_LIMIT = 64 * 1024  # of an app's answer kept for display
 # Larger bodies are piped in: an inline one is an argument to curl, and exec refuses a
 # single argument over 128 KiB (Linux).
@@ -95,7 +107,6 @@ class Attempt:
     error: str | None = None
     refused: bool = False  # nothing listens at the target: the app is not running
 
-
     @property
     def ok(self) -> bool:
         return self.status is not None and 200 <= self.status < 300
@@ -120,14 +131,24 @@ def forwardable(headers: Iterable[tuple[str, str]]) -> tuple[tuple[str, str], ..
     """The headers worth sending again, in their order. Headers that a `Connection` header
     names are hop-by-hop too (RFC 9110 7.6.1), so they go as well."""
     pairs = list(headers)
-    named = {token.strip().lower() for name, value in pairs if name.lower() == "connection"
-             for token in value.split(",")}
+    named = {
+        token.strip().lower()
+        for name, value in pairs
+        if name.lower() == "connection"
+        for token in value.split(",")
+    }
     dropped = NOT_FORWARDED | named
     return tuple((name, value) for name, value in pairs if name.lower() not in dropped)
 
 
-def request_for(capture: Capture, target: str, by_events: bool = False, *,
-                whapi_mode: str | None = None, exact: bool = False) -> Outgoing:
+def request_for(
+    capture: Capture,
+    target: str,
+    by_events: bool = False,
+    *,
+    whapi_mode: str | None = None,
+    exact: bool = False,
+) -> Outgoing:
     """The request that replays `capture` at `target`, as received or per event.
 
     `whapi_mode` (path | method) picks Whapi's per-event form; by default it is the one the
@@ -137,8 +158,11 @@ def request_for(capture: Capture, target: str, by_events: bool = False, *,
     from the gateway itself."""
     check_target(target)
     headers = forwardable(capture.headers)
-    method, url, note = (_per_event(capture, target, whapi_mode, exact) if by_events
-                         else (capture.method, target, None))
+    method, url, note = (
+        _per_event(capture, target, whapi_mode, exact)
+        if by_events
+        else (capture.method, target, None)
+    )
     # Evolution put its suffix inside the query when the configured URL had one.
     suffix_in_query = capture.route.mode == "by-events" and "?" in capture.route.base
     if capture.query and not suffix_in_query:
@@ -160,12 +184,14 @@ def check_target(target: str) -> None:
     if url.port is not None and not 0 < url.port < 65536:
         raise ReplayError(f"target URL {target!r} has port {url.port}, outside 1-65535")
     if url.fragment:
-        raise ReplayError(f"target URL {target!r} has a #fragment, which is never sent: "
-                          "leave it out")
+        raise ReplayError(
+            f"target URL {target!r} has a #fragment, which is never sent: leave it out"
+        )
 
 
-def _per_event(capture: Capture, target: str, whapi_mode: str | None,
-               exact: bool) -> tuple[str, str, str | None]:
+def _per_event(
+    capture: Capture, target: str, whapi_mode: str | None, exact: bool
+) -> tuple[str, str, str | None]:
     """Method, URL and note for per-event mode. The suffix is appended as plain text, as the
     gateways do: a target with a query gets it inside the query, like the real request."""
     event = catalog.find(capture.provider, capture.event)
@@ -183,8 +209,10 @@ def _why_not_per_event(capture: Capture) -> str:
         return "CodeChat has no per-event URLs: sent as received."
     if capture.provider not in catalog.PROVIDERS:
         return "The sender was not recognised, so there is no per-event URL: sent as received."
-    return (f"{capture.event or 'This request'} is not in the catalog, so its per-event URL "
-            "is unknown: sent as received.")
+    return (
+        f"{capture.event or 'This request'} is not in the catalog, so its per-event URL "
+        "is unknown: sent as received."
+    )
 
 
 def with_headers(outgoing: Outgoing, extra: Iterable[tuple[str, str]]) -> Outgoing:
@@ -198,8 +226,9 @@ def with_headers(outgoing: Outgoing, extra: Iterable[tuple[str, str]]) -> Outgoi
     return replace(outgoing, headers=kept + tuple(added))
 
 
-def make_client(transport: httpx.AsyncBaseTransport | None = None,
-                concurrency: int = 10) -> httpx.AsyncClient:
+def make_client(
+    transport: httpx.AsyncBaseTransport | None = None, concurrency: int = 10
+) -> httpx.AsyncClient:
     """A client that adds nothing of its own to a replay: none of httpx's default headers
     (Accept, User-Agent...), and no cookie jar, since a cookie an app set in one answer
     would otherwise ride along on every later replay, which the gateway never does.
@@ -213,8 +242,9 @@ def make_client(transport: httpx.AsyncBaseTransport | None = None,
     return client
 
 
-async def send(client: httpx.AsyncClient, outgoing: Outgoing, capture_id: int = 0,
-               timeout: float = 10.0) -> Attempt:
+async def send(
+    client: httpx.AsyncClient, outgoing: Outgoing, capture_id: int = 0, timeout: float = 10.0
+) -> Attempt:
     """Send once and report. Network failures become `error` messages, never exceptions, and
     a redirect is an answer to show, not to follow. With a client other than make_client()'s,
     its own headers and cookies go along too."""
@@ -223,21 +253,48 @@ async def send(client: httpx.AsyncClient, outgoing: Outgoing, capture_id: int = 
     try:
         # The outer deadline covers what httpx's own timeouts do not: an app called in-process
         # through a transport, and an app that trickles its answer byte by byte.
-        response = await asyncio.wait_for(client.request(
-            outgoing.method, outgoing.url,
-            headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
-            content=outgoing.content, timeout=timeout, follow_redirects=False,
-        ), timeout)
+        response = await asyncio.wait_for(
+            client.request(
+                outgoing.method,
+                outgoing.url,
+                headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
+                content=outgoing.content,
+                timeout=timeout,
+                follow_redirects=False,
+            ),
+            timeout,
+        )
     except asyncio.TimeoutError:  # TimeoutError itself only from Python 3.11
-        return Attempt(capture_id, at, outgoing.method, outgoing.url, None, _since(started),
-                       error=f"no answer from {outgoing.url} within {timeout:g} s")
+        return Attempt(
+            capture_id,
+            at,
+            outgoing.method,
+            outgoing.url,
+            None,
+            _since(started),
+            error=f"no answer from {outgoing.url} within {timeout:g} s",
+        )
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
-        return Attempt(capture_id, at, outgoing.method, outgoing.url, None,
-                       _since(started), error=_explain(exc, outgoing.url, timeout),
-                       refused=_refused(exc))
-    return Attempt(capture_id, at, outgoing.method, outgoing.url, response.status_code,
-                   _since(started), tuple(response.headers.multi_items()),
-                   _shown(response.content))
+        return Attempt(
+            capture_id,
+            at,
+            outgoing.method,
+            outgoing.url,
+            None,
+            _since(started),
+            error=_explain(exc, outgoing.url, timeout),
+            refused=_refused(exc),
+        )
+    return Attempt(
+        capture_id,
+        at,
+        outgoing.method,
+        outgoing.url,
+        response.status_code,
+        _since(started),
+        tuple(response.headers.multi_items()),
+        _shown(response.content),
+    )
 
 
 def _wire(text: str) -> bytes:
@@ -314,8 +371,10 @@ def curl(outgoing: Outgoing) -> str:
     text = _inline_text(outgoing.content)
     if text is not None:
         return shlex.join([*words, "--data-binary", text])
-    return f"printf {shlex.quote(_printf_format(outgoing.content))} | " \
-           f"{shlex.join([*words, '--data-binary', '@-'])}"
+    return (
+        f"printf {shlex.quote(_printf_format(outgoing.content))} | "
+        f"{shlex.join([*words, '--data-binary', '@-'])}"
+    )
 
 
 def _inline_text(content: bytes) -> str | None:
@@ -335,7 +394,8 @@ def _printf_format(content: bytes) -> str:
     (and printf's own `%` and `\\`, and a leading `-` printf would take for an option) as
     three-digit octal escapes."""
     return "".join(
-        chr(byte) if 0x20 <= byte < 0x7F and byte not in b"%\\" and (index or byte != 0x2D)
+        chr(byte)
+        if 0x20 <= byte < 0x7F and byte not in b"%\\" and (index or byte != 0x2D)
         else f"\\{byte:03o}"
         for index, byte in enumerate(content)
     )

@@ -18,8 +18,15 @@ from .capture import Capture
 from .controls import escaped
 from .redact import redacted, redacted_text
 
-__all__ = ["banner", "capture_line", "json_line", "LinePrinter", "printable", "size_text",
-           "FLUSH_SECONDS"]
+__all__ = [
+    "banner",
+    "capture_line",
+    "json_line",
+    "LinePrinter",
+    "printable",
+    "size_text",
+    "FLUSH_SECONDS",
+]
 
 FLUSH_SECONDS = 0.05
 # What json.dumps(ensure_ascii=False) leaves raw in a string but a terminal acts on.
@@ -45,25 +52,27 @@ def banner(url: str, version: str, rules: list[str] | None = None) -> str:
     hook = f"{url}/webhook"
     api = f"{url}/_hookcatcher"
     answers = ["Answers other than 200:", *(f"  {rule}" for rule in rules), ""] if rules else []
-    return "\n".join([
-        f"hookcatcher {version} is listening on {url}",
-        "",
-        "Point your gateway's webhook at (any path works; /webhook is only a suggestion):",
-        f"  Evolution API, single URL   {hook}",
-        f"  Evolution API, per event    {hook}   with webhook_by_events / byEvents on",
-        f"                              (it posts to {hook}/messages-upsert, .../connection-update, ...)",
-        f"  CodeChat                    {hook}",
-        f"  Whapi.Cloud, body mode      {hook}",
-        f"  Whapi.Cloud, path mode      {hook}   (it posts to {hook}/messages/post, ...)",
-        f"  Whapi.Cloud, method mode    {hook}   (it sends PATCH {hook}/messages, ...)",
-        "",
-        f"API     {api}/api/events   {api}/api/stats   {api}/api/catalog",
-        f"Stream  {api}/stream",
-        f"Gateway configuration mock  {url}/_gateway/evolution/webhook/set/<instance>, "
-        f"{url}/_gateway/codechat/api/v2/instance/<id>/webhook, {url}/_gateway/whapi/settings",
-        "",
-        *answers,
-    ])
+    return "\n".join(
+        [
+            f"hookcatcher {version} is listening on {url}",
+            "",
+            "Point your gateway's webhook at (any path works; /webhook is only a suggestion):",
+            f"  Evolution API, single URL   {hook}",
+            f"  Evolution API, per event    {hook}   with webhook_by_events / byEvents on",
+            f"                              (it posts to {hook}/messages-upsert, .../connection-update, ...)",
+            f"  CodeChat                    {hook}",
+            f"  Whapi.Cloud, body mode      {hook}",
+            f"  Whapi.Cloud, path mode      {hook}   (it posts to {hook}/messages/post, ...)",
+            f"  Whapi.Cloud, method mode    {hook}   (it sends PATCH {hook}/messages, ...)",
+            "",
+            f"API     {api}/api/events   {api}/api/stats   {api}/api/catalog",
+            f"Stream  {api}/stream",
+            f"Gateway configuration mock  {url}/_gateway/evolution/webhook/set/<instance>, "
+            f"{url}/_gateway/codechat/api/v2/instance/<id>/webhook, {url}/_gateway/whapi/settings",
+            "",
+            *answers,
+        ]
+    )
 
 
 def size_text(n: int) -> str:
@@ -95,9 +104,16 @@ def capture_line(capture: Capture, redact: bool = False) -> str:
         more = len(capture.validation.errors) - 1
         status += f" ({first.path}: {first.message}{f'; +{more} more' if more else ''})"
     target = capture.path + (f"?{capture.query}" if capture.query else "")
-    parts = [printable(capture.received_at[11:23]), f"#{capture.id}", shown(capture.provider),
-             shown(capture.event or "-"), shown(capture.instance or "-"), shown(status),
-             size_text(capture.size), shown(f"{capture.method} {target}")]
+    parts = [
+        printable(capture.received_at[11:23]),
+        f"#{capture.id}",
+        shown(capture.provider),
+        shown(capture.event or "-"),
+        shown(capture.instance or "-"),
+        shown(status),
+        size_text(capture.size),
+        shown(f"{capture.method} {target}"),
+    ]
     if capture.retry_of is not None:
         parts.append(f"retry of #{capture.retry_of}")
     if capture.answer.status != 200 or capture.answer.delay_ms:
@@ -112,9 +128,14 @@ def capture_line(capture: Capture, redact: bool = False) -> str:
 class LinePrinter:
     """A store listener that prints captures from a thread, never blocking the caller."""
 
-    def __init__(self, as_json: bool = False, out: TextIO | None = None,
-                 backlog: int = 10_000, redact: bool = True,
-                 every: float = FLUSH_SECONDS) -> None:
+    def __init__(
+        self,
+        as_json: bool = False,
+        out: TextIO | None = None,
+        backlog: int = 10_000,
+        redact: bool = True,
+        every: float = FLUSH_SECONDS,
+    ) -> None:
         self.as_json = as_json
         self.redact = redact
         self.out = out or sys.stdout
@@ -153,8 +174,10 @@ class LinePrinter:
         with self._lock:
             skipped, self._skipped = self._skipped, 0
         if skipped:
-            lines.append(f"... {skipped} captures not printed: output is too slow "
-                         "(they are stored; see /_hookcatcher/api/events)")
+            lines.append(
+                f"... {skipped} captures not printed: output is too slow "
+                "(they are stored; see /_hookcatcher/api/events)"
+            )
         return lines
 
     def _run(self) -> None:

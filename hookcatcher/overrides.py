@@ -48,8 +48,7 @@ def parse(text: str) -> Override:
 
 def at(path: str, value: Any) -> Override:
     """An override from Python: the path as for --set, the value as it is (no JSON reading)."""
-    return Override(f"{path}={json.dumps(value, default=str)}", _steps(path.strip(), path),
-                    value)
+    return Override(f"{path}={json.dumps(value, default=str)}", _steps(path.strip(), path), value)
 
 
 def _steps(path: str, text: str) -> tuple[str | int, ...]:
@@ -59,9 +58,11 @@ def _steps(path: str, text: str) -> tuple[str | int, ...]:
     while position < len(rest):
         match = _STEP.match(rest, position)
         if match is None:
-            raise OverrideError(f"--set {text}: cannot read the path {path!r} at "
-                                f"{rest[position:]!r}; write keys with dots and indexes "
-                                "in brackets, e.g. messages[0].text.body")
+            raise OverrideError(
+                f"--set {text}: cannot read the path {path!r} at "
+                f"{rest[position:]!r}; write keys with dots and indexes "
+                "in brackets, e.g. messages[0].text.body"
+            )
         key, index = match.groups()
         steps.append(int(index) if index is not None else key)
         position = match.end()
@@ -94,8 +95,10 @@ def _child(parent: Any, step: str | int, override: Override, depth: int) -> Any:
     _fits(parent, step, override, depth)
     if isinstance(step, str) and step not in parent:
         keys = ", ".join(sorted(parent)) or "none"
-        raise OverrideError(f"--set {override.text}: {_where(override.steps[:depth])} has no "
-                            f"key {step!r} (its keys: {keys})")
+        raise OverrideError(
+            f"--set {override.text}: {_where(override.steps[:depth])} has no "
+            f"key {step!r} (its keys: {keys})"
+        )
     return parent[step]
 
 
@@ -105,11 +108,11 @@ def _fits(parent: Any, step: str | int, override: Override, depth: int) -> None:
     where = _where(override.steps[:depth])
     wanted = (list, "an array") if isinstance(step, int) else (dict, "an object")
     if not isinstance(parent, wanted[0]):
-        raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not "
-                            f"{wanted[1]}")
+        raise OverrideError(f"--set {override.text}: {where} is {_kind(parent)}, not {wanted[1]}")
     if isinstance(step, int) and step >= len(parent):
-        raise OverrideError(f"--set {override.text}: {where} has {len(parent)} item(s); "
-                            f"[{step}] is past the end")
+        raise OverrideError(
+            f"--set {override.text}: {where} has {len(parent)} item(s); [{step}] is past the end"
+        )
 
 
 def _where(steps: tuple[str | int, ...]) -> str:
@@ -121,5 +124,4 @@ def _kind(value: Any) -> str:
         return "a boolean"
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array", str: "a string"}.get(
-        type(value), "a number")
+    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")

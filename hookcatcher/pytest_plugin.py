@@ -26,8 +26,10 @@ SHOWN_BODY = 300  # characters of an app's answer quoted when it was not 2xx
 
 def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
-        "markers", f"{MARKER}(**options): options of the hookcatcher fixture's receiver, as "
-                   "Catcher takes them (respond=, delay=, fail_first=, max_events=, max_bytes=, token=, ingest_token=)")
+        "markers",
+        f"{MARKER}(**options): options of the hookcatcher fixture's receiver, as "
+        "Catcher takes them (respond=, delay=, fail_first=, max_events=, max_bytes=, token=, ingest_token=)",
+    )
 
 
 @pytest.fixture
@@ -48,13 +50,19 @@ def _marker_options(request: pytest.FixtureRequest, catcher: type) -> dict[str, 
     marker = request.node.get_closest_marker(MARKER)
     if marker is None:
         return {}
-    known = [name for name, parameter in inspect.signature(catcher).parameters.items()
-             if parameter.kind is inspect.Parameter.KEYWORD_ONLY]
+    known = [
+        name
+        for name, parameter in inspect.signature(catcher).parameters.items()
+        if parameter.kind is inspect.Parameter.KEYWORD_ONLY
+    ]
     unknown = [name for name in marker.kwargs if name not in known]
     if marker.args or unknown:
         given = ", ".join([*map(repr, marker.args), *unknown])
-        pytest.fail(f"@pytest.mark.{MARKER}: cannot use {given}; it takes "
-                    f"{', '.join(f'{name}=' for name in known)}", pytrace=False)
+        pytest.fail(
+            f"@pytest.mark.{MARKER}: cannot use {given}; it takes "
+            f"{', '.join(f'{name}=' for name in known)}",
+            pytrace=False,
+        )
     return dict(marker.kwargs)
 
 
@@ -82,12 +90,21 @@ class Gateway:
         sent = sum(len(report.sent) for report in self.reports)
         return f"<Gateway: {sent} request{'' if sent == 1 else 's'} sent>"
 
-    def send(self, target: Any, event: str, *, provider: str | None = None,
-             version: str | None = None, variant: str | None = None, path: str = "/",
-             by_events: bool = False,
-             overrides: dict[str, Any] | Iterable[str] | None = None,
-             whapi_mode: str | None = None, timeout: float = 10.0,
-             check: bool = True) -> Report:
+    def send(
+        self,
+        target: Any,
+        event: str,
+        *,
+        provider: str | None = None,
+        version: str | None = None,
+        variant: str | None = None,
+        path: str = "/",
+        by_events: bool = False,
+        overrides: dict[str, Any] | Iterable[str] | None = None,
+        whapi_mode: str | None = None,
+        timeout: float = 10.0,
+        check: bool = True,
+    ) -> Report:
         """One bundled fixture, chosen as `hookcatcher send` chooses it: an event name
         (`messages.upsert`, `messages/post`) or a fixture name
         (`evolution/v1/messages.upsert.text`), narrowed by `provider`, `version` and
@@ -99,22 +116,49 @@ class Gateway:
             fixture = pick(event, provider, version, variant)
         except FixtureError as exc:
             raise FixtureError(str(exc)) from None  # raised here: the failure shows the test
-        return self.replay(target, fixture, path=path,
-                           by_events=by_events, overrides=overrides, whapi_mode=whapi_mode,
-                           timeout=timeout, check=check)
+        return self.replay(
+            target,
+            fixture,
+            path=path,
+            by_events=by_events,
+            overrides=overrides,
+            whapi_mode=whapi_mode,
+            timeout=timeout,
+            check=check,
+        )
 
-    def replay(self, target: Any, source: Any, *, path: str = "/", by_events: bool = False,
-               overrides: dict[str, Any] | Iterable[str] | None = None,
-               whapi_mode: str | None = None, concurrency: int = 1, rate: float | None = None,
-               repeat: int = 1, timeout: float = 10.0, check: bool = True) -> Report:
+    def replay(
+        self,
+        target: Any,
+        source: Any,
+        *,
+        path: str = "/",
+        by_events: bool = False,
+        overrides: dict[str, Any] | Iterable[str] | None = None,
+        whapi_mode: str | None = None,
+        concurrency: int = 1,
+        rate: float | None = None,
+        repeat: int = 1,
+        timeout: float = 10.0,
+        check: bool = True,
+    ) -> Report:
         """Anything `hookcatcher.replay` takes: fixture or body files, folders, bundled
         fixture names, Fixtures, Captures (`hookcatcher.events()`), or a list of them."""
         __tracebackhide__ = True
         from .delivery import replay
 
-        report = replay(target, source, by_events=by_events, path=path, overrides=overrides,
-                        whapi_mode=whapi_mode, concurrency=concurrency, rate=rate,
-                        repeat=repeat, timeout=timeout)
+        report = replay(
+            target,
+            source,
+            by_events=by_events,
+            path=path,
+            overrides=overrides,
+            whapi_mode=whapi_mode,
+            concurrency=concurrency,
+            rate=rate,
+            repeat=repeat,
+            timeout=timeout,
+        )
         self.reports.append(report)
         if check and not report.ok:
             raise AssertionError(_not_ok(report))

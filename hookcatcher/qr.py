@@ -54,14 +54,33 @@ class _Place:
 
 _PLACES: tuple[_Place, ...] = (
     # Evolution API v1 and v2; the limit body replaces `data` with {message, statusCode}.
-    _Place("evolution", _QR_EVENT, ("data", "qrcode"), "code", pairing=("pairingCode",),
-           refusal=("data",)),
+    _Place(
+        "evolution",
+        _QR_EVENT,
+        ("data", "qrcode"),
+        "code",
+        pairing=("pairingCode",),
+        refusal=("data",),
+    ),
     # CodeChat v1.0-1.3; v1.3 spells the pairing code `paringCode`.
-    _Place("codechat", _QR_EVENT, ("data", "qrcode"), "code",
-           pairing=("pairingCode", "paringCode"), refusal=("data",)),
+    _Place(
+        "codechat",
+        _QR_EVENT,
+        ("data", "qrcode"),
+        "code",
+        pairing=("pairingCode", "paringCode"),
+        refusal=("data",),
+    ),
     # CodeChat v2 and the 2026 rewrite (which adds count, expiresInSeconds, expiresAt).
-    _Place("codechat", _QR_EVENT, ("data",), "code", expires_in="expiresInSeconds",
-           expires_at="expiresAt", refusal=("data",)),
+    _Place(
+        "codechat",
+        _QR_EVENT,
+        ("data",),
+        "code",
+        expires_in="expiresInSeconds",
+        expires_at="expiresAt",
+        refusal=("data",),
+    ),
     # Whapi sends `qr` with channel/patch, but any event carrying it is taken.
     _Place("whapi", None, ("qr",), "rowdata", expires_in="expire", status="status"),
 )
@@ -78,10 +97,18 @@ def find(capture: Capture) -> QrCode | None:
             text=text,
             provider=capture.provider,
             instance=capture.instance,
-            pairing_code=next((holder[key] for key in place.pairing
-                               if isinstance(holder.get(key), str) and holder[key]), None),
-            expires=_expires(holder.get(place.expires_in) if place.expires_in else None,
-                             holder.get(place.expires_at) if place.expires_at else None),
+            pairing_code=next(
+                (
+                    holder[key]
+                    for key in place.pairing
+                    if isinstance(holder.get(key), str) and holder[key]
+                ),
+                None,
+            ),
+            expires=_expires(
+                holder.get(place.expires_in) if place.expires_in else None,
+                holder.get(place.expires_at) if place.expires_at else None,
+            ),
             source=json_path((*place.at, place.text)),
             count=_count(holder.get("count")),
         )
@@ -102,8 +129,11 @@ def explain(capture: Capture) -> str:
     found = find(capture)
     if found is not None:
         return f"QR code at {found.source}" + (f", {found.expires}" if found.expires else "")
-    places = [place for place in _places(capture)
-              if place.event is not None or isinstance(_get(capture.body, place.at), dict)]
+    places = [
+        place
+        for place in _places(capture)
+        if place.event is not None or isinstance(_get(capture.body, place.at), dict)
+    ]
     what = " ".join(part for part in (capture.provider, capture.event) if part) or "this request"
     if not places:
         return f"{what} is not a QR code event"
@@ -112,7 +142,7 @@ def explain(capture: Capture) -> str:
         if isinstance(refused, dict) and isinstance(refused.get("message"), str):
             status = refused.get("statusCode")
             suffix = f" (statusCode {status})" if status is not None else ""
-            return f"no QR code: the gateway says \"{refused['message']}\"{suffix}"
+            return f'no QR code: the gateway says "{refused["message"]}"{suffix}'
         holder = _get(capture.body, place.at)
         if isinstance(holder, dict) and _dead_status(place, holder):
             return f"no QR code to scan: the gateway reports QR status {holder[place.status]}"
@@ -165,13 +195,19 @@ def render(text: str, quiet_zone: int = 2, invert: bool = False) -> list[str]:
     # A QR code is 17 + 4 * version modules, so `size` is odd: one more light row evens it.
     rows += [[False] * size] * (quiet_zone + 1)
     ink = [[dark == invert for dark in row] for row in rows]
-    return ["".join(_GLYPHS[top, bottom] for top, bottom in zip(ink[i], ink[i + 1]))
-            for i in range(0, len(ink), 2)]
+    return [
+        "".join(_GLYPHS[top, bottom] for top, bottom in zip(ink[i], ink[i + 1]))
+        for i in range(0, len(ink), 2)
+    ]
 
 
 def _places(capture: Capture) -> list[_Place]:
-    return [place for place in _PLACES if place.provider == capture.provider
-            and (place.event is None or place.event == capture.event)]
+    return [
+        place
+        for place in _PLACES
+        if place.provider == capture.provider
+        and (place.event is None or place.event == capture.event)
+    ]
 
 
 def _get(body: Any, path: tuple[str, ...]) -> Any:

@@ -40,30 +40,56 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Mapping
 from dataclasses import replace
 from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
 from functools import lru_cache
-from typing import Any, Callable, Iterable, Mapping
+from typing import Any
 from urllib.parse import quote_plus, unquote, unquote_plus
 
 import orjson
 
 from .capture import Answer, Capture, Problem, Route, Validation
-from .ingest import (DEFAULT_MAX_BODY, Undecodable, content_codings, decode_content,
-                     parse_body)
+from .ingest import DEFAULT_MAX_BODY, Undecodable, content_codings, decode_content, parse_body
 
-__all__ = ["MARKER", "SECRET_NAMES", "header_value", "instance_name", "is_secret_header",
-           "is_secret_name", "redacted", "redacted_text", "scrubbed"]
+__all__ = [
+    "MARKER",
+    "SECRET_NAMES",
+    "header_value",
+    "instance_name",
+    "is_secret_header",
+    "is_secret_name",
+    "redacted",
+    "redacted_text",
+    "scrubbed",
+]
 
 MARKER = "[redacted]"
-SECRET_NAMES = frozenset({
-    "apikey", "apitoken", "token", "accesstoken", "refreshtoken", "authtoken", "idtoken",
-    "sessiontoken", "jwt", "jwtkey", "auth", "authorization", "password", "passwd", "secret",
-    "secretkey", "clientsecret", "privatekey",
-})
+SECRET_NAMES = frozenset(
+    {
+        "apikey",
+        "apitoken",
+        "token",
+        "accesstoken",
+        "refreshtoken",
+        "authtoken",
+        "idtoken",
+        "sessiontoken",
+        "jwt",
+        "jwtkey",
+        "auth",
+        "authorization",
+        "password",
+        "passwd",
+        "secret",
+        "secretkey",
+        "clientsecret",
+        "privatekey",
+    }
+)
 _HEADER_PARTS = ("token", "secret", "password", "apikey", "api-key", "api_key", "auth")
 _COOKIES = frozenset({"cookie", "set-cookie"})
 _SCHEMED = frozenset({"authorization", "proxyauthorization"})
@@ -74,8 +100,7 @@ _NAME_PARTS = re.compile(r"[\[\].]+")
 # character is never split, and re.ASCII keeps `\s` from matching a UTF-8 continuation byte.
 # Each pattern starts its matches only where they can begin (a run's first character, a
 # quote), so a hostile body costs linear time.
-_PARAM = re.compile(r"(^|[^A-Za-z0-9_.~%\[\]-])([A-Za-z0-9_.~%\[\]-]+)=([^&;#\s\"'<>]*)",
-                    re.ASCII)
+_PARAM = re.compile(r"(^|[^A-Za-z0-9_.~%\[\]-])([A-Za-z0-9_.~%\[\]-]+)=([^&;#\s\"'<>]*)", re.ASCII)
 _KEY = re.compile(r'"([^"\\]{1,100})"[ \t\r\n]*:[ \t\r\n]*')
 _STRING_REST = re.compile(r'[^"\\]*(?:\\.[^"\\]*)*"', re.DOTALL)
 _BARE = re.compile(r"[^\s,\]}]+", re.ASCII)
@@ -99,7 +124,8 @@ def is_secret_name(name: str) -> bool:
     if _normal(name) in SECRET_NAMES:
         return True
     return ("[" in name or "." in name) and any(
-        _normal(part) in SECRET_NAMES for part in _NAME_PARTS.split(name) if part)
+        _normal(part) in SECRET_NAMES for part in _NAME_PARTS.split(name) if part
+    )
 
 
 def is_secret_header(name: str) -> bool:
@@ -148,8 +174,9 @@ def scrubbed(text: str, secrets: Mapping[str, str]) -> str:
     spelling a message may quote it (as is, JSON-escaped, repr'd, cut at 57 characters),
     then redacted as free text. Secrets under 4 characters are left: `1` would also hit
     `$.messages[1]`, and a secret that short hides nothing anyway."""
-    spelled = {spelling: shown for secret, shown in secrets.items()
-               for spelling in _spellings(secret)}
+    spelled = {
+        spelling: shown for secret, shown in secrets.items() for spelling in _spellings(secret)
+    }
     for spelling in sorted(spelled, key=len, reverse=True):
         if spelling in text:
             text = text.replace(spelling, spelled[spelling])
@@ -159,8 +186,9 @@ def scrubbed(text: str, secrets: Mapping[str, str]) -> str:
 def _spellings(secret: str) -> set[str]:
     found = set()
     for cut in (secret, secret[:57]):
-        found.update((cut, json.dumps(cut)[1:-1], json.dumps(cut, ensure_ascii=False)[1:-1],
-                      repr(cut)[1:-1]))
+        found.update(
+            (cut, json.dumps(cut)[1:-1], json.dumps(cut, ensure_ascii=False)[1:-1], repr(cut)[1:-1])
+        )
     return {spelling for spelling in found if len(spelling) >= 4}
 
 
@@ -194,7 +222,7 @@ def _pairs_hidden(text: str) -> str:
 def _value_end(text: str, start: int) -> int:
     """Where the value starting at `start` ends; `start` itself when there is nothing to
     hide in it (`""`, true, false, null, nothing)."""
-    first = text[start:start + 1]
+    first = text[start : start + 1]
     if first == '"':
         rest = _STRING_REST.match(text, start + 1)
         end = rest.end() if rest else len(text)
@@ -252,11 +280,11 @@ def _raw_text(raw: bytes) -> bytes:
 
 # -- a whole capture
 
+
 def redacted(capture: Capture) -> Capture:
     """A copy of the capture with its secrets hidden, or the capture itself when it has
     none. The capture given is never changed."""
-    headers = [(redacted_text(name), header_value(name, value))
-               for name, value in capture.headers]
+    headers = [(redacted_text(name), header_value(name, value)) for name, value in capture.headers]
     swaps: dict[Any, str] = {}
     status = capture.validation.status
     if capture.is_json or status == "form":
@@ -273,30 +301,51 @@ def redacted(capture: Capture) -> Capture:
         headers = [(n, v) for n, v in headers if n.lower() != "content-encoding"]
     elif plain is None:
         raw = shown
-    texts = {name: redacted_text(getattr(capture, name))
-             for name in ("method", "path", "query", "provider")}
-    event, instance = (None if value is None else redacted_text(value)
-                       for value in (capture.event, capture.instance))
-    route = Route(capture.route.mode, redacted_text(capture.route.base),
-                  None if capture.route.suffix is None else redacted_text(capture.route.suffix))
+    texts = {
+        name: redacted_text(getattr(capture, name))
+        for name in ("method", "path", "query", "provider")
+    }
+    event, instance = (
+        None if value is None else redacted_text(value)
+        for value in (capture.event, capture.instance)
+    )
+    route = Route(
+        capture.route.mode,
+        redacted_text(capture.route.base),
+        None if capture.route.suffix is None else redacted_text(capture.route.suffix),
+    )
     secrets = {str(old): MARKER for old in swaps}
     validation = capture.validation
-    problems = tuple(Problem(redacted_text(p.path), scrubbed(p.message, secrets))
-                     for p in validation.errors)
+    problems = tuple(
+        Problem(redacted_text(p.path), scrubbed(p.message, secrets)) for p in validation.errors
+    )
     warnings = [scrubbed(warning, secrets) for warning in capture.warnings]
     answer = capture.answer
     if answer.reason is not None:
         answer = Answer(answer.status, answer.delay_ms, redacted_text(answer.reason))
-    if (not swaps and headers == capture.headers and raw == capture.raw
-            and all(texts[name] == getattr(capture, name) for name in texts)
-            and (event, instance, route) == (capture.event, capture.instance, capture.route)
-            and problems == validation.errors and warnings == capture.warnings
-            and answer == capture.answer):
+    if (
+        not swaps
+        and headers == capture.headers
+        and raw == capture.raw
+        and all(texts[name] == getattr(capture, name) for name in texts)
+        and (event, instance, route) == (capture.event, capture.instance, capture.route)
+        and problems == validation.errors
+        and warnings == capture.warnings
+        and answer == capture.answer
+    ):
         return capture
     return replace(
-        capture, headers=headers, raw=raw, body=body, route=route, event=event,
-        instance=instance, decoded_size=decoded_size, answer=answer,
-        validation=Validation(status, validation.schema, problems), warnings=warnings,
+        capture,
+        headers=headers,
+        raw=raw,
+        body=body,
+        route=route,
+        event=event,
+        instance=instance,
+        decoded_size=decoded_size,
+        answer=answer,
+        validation=Validation(status, validation.schema, problems),
+        warnings=warnings,
         **texts,
     )
 
@@ -339,11 +388,15 @@ def _value(value: Any, secret: str | None, swaps: dict[Any, str]) -> Any:
     Each replaced value or key is noted in `swaps` (old -> new) to edit the raw bytes with.
     An object read with its repeated keys (`_Pairs`) keeps them."""
     if isinstance(value, _Pairs):
-        return _Pairs((_key(key, swaps), _value(item, key if is_secret_name(key) else secret,
-                                                 swaps)) for key, item in value)
+        return _Pairs(
+            (_key(key, swaps), _value(item, key if is_secret_name(key) else secret, swaps))
+            for key, item in value
+        )
     if isinstance(value, dict):
-        return {_key(key, swaps): _value(item, key if is_secret_name(key) else secret, swaps)
-                for key, item in value.items()}
+        return {
+            _key(key, swaps): _value(item, key if is_secret_name(key) else secret, swaps)
+            for key, item in value.items()
+        }
     if isinstance(value, list):
         return [_value(item, secret, swaps) for item in value]
     if isinstance(value, bool) or value is None:
@@ -421,20 +474,29 @@ def _json_bytes(raw: bytes, body: Any, swaps: dict[Any, str], pairs: _Pairs | No
         edited = None
     if edited is not None:
         for old, new in swaps.items():
-            edited = edited.replace(json.dumps(old, ensure_ascii=False),
-                                    json.dumps(new, ensure_ascii=False))
+            edited = edited.replace(
+                json.dumps(old, ensure_ascii=False), json.dumps(new, ensure_ascii=False)
+            )
         candidate = edited.encode("utf-8")
         parsed, problem = parse_body(candidate)
-        if problem is None and parsed == body and (
-                pairs is None or json.loads(candidate, object_pairs_hook=_Pairs) == pairs):
+        if (
+            problem is None
+            and parsed == body
+            and (pairs is None or json.loads(candidate, object_pairs_hook=_Pairs) == pairs)
+        ):
             return candidate
     return _compact(pairs if pairs is not None else body).encode("utf-8")
 
 
 def _compact(value: Any) -> str:
     if isinstance(value, _Pairs):
-        return "{" + ",".join(f"{json.dumps(key, ensure_ascii=False)}:{_compact(item)}"
-                              for key, item in value) + "}"
+        return (
+            "{"
+            + ",".join(
+                f"{json.dumps(key, ensure_ascii=False)}:{_compact(item)}" for key, item in value
+            )
+            + "}"
+        )
     if isinstance(value, list):
         return "[" + ",".join(_compact(item) for item in value) + "]"
     return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
@@ -495,7 +557,7 @@ def _part_hidden(piece: bytes) -> bytes:
         head, start = rest[:found], line_end + found + size
     content = piece[start:]
     tail = 2 if content.endswith(b"\r\n") else 1 if content.endswith(b"\n") else 0
-    content = content[:len(content) - tail]
+    content = content[: len(content) - tail]
     if not content:
         return piece
     if _PLAIN_PART.search(head) is None:
@@ -503,7 +565,7 @@ def _part_hidden(piece: bytes) -> bytes:
         name = named.group(1).decode("utf-8", "replace") if named else None
         if name is None or not is_secret_name(name):
             return piece
-        return piece[:start] + MARKER.encode() + piece[len(piece) - tail:]
+        return piece[:start] + MARKER.encode() + piece[len(piece) - tail :]
     part = BytesParser(policy=policy.HTTP).parsebytes(head + b"\r\n\r\n" + content)
     name = part.get_param("name", header="content-disposition")
     name = collapse_rfc2231_value(name) if name is not None else None
@@ -515,4 +577,4 @@ def _part_hidden(piece: bytes) -> bytes:
         payload = part.get_payload(decode=True)
         if isinstance(payload, bytes) and _raw_text(payload) != payload:
             content = MARKER.encode()
-    return piece[:start] + content + piece[len(piece) - tail:]
+    return piece[:start] + content + piece[len(piece) - tail :]

@@ -42,8 +42,10 @@ def bind(host: str, port: int) -> socket.socket:
     except OSError as exc:
         sock.close()
         if exc.errno == errno.EADDRINUSE:
-            raise PortError(f"port {port} on {host} is already in use: "
-                            "choose another with --port (or --port 0 for any free one)") from None
+            raise PortError(
+                f"port {port} on {host} is already in use: "
+                "choose another with --port (or --port 0 for any free one)"
+            ) from None
         raise PortError(f"cannot listen on {host}:{port}: {exc.strerror}") from None
     sock.listen(LISTEN_BACKLOG)
     sock.setblocking(False)
@@ -97,8 +99,13 @@ class _Server(uvicorn.Server):
     the graceful window; what is still open at its end is dropped too, so the app sees its
     sender gone and ends quietly instead of being cancelled with a traceback."""
 
-    def __init__(self, app: Hookcatcher, quiet: bool = False, pace_collector: bool = True,
-                 limits: ConnectionLimits | None = None) -> None:
+    def __init__(
+        self,
+        app: Hookcatcher,
+        quiet: bool = False,
+        pace_collector: bool = True,
+        limits: ConnectionLimits | None = None,
+    ) -> None:
         # Quiet under the TUI: a log line on stderr would be drawn over the screen.
         # h11 even when httptools is installed: the timeouts, the connection bound and the
         # exact head ceiling are a subclass of uvicorn's h11 protocol (connections.py).
@@ -106,14 +113,18 @@ class _Server(uvicorn.Server):
         # X-Forwarded-For it sent stays a header of the capture, as sent.
         limits = resolved(limits or ConnectionLimits())
         self.registry = Registry(limits)
-        config = uvicorn.Config(app, log_level="critical" if quiet else "warning",
-                                access_log=False, proxy_headers=False,
-                                timeout_graceful_shutdown=(GRACEFUL_SHUTDOWN_SECONDS
-                                                           + CANCEL_BACKSTOP_SECONDS),
-                                timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
-                                backlog=limits.backlog or LISTEN_BACKLOG,
-                                lifespan="off", http=protocol_for(self.registry),
-                                h11_max_incomplete_event_size=HEAD_CEILING)
+        config = uvicorn.Config(
+            app,
+            log_level="critical" if quiet else "warning",
+            access_log=False,
+            proxy_headers=False,
+            timeout_graceful_shutdown=(GRACEFUL_SHUTDOWN_SECONDS + CANCEL_BACKSTOP_SECONDS),
+            timeout_keep_alive=limits.keep_alive,  # type: ignore[arg-type]
+            backlog=limits.backlog or LISTEN_BACKLOG,
+            lifespan="off",
+            http=protocol_for(self.registry),
+            h11_max_incomplete_event_size=HEAD_CEILING,
+        )
         super().__init__(config)
         self.app = app
         if pace_collector:
@@ -134,8 +145,9 @@ class _Server(uvicorn.Server):
         for connection in list(self.server_state.connections):
             if _stalled_stream(connection):
                 connection.transport.abort()  # close() would wait for a drain first
-        window_end = asyncio.get_running_loop().call_later(GRACEFUL_SHUTDOWN_SECONDS,
-                                                           self._drop_unfinished)
+        window_end = asyncio.get_running_loop().call_later(
+            GRACEFUL_SHUTDOWN_SECONDS, self._drop_unfinished
+        )
         try:
             await super().shutdown(sockets)
         finally:
@@ -157,8 +169,12 @@ def _stalled_stream(connection: object) -> bool:
     what was sent (bytes wait in the transport: the socket's buffers are full)."""
     transport = getattr(connection, "transport", None)
     scope = getattr(connection, "scope", None) or {}
-    return bool(transport is not None and scope.get("path") == STREAM_PATH
-                and not transport.is_closing() and transport.get_write_buffer_size() > 0)
+    return bool(
+        transport is not None
+        and scope.get("path") == STREAM_PATH
+        and not transport.is_closing()
+        and transport.get_write_buffer_size() > 0
+    )
 
 
 def run(app: Hookcatcher, sock: socket.socket, limits: ConnectionLimits | None = None) -> None:
@@ -170,9 +186,16 @@ class BackgroundServer:
     """`with BackgroundServer(app) as server: server.url` serves on a free loopback port
     (or on a socket already bound with `bind`)."""
 
-    def __init__(self, app: Hookcatcher, host: str = "127.0.0.1", port: int = 0,
-                 sock: socket.socket | None = None, quiet: bool = False,
-                 pace_collector: bool = True, limits: ConnectionLimits | None = None) -> None:
+    def __init__(
+        self,
+        app: Hookcatcher,
+        host: str = "127.0.0.1",
+        port: int = 0,
+        sock: socket.socket | None = None,
+        quiet: bool = False,
+        pace_collector: bool = True,
+        limits: ConnectionLimits | None = None,
+    ) -> None:
         """`pace_collector=False` for a server inside someone else's process (a test
         suite): freezing the heap there would keep the host's reference cycles alive.
         `limits`: the connection timeouts and bound (the defaults of the flags if None)."""
@@ -181,13 +204,12 @@ class BackgroundServer:
         self.url = url_of(self.sock)
         self._server = _Server(app, quiet, pace_collector, limits)
         self.registry = self._server.registry
-        self._thread = threading.Thread(target=self._serve, name="hookcatcher-server",
-                                        daemon=True)
+        self._thread = threading.Thread(target=self._serve, name="hookcatcher-server", daemon=True)
 
     def _serve(self) -> None:
         asyncio.run(self._server.serve(sockets=[self.sock]))
 
-    def start(self, timeout: float = 10) -> "BackgroundServer":
+    def start(self, timeout: float = 10) -> BackgroundServer:
         self._thread.start()
         deadline = time.monotonic() + timeout
         while not self._server.started:
@@ -202,7 +224,7 @@ class BackgroundServer:
         self._thread.join(timeout)
         return not self._thread.is_alive()
 
-    def __enter__(self) -> "BackgroundServer":
+    def __enter__(self) -> BackgroundServer:
         return self.start()
 
     def __exit__(self, *exc_info: object) -> None:

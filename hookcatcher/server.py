@@ -13,8 +13,9 @@ from __future__ import annotations
 
 import asyncio
 import json
+from collections.abc import Iterable
 from itertools import islice
-from typing import Any, Iterable
+from typing import Any
 
 from starlette.applications import Starlette
 from starlette.requests import Request
@@ -28,12 +29,13 @@ from .answers import Answers
 from .capture import Answer, Capture
 from .export import export_endpoint
 from .filters import Filter, FilterError, parse
-from .gateway import Gateways, list_instances, routes as gateway_routes
+from .gateway import Gateways, list_instances
+from .gateway import routes as gateway_routes
 from .ingest import Limits, build_capture, received_now, refused_capture
 from .session import SessionWriteError, SessionWriter
 from .store import Store
-from .summary import rows_json
 from .stream import Hub, stream_endpoint
+from .summary import rows_json
 from .validation import Validator
 from .workers import INLINE_BYTES, Workers
 
@@ -48,9 +50,15 @@ MOCK_MAX_BODY = 1024 * 1024  # a gateway configuration body is a few hundred byt
 class Hookcatcher:
     """The ASGI application: captures on every path but the two reserved prefixes."""
 
-    def __init__(self, store: Store, validator: Validator,
-                 answers: Answers | None = None, session: SessionWriter | None = None,
-                 access: Access | None = None, limits: Limits | None = None) -> None:
+    def __init__(
+        self,
+        store: Store,
+        validator: Validator,
+        answers: Answers | None = None,
+        session: SessionWriter | None = None,
+        access: Access | None = None,
+        limits: Limits | None = None,
+    ) -> None:
         self.store = store
         self.limits = limits or Limits()  # what one request may bring
         self.validator = validator
@@ -60,8 +68,9 @@ class Hookcatcher:
         self.hub = Hub(store, self.workers)
         self.gateways = Gateways()
         self.guard = Guard(access or Access(), API_PREFIX, GATEWAY_PREFIX)
-        self.api = Starlette(routes=_routes(), exception_handlers={
-            404: not_found, 405: method_not_allowed})
+        self.api = Starlette(
+            routes=_routes(), exception_handlers={404: not_found, 405: method_not_allowed}
+        )
         self.api.state.store = store
         self.api.state.validator = validator
         self.api.state.answers = self.answers
@@ -100,18 +109,39 @@ class Hookcatcher:
         headers = _text_headers(scope["headers"])
         remote = f"{client[0]}:{client[1]}" if client else ""
         if over is not None:
-            await self._refuse(refused_capture(method, path, query, limits.headers_kept(headers),
-                                               remote, over.size, over.status, over.reason), send)
+            await self._refuse(
+                refused_capture(
+                    method,
+                    path,
+                    query,
+                    limits.headers_kept(headers),
+                    remote,
+                    over.size,
+                    over.status,
+                    over.reason,
+                ),
+                send,
+            )
             return
         if len(raw) > INLINE_BYTES or _encoded(scope["headers"]):
             # Seconds of CPU for some bodies (20 MB of messages, a gzip that decodes to 64 MB,
             # 40,000 form parts): off the loop, so every other sender is answered meanwhile.
-            capture = await self.workers.run(_build_heavy, self.validator, method, path, query,
-                                             headers, remote, raw, limits.max_body,
-                                             received_now())
+            capture = await self.workers.run(
+                _build_heavy,
+                self.validator,
+                method,
+                path,
+                query,
+                headers,
+                remote,
+                raw,
+                limits.max_body,
+                received_now(),
+            )
         else:
-            capture = build_capture(self.validator, method, path, query, headers, remote, raw,
-                                    max_body=limits.max_body)
+            capture = build_capture(
+                self.validator, method, path, query, headers, remote, raw, max_body=limits.max_body
+            )
         if capture.validation.status == "too-large":  # it decodes to more than --max-body
             await self._refuse(capture, send)
             return
@@ -126,10 +156,16 @@ class Hookcatcher:
         else:
             self.store.add(capture)
             payload = b'{"ok":true,"id":%d}' % capture.id
-            await send({"type": "http.response.start", "status": 200, "headers": [
-                (b"content-type", b"application/json"),
-                (b"content-length", str(len(payload)).encode()),
-            ]})
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                    ],
+                }
+            )
             await send({"type": "http.response.body", "body": payload})
         # Kept as bytes from here on; whoever asks for the body gets it parsed again.
         capture.release_body()
@@ -144,11 +180,24 @@ class Hookcatcher:
                 self.session.append(capture)
             except SessionWriteError:
                 pass  # the writer has said so on stderr; the answer is the limit's all the same
-        payload = json.dumps({"ok": False, "id": capture.id, "status": capture.answer.status,
-                              "error": capture.answer.reason}).encode("utf-8")
-        await send({"type": "http.response.start", "status": capture.answer.status,
-                    "headers": [(b"content-type", b"application/json"),
-                                (b"content-length", str(len(payload)).encode())]})
+        payload = json.dumps(
+            {
+                "ok": False,
+                "id": capture.id,
+                "status": capture.answer.status,
+                "error": capture.answer.reason,
+            }
+        ).encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": capture.answer.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
         await send({"type": "http.response.body", "body": payload})
 
     async def _answer(self, capture: Capture, receive: Receive, send: Send) -> None:
@@ -172,21 +221,29 @@ class Hookcatcher:
         if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
             return
         headers, payload = _answer_message(capture.id, answer)
-        await send({"type": "http.response.start", "status": answer.status,
-                    "headers": headers})
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
 
 
-def create_app(store: Store | None = None, validator: Validator | None = None,
-               answers: Answers | None = None,
-               session: SessionWriter | None = None,
-               access: Access | None = None, limits: Limits | None = None) -> Hookcatcher:
+def create_app(
+    store: Store | None = None,
+    validator: Validator | None = None,
+    answers: Answers | None = None,
+    session: SessionWriter | None = None,
+    access: Access | None = None,
+    limits: Limits | None = None,
+) -> Hookcatcher:
     """`session`: append every capture to this file before answering it (`--save`);
     `access`: the tokens `--token` and `--ingest-token` require; `limits`: what one request
     may bring (`--max-body`)."""
-    return Hookcatcher(Store() if store is None else store,
-                       Validator() if validator is None else validator, answers, session,
-                       access, limits)
+    return Hookcatcher(
+        Store() if store is None else store,
+        Validator() if validator is None else validator,
+        answers,
+        session,
+        access,
+        limits,
+    )
 
 
 class _OverLimit(Exception):
@@ -231,14 +288,31 @@ def _encoded(headers: list[tuple[bytes, bytes]]) -> bool:
     return any(name == b"content-encoding" for name, _ in headers)
 
 
-def _build_heavy(validator: Validator, method: str, path: str, query: str,
-                 headers: list[tuple[str, str]], remote: str, raw: bytes, max_body: int,
-                 received_at: str) -> Capture:
+def _build_heavy(
+    validator: Validator,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    remote: str,
+    raw: bytes,
+    max_body: int,
+    received_at: str,
+) -> Capture:
     """build_capture on a worker thread. The bytes' hash is worked out here too: bytes keep
     it, so the store's retry check on the loop does not pass over 20 MB again."""
     hash(raw)
-    return build_capture(validator, method, path, query, headers, remote, raw,
-                         max_body=max_body, received_at=received_at)
+    return build_capture(
+        validator,
+        method,
+        path,
+        query,
+        headers,
+        remote,
+        raw,
+        max_body=max_body,
+        received_at=received_at,
+    )
 
 
 def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
@@ -279,9 +353,11 @@ def _declared_size(headers: list[tuple[bytes, bytes]]) -> int:
 async def _hung_up(receive: Receive, seconds: float) -> bool:
     """Wait `seconds`, or less when the sender hangs up (then True): an abandoned request
     does not keep a coroutine alive for up to ten minutes."""
+
     async def disconnect() -> None:
         while (await receive())["type"] != "http.disconnect":
             pass
+
     try:
         await asyncio.wait_for(disconnect(), seconds)
     except asyncio.TimeoutError:
@@ -297,10 +373,14 @@ def _answer_message(capture_id: int, answer: Answer) -> tuple[list[tuple[bytes, 
     if answer.status < 300:
         payload = b'{"ok":true,"id":%d}' % capture_id
     else:
-        payload = json.dumps({"ok": False, "id": capture_id, "status": answer.status,
-                              "reason": answer.reason}, ensure_ascii=False).encode("utf-8")
-    return [(b"content-type", b"application/json"),
-            (b"content-length", str(len(payload)).encode())], payload
+        payload = json.dumps(
+            {"ok": False, "id": capture_id, "status": answer.status, "reason": answer.reason},
+            ensure_ascii=False,
+        ).encode("utf-8")
+    return [
+        (b"content-type", b"application/json"),
+        (b"content-length", str(len(payload)).encode()),
+    ], payload
 
 
 async def _mock_body(scope: Scope, receive: Receive, send: Send) -> Receive | None:
@@ -325,8 +405,7 @@ async def _mock_body(scope: Scope, receive: Receive, send: Send) -> Receive | No
         chunks.append(chunk)
         if not message.get("more_body", False):
             break
-    first: Message | None = {"type": "http.request", "body": b"".join(chunks),
-                             "more_body": False}
+    first: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
 
     async def replay() -> Message:
         nonlocal first
@@ -334,16 +413,30 @@ async def _mock_body(scope: Scope, receive: Receive, send: Send) -> Receive | No
             return await receive()  # the disconnect, when the route waits for it
         message, first = first, None
         return message
+
     return replay
 
 
 async def _too_large_for_mock(send: Send, size: int) -> None:
-    payload = json.dumps({"error": (
-        f"the body ({size:,} bytes so far) is over the {MOCK_MAX_BODY // 1024 // 1024} MiB "
-        "that a mocked gateway's configuration request may bring")}).encode()
-    await send({"type": "http.response.start", "status": 413, "headers": [
-        (b"content-type", b"application/json"), (b"content-length", str(len(payload)).encode()),
-        (b"connection", b"close")]})
+    payload = json.dumps(
+        {
+            "error": (
+                f"the body ({size:,} bytes so far) is over the {MOCK_MAX_BODY // 1024 // 1024} MiB "
+                "that a mocked gateway's configuration request may bring"
+            )
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
     await send({"type": "http.response.body", "body": payload})
 
 
@@ -354,7 +447,8 @@ def _under(path: str, prefix: str) -> bool:
 def _reserved(path: str) -> bool:
     """Whether a path is hookcatcher's own (asked on every request: the cheap test first)."""
     return path.startswith(_PREFIXES) and any(
-        path == prefix or path.startswith(prefix + "/") for prefix in _PREFIXES)
+        path == prefix or path.startswith(prefix + "/") for prefix in _PREFIXES
+    )
 
 
 _PREFIXES = (API_PREFIX, GATEWAY_PREFIX)
@@ -364,8 +458,7 @@ def _error(message: str, status: int, **extra: Any) -> JSONResponse:
     return JSONResponse({"error": message, **extra}, status_code=status)
 
 
-def _int_param(request: Request, name: str, default: int | None,
-               minimum: int) -> int | None:
+def _int_param(request: Request, name: str, default: int | None, minimum: int) -> int | None:
     value = request.query_params.get(name)
     if value is None or value == "":
         return default
@@ -380,8 +473,9 @@ def _int_param(request: Request, name: str, default: int | None,
     return number
 
 
-_NO_TUNNEL = ("CONNECT asks for a tunnel, which a webhook receiver does not open; the "
-              "request is recorded")
+_NO_TUNNEL = (
+    "CONNECT asks for a tunnel, which a webhook receiver does not open; the request is recorded"
+)
 _LARGEST = 2**63 - 1  # ids, limits and cursors beyond this cannot name anything stored
 
 
@@ -399,8 +493,9 @@ class _BadParam(Exception):
 
 async def health(request: Request) -> Response:
     store: Store = request.app.state.store
-    return JSONResponse({"status": "ok", "version": __version__, "run": store.run,
-                         "stored": len(store)})
+    return JSONResponse(
+        {"status": "ok", "version": __version__, "run": store.run, "stored": len(store)}
+    )
 
 
 async def list_events(request: Request) -> Response:
@@ -437,13 +532,17 @@ async def list_events(request: Request) -> Response:
         found.reverse()
     if view == "summary":
         tail = json.dumps({"more": more, "last_id": store.last_id, "run": store.run})
-        return Response(b'{"events":' + rows_json(found) + b"," + tail[1:].encode(),
-                        media_type="application/json")
+        return Response(
+            b'{"events":' + rows_json(found) + b"," + tail[1:].encode(),
+            media_type="application/json",
+        )
     document = {"more": more, "last_id": store.last_id, "run": store.run}
     if sum(capture.size for capture in found) > INLINE_BYTES:  # bodies parsed and encoded
         workers: Workers = request.app.state.workers
-        return Response(await workers.run(_events_json, found, include_raw, document),
-                        media_type="application/json")
+        return Response(
+            await workers.run(_events_json, found, include_raw, document),
+            media_type="application/json",
+        )
     return Response(_events_json(found, include_raw, document), media_type="application/json")
 
 
@@ -453,32 +552,35 @@ def _select(candidates: Iterable[Capture], query: Filter, wanted: int) -> list[C
 
 def _events_json(found: list[Capture], include_raw: bool, document: dict[str, Any]) -> bytes:
     events = [capture.to_json(include_raw=include_raw) for capture in found]
-    return json.dumps({"events": events, **document}, ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return json.dumps(
+        {"events": events, **document}, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
 
 
 async def get_event(request: Request) -> Response:
     store: Store = request.app.state.store
     capture_id = _id(request.path_params["id"])
     if capture_id is None:
-        return _error(f"no capture {request.path_params['id'][:40]!r}: capture ids are whole "
-                      "numbers", 404)
+        return _error(
+            f"no capture {request.path_params['id'][:40]!r}: capture ids are whole numbers", 404
+        )
     capture = store.get(capture_id)
     if capture is None:
         if 0 < capture_id <= store.last_id:
-            return _error(f"capture {capture_id} is no longer stored (evicted or cleared; "
-                          f"stored ids are {store.first_id}..{store.last_id})", 404)
+            return _error(
+                f"capture {capture_id} is no longer stored (evicted or cleared; "
+                f"stored ids are {store.first_id}..{store.last_id})",
+                404,
+            )
         return _error(f"no capture {capture_id} in this server run", 404)
     if capture.size > INLINE_BYTES:
         workers: Workers = request.app.state.workers
-        return Response(await workers.run(_capture_json, capture),
-                        media_type="application/json")
+        return Response(await workers.run(_capture_json, capture), media_type="application/json")
     return Response(_capture_json(capture), media_type="application/json")
 
 
 def _capture_json(capture: Capture) -> bytes:
-    return json.dumps(capture.to_json(), ensure_ascii=False,
-                      separators=(",", ":")).encode("utf-8")
+    return json.dumps(capture.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
 async def clear_events(request: Request) -> Response:
@@ -489,24 +591,32 @@ async def clear_events(request: Request) -> Response:
 async def stats(request: Request) -> Response:
     """The store's counts, and the answer rules in force (the order they are tried in)."""
     answers: Answers | None = request.app.state.answers
-    return JSONResponse({**request.app.state.store.stats(),
-                         "refused": request.app.state.guard.refused,
-                         "answers": answers.to_json() if answers else []})
+    return JSONResponse(
+        {
+            **request.app.state.store.stats(),
+            "refused": request.app.state.guard.refused,
+            "answers": answers.to_json() if answers else [],
+        }
+    )
 
 
 async def catalog_endpoint(request: Request) -> Response:
     validator: Validator = request.app.state.validator
     described = catalog.describe(validator.schema_ids)
-    described["schemas"] = {schema_id: _explained(validator, schema_id)
-                            for schema_id in validator.schema_ids}
+    described["schemas"] = {
+        schema_id: _explained(validator, schema_id) for schema_id in validator.schema_ids
+    }
     return JSONResponse(described)
 
 
 def _explained(validator: Validator, schema_id: str) -> dict[str, Any]:
     """A schema's title, description and per-field descriptions, to explain an event."""
     document = validator.document(schema_id) or {}
-    return {"title": document.get("title"), "description": document.get("description"),
-            "fields": validator.fields(schema_id)}
+    return {
+        "title": document.get("title"),
+        "description": document.get("description"),
+        "fields": validator.fields(schema_id),
+    }
 
 
 async def not_found(request: Request, exc: Exception) -> Response:
@@ -531,4 +641,3 @@ def _routes() -> list[BaseRoute]:
         Route(f"{API_PREFIX}/stream", stream_endpoint),
         Mount(GATEWAY_PREFIX, routes=gateway_routes()),
     ]
-

@@ -15,15 +15,24 @@ import asyncio
 import errno
 import json
 import os
+from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Callable
+from typing import Any
 
 from . import __version__
 from .capture import Capture
 
-__all__ = ["FORMAT", "Loaded", "LineProblem", "SessionError", "SessionWriteError",
-           "SessionWriter", "encode", "load"]
+__all__ = [
+    "FORMAT",
+    "Loaded",
+    "LineProblem",
+    "SessionError",
+    "SessionWriteError",
+    "SessionWriter",
+    "encode",
+    "load",
+]
 
 FORMAT = 1  # what this hookcatcher writes and reads; a newer number means another layout
 MARK = "hookcatcher_session"
@@ -36,23 +45,47 @@ _NO_ROOM = frozenset({errno.ENOSPC, errno.EDQUOT, errno.EFBIG})
 _Fields = tuple[tuple[str, tuple[type, ...], bool], ...]
 _NULL = type(None)
 _CAPTURE: _Fields = (
-    ("id", (int,), True), ("received_at", (str,), True), ("method", (str,), True),
-    ("path", (str,), True), ("raw", (str,), True), ("raw_encoding", (str,), False),
-    ("query", (str,), False), ("remote", (str,), False), ("headers", (list,), False),
-    ("provider", (str,), False), ("event", (str, _NULL), False),
-    ("instance", (str, _NULL), False), ("warnings", (list,), False),
-    ("retry_of", (int, _NULL), False), ("route", (dict,), False),
-    ("validation", (dict,), False), ("answer", (dict,), False))
+    ("id", (int,), True),
+    ("received_at", (str,), True),
+    ("method", (str,), True),
+    ("path", (str,), True),
+    ("raw", (str,), True),
+    ("raw_encoding", (str,), False),
+    ("query", (str,), False),
+    ("remote", (str,), False),
+    ("headers", (list,), False),
+    ("provider", (str,), False),
+    ("event", (str, _NULL), False),
+    ("instance", (str, _NULL), False),
+    ("warnings", (list,), False),
+    ("retry_of", (int, _NULL), False),
+    ("route", (dict,), False),
+    ("validation", (dict,), False),
+    ("answer", (dict,), False),
+)
 _PARTS: dict[str, _Fields] = {
     "route": (("mode", (str,), False), ("base", (str,), False), ("suffix", (str, _NULL), False)),
-    "validation": (("status", (str,), False), ("schema", (str, _NULL), False),
-                   ("errors", (list,), False)),
-    "answer": (("status", (int,), False), ("delay_ms", (int,), False),
-               ("reason", (str, _NULL), False)),
+    "validation": (
+        ("status", (str,), False),
+        ("schema", (str, _NULL), False),
+        ("errors", (list,), False),
+    ),
+    "answer": (
+        ("status", (int,), False),
+        ("delay_ms", (int,), False),
+        ("reason", (str, _NULL), False),
+    ),
 }
 _ERROR: _Fields = (("path", (str,), True), ("message", (str,), True))
-_TYPE_NAMES = {int: "a whole number", float: "a number", bool: "true or false", str: "text",
-               list: "an array", dict: "an object", _NULL: "null"}
+_TYPE_NAMES = {
+    int: "a whole number",
+    float: "a number",
+    bool: "true or false",
+    str: "text",
+    list: "an array",
+    dict: "an object",
+    _NULL: "null",
+}
 _FLAGS = os.O_WRONLY | os.O_APPEND | os.O_CREAT | os.O_CLOEXEC
 _UNREADABLE = object()  # what a line that is not JSON parses to (null is a JSON value)
 
@@ -82,8 +115,13 @@ def encode(capture: Capture) -> bytes:
 
 def _header(run: str) -> bytes:
     started = datetime.now(timezone.utc).strftime("%Y-%m-%dT%H:%M:%S.%fZ")
-    return json.dumps({MARK: FORMAT, "version": __version__, "run": run,
-                       "started_at": started}, separators=(",", ":")).encode() + b"\n"
+    return (
+        json.dumps(
+            {MARK: FORMAT, "version": __version__, "run": run, "started_at": started},
+            separators=(",", ":"),
+        ).encode()
+        + b"\n"
+    )
 
 
 class SessionWriter:
@@ -94,8 +132,13 @@ class SessionWriter:
     existing file is appended to under a new header, never truncated. `say` is told, once
     per change, when saving stops working and when it works again."""
 
-    def __init__(self, path: str | os.PathLike[str], run: str, fsync: bool = False,
-                 say: Callable[[str], None] | None = None) -> None:
+    def __init__(
+        self,
+        path: str | os.PathLike[str],
+        run: str,
+        fsync: bool = False,
+        say: Callable[[str], None] | None = None,
+    ) -> None:
         self.path = os.fspath(path)
         self.run = run
         self.fsync = fsync
@@ -159,12 +202,18 @@ class SessionWriter:
             if first_failure:
                 self._first_unsaved = capture.id
             if first_failure or gone is not None:
-                problem = f"{self.path} was {gone} and cannot be made again" if gone \
+                problem = (
+                    f"{self.path} was {gone} and cannot be made again"
+                    if gone
                     else f"cannot save to {self.path}"
-                self._say(f"hookcatcher: {problem}: {exc.strerror}; captures are kept in "
-                          f"memory and answered {status} until it works again")
-            raise SessionWriteError(f"capture {capture.id} was not saved to {self.path}: "
-                                    f"{exc.strerror}", status) from None
+                )
+                self._say(
+                    f"hookcatcher: {problem}: {exc.strerror}; captures are kept in "
+                    f"memory and answered {status} until it works again"
+                )
+            raise SessionWriteError(
+                f"capture {capture.id} was not saved to {self.path}: {exc.strerror}", status
+            ) from None
         self._cut = False
         self._appended += 1
         missed = ""
@@ -174,11 +223,15 @@ class SessionWriter:
             missed = f" ({span} not saved)"
             self._first_unsaved = None
             if gone is None:
-                self._say(f"hookcatcher: saving to {self.path} again from capture "
-                          f"#{capture.id} on{missed}")
+                self._say(
+                    f"hookcatcher: saving to {self.path} again from capture "
+                    f"#{capture.id} on{missed}"
+                )
         if gone is not None:
-            self._say(f"hookcatcher: {self.path} was {gone}; saving to a new {self.path} "
-                      f"from capture #{capture.id} on{missed}")
+            self._say(
+                f"hookcatcher: {self.path} was {gone}; saving to a new {self.path} "
+                f"from capture #{capture.id} on{missed}"
+            )
 
     def _gone(self) -> str | None:
         """How the open file stopped being the one at its path ("removed", "moved away",
@@ -211,8 +264,9 @@ class SessionWriter:
                 await asyncio.shield(self._syncing)
             except OSError as exc:
                 self.failed += 1
-                raise SessionWriteError(f"{self.path} could not be synced to disk: "
-                                        f"{exc.strerror}", 500) from None
+                raise SessionWriteError(
+                    f"{self.path} could not be synced to disk: {exc.strerror}", 500
+                ) from None
 
     async def _sync_now(self) -> None:
         upto, fd = self._appended, self._fd
@@ -222,8 +276,10 @@ class SessionWriter:
             if fd != self._fd:  # let go meanwhile: its lines went with the removed file
                 self._synced = max(self._synced, upto)
                 return
-            self._say(f"hookcatcher: {self.path} could not be synced to disk: {exc.strerror}; "
-                      "the captures waiting for it are answered 500")
+            self._say(
+                f"hookcatcher: {self.path} could not be synced to disk: {exc.strerror}; "
+                "the captures waiting for it are answered 500"
+            )
             raise
         finally:
             self._syncing = None
@@ -242,7 +298,7 @@ class SessionWriter:
             os.close(self._fd)
             self._fd = -1
 
-    def __enter__(self) -> "SessionWriter":
+    def __enter__(self) -> SessionWriter:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -253,7 +309,7 @@ def _write_all(fd: int, data: bytes) -> None:
     """One write, normally; more only when the OS takes part (a disk filling up)."""
     view = memoryview(data)
     while view:
-        view = view[os.write(fd, view):]
+        view = view[os.write(fd, view) :]
 
 
 def _ends_mid_line(path: str) -> bool:
@@ -303,8 +359,9 @@ class Loaded:
     def summary(self) -> str:
         """`loaded 1,000 captures from FILE (2 lines skipped)`, as serve's banner says it."""
         text = f"loaded {len(self.captures):,} captures from {self.path}"
-        notes = [f"{self.skipped:,} line{'s' * (self.skipped != 1)} skipped"] \
-            if self.skipped else []
+        notes = (
+            [f"{self.skipped:,} line{'s' * (self.skipped != 1)} skipped"] if self.skipped else []
+        )
         if self.renumbered:
             notes.append(f"{self.renumbered:,} renumbered to follow the run before")
         return text + (f" ({'; '.join(notes)})" if notes else "")
@@ -370,8 +427,12 @@ class _Reader:
         try:
             text = line.decode("utf-8")
         except UnicodeDecodeError as exc:
-            self._problem(number, CUT_SHORT if not complete  # a cut can split a character
-                          else f"not UTF-8 text (byte {exc.start + 1})")
+            self._problem(
+                number,
+                CUT_SHORT
+                if not complete  # a cut can split a character
+                else f"not UTF-8 text (byte {exc.start + 1})",
+            )
             return _UNREADABLE
         try:
             return json.loads(text)
@@ -379,8 +440,7 @@ class _Reader:
             if not complete or exc.pos >= len(text.rstrip()):
                 self._problem(number, CUT_SHORT)
             else:
-                self._problem(number, f"broken JSON at column {exc.colno}: {exc.msg}",
-                              exc.colno)
+                self._problem(number, f"broken JSON at column {exc.colno}: {exc.msg}", exc.colno)
         except RecursionError:
             self._problem(number, "JSON nested too deeply to read")
         return _UNREADABLE
@@ -399,13 +459,19 @@ class _Reader:
         self._run_ids = {}
         found = data[MARK]
         if type(found) is not int or found < 1:
-            self._problem(number, f"a session header whose {MARK} is {json.dumps(found)}, "
-                                  "not a format number; the run's lines are read as format "
-                                  f"{FORMAT}")
+            self._problem(
+                number,
+                f"a session header whose {MARK} is {json.dumps(found)}, "
+                "not a format number; the run's lines are read as format "
+                f"{FORMAT}",
+            )
         elif found > FORMAT:
             version = data.get("version")
-            self._newer = (number, f"written by hookcatcher {version} with session format "
-                                   f"{found}; this hookcatcher reads format {FORMAT}")
+            self._newer = (
+                number,
+                f"written by hookcatcher {version} with session format "
+                f"{found}; this hookcatcher reads format {FORMAT}",
+            )
             self._newer_lines = 0
 
     def _end_newer(self, last_line: int) -> None:
@@ -413,8 +479,11 @@ class _Reader:
             return
         number, message = self._newer
         lines = self._newer_lines
-        skipped = f"its {lines:,} line{'s' * (lines != 1)} ({number + 1}-{last_line}) " \
-                  "are skipped" if lines else "it has no captures"
+        skipped = (
+            f"its {lines:,} line{'s' * (lines != 1)} ({number + 1}-{last_line}) are skipped"
+            if lines
+            else "it has no captures"
+        )
         self.problems.append(LineProblem(self.path, number, f"{message}: {skipped}"))
         self._newer = None
 
@@ -435,8 +504,7 @@ class _Reader:
             # The run's own capture, or one its server had loaded (whose id is final here
             # too); either way it has the same bytes, or it is not loaded.
             first = self._by_id.get(self._run_ids.get(capture.retry_of, capture.retry_of))
-            capture.retry_of = first.id if first is not None and first.raw == capture.raw \
-                else None
+            capture.retry_of = first.id if first is not None and first.raw == capture.raw else None
         self._run_ids[written] = capture.id
         self._by_id[capture.id] = capture
         self._last = capture.id
@@ -445,8 +513,14 @@ class _Reader:
 
     def done(self) -> Loaded:
         self._end_newer(self._line)
-        return Loaded(self.path, tuple(self.captures), tuple(self.problems), self.skipped,
-                      self.runs, self.renumbered)
+        return Loaded(
+            self.path,
+            tuple(self.captures),
+            tuple(self.problems),
+            self.skipped,
+            self.runs,
+            self.renumbered,
+        )
 
 
 def _wrong_field(data: dict[str, Any]) -> str | None:

@@ -24,10 +24,18 @@ from .ingest import parse_body
 from .outgoing import why_failed
 from .overrides import Override, apply
 from .resources import data_dir
-from .session import MARK, SessionError, load as load_session
+from .session import MARK, SessionError
+from .session import load as load_session
 
-__all__ = ["Item", "SourceError", "from_paths", "from_server", "item_of", "items_of",
-           "with_overrides"]
+__all__ = [
+    "Item",
+    "SourceError",
+    "from_paths",
+    "from_server",
+    "item_of",
+    "items_of",
+    "with_overrides",
+]
 
 PAGE = 500  # captures per API request when reading a server
 
@@ -46,25 +54,45 @@ class Item:
 
 def item_of(fixture: Fixture) -> Item:
     """A fixture as the capture the gateway's request would have made, posted to `/`."""
-    return Item(fixture.name, _capture(fixture.raw(), list(fixture.headers), fixture.body,
-                                       fixture.provider, fixture.event))
+    return Item(
+        fixture.name,
+        _capture(
+            fixture.raw(), list(fixture.headers), fixture.body, fixture.provider, fixture.event
+        ),
+    )
 
 
-def _capture(raw: bytes, headers: list[tuple[str, str]], body: Any,
-             provider: str | None = None, event: str | None = None,
-             problem: Problem | None = None) -> Capture:
+def _capture(
+    raw: bytes,
+    headers: list[tuple[str, str]],
+    body: Any,
+    provider: str | None = None,
+    event: str | None = None,
+    problem: Problem | None = None,
+) -> Capture:
     """Not validated: replay sends bytes, and says nothing about their contract."""
     found = catalog.classify("POST", "/", "", headers, body)
     validation = Validation("not-json", None, (problem,)) if problem else Validation("no-schema")
     return Capture(
-        received_at="", method="POST", path="/", query="", headers=headers, remote="",
-        raw=raw, body=body, provider=provider or found.provider, event=event or found.event,
-        instance=found.instance, route=found.route, validation=validation,
+        received_at="",
+        method="POST",
+        path="/",
+        query="",
+        headers=headers,
+        remote="",
+        raw=raw,
+        body=body,
+        provider=provider or found.provider,
+        event=event or found.event,
+        instance=found.instance,
+        route=found.route,
+        validation=validation,
     )
 
 
-def from_paths(paths: Iterable[str | Path],
-               on_problem: Callable[[str], None] | None = None) -> list[Item]:
+def from_paths(
+    paths: Iterable[str | Path], on_problem: Callable[[str], None] | None = None
+) -> list[Item]:
     """Fixture files, folders of them (every `*.json` below, by name), plain body files,
     session files saved with --save (every capture in them), and bundled fixtures named as
     `send` names them (`evolution/v2/messages.upsert.text`). A session line that cannot be
@@ -113,13 +141,13 @@ def _file(path: Path) -> Item:
     as JSON, since that is what a developer saved from a log."""
     try:
         raw, document = fixtures.read_json_file(path)
-        fixture = fixtures.from_document(path, document) if fixtures.is_fixture(document) \
-            else None  # read and parsed once
+        fixture = (
+            fixtures.from_document(path, document) if fixtures.is_fixture(document) else None
+        )  # read and parsed once
     except FixtureError as exc:
         raise SourceError(str(exc)) from None
     if fixture is not None:
-        return Item(fixture.name if _inside_bundle(path) else str(path),
-                    item_of(fixture).capture)
+        return Item(fixture.name if _inside_bundle(path) else str(path), item_of(fixture).capture)
     return Item(str(path), _capture(raw, [("content-type", "application/json")], document))
 
 
@@ -138,8 +166,9 @@ def _bundled(name: str) -> Item:
         raise SourceError(f"{name}: no such file or folder, and {exc}") from None
 
 
-def from_server(url: str, query: str = "", timeout: float = 10.0,
-                token: str | None = None) -> list[Item]:
+def from_server(
+    url: str, query: str = "", timeout: float = 10.0, token: str | None = None
+) -> list[Item]:
     """The stored captures of a running server that match `query`, oldest first, with their
     exact bytes. Only what was stored when reading began: replaying into the same server
     must not chase its own arrivals. `token`: the server's --token, if it has one."""
@@ -152,14 +181,18 @@ def from_server(url: str, query: str = "", timeout: float = 10.0,
                 page = _page(http, base, query, after, token)
                 last = page["last_id"] if last is None else last
                 captures = [Capture.from_json(data) for data in page["events"]]
-                items.extend(Item(_label(capture), capture) for capture in captures
-                             if last is None or capture.id <= last)
+                items.extend(
+                    Item(_label(capture), capture)
+                    for capture in captures
+                    if last is None or capture.id <= last
+                )
                 if not page["more"] or not captures or captures[-1].id >= (last or 0):
                     return items
                 after = captures[-1].id
     except httpx.HTTPError as exc:
-        raise SourceError(f"cannot read captures from {base}: {why_failed(exc)}: is hookcatcher "
-                          "running there?") from None
+        raise SourceError(
+            f"cannot read captures from {base}: {why_failed(exc)}: is hookcatcher running there?"
+        ) from None
 
 
 def _label(capture: Capture) -> str:
@@ -167,10 +200,12 @@ def _label(capture: Capture) -> str:
     return f"#{capture.id} {capture.provider} {capture.event or '(no event)'}"
 
 
-def _page(http: httpx.Client, base: str, query: str, after: int,
-          token: str | None) -> dict[str, Any]:
-    response = http.get("/_hookcatcher/api/events",
-                        params={"q": query, "after": after, "limit": PAGE, "raw": "1"})
+def _page(
+    http: httpx.Client, base: str, query: str, after: int, token: str | None
+) -> dict[str, Any]:
+    response = http.get(
+        "/_hookcatcher/api/events", params={"q": query, "after": after, "limit": PAGE, "raw": "1"}
+    )
     if response.status_code == 401:
         raise SourceError(refusal(base, token))
     try:
@@ -179,8 +214,10 @@ def _page(http: httpx.Client, base: str, query: str, after: int,
         document = None
     if response.status_code != 200 or not isinstance(document, dict) or "events" not in document:
         message = document.get("error") if isinstance(document, dict) else None
-        raise SourceError(f"{base} did not list captures: {message or f'HTTP {response.status_code}'}"
-                          f"{'' if message else ' (is this a hookcatcher server?)'}")
+        raise SourceError(
+            f"{base} did not list captures: {message or f'HTTP {response.status_code}'}"
+            f"{'' if message else ' (is this a hookcatcher server?)'}"
+        )
     return document
 
 
@@ -198,12 +235,17 @@ def items_of(source: Any) -> list[Item]:
     if isinstance(source, (bytes, bytearray)):
         raw = bytes(source)
         body, problem = parse_body(raw)
-        return [Item("body", _capture(raw, [("content-type", "application/json")], body,
-                                      problem=problem))]
+        return [
+            Item(
+                "body", _capture(raw, [("content-type", "application/json")], body, problem=problem)
+            )
+        ]
     if isinstance(source, Iterable):
         return [item for part in source for item in items_of(part)]
-    raise SourceError(f"cannot replay a {type(source).__name__}: give a fixture or body file, "
-                      "a folder, a fixture name, a Fixture, a Capture, or a list of them")
+    raise SourceError(
+        f"cannot replay a {type(source).__name__}: give a fixture or body file, "
+        "a folder, a fixture name, a Fixture, a Capture, or a list of them"
+    )
 
 
 def with_overrides(items: list[Item], overrides: Iterable[Override]) -> Iterator[Item]:
@@ -224,8 +266,18 @@ def with_overrides(items: list[Item], overrides: Iterable[Override]) -> Iterator
 def _replace_body(capture: Capture, body: Any, raw: bytes) -> Capture:
     found = catalog.classify(capture.method, capture.path, capture.query, capture.headers, body)
     return Capture(
-        received_at=capture.received_at, method=capture.method, path=capture.path,
-        query=capture.query, headers=capture.headers, remote=capture.remote, raw=raw,
-        body=body, provider=found.provider, event=found.event, instance=found.instance,
-        route=capture.route, validation=Validation("no-schema"), id=capture.id,
+        received_at=capture.received_at,
+        method=capture.method,
+        path=capture.path,
+        query=capture.query,
+        headers=capture.headers,
+        remote=capture.remote,
+        raw=raw,
+        body=body,
+        provider=found.provider,
+        event=found.event,
+        instance=found.instance,
+        route=capture.route,
+        validation=Validation("no-schema"),
+        id=capture.id,
     )

@@ -14,9 +14,9 @@ from __future__ import annotations
 
 from bisect import bisect_left
 from collections import deque
+from collections.abc import Callable, Iterator
 from operator import attrgetter
 from uuid import uuid4
-from typing import Callable, Iterator
 
 from .capture import Capture
 
@@ -30,8 +30,9 @@ _ID = attrgetter("id")
 
 
 class Store:
-    def __init__(self, max_events: int = DEFAULT_MAX_EVENTS,
-                 max_bytes: int = DEFAULT_MAX_BYTES) -> None:
+    def __init__(
+        self, max_events: int = DEFAULT_MAX_EVENTS, max_bytes: int = DEFAULT_MAX_BYTES
+    ) -> None:
         if max_events < 1 or max_bytes < 1:
             raise ValueError("max_events and max_bytes must be at least 1")
         self.max_events = max_events
@@ -76,8 +77,10 @@ class Store:
         (what its own run saw); a later arrival with the same bytes is a retry of it.
         Listeners are not told: nothing was received. Ids must increase."""
         if capture.id <= self._last_id:
-            raise ValueError(f"capture {capture.id} cannot follow capture {self._last_id}: "
-                             "restored ids must increase")
+            raise ValueError(
+                f"capture {capture.id} cannot follow capture {self._last_id}: "
+                "restored ids must increase"
+            )
         if self._items and capture.id != self._last_id + 1:
             self._gap_at = capture.id
         self._last_id = capture.id

@@ -26,10 +26,9 @@ from __future__ import annotations
 import asyncio
 import json
 from collections import OrderedDict
-from typing import AsyncIterator
+from collections.abc import AsyncIterator
 
 import orjson
-
 from sse_starlette import EventSourceResponse, ServerSentEvent
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -78,8 +77,7 @@ class Hub:
         if len(self._wakers) <= WAKE_NOW:
             self._wake_all()
         elif self._paced is None:
-            self._paced = asyncio.get_running_loop().call_later(self._interval(),
-                                                                self._wake_all)
+            self._paced = asyncio.get_running_loop().call_later(self._interval(), self._wake_all)
 
     def _wake_all(self) -> None:
         self._paced = None
@@ -87,8 +85,7 @@ class Hub:
             waker.set()
         if self._behind and not self.closing:
             self._behind = False
-            self._paced = asyncio.get_running_loop().call_later(self._interval(),
-                                                                self._wake_all)
+            self._paced = asyncio.get_running_loop().call_later(self._interval(), self._wake_all)
 
     def _interval(self) -> float:
         return min(WAKE_MOST, len(self._wakers) * WAKE_COST)
@@ -122,8 +119,9 @@ class Hub:
             if dropped is not None:
                 self._encoded_bytes -= len(dropped)
 
-    async def messages(self, query: Filter, last_id: int, notices: list[ServerSentEvent],
-                       summary: bool = False) -> AsyncIterator[ServerSentEvent | bytes]:
+    async def messages(
+        self, query: Filter, last_id: int, notices: list[ServerSentEvent], summary: bool = False
+    ) -> AsyncIterator[ServerSentEvent | bytes]:
         """Captures after `last_id` still stored, then live ones, as they arrive; with
         `summary`, their list rows. Several captures go out in one write."""
         waker = asyncio.Event()
@@ -152,14 +150,16 @@ class Hub:
                     self._behind = True  # paced: the rest with the next round
                     if self._paced is None:
                         self._paced = asyncio.get_running_loop().call_later(
-                            self._interval(), self._wake_all)
+                            self._interval(), self._wake_all
+                        )
                 waker.clear()
                 await waker.wait()
         finally:
             self._wakers.discard(waker)
 
-    def _batch(self, cursor: int, query: Filter, summary: bool,
-               allowance: int) -> tuple[bytes, int, Capture | None]:
+    def _batch(
+        self, cursor: int, query: Filter, summary: bool, allowance: int
+    ) -> tuple[bytes, int, Capture | None]:
         """The encoded messages of the captures after `cursor` that `query` takes, up to
         `allowance` bytes (at least one message), and the id read up to (captures the
         query skips are read past too); and the next capture, when the query must read
@@ -224,13 +224,20 @@ def _full_view(capture: Capture) -> bytes:
 
 def _lost(cursor: int, store: Store) -> ServerSentEvent:
     first, last = cursor + 1, store.evicted_through
-    return ServerSentEvent(json.dumps({
-        "from_id": first,
-        "to_id": last,
-        "message": (f"this client fell behind: captures {first}..{last} were evicted "
+    return ServerSentEvent(
+        json.dumps(
+            {
+                "from_id": first,
+                "to_id": last,
+                "message": (
+                    f"this client fell behind: captures {first}..{last} were evicted "
                     f"(--max-events {store.max_events}, --max-bytes {store.max_bytes}) "
-                    "before it read them; the stream goes on with the next stored capture"),
-    }), event="lost")
+                    "before it read them; the stream goes on with the next stored capture"
+                ),
+            }
+        ),
+        event="lost",
+    )
 
 
 async def stream_endpoint(request: Request) -> Response:
@@ -241,17 +248,21 @@ async def stream_endpoint(request: Request) -> Response:
         return JSONResponse({"error": str(exc), "term": exc.term}, status_code=400)
     view = request.query_params.get("view", "full")
     if view not in ("full", "summary"):
-        return JSONResponse({"error": f"query parameter view={view!r} must be full or summary"},
-                            status_code=400)
+        return JSONResponse(
+            {"error": f"query parameter view={view!r} must be full or summary"}, status_code=400
+        )
     last_id, notices = _resume_point(request.headers.get("last-event-id"), hub.store)
     # The run id lets a reconnecting client tell a restarted server (ids begin again) from
     # the same one, before it reads a single message. The grace period: on SIGINT/SIGTERM
     # sse-starlette would cut the stream off mid-response (uvicorn logs that as an error)
     # before the server's shutdown ends it cleanly (Hub.close), a moment later; it is
     # shorter than the server's graceful window, so a stream never outlives that.
-    return EventSourceResponse(hub.messages(query, last_id, notices, view == "summary"),
-                               ping=15, headers={"x-hookcatcher-run": hub.store.run},
-                               shutdown_grace_period=SHUTDOWN_GRACE_SECONDS)
+    return EventSourceResponse(
+        hub.messages(query, last_id, notices, view == "summary"),
+        ping=15,
+        headers={"x-hookcatcher-run": hub.store.run},
+        shutdown_grace_period=SHUTDOWN_GRACE_SECONDS,
+    )
 
 
 def _resume_point(header: str | None, store: Store) -> tuple[int, list[ServerSentEvent]]:
@@ -266,15 +277,22 @@ def _resume_point(header: str | None, store: Store) -> tuple[int, list[ServerSen
         return store.last_id, []
     text = header.strip(" \t")
     if not (text.isascii() and text.isdigit()):
-        return store.last_id, [_notice(f"Last-Event-ID {_short(header)!r} is not a capture id "
-                                       "(ids are whole numbers from 1); streaming new "
-                                       "captures only")]
+        return store.last_id, [
+            _notice(
+                f"Last-Event-ID {_short(header)!r} is not a capture id "
+                "(ids are whole numbers from 1); streaming new "
+                "captures only"
+            )
+        ]
     digits = text.lstrip("0") or "0"
     # Compared by length first: int() refuses texts of more than 4,300 digits.
     if len(digits) > len(str(store.last_id)) or int(digits) > store.last_id:
-        return store.evicted_through, [_notice(
-            f"Last-Event-ID {_short(text)} is not from this server run (newest id is "
-            f"{store.last_id}); resending every stored capture")]
+        return store.evicted_through, [
+            _notice(
+                f"Last-Event-ID {_short(text)} is not from this server run (newest id is "
+                f"{store.last_id}); resending every stored capture"
+            )
+        ]
     return int(digits), []
 
 

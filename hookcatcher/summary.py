@@ -8,7 +8,8 @@ belongs to is worked out here, once, by the server.
 from __future__ import annotations
 
 import json
-from typing import Any, Iterable
+from collections.abc import Iterable
+from typing import Any
 
 from .capture import Capture
 from .conversation import chat_of
@@ -38,8 +39,9 @@ def summary(capture: Capture) -> dict[str, Any]:
 def row_json(capture: Capture) -> bytes:
     """The summary as compact JSON, worked out once per capture."""
     if capture.row is None:
-        capture.row = json.dumps(summary(capture), ensure_ascii=False,
-                                 separators=(",", ":")).encode("utf-8")
+        capture.row = json.dumps(
+            summary(capture), ensure_ascii=False, separators=(",", ":")
+        ).encode("utf-8")
     return capture.row
 
 

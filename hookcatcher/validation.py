@@ -13,9 +13,10 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as SchemaValidationError
@@ -43,8 +44,7 @@ class SchemaError(Exception):
 class Validator:
     """All bundled schemas, compiled; `check` gives a body's Validation."""
 
-    def __init__(self, schema_dir: Path | None = None,
-                 check_schemas: bool | None = None) -> None:
+    def __init__(self, schema_dir: Path | None = None, check_schemas: bool | None = None) -> None:
         """`check_schemas` validates each schema against the JSON Schema meta-schema: by
         default only for a schema folder given here. The bundled ones are checked by the test
         suite, and checking them costs most of a second at every start."""
@@ -75,8 +75,9 @@ class Validator:
                 if check_schemas:
                     Draft202012Validator.check_schema(document)
             except SchemaValidationError as exc:
-                raise SchemaError(f"schemas/{schema_id}.json: not a valid JSON Schema: "
-                                  f"{exc.message}") from exc
+                raise SchemaError(
+                    f"schemas/{schema_id}.json: not a valid JSON Schema: {exc.message}"
+                ) from exc
             inlined = _inline(document, schema_id, documents, ())
             self._validators[schema_id] = Draft202012Validator(inlined, registry=registry)
             self._fields[schema_id] = _fields(inlined, "$", {})
@@ -154,11 +155,15 @@ def _inline(node: Any, base: str, documents: dict[str, Any], seen: tuple[str, ..
     if not isinstance(ref, str) or ref in seen:
         return {key: _inline(value, base, documents, seen) for key, value in node.items()}
     target_id, target = _lookup(ref, base, documents)
-    target = {k: v for k, v in target.items() if k not in ("$id", "$schema")} \
-        if isinstance(target, dict) else target
+    target = (
+        {k: v for k, v in target.items() if k not in ("$id", "$schema")}
+        if isinstance(target, dict)
+        else target
+    )
     resolved = _inline(target, target_id, documents, seen + (ref,))
-    siblings = {key: _inline(value, base, documents, seen)
-                for key, value in node.items() if key != "$ref"}
+    siblings = {
+        key: _inline(value, base, documents, seen) for key, value in node.items() if key != "$ref"
+    }
     if not isinstance(resolved, dict):
         return resolved
     if set(siblings) & set(resolved) - _ANNOTATIONS:
@@ -246,8 +251,10 @@ def _problem(error: ValidationError) -> Problem:
         if all(sub.validator == "required" for sub in error.context):
             options = list(dict.fromkeys(", ".join(_missing(sub)) for sub in error.context))
             first = _missing(error.context[0])[0]
-            return Problem(json_path(parts + [first]),
-                           f"required field is missing (one of: {' | '.join(options)})")
+            return Problem(
+                json_path(parts + [first]),
+                f"required field is missing (one of: {' | '.join(options)})",
+            )
         title = error.schema.get("title") if isinstance(error.schema, dict) else None
         if title:
             return Problem(json_path(parts), f"expected a {title}, got {got}")
@@ -256,7 +263,9 @@ def _problem(error: ValidationError) -> Problem:
             # The value has the right type for a branch but breaks it otherwise.
             return _problem(best_match(shaped))
         options = [_branch(sub) for sub in error.context]
-        return Problem(json_path(parts), f"expected {' or '.join(dict.fromkeys(options))}, got {got}")
+        return Problem(
+            json_path(parts), f"expected {' or '.join(dict.fromkeys(options))}, got {got}"
+        )
     if kind == "required":
         return Problem(json_path(parts + [_missing_one(error)]), "required field is missing")
     if kind == "additionalProperties":
@@ -296,14 +305,14 @@ def _missing_one(error: ValidationError) -> str:
 def _missing(error: ValidationError) -> list[str]:
     """The required names a `required` error found absent."""
     present = error.instance if isinstance(error.instance, dict) else {}
-    return [name for name in error.validator_value if name not in present] or \
-        list(error.validator_value)
+    return [name for name in error.validator_value if name not in present] or list(
+        error.validator_value
+    )
 
 
 def _types(value: Any) -> str:
     names = [value] if isinstance(value, str) else list(value)
-    article = {"array": "an array", "object": "an object", "integer": "an integer",
-               "null": "null"}
+    article = {"array": "an array", "object": "an object", "integer": "an integer", "null": "null"}
     return " or ".join(article.get(name, f"a {name}") for name in names)
 
 

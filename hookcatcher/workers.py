@@ -17,9 +17,10 @@ ingest.parse_json).
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from functools import partial
-from typing import Any, Callable, TypeVar
+from typing import Any, TypeVar
 
 __all__ = ["Workers", "INLINE_BYTES", "THREADS"]
 

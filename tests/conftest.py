@@ -5,8 +5,9 @@ from __future__ import annotations
 
 import json
 import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -35,8 +36,9 @@ def make_server(validator: Validator) -> Iterator[Callable[..., BackgroundServer
     def make(answers: Answers | None = None, **store_options: Any) -> BackgroundServer:
         # Not pacing the collector: in a test process, a heap frozen per server would keep
         # every earlier test's reference cycles alive (tests/test_runner.py tests the pacer).
-        server = BackgroundServer(create_app(Store(**store_options), validator, answers),
-                                  pace_collector=False).start()
+        server = BackgroundServer(
+            create_app(Store(**store_options), validator, answers), pace_collector=False
+        ).start()
         started.append(server)
         return server
 

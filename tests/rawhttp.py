@@ -14,12 +14,21 @@ import re
 import socket
 import time
 from collections import deque
+from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 from urllib.parse import urlparse
 
-__all__ = ["Reply", "address_of", "request_bytes", "exchange", "read_reply",
-           "aread_reply", "SSEClient", "parse_sse"]
+__all__ = [
+    "Reply",
+    "address_of",
+    "request_bytes",
+    "exchange",
+    "read_reply",
+    "aread_reply",
+    "SSEClient",
+    "parse_sse",
+]
 
 Address = tuple[str, int]
 
@@ -43,8 +52,13 @@ def address_of(url: str) -> Address:
     return parsed.hostname or "127.0.0.1", parsed.port or 80
 
 
-def request_bytes(method: bytes, target: bytes, headers: list[tuple[bytes, bytes]],
-                  body: bytes = b"", version: bytes = b"HTTP/1.1") -> bytes:
+def request_bytes(
+    method: bytes,
+    target: bytes,
+    headers: list[tuple[bytes, bytes]],
+    body: bytes = b"",
+    version: bytes = b"HTTP/1.1",
+) -> bytes:
     """The request as it goes on the wire; Content-Length is the caller's to add (or not)."""
     head = b"".join(name + b": " + value + b"\r\n" for name, value in headers)
     return method + b" " + target + b" " + version + b"\r\n" + head + b"\r\n" + body
@@ -98,8 +112,13 @@ def _read_chunks(reader: Any) -> bytes:
     return b"".join(parts)
 
 
-def exchange(address: Address, data: bytes, timeout: float = 10, head_only: bool = False,
-             finish: bool = False) -> Reply | None:
+def exchange(
+    address: Address,
+    data: bytes,
+    timeout: float = 10,
+    head_only: bool = False,
+    finish: bool = False,
+) -> Reply | None:
     """Send `data` on a new connection and read one answer (None: closed unanswered).
     `finish` closes the sending side after `data`, as a sender that gives up mid-request
     does; the server then sees the end of the request bytes."""
@@ -137,7 +156,7 @@ def parse_sse(data: bytes) -> tuple[list[dict[str, Any]], bytes]:
     start = 0
     for end in _MESSAGE_END.finditer(data):
         message: dict[str, Any] = {}
-        for line in _LINE_END.split(data[start:end.start()]):
+        for line in _LINE_END.split(data[start : end.start()]):
             if not line or line.startswith(b":"):
                 continue
             field, _, value = line.decode("utf-8").partition(":")
@@ -155,8 +174,14 @@ class SSEClient:
     chunk framing) until the server closes. `receive_buffer` shrinks the socket's receive
     buffer before connecting, so a client that stops reading stalls the server soon."""
 
-    def __init__(self, url: str, query: str = "", last_event_id: str | None = None,
-                 receive_buffer: int | None = None, timeout: float = 10) -> None:
+    def __init__(
+        self,
+        url: str,
+        query: str = "",
+        last_event_id: str | None = None,
+        receive_buffer: int | None = None,
+        timeout: float = 10,
+    ) -> None:
         self.timeout = timeout
         self.sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
         if receive_buffer is not None:
@@ -171,7 +196,7 @@ class SSEClient:
         self.pending = b""
         self.queue: deque[dict[str, Any]] = deque()
 
-    def open(self) -> "SSEClient":
+    def open(self) -> SSEClient:
         """Wait for the answer's head: from then on the server has this client's cursor."""
         while b"\r\n\r\n" not in self.pending:
             self._receive()
@@ -207,12 +232,15 @@ class SSEClient:
             while len(found) < count:
                 found.append(self._next(deadline))
         except (EOFError, TimeoutError, ConnectionResetError) as exc:
-            raise AssertionError(f"{exc!r} while waiting for message {len(found) + 1} of "
-                                 f"{count} (last: {found[-1:]})") from None
+            raise AssertionError(
+                f"{exc!r} while waiting for message {len(found) + 1} of "
+                f"{count} (last: {found[-1:]})"
+            ) from None
         return found
 
-    def read_until(self, predicate: Callable[[dict[str, Any]], bool],
-                   timeout: float | None = None) -> list[dict[str, Any]]:
+    def read_until(
+        self, predicate: Callable[[dict[str, Any]], bool], timeout: float | None = None
+    ) -> list[dict[str, Any]]:
         """Messages up to and including the first that satisfies `predicate`."""
         deadline = time.monotonic() + (timeout or self.timeout)
         found: list[dict[str, Any]] = []
@@ -220,8 +248,10 @@ class SSEClient:
             while not found or not predicate(found[-1]):
                 found.append(self._next(deadline))
         except (EOFError, TimeoutError, ConnectionResetError) as exc:
-            raise AssertionError(f"{exc!r} while waiting for the awaited message after "
-                                 f"{len(found)} (last: {found[-1:]})") from None
+            raise AssertionError(
+                f"{exc!r} while waiting for the awaited message after "
+                f"{len(found)} (last: {found[-1:]})"
+            ) from None
         return found
 
     def read_bytes(self, size: int) -> bytes:
@@ -234,7 +264,7 @@ class SSEClient:
     def close(self) -> None:
         self.sock.close()
 
-    def __enter__(self) -> "SSEClient":
+    def __enter__(self) -> SSEClient:
         return self.open()
 
     def __exit__(self, *exc_info: object) -> None:

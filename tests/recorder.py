@@ -40,9 +40,15 @@ class Recorder:
             return
         request = Request(scope, receive)
         body = await request.body()
-        self.arrivals.append(Arrival(
-            request.method, request.url.path, scope.get("query_string", b"").decode(),
-            [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]], body))
+        self.arrivals.append(
+            Arrival(
+                request.method,
+                request.url.path,
+                scope.get("query_string", b"").decode(),
+                [(k.decode("latin-1"), v.decode("latin-1")) for k, v in scope["headers"]],
+                body,
+            )
+        )
         status = self.statuses.get(request.url.path, 200)
         response: Response = JSONResponse({"path": request.url.path}, status_code=status)
         await response(scope, receive, send)
@@ -59,8 +65,7 @@ def serving(app: Recorder, timeout: float = 10.0) -> Iterator[Recorder]:
     """The app on a free loopback port for the duration of the block; `app.url` is set."""
     sock = free_socket()
     server = uvicorn.Server(uvicorn.Config(app, log_level="error", lifespan="off"))
-    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])),
-                              daemon=True)
+    thread = threading.Thread(target=lambda: asyncio.run(server.serve(sockets=[sock])), daemon=True)
     thread.start()
     deadline = time.monotonic() + timeout
     while not server.started:

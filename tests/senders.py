@@ -11,7 +11,6 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-
 from rawhttp import Address, aread_reply, request_bytes
 
 __all__ = ["SenderLog", "Audit", "body_for", "send_concurrently", "audit"]
@@ -30,14 +29,23 @@ class SenderLog:
 
 def body_for(sender: int, number: int, padding: int = 0) -> bytes:
     """A body no other request repeats (a repeat would be marked a retry, not lost)."""
-    return b'{"event":"load.test","sender":%d,"n":%d,"pad":"%s"}' % (
-        sender, number, b"x" * padding)
+    return b'{"event":"load.test","sender":%d,"n":%d,"pad":"%s"}' % (sender, number, b"x" * padding)
 
 
 async def _send(address: Address, log: SenderLog, path: bytes) -> None:
-    requests = [request_bytes(b"POST", path, [
-        (b"Host", b"load.test"), (b"Content-Type", b"application/json"),
-        (b"Content-Length", str(len(body)).encode())], body) for body in log.bodies]
+    requests = [
+        request_bytes(
+            b"POST",
+            path,
+            [
+                (b"Host", b"load.test"),
+                (b"Content-Type", b"application/json"),
+                (b"Content-Length", str(len(body)).encode()),
+            ],
+            body,
+        )
+        for body in log.bodies
+    ]
     reader, writer = await asyncio.open_connection(*address)
     try:
         for request in requests:
@@ -55,12 +63,16 @@ async def _send_all(address: Address, logs: list[SenderLog], path: bytes) -> Non
     await asyncio.gather(*(_send(address, log, path) for log in logs))
 
 
-def send_concurrently(address: Address, senders: int, captures: int, padding: int = 0,
-                      path: bytes = b"/webhook") -> list[SenderLog]:
+def send_concurrently(
+    address: Address, senders: int, captures: int, padding: int = 0, path: bytes = b"/webhook"
+) -> list[SenderLog]:
     """`captures` requests spread over `senders` connections that all send at once."""
-    logs = [SenderLog(index, [body_for(index, number, padding)
-                              for number in range(index, captures, senders)])
-            for index in range(senders)]
+    logs = [
+        SenderLog(
+            index, [body_for(index, number, padding) for number in range(index, captures, senders)]
+        )
+        for index in range(senders)
+    ]
     asyncio.run(_send_all(address, logs, path))
     return logs
 
@@ -87,13 +99,18 @@ def audit(logs: list[SenderLog], url: str) -> Audit:
     """Check the store against what the senders were told: each acknowledged id once, its
     bytes intact while stored, and everything no longer stored accounted for."""
     statuses = Counter(status for log in logs for status in log.statuses)
-    body_of = {capture_id: body for log in logs
-               for capture_id, body in zip(log.ids, log.bodies) if capture_id is not None}
+    body_of = {
+        capture_id: body
+        for log in logs
+        for capture_id, body in zip(log.ids, log.bodies)
+        if capture_id is not None
+    }
     acknowledged = sum(len([i for i in log.ids if i is not None]) for log in logs)
     with httpx.Client(base_url=url, timeout=60) as api:
         stats = api.get("/_hookcatcher/api/stats").json()
-        stored = api.get("/_hookcatcher/api/events", params={
-            "after": 0, "limit": stats["stored"] or 1, "raw": 1}).json()["events"]
+        stored = api.get(
+            "/_hookcatcher/api/events", params={"after": 0, "limit": stats["stored"] or 1, "raw": 1}
+        ).json()["events"]
     stored_ids = [capture["id"] for capture in stored]
     unstored = set(body_of) - set(stored_ids)
     # The ring evicts the oldest first, so an acknowledged id at or above the oldest stored
@@ -108,12 +125,14 @@ def audit(logs: list[SenderLog], url: str) -> Audit:
         ids_unique=len(body_of) == acknowledged,
         ids_in_send_order=all(
             all(a < b for a, b in zip(ids, ids[1:]))
-            for ids in ([i for i in log.ids if i is not None] for log in logs)),
-        stats={key: stats[key] for key in ("received", "stored", "evicted", "cleared",
-                                           "retries")},
+            for ids in ([i for i in log.ids if i is not None] for log in logs)
+        ),
+        stats={key: stats[key] for key in ("received", "stored", "evicted", "cleared", "retries")},
         stored_ids=stored_ids,
-        wrong_bytes=[capture["id"] for capture in stored
-                     if capture["id"] in body_of
-                     and capture["raw"].encode() != body_of[capture["id"]]],
+        wrong_bytes=[
+            capture["id"]
+            for capture in stored
+            if capture["id"] in body_of and capture["raw"].encode() != body_of[capture["id"]]
+        ],
         lost=lost,
     )

@@ -15,14 +15,15 @@ import subprocess
 import sys
 import time
 import uuid
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
+from conftest import TIMEOUT, body_of, sse_events
 from starlette.routing import Mount, Route
 
-from conftest import TIMEOUT, body_of, sse_events
 from hookcatcher.access import Access, exposure
 from hookcatcher.cli import main
 from hookcatcher.runner import BackgroundServer
@@ -33,11 +34,15 @@ from hookcatcher.validation import Validator
 
 TOKEN = "tok-Admin_1234567890"
 INGEST = "tok-Ingest_0987654321"
-API_NEEDS = ("/_hookcatcher/ needs the token given with --token: send Authorization: Bearer "
-             "<token> or ?token=<token>")
-GATEWAY_NEEDS = ("/_gateway/ needs the token given with --token: send Authorization: Bearer "
-                 "<token>, apikey: <token> (as the Evolution API key), x-hookcatcher-token: "
-                 "<token> or ?token=<token>")
+API_NEEDS = (
+    "/_hookcatcher/ needs the token given with --token: send Authorization: Bearer "
+    "<token> or ?token=<token>"
+)
+GATEWAY_NEEDS = (
+    "/_gateway/ needs the token given with --token: send Authorization: Bearer "
+    "<token>, apikey: <token> (as the Evolution API key), x-hookcatcher-token: "
+    "<token> or ?token=<token>"
+)
 EVOLUTION_V2 = {"webhook": {"enabled": True, "url": "", "events": ["MESSAGES_UPSERT"]}}
 
 
@@ -58,9 +63,11 @@ def serve(validator: Validator) -> Iterator[Callable[..., BackgroundServer]]:
 
 def endpoints(app: Hookcatcher) -> list[tuple[str, str]]:
     """Every (method, concrete path) the API and the mocks serve, read from the router."""
+
     def concrete(template: str) -> str:
-        return re.sub(r"\{\w+(:\w+)?\}",
-                      lambda m: "1" if m.group(1) == ":int" else "sales", template)
+        return re.sub(
+            r"\{\w+(:\w+)?\}", lambda m: "1" if m.group(1) == ":int" else "sales", template
+        )
 
     found: list[tuple[str, str]] = []
     for route in app.api.routes:
@@ -102,23 +109,33 @@ def test_every_route_needs_the_token_and_takes_it_each_way(serve) -> None:
             wrong = call(http, method, path, headers={"Authorization": "Bearer nope"})
             if not health:
                 assert wrong.status_code == 401
-                assert wrong.headers["www-authenticate"] == \
-                    'Bearer realm="hookcatcher", error="invalid_token"'
+                assert (
+                    wrong.headers["www-authenticate"]
+                    == 'Bearer realm="hookcatcher", error="invalid_token"'
+                )
                 if method != "HEAD":
-                    assert "the credentials sent (Authorization) do not hold it" in \
-                        wrong.json()["error"]
+                    assert (
+                        "the credentials sent (Authorization) do not hold it"
+                        in wrong.json()["error"]
+                    )
                     assert TOKEN not in wrong.text
-            ways = [{"headers": {"Authorization": f"Bearer {TOKEN}"}},
-                    {"headers": {"x-hookcatcher-token": TOKEN}},
-                    {"params": {"token": TOKEN}}]
+            ways = [
+                {"headers": {"Authorization": f"Bearer {TOKEN}"}},
+                {"headers": {"x-hookcatcher-token": TOKEN}},
+                {"params": {"token": TOKEN}},
+            ]
             if gateway:
                 ways.append({"headers": {"apikey": TOKEN}})
             for way in ways:
-                assert call(http, method, path, **way).status_code not in (401, 403), \
-                    (method, path, way)
+                assert call(http, method, path, **way).status_code not in (401, 403), (
+                    method,
+                    path,
+                    way,
+                )
             if not gateway:  # Evolution's apikey header counts only on its mock
-                assert call(http, method, path, headers={"apikey": TOKEN}).status_code == \
-                    (200 if health else 401)
+                assert call(http, method, path, headers={"apikey": TOKEN}).status_code == (
+                    200 if health else 401
+                )
 
 
 def test_health_with_the_token_has_the_details(serve) -> None:
@@ -131,10 +148,18 @@ def test_evolution_set_up_code_uses_the_token_as_its_api_key(serve) -> None:
     server = serve()
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         body = {"webhook": {**EVOLUTION_V2["webhook"], "url": "http://127.0.0.1:3000/hook"}}
-        assert http.post("/_gateway/evolution/webhook/set/sales", json=body,
-                         headers={"apikey": "not-it"}).status_code == 401
-        assert http.post("/_gateway/evolution/webhook/set/sales", json=body,
-                         headers={"apikey": TOKEN}).status_code == 201
+        assert (
+            http.post(
+                "/_gateway/evolution/webhook/set/sales", json=body, headers={"apikey": "not-it"}
+            ).status_code
+            == 401
+        )
+        assert (
+            http.post(
+                "/_gateway/evolution/webhook/set/sales", json=body, headers={"apikey": TOKEN}
+            ).status_code
+            == 201
+        )
         listed = http.get("/_hookcatcher/api/instances", params={"token": TOKEN}).json()
     assert [item["instance"] for item in listed["instances"]] == ["sales"]
 
@@ -145,14 +170,25 @@ def test_whapi_channels_are_never_named_by_hookcatchers_token(serve) -> None:
     server = serve()
     hooks = {"webhooks": [{"url": "http://127.0.0.1:3000/w", "mode": "body"}]}
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
-        assert http.patch("/_gateway/whapi/settings", json=hooks,
-                          headers={"Authorization": f"Bearer {TOKEN}"}).status_code == 200
-        assert http.patch("/_gateway/whapi/settings", json=hooks,
-                          headers={"Authorization": "Bearer CHANNEL-A",
-                                   "x-hookcatcher-token": TOKEN}).status_code == 200
+        assert (
+            http.patch(
+                "/_gateway/whapi/settings", json=hooks, headers={"Authorization": f"Bearer {TOKEN}"}
+            ).status_code
+            == 200
+        )
+        assert (
+            http.patch(
+                "/_gateway/whapi/settings",
+                json=hooks,
+                headers={"Authorization": "Bearer CHANNEL-A", "x-hookcatcher-token": TOKEN},
+            ).status_code
+            == 200
+        )
         listed = http.get("/_hookcatcher/api/instances", headers={"x-hookcatcher-token": TOKEN})
-    assert sorted(item["instance"] for item in listed.json()["instances"]) == \
-        ["CHANNEL-A", "default"]
+    assert sorted(item["instance"] for item in listed.json()["instances"]) == [
+        "CHANNEL-A",
+        "default",
+    ]
     assert TOKEN not in listed.text
 
 
@@ -163,26 +199,36 @@ def test_captures_need_the_ingest_token_and_refusals_are_counted(serve) -> None:
         refused = http.post("/webhook", content=body)
         assert refused.status_code == 401
         assert refused.headers["www-authenticate"] == 'Bearer realm="hookcatcher"'
-        assert refused.json() == {"ok": False, "error": (
-            "this hookcatcher takes captures only with the token given with --ingest-token: "
-            "add the header x-hookcatcher-token: <token> (or Authorization: Bearer <token>) "
-            "to the webhook's headers, or ?token=<token> to its URL")}
+        assert refused.json() == {
+            "ok": False,
+            "error": (
+                "this hookcatcher takes captures only with the token given with --ingest-token: "
+                "add the header x-hookcatcher-token: <token> (or Authorization: Bearer <token>) "
+                "to the webhook's headers, or ?token=<token> to its URL"
+            ),
+        }
         wrong = http.post("/webhook?token=nope", content=body)
         assert wrong.status_code == 401 and "(?token=) do not hold it" in wrong.json()["error"]
         # A big body gets its 401 too, not a connection reset mid-upload.
         assert http.post("/webhook", content=b"x" * 4_000_000).status_code == 401
-        taken = [http.post("/webhook", content=body, headers={"x-hookcatcher-token": INGEST}),
-                 http.post("/webhook", content=body, headers={"Authorization": f"Bearer {INGEST}"}),
-                 http.post("/webhook", content=body, params={"token": INGEST}),
-                 # Evolution's per-event suffix, appended inside the configured URL's query
-                 http.post(f"/webhook?token={INGEST}/messages-upsert", content=body)]
+        taken = [
+            http.post("/webhook", content=body, headers={"x-hookcatcher-token": INGEST}),
+            http.post("/webhook", content=body, headers={"Authorization": f"Bearer {INGEST}"}),
+            http.post("/webhook", content=body, params={"token": INGEST}),
+            # Evolution's per-event suffix, appended inside the configured URL's query
+            http.post(f"/webhook?token={INGEST}/messages-upsert", content=body),
+        ]
         assert [answer.json()["id"] for answer in taken] == [1, 2, 3, 4]
         stats = http.get("/_hookcatcher/api/stats").json()  # no --token: the API is open
     assert (stats["received"], stats["stored"]) == (4, 4)
     assert stats["refused"] == server.app.guard.refused == 3
     # Kept as received (a replay sends what the gateway sent), the query token included.
     assert [capture.query for capture in server.app.store] == [
-        "", "", f"token={INGEST}", f"token={INGEST}/messages-upsert"]
+        "",
+        "",
+        f"token={INGEST}",
+        f"token={INGEST}/messages-upsert",
+    ]
 
 
 def test_the_stream_takes_the_token_in_its_query(serve) -> None:
@@ -192,8 +238,11 @@ def test_the_stream_takes_the_token_in_its_query(serve) -> None:
         with http.stream("GET", "/_hookcatcher/stream", params={"token": TOKEN}) as stream:
             assert stream.status_code == 200
             assert "access-control-allow-origin" not in stream.headers
-            http.post("/webhook", content=body_of("whapi/messages.post.text"),
-                      headers={"x-hookcatcher-token": INGEST})
+            http.post(
+                "/webhook",
+                content=body_of("whapi/messages.post.text"),
+                headers={"x-hookcatcher-token": INGEST},
+            )
             [message] = sse_events(stream.iter_lines(), 1)
     assert message["event"] == "capture" and message["data"]["event"] == "messages/post"
 
@@ -203,8 +252,10 @@ def test_the_inspectors_connection_sends_the_token(serve) -> None:
     httpx.post(f"{server.url}/webhook", content=body_of("evolution/v2/messages.upsert.text"))
 
     async def scenario() -> None:
-        for token, said in ((None, "needs the token it was started with: give --token T"),
-                            ("nope", "refused the token given")):
+        for token, said in (
+            (None, "needs the token it was started with: give --token T"),
+            ("nope", "refused the token given"),
+        ):
             connection = ServerConnection(server.url, token=token)
             with pytest.raises(ServerError, match=said):
                 await connection.listing("")
@@ -213,12 +264,19 @@ def test_the_inspectors_connection_sends_the_token(serve) -> None:
         listing = await connection.listing("")
         assert [row["id"] for row in listing.rows] == [1]
         arrived: asyncio.Queue[int] = asyncio.Queue()
-        follow = asyncio.create_task(connection.follow(
-            "", listing.last_id, listing.run,
-            lambda event: arrived.put_nowait(event.row["id"]) if isinstance(event, Arrived)
-            else None))
-        await asyncio.to_thread(httpx.post, f"{server.url}/webhook",
-                                content=body_of("whapi/messages.post.text"))
+        follow = asyncio.create_task(
+            connection.follow(
+                "",
+                listing.last_id,
+                listing.run,
+                lambda event: (
+                    arrived.put_nowait(event.row["id"]) if isinstance(event, Arrived) else None
+                ),
+            )
+        )
+        await asyncio.to_thread(
+            httpx.post, f"{server.url}/webhook", content=body_of("whapi/messages.post.text")
+        )
         assert await asyncio.wait_for(arrived.get(), 10) == 2
         follow.cancel()
         await connection.close()
@@ -249,17 +307,30 @@ def test_replay_send_and_export_pass_the_token(serve, capsys, monkeypatch) -> No
     server, app = serve(), serve(token=None)
     httpx.post(f"{server.url}/webhook", content=body_of("evolution/v2/messages.upsert.text"))
     body = {"webhook": {**EVOLUTION_V2["webhook"], "url": f"{app.url}/app"}}
-    httpx.post(f"{server.url}/_gateway/evolution/webhook/set/sales", json=body,
-               headers={"apikey": TOKEN})
+    httpx.post(
+        f"{server.url}/_gateway/evolution/webhook/set/sales", json=body, headers={"apikey": TOKEN}
+    )
 
     assert main(["replay", "--from", server.url, "--to", f"{app.url}/app"]) == 2
     assert "needs the token it was started with: give --token T" in capsys.readouterr().err
-    assert main(["replay", "--from", server.url, "--token", TOKEN, "--to",
-                 f"{app.url}/app"]) == 0
+    assert main(["replay", "--from", server.url, "--token", TOKEN, "--to", f"{app.url}/app"]) == 0
     assert main(["send", "messages.upsert", "--instance", "sales", "--server", server.url]) == 2
     assert "needs the token" in capsys.readouterr().err
-    assert main(["replay", "evolution/v2/messages.upsert.text", "--instance", "sales",
-                 "--server", server.url, "--token", TOKEN]) == 0
+    assert (
+        main(
+            [
+                "replay",
+                "evolution/v2/messages.upsert.text",
+                "--instance",
+                "sales",
+                "--server",
+                server.url,
+                "--token",
+                TOKEN,
+            ]
+        )
+        == 0
+    )
     assert [capture.path for capture in app.app.store] == ["/app", "/app"]
     capsys.readouterr()
     assert main(["export", "--from", server.url, "--format", "jsonl", "--token", "nope"]) == 2
@@ -269,13 +340,17 @@ def test_replay_send_and_export_pass_the_token(serve, capsys, monkeypatch) -> No
     assert [json.loads(line)["id"] for line in capsys.readouterr().out.splitlines()] == [1]
 
 
-@pytest.mark.parametrize(("argv", "env", "said"), [
-    (["serve", "--token", "two words"], {}, "argument --token: a token must be visible ASCII"),
-    (["export", "--token", "é"], {}, "argument --token: a token must be visible ASCII"),
-    (["serve"], {"HOOKCATCHER_INGEST_TOKEN": "a b"}, "HOOKCATCHER_INGEST_TOKEN: a token must"),
-])
-def test_a_token_that_cannot_travel_is_refused_at_the_start(argv, env, said, capsys,
-                                                             monkeypatch) -> None:
+@pytest.mark.parametrize(
+    ("argv", "env", "said"),
+    [
+        (["serve", "--token", "two words"], {}, "argument --token: a token must be visible ASCII"),
+        (["export", "--token", "é"], {}, "argument --token: a token must be visible ASCII"),
+        (["serve"], {"HOOKCATCHER_INGEST_TOKEN": "a b"}, "HOOKCATCHER_INGEST_TOKEN: a token must"),
+    ],
+)
+def test_a_token_that_cannot_travel_is_refused_at_the_start(
+    argv, env, said, capsys, monkeypatch
+) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
     try:
@@ -290,14 +365,17 @@ def test_what_is_said_when_others_can_reach_the_server() -> None:
     assert exposure("127.0.0.1", Access()) is None
     assert exposure("::1", Access()) is None
     warning = exposure("0.0.0.0", Access())
-    assert warning.startswith("warning: listening on 0.0.0.0 (every network interface) "
-                              "without --token: anyone who can reach this machine")
+    assert warning.startswith(
+        "warning: listening on 0.0.0.0 (every network interface) "
+        "without --token: anyone who can reach this machine"
+    )
     assert "read every capture" in warning and "mocked gateways' webhook" in warning
     assert "Give --token T (or HOOKCATCHER_TOKEN)" in warning and "--ingest-token" in warning
     assert exposure("192.168.1.20", Access(TOKEN)) == (
         "note: listening on 192.168.1.20: /_hookcatcher/ and /_gateway/ need --token; "
         "captures are taken from anyone who can reach it (--ingest-token T requires a token "
-        "on them too).")
+        "on them too)."
+    )
     assert exposure("::", Access(TOKEN, INGEST)).endswith("captures need --ingest-token.")
 
 
@@ -306,16 +384,28 @@ def test_bound_to_every_interface_it_says_so_before_serving(tmp_path: Path) -> N
     notes it before the screen (which would hide it), and its inspector has the token."""
     import pty
 
-    serve = subprocess.Popen([sys.executable, "-m", "hookcatcher", "serve", "--host", "0.0.0.0",
-                              "--port", "0"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                             text=True, env={k: v for k, v in os.environ.items()
-                                             if not k.startswith("HOOKCATCHER_")})
+    serve = subprocess.Popen(
+        [sys.executable, "-m", "hookcatcher", "serve", "--host", "0.0.0.0", "--port", "0"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.PIPE,
+        text=True,
+        env={k: v for k, v in os.environ.items() if not k.startswith("HOOKCATCHER_")},
+    )
     master, slave = pty.openpty()
     process = subprocess.Popen(
         [sys.executable, "-m", "hookcatcher", "--host", "0.0.0.0", "--port", "0"],
-        stdin=slave, stdout=slave, stderr=slave, close_fds=True, start_new_session=True,
-        env={**os.environ, "TERM": "xterm-256color", "HOOKCATCHER_TOKEN": TOKEN,
-             "HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
+        stdin=slave,
+        stdout=slave,
+        stderr=slave,
+        close_fds=True,
+        start_new_session=True,
+        env={
+            **os.environ,
+            "TERM": "xterm-256color",
+            "HOOKCATCHER_TOKEN": TOKEN,
+            "HOOKCATCHER_CONFIG_DIR": str(tmp_path),
+        },
+    )
     os.close(slave)
     seen = b""
     try:
@@ -335,8 +425,9 @@ def test_bound_to_every_interface_it_says_so_before_serving(tmp_path: Path) -> N
     finally:
         serve.kill()
         serve.wait(timeout=10)
-    assert warning.startswith("hookcatcher: warning: listening on 0.0.0.0 (every network "
-                              "interface) without --token")
+    assert warning.startswith(
+        "hookcatcher: warning: listening on 0.0.0.0 (every network interface) without --token"
+    )
     text = seen.decode("utf-8", "replace")
     note = text.find("note: listening on 0.0.0.0 (every network interface): /_hookcatcher/")
     screen = text.find("\x1b[?1049h")  # the switch to the alternate screen
@@ -353,13 +444,20 @@ def test_no_cors_anywhere(serve) -> None:
         answers = [
             http.get("/_hookcatcher/api/events"),
             http.get("/_hookcatcher/api/events", headers={"Origin": open_server.url}),
-            http.options("/_hookcatcher/api/events",
-                         headers={"Access-Control-Request-Method": "DELETE"}),
-            http.options("/_hookcatcher/api/events",
-                         headers={**evil, "Access-Control-Request-Method": "DELETE"}),
-            http.post("/_gateway/evolution/webhook/set/sales", headers={
-                **evil, "content-type": "text/plain"}, content=json.dumps(
-                {"webhook": {**EVOLUTION_V2["webhook"], "url": "http://evil.example/x"}})),
+            http.options(
+                "/_hookcatcher/api/events", headers={"Access-Control-Request-Method": "DELETE"}
+            ),
+            http.options(
+                "/_hookcatcher/api/events",
+                headers={**evil, "Access-Control-Request-Method": "DELETE"},
+            ),
+            http.post(
+                "/_gateway/evolution/webhook/set/sales",
+                headers={**evil, "content-type": "text/plain"},
+                content=json.dumps(
+                    {"webhook": {**EVOLUTION_V2["webhook"], "url": "http://evil.example/x"}}
+                ),
+            ),
             http.options("/webhook", headers={**evil, "Access-Control-Request-Method": "POST"}),
         ]
         instances = http.get("/_hookcatcher/api/instances").json()["instances"]
@@ -371,8 +469,9 @@ def test_no_cors_anywhere(serve) -> None:
         assert not [name for name in answer.headers if name.startswith("access-control-")]
 
 
-def test_no_endpoint_reads_or_writes_files_it_was_not_given(serve, tmp_path: Path,
-                                                           monkeypatch) -> None:
+def test_no_endpoint_reads_or_writes_files_it_was_not_given(
+    serve, tmp_path: Path, monkeypatch
+) -> None:
     """Every route, hostile path and query values (`../`, absolute paths, `%2e%2e`) and
     bodies naming files: nothing appears in the working folder or at any named place, and
     no answer holds a file's content."""
@@ -382,29 +481,69 @@ def test_no_endpoint_reads_or_writes_files_it_was_not_given(serve, tmp_path: Pat
     cwd = tmp_path / "cwd"
     cwd.mkdir()
     monkeypatch.chdir(cwd)
-    hostile = ["%2e%2e", f"../escape-{mark}", f"{tmp_path}/abs-{mark}", f"%2e%2e%2fescape-{mark}",
-               f"..%2F..%2Fescape-{mark}", "../secret.txt", str(secret), f"file://{secret}",
-               f"~/escape-{mark}"]
+    hostile = [
+        "%2e%2e",
+        f"../escape-{mark}",
+        f"{tmp_path}/abs-{mark}",
+        f"%2e%2e%2fescape-{mark}",
+        f"..%2F..%2Fescape-{mark}",
+        "../secret.txt",
+        str(secret),
+        f"file://{secret}",
+        f"~/escape-{mark}",
+    ]
     server = serve(token=None)
     # Deletions first, so what the others configured is still there to be listed at the end.
     routes = sorted(endpoints(server.app), key=lambda route: route[0] != "DELETE")
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         seen: list[str] = []
         for value in hostile:
-            params = {name: value for name in ("q", "format", "target", "view", "redact",
-                                               "by_events", "file", "path", "output", "save",
-                                               "load", "session", "name", "url")}
+            params = {
+                name: value
+                for name in (
+                    "q",
+                    "format",
+                    "target",
+                    "view",
+                    "redact",
+                    "by_events",
+                    "file",
+                    "path",
+                    "output",
+                    "save",
+                    "load",
+                    "session",
+                    "name",
+                    "url",
+                )
+            }
             url = f"http://127.0.0.1:9/{value}"
-            bodies = {"whapi": {"webhooks": [{"url": url, "mode": "body"}]},
-                      "codechat": {"name": value, "url": url, "enabled": True},
-                      "": {"webhook": {"enabled": True, "url": url, "headers": {"file": value},
-                                       "events": ["MESSAGES_UPSERT"]}}}
+            bodies = {
+                "whapi": {"webhooks": [{"url": url, "mode": "body"}]},
+                "codechat": {"name": value, "url": url, "enabled": True},
+                "": {
+                    "webhook": {
+                        "enabled": True,
+                        "url": url,
+                        "headers": {"file": value},
+                        "events": ["MESSAGES_UPSERT"],
+                    }
+                },
+            }
             for method, template in routes + [("POST", "/webhook")]:
                 path = template.replace("sales", value)
-                sent = next(body for name, body in bodies.items() if name in path) \
-                    if method in ("POST", "PUT", "PATCH") else None
-                with http.stream(method, path, params=params, json=sent, headers={
-                        "Authorization": f"Bearer {value}", "apikey": value}) as answer:
+                sent = (
+                    next(body for name, body in bodies.items() if name in path)
+                    if method in ("POST", "PUT", "PATCH")
+                    else None
+                )
+                with http.stream(
+                    method,
+                    path,
+                    params=params,
+                    json=sent,
+                    headers={"Authorization": f"Bearer {value}", "apikey": value},
+                ) as answer:
                     if "event-stream" not in answer.headers.get("content-type", ""):
                         seen.append(answer.read().decode("utf-8", "replace"))
             seen.append(http.post(f"/../../escape-{mark}", content=b"{}").text)

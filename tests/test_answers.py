@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 
 import pytest
-
 from conftest import body_of
 
 from hookcatcher.answers import Answer, Answers
@@ -33,10 +32,12 @@ def test_no_rules_answer_the_plain_200(validator: Validator) -> None:
 
 def test_respond_for_every_capture_and_per_event(validator: Validator) -> None:
     answers = Answers.from_flags(respond=["messages.upsert=503", "provider:whapi=204", "202"])
-    assert answers.decide(captured(validator, UPSERT)) == \
-        Answer(503, 0, "--respond messages.upsert=503")
-    assert answers.decide(captured(validator, WHAPI)) == \
-        Answer(204, 0, "--respond provider:whapi=204")
+    assert answers.decide(captured(validator, UPSERT)) == Answer(
+        503, 0, "--respond messages.upsert=503"
+    )
+    assert answers.decide(captured(validator, WHAPI)) == Answer(
+        204, 0, "--respond provider:whapi=204"
+    )
     assert answers.decide(captured(validator, UPDATE)) == Answer(202, 0, "--respond 202")
 
 
@@ -99,17 +100,20 @@ def test_fail_first_memory_is_bounded_least_recent_forgotten(validator: Validato
 
 def test_delay_adds_to_whatever_status_is_chosen(validator: Validator) -> None:
     answers = Answers.from_flags(delay=["messages.upsert=0", "1500"], fail_first=["1"])
-    assert answers.decide(captured(validator, UPDATE)) == \
-        Answer(500, 1500, "--fail-first 1: failure 1 of 1 for this body; --delay 1500")
+    assert answers.decide(captured(validator, UPDATE)) == Answer(
+        500, 1500, "--fail-first 1: failure 1 of 1 for this body; --delay 1500"
+    )
     assert answers.decide(captured(validator, UPDATE)) == Answer(200, 1500, "--delay 1500")
     # An explicit 0 for one event overrides the general delay, and is no reason to mention.
-    assert answers.decide(captured(validator, UPSERT)) == \
-        Answer(500, 0, "--fail-first 1: failure 1 of 1 for this body")
+    assert answers.decide(captured(validator, UPSERT)) == Answer(
+        500, 0, "--fail-first 1: failure 1 of 1 for this body"
+    )
 
 
 def test_describe_and_json_list_the_rules_in_the_order_they_are_tried() -> None:
-    answers = Answers.from_flags(respond=["503", "messages.upsert=429"], delay=["250"],
-                                 fail_first=["provider:whapi=2"])
+    answers = Answers.from_flags(
+        respond=["503", "messages.upsert=429"], delay=["250"], fail_first=["provider:whapi=2"]
+    )
     assert answers.describe() == [
         "--respond messages.upsert=429: captures matching event:messages.upsert are answered 429",
         "--respond 503: every other capture is answered 503",
@@ -118,33 +122,54 @@ def test_describe_and_json_list_the_rules_in_the_order_they_are_tried() -> None:
         "first 2 arrivals of each (non-empty) body, then as the other rules say",
     ]
     assert answers.to_json()[0] == {
-        "flag": "--respond", "given": "messages.upsert=429", "selector": "event:messages.upsert",
-        "value": 429, "says": answers.describe()[0]}
-    assert [(rule["flag"], rule["selector"], rule["value"]) for rule in answers.to_json()[1:]] \
-        == [("--respond", None, 503), ("--delay", None, 250), ("--fail-first", "provider:whapi", 2)]
+        "flag": "--respond",
+        "given": "messages.upsert=429",
+        "selector": "event:messages.upsert",
+        "value": 429,
+        "says": answers.describe()[0],
+    }
+    assert [(rule["flag"], rule["selector"], rule["value"]) for rule in answers.to_json()[1:]] == [
+        ("--respond", None, 503),
+        ("--delay", None, 250),
+        ("--fail-first", "provider:whapi", 2),
+    ]
     assert json.loads(json.dumps(answers.to_json())) == answers.to_json()
 
 
-@pytest.mark.parametrize("flags, message", [
-    ({"respond": ["messages.upsert=abc"]},
-     "--respond messages.upsert=abc: abc is not an HTTP status (100-599)"),
-    ({"respond": ["600"]}, "--respond 600: 600 is not an HTTP status (100-599)"),
-    ({"respond": ["-5"]}, "--respond -5: -5 is not an HTTP status (100-599)"),
-    ({"respond": ["101"]}, "--respond 101: 101 is informational (1xx) and cannot end an exchange"),
-    ({"respond": ["valid:maybe=503"]},
-     "--respond valid:maybe=503: bad filter term 'valid:maybe': valid takes yes or no"),
-    ({"respond": ["=503"]}, "--respond =503: nothing before '='"),
-    ({"respond": ["messages.upsert="]}, "--respond messages.upsert=: no value after '='"),
-    ({"respond": [""]}, "--respond : no value"),
-    ({"respond": ["retry:yes=200"]}, "--respond retry:yes=200: retry: cannot choose an answer"),
-    ({"respond": ["503", "502"]},
-     "--respond is given 2 times without a selector (503, 502); keep one"),
-    ({"delay": ["1.5"]}, "--delay 1.5: 1.5 is not a delay in milliseconds (0-600000)"),
-    ({"delay": ["x=600001"]}, "--delay x=600001: 600001 is not a delay in milliseconds"),
-    ({"fail_first": ["0"]}, "--fail-first 0: 0 is not a number of failures (1 or more)"),
-    ({"fail_first": ["messages.upsert=two"]},
-     "--fail-first messages.upsert=two: two is not a number of failures (1 or more)"),
-])
+@pytest.mark.parametrize(
+    "flags, message",
+    [
+        (
+            {"respond": ["messages.upsert=abc"]},
+            "--respond messages.upsert=abc: abc is not an HTTP status (100-599)",
+        ),
+        ({"respond": ["600"]}, "--respond 600: 600 is not an HTTP status (100-599)"),
+        ({"respond": ["-5"]}, "--respond -5: -5 is not an HTTP status (100-599)"),
+        (
+            {"respond": ["101"]},
+            "--respond 101: 101 is informational (1xx) and cannot end an exchange",
+        ),
+        (
+            {"respond": ["valid:maybe=503"]},
+            "--respond valid:maybe=503: bad filter term 'valid:maybe': valid takes yes or no",
+        ),
+        ({"respond": ["=503"]}, "--respond =503: nothing before '='"),
+        ({"respond": ["messages.upsert="]}, "--respond messages.upsert=: no value after '='"),
+        ({"respond": [""]}, "--respond : no value"),
+        ({"respond": ["retry:yes=200"]}, "--respond retry:yes=200: retry: cannot choose an answer"),
+        (
+            {"respond": ["503", "502"]},
+            "--respond is given 2 times without a selector (503, 502); keep one",
+        ),
+        ({"delay": ["1.5"]}, "--delay 1.5: 1.5 is not a delay in milliseconds (0-600000)"),
+        ({"delay": ["x=600001"]}, "--delay x=600001: 600001 is not a delay in milliseconds"),
+        ({"fail_first": ["0"]}, "--fail-first 0: 0 is not a number of failures (1 or more)"),
+        (
+            {"fail_first": ["messages.upsert=two"]},
+            "--fail-first messages.upsert=two: two is not a number of failures (1 or more)",
+        ),
+    ],
+)
 def test_bad_texts_name_the_flag_and_what_is_wrong(flags: dict, message: str) -> None:
     with pytest.raises(ValueError) as caught:
         Answers.from_flags(**flags)

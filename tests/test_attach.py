@@ -20,9 +20,17 @@ HOOK_URL = "http://127.0.0.1:8787/webhook"
 
 def configure_evolution(server: BackgroundServer) -> str:
     api = f"{server.url}/_gateway/evolution/v2"
-    answer = httpx.post(f"{api}/webhook/set/shop", json={"webhook": {
-        "enabled": True, "url": APP_URL, "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"],
-        "headers": {"x-app": "1"}}})
+    answer = httpx.post(
+        f"{api}/webhook/set/shop",
+        json={
+            "webhook": {
+                "enabled": True,
+                "url": APP_URL,
+                "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"],
+                "headers": {"x-app": "1"},
+            }
+        },
+    )
     assert answer.status_code == 201, answer.text
     return api
 
@@ -47,8 +55,10 @@ def test_changes_then_restores(server: BackgroundServer) -> None:
         ]
     assert exact(client.read().comparable()) == exact(before.comparable())
     assert client.read().document["headers"] == {"x-app": "1"}
-    assert lines[3:] == [f"restored Evolution API v2 instance 'shop' at {api}: {APP_URL}, "
-                         "enabled, 2 events (MESSAGES_UPSERT, SEND_MESSAGE), by-events off"]
+    assert lines[3:] == [
+        f"restored Evolution API v2 instance 'shop' at {api}: {APP_URL}, "
+        "enabled, 2 events (MESSAGES_UPSERT, SEND_MESSAGE), by-events off"
+    ]
 
 
 def test_restores_after_keyboard_interrupt(server: BackgroundServer) -> None:
@@ -67,14 +77,16 @@ def test_added_beside_the_apps_webhook(server: BackgroundServer) -> None:
     api = f"{server.url}/_gateway/whapi"
     token = {"Authorization": "Bearer chan"}
     app = {"url": APP_URL, "events": [{"type": "messages", "method": "post"}]}
-    assert httpx.patch(f"{api}/settings", json={"webhooks": [app]},
-                       headers=token).status_code == 200
+    assert (
+        httpx.patch(f"{api}/settings", json={"webhooks": [app]}, headers=token).status_code == 200
+    )
     client = connect("whapi", api, key="chan", instance=None)
     before = client.read()
     lines: list[str] = []
     with attached(client, HOOK_URL, ["messages/post", "statuses/post"], False, lines.append):
-        urls = [hook["url"] for hook in
-                httpx.get(f"{api}/settings", headers=token).json()["webhooks"]]
+        urls = [
+            hook["url"] for hook in httpx.get(f"{api}/settings", headers=token).json()["webhooks"]
+        ]
         assert urls == [APP_URL, HOOK_URL]
     assert lines == [
         f"attached to Whapi.Cloud channel at {api}:",
@@ -92,9 +104,11 @@ def test_nothing_set_before(server: BackgroundServer) -> None:
     lines: list[str] = []
     with attached(client, HOOK_URL, None, False, lines.append) as now:
         assert [hook.url for hook in now.webhooks] == [HOOK_URL]
-    assert lines[1:3] == [f"  added:  {HOOK_URL}, enabled, 19 events (qrcodeUpdate, "
-                          "stateInstance, messagesSet, messagesUpsert, and 15 more)",
-                          "  before: no webhook"]
+    assert lines[1:3] == [
+        f"  added:  {HOOK_URL}, enabled, 19 events (qrcodeUpdate, "
+        "stateInstance, messagesSet, messagesUpsert, and 15 more)",
+        "  before: no webhook",
+    ]
     assert lines[-1] == f"restored CodeChat v2 instance 'cc' at {api}: no webhook"
     assert client.read().document == []
 
@@ -109,8 +123,9 @@ def test_failed_restore_says_how_to_restore(server: BackgroundServer) -> None:
     failed = lines.index(next(line for line in lines if line.startswith("could not restore")))
     assert lines[failed].startswith(
         f"could not restore the webhook configuration of Evolution API v2 instance 'shop' at "
-        f"{api}: nothing answers at {api} (ConnectError")
-    assert lines[failed + 1:] == [
+        f"{api}: nothing answers at {api} (ConnectError"
+    )
+    assert lines[failed + 1 :] == [
         "the saved configuration (as the gateway answered it before attaching):",
         json.dumps(saved.document, indent=2),
         "restore it with:",
@@ -120,24 +135,30 @@ def test_failed_restore_says_how_to_restore(server: BackgroundServer) -> None:
     assert "secret" not in "\n".join(lines)
 
 
-@pytest.mark.parametrize("api, url", [
-    ("http://127.0.0.1:8080", "http://127.0.0.1:8787/webhook"),
-    ("http://localhost:8080", "http://127.0.0.1:8787/webhook"),
-    ("http://[::1]:8080", "http://localhost:8787/webhook"),
-    ("http://evolution-api:8080", "http://192.168.1.20:8787/webhook"),
-    ("http://gw.example.com", "https://hooks.example.org/webhook"),
-])
+@pytest.mark.parametrize(
+    "api, url",
+    [
+        ("http://127.0.0.1:8080", "http://127.0.0.1:8787/webhook"),
+        ("http://localhost:8080", "http://127.0.0.1:8787/webhook"),
+        ("http://[::1]:8080", "http://localhost:8787/webhook"),
+        ("http://evolution-api:8080", "http://192.168.1.20:8787/webhook"),
+        ("http://gw.example.com", "https://hooks.example.org/webhook"),
+    ],
+)
 def test_reachable(api: str, url: str) -> None:
     assert reachability_warning(api, url) is None
 
 
-@pytest.mark.parametrize("api, kind", [
-    ("http://evolution-api:8080", "looks like a container address"),
-    ("http://172.18.0.2:8080", "looks like a container address"),
-    ("http://10.0.0.5:8080", "looks like a container address"),
-    ("http://gateway.docker.internal:8080", "looks like a container address"),
-    ("http://gw.example.com", "is not on this machine"),
-])
+@pytest.mark.parametrize(
+    "api, kind",
+    [
+        ("http://evolution-api:8080", "looks like a container address"),
+        ("http://172.18.0.2:8080", "looks like a container address"),
+        ("http://10.0.0.5:8080", "looks like a container address"),
+        ("http://gateway.docker.internal:8080", "looks like a container address"),
+        ("http://gw.example.com", "is not on this machine"),
+    ],
+)
 def test_unreachable(api: str, kind: str) -> None:
     host = api.split("//")[1].split(":")[0]
     assert reachability_warning(api, "http://127.0.0.1:8787/webhook") == (
@@ -147,7 +168,8 @@ def test_unreachable(api: str, kind: str) -> None:
         "address the gateway can reach with --public-url "
         "http://host.docker.internal:8787/webhook (Docker Desktop; on Linux start the "
         "gateway's container with --add-host=host.docker.internal:host-gateway), or this "
-        "machine's LAN address in place of host.docker.internal.")
+        "machine's LAN address in place of host.docker.internal."
+    )
 
 
 def test_a_url_with_an_impossible_port_is_said_not_raised() -> None:

@@ -12,8 +12,15 @@ VALIDATOR = Validator()
 
 
 def test_json_body_leaves_raw_out_unless_asked() -> None:
-    capture = build_capture(VALIDATOR, "POST", "/", "a=1", [("content-type", "application/json")],
-                            "127.0.0.1:5", b'{"a": 1}')
+    capture = build_capture(
+        VALIDATOR,
+        "POST",
+        "/",
+        "a=1",
+        [("content-type", "application/json")],
+        "127.0.0.1:5",
+        b'{"a": 1}',
+    )
     short = capture.to_json(include_raw=False)
     assert "raw" not in short and short["body"] == {"a": 1}
     assert short["headers"] == [["content-type", "application/json"]]
@@ -26,14 +33,23 @@ def test_non_json_always_carries_raw() -> None:
     capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b"\x80abc")
     data = capture.to_json(include_raw=False)
     assert data["raw_encoding"] == "base64" and base64.b64decode(data["raw"]) == b"\x80abc"
-    assert data["validation"]["errors"][0]["message"] == \
-        "body is not UTF-8 text (byte 0): not JSON"
+    assert data["validation"]["errors"][0]["message"] == "body is not UTF-8 text (byte 0): not JSON"
 
 
 def test_json_form_reads_back_into_the_same_capture() -> None:
-    for raw in (b'{"event": "messages.upsert",  "instance": "x", "data": {}}', b"\x80\x81 not json"):
-        capture = build_capture(VALIDATOR, "PATCH", "/hooks/messages-upsert", "k=v",
-                                [("X-A", "1"), ("x-a", "2")], "127.0.0.1:9", raw)
+    for raw in (
+        b'{"event": "messages.upsert",  "instance": "x", "data": {}}',
+        b"\x80\x81 not json",
+    ):
+        capture = build_capture(
+            VALIDATOR,
+            "PATCH",
+            "/hooks/messages-upsert",
+            "k=v",
+            [("X-A", "1"), ("x-a", "2")],
+            "127.0.0.1:9",
+            raw,
+        )
         capture.id = 42
         back = Capture.from_json(capture.to_json())
         assert back == capture
@@ -49,14 +65,19 @@ def test_json_form_without_raw_rebuilds_the_bytes_from_the_body() -> None:
 def test_retry_mark_and_answer_in_the_json_form_and_back() -> None:
     capture = build_capture(VALIDATOR, "POST", "/", "", [], "", b'{"a": 1}')
     data = capture.to_json()
-    assert (data["retry_of"], data["answer"]) == \
-        (None, {"status": 200, "delay_ms": 0, "reason": None})
+    assert (data["retry_of"], data["answer"]) == (
+        None,
+        {"status": 200, "delay_ms": 0, "reason": None},
+    )
     capture.retry_of = 4
     capture.answer = Answer(500, 1500, "--fail-first 2: failure 2 of 2 for this body")
     data = capture.to_json(include_raw=False)
     assert data["retry_of"] == 4
-    assert data["answer"] == {"status": 500, "delay_ms": 1500,
-                              "reason": "--fail-first 2: failure 2 of 2 for this body"}
+    assert data["answer"] == {
+        "status": 500,
+        "delay_ms": 1500,
+        "reason": "--fail-first 2: failure 2 of 2 for this body",
+    }
     assert Capture.from_json(data) == capture
 
 
@@ -75,6 +96,7 @@ def test_a_released_body_comes_back_the_same() -> None:
 
     from hookcatcher.ingest import build_capture
     from hookcatcher.validation import Validator
+
     validator = Validator()
     cases = [
         ([], b'{"event": "messages.upsert", "instance": "s", "data": {"n": 1.0}}'),
@@ -84,8 +106,10 @@ def test_a_released_body_comes_back_the_same() -> None:
     ]
     for headers, raw in cases:
         capture = build_capture(validator, "POST", "/w", "", headers, "", raw)
-        before, twin = repr(capture.body), build_capture(validator, "POST", "/w", "",
-                                                         headers, "", raw)
+        before, twin = (
+            repr(capture.body),
+            build_capture(validator, "POST", "/w", "", headers, "", raw),
+        )
         twin.received_at = capture.received_at
         capture.release_body()
         assert repr(capture.body) == before, raw
@@ -95,7 +119,13 @@ def test_a_released_body_comes_back_the_same() -> None:
 
 def test_a_capture_made_by_hand_keeps_its_body() -> None:
     """Only a capture that can parse its bytes again lets go of its body."""
-    capture = Capture.from_json({"received_at": "2026-01-01T00:00:00.000000Z",
-                                 "method": "POST", "path": "/", "body": {"a": 1}})
+    capture = Capture.from_json(
+        {
+            "received_at": "2026-01-01T00:00:00.000000Z",
+            "method": "POST",
+            "path": "/",
+            "body": {"a": 1},
+        }
+    )
     capture.release_body()
     assert capture.body == {"a": 1}

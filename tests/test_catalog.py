@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import pytest
-
 from conftest import fixture
 
 from hookcatcher import catalog
@@ -12,8 +11,7 @@ from hookcatcher.catalog import classify
 
 
 def evolution_body(event: str = "messages.upsert", **extra) -> dict:
-    return {"event": event, "instance": "sales", "data": {}, "destination": "http://x",
-            **extra}
+    return {"event": event, "instance": "sales", "data": {}, "destination": "http://x", **extra}
 
 
 def test_evolution_suffix_rule() -> None:
@@ -23,15 +21,22 @@ def test_evolution_suffix_rule() -> None:
     assert catalog.evolution_suffix("call") == "call"
 
 
-@pytest.mark.parametrize("path, base", [
-    ("/messages-upsert", "/"),
-    ("/webhook/evolution/messages-upsert", "/webhook/evolution"),
-    ("/a/b/c/messages-upsert", "/a/b/c"),
-])
+@pytest.mark.parametrize(
+    "path, base",
+    [
+        ("/messages-upsert", "/"),
+        ("/webhook/evolution/messages-upsert", "/webhook/evolution"),
+        ("/a/b/c/messages-upsert", "/a/b/c"),
+    ],
+)
 def test_evolution_by_events_after_any_base(path: str, base: str) -> None:
     found = classify("POST", path, "", [], evolution_body())
     assert found.route == Route("by-events", base, "messages-upsert")
-    assert (found.provider, found.event, found.instance) == ("evolution", "messages.upsert", "sales")
+    assert (found.provider, found.event, found.instance) == (
+        "evolution",
+        "messages.upsert",
+        "sales",
+    )
     assert found.warnings == ()
 
 
@@ -52,29 +57,40 @@ def test_trailing_slash_and_query_quirks_are_warned() -> None:
 
 
 def test_evolution_errors_webhook_has_no_instance() -> None:
-    body = {"event": "error", "data": {"status": 401}, "date_time": "x", "api_key": "k",
-            "server_url": "s"}
+    body = {
+        "event": "error",
+        "data": {"status": 401},
+        "date_time": "x",
+        "api_key": "k",
+        "server_url": "s",
+    }
     found = classify("POST", "/errors", "", [], body)
     assert (found.provider, found.event, found.instance) == ("evolution", "error", None)
 
 
 def test_codechat_v1_is_told_from_evolution_by_its_owner() -> None:
     body = {"event": "messages.upsert", "instance": "old", "data": {}}
-    assert classify("POST", "/", "", [("x-owner", "55@s.whatsapp.net")], body).provider == "codechat"
+    assert (
+        classify("POST", "/", "", [("x-owner", "55@s.whatsapp.net")], body).provider == "codechat"
+    )
     assert classify("POST", "/", "owner=55@s.whatsapp.net", [], body).provider == "codechat"
     assert classify("POST", "/", "", [], body).provider == "evolution"
     # Evolution's own fields make it Evolution whatever the headers say.
     assert classify("POST", "/", "", [("x-owner", "1")], evolution_body()).provider == "evolution"
 
 
-@pytest.mark.parametrize("instance, name", [
-    ({"instanceId": "i-1", "name": "helpdesk", "WhatsApp": {}, "Business": {}}, "helpdesk"),
-    ({"id": 7, "name": "v13", "connectionStatus": "ONLINE"}, "v13"),
-    ({"id": "abc", "connectionStatus": "online", "ownerJid": None}, "abc"),
-])
+@pytest.mark.parametrize(
+    "instance, name",
+    [
+        ({"instanceId": "i-1", "name": "helpdesk", "WhatsApp": {}, "Business": {}}, "helpdesk"),
+        ({"id": 7, "name": "v13", "connectionStatus": "ONLINE"}, "v13"),
+        ({"id": "abc", "connectionStatus": "online", "ownerJid": None}, "abc"),
+    ],
+)
 def test_codechat_instance_objects(instance: dict, name: str) -> None:
-    found = classify("POST", "/hook", "", [], {"event": "messages.upsert", "instance": instance,
-                                              "data": {}})
+    found = classify(
+        "POST", "/hook", "", [], {"event": "messages.upsert", "instance": instance, "data": {}}
+    )
     assert (found.provider, found.instance, found.route.mode) == ("codechat", name, "single")
 
 
@@ -86,8 +102,9 @@ def test_codechat_has_no_per_event_paths() -> None:
 
 def test_codechat_token_refresh_and_batches() -> None:
     assert classify("POST", "/", "", [], {"event": "new.jwt", "auth": "jwt"}).provider == "codechat"
-    batch = classify("POST", "/", "", [], {"event": "message.batch.sent", "timestamp": "t",
-                                           "data": {}})
+    batch = classify(
+        "POST", "/", "", [], {"event": "message.batch.sent", "timestamp": "t", "data": {}}
+    )
     assert (batch.provider, batch.event) == ("codechat", "message.batch.sent")
     assert catalog.find("codechat", "message.batch.sent") is not None
 
@@ -107,13 +124,16 @@ def test_whapi_path_disagreeing_with_body_is_warned() -> None:
     found = classify("POST", "/wh/statuses/post", "", [], body)
     assert found.event == "messages/post"
     assert found.warnings == (
-        "the path says statuses/post (/statuses/post) but the body says messages/post",)
+        "the path says statuses/post (/statuses/post) but the body says messages/post",
+    )
 
 
 def test_whapi_legacy_type_names_in_paths() -> None:
     found = classify("POST", "/wh/message/post", "", [], {"messages": []})
     assert found.event == "messages/post"
-    assert found.warnings == ("legacy Whapi type name 'message' in the path (current name: messages)",)
+    assert found.warnings == (
+        "legacy Whapi type name 'message' in the path (current name: messages)",
+    )
 
 
 def test_a_body_mode_post_to_a_url_ending_in_a_type_name_stays_single() -> None:
@@ -135,8 +155,15 @@ def test_catalog_describes_every_provider() -> None:
     evolution = described["providers"][0]
     assert evolution["envelope_schema"] == "evolution/envelope"
     names = [e["event"] for e in evolution["events"]]
-    for expected in ("messages.upsert", "send.message.update", "group-participants.update",
-                     "typebot.change-status", "logout.instance", "chama-ai.action", "new.jwt"):
+    for expected in (
+        "messages.upsert",
+        "send.message.update",
+        "group-participants.update",
+        "typebot.change-status",
+        "logout.instance",
+        "chama-ai.action",
+        "new.jwt",
+    ):
         assert expected in names
     jwt = next(e for e in evolution["events"] if e["event"] == "new.jwt")
     assert jwt["paths"] == []  # posted to the plain URL
@@ -150,13 +177,15 @@ def test_catalog_describes_every_provider() -> None:
 
 def test_readme_table_is_generated_from_the_catalog() -> None:
     from pathlib import Path
+
     readme = Path(__file__).resolve().parents[1] / "README.md"
     if not readme.is_file():
         pytest.skip("needs the source checkout")
     text = readme.read_text(encoding="utf-8")
     assert catalog.update_readme(text) == text, (
         "README's event table is out of date: run\n  python -c \"import hookcatcher.catalog as c, "
-        "pathlib; p = pathlib.Path('README.md'); p.write_text(c.update_readme(p.read_text()))\"")
+        "pathlib; p = pathlib.Path('README.md'); p.write_text(c.update_readme(p.read_text()))\""
+    )
     for provider in catalog.PROVIDERS.values():
         for event in provider.events:
             assert f"| `{event.name}` |" in text
@@ -178,11 +207,17 @@ def test_which_evolution_events_an_instance_can_subscribe_to() -> None:
         if event.name in catalog.EVOLUTION_NEVER_DELIVERED:
             assert key not in accepted, event.name
             continue
-        outside |= {(event.name, version) for version in event.versions
-                    if key not in catalog.EVOLUTION_EVENTS[version]}
+        outside |= {
+            (event.name, version)
+            for version in event.versions
+            if key not in catalog.EVOLUTION_EVENTS[version]
+        }
     # 1.8.2 sends these, but its /webhook/set list has no key for them.
-    assert outside == {("instance.create", "v1"), ("instance.delete", "v1"),
-                       ("status.instance", "v1")}
+    assert outside == {
+        ("instance.create", "v1"),
+        ("instance.delete", "v1"),
+        ("status.instance", "v1"),
+    }
 
 
 def test_groups_update_is_never_delivered_because_of_its_key() -> None:
@@ -197,8 +232,9 @@ def test_evolution_versions_accept_their_own_keys() -> None:
     v1, v2 = catalog.EVOLUTION_EVENTS["v1"], catalog.EVOLUTION_EVENTS["v2"]
     assert len(v1) == len(set(v1)) == 26 and len(v2) == len(set(v2)) == 31
     assert {"NEW_JWT_TOKEN", "CHAMA_AI_ACTION"} <= set(v1) - set(v2)
-    assert {"MESSAGES_EDITED", "SEND_MESSAGE_UPDATE", "LOGOUT_INSTANCE",
-            "STATUS_INSTANCE"} <= set(v2) - set(v1)
+    assert {"MESSAGES_EDITED", "SEND_MESSAGE_UPDATE", "LOGOUT_INSTANCE", "STATUS_INSTANCE"} <= set(
+        v2
+    ) - set(v1)
 
 
 def test_codechat_flags_name_catalog_events() -> None:
@@ -208,8 +244,11 @@ def test_codechat_flags_name_catalog_events() -> None:
         assert events and set(events) <= names, flag
     assert catalog.codechat_flag("messages.upsert") == "messagesUpsert"
     assert catalog.codechat_flag("qrcode.updated") == "qrcodeUpdate"
-    for spelling in ("group.participants:update", "group-participants.update",
-                     "groups.participants.update"):
+    for spelling in (
+        "group.participants:update",
+        "group-participants.update",
+        "groups.participants.update",
+    ):
         assert catalog.codechat_flag(spelling) == "groupParticipantsUpdate"
     assert catalog.codechat_flag("call.upsert") is None
 

@@ -13,12 +13,11 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import body_of
 
 import hookcatcher
 from hookcatcher.catcher import SHOWN, Catcher, WaitTimeout, shared_validator
 from hookcatcher.filters import FilterError
-
-from conftest import body_of
 
 TIMEOUT = 10.0
 
@@ -30,12 +29,17 @@ def catcher() -> Iterator[Catcher]:
     running.stop(timeout=0)
 
 
-def post(catcher: Catcher, name: str | None = None, path: str = "/webhook",
-         content: bytes | None = None) -> httpx.Response:
+def post(
+    catcher: Catcher, name: str | None = None, path: str = "/webhook", content: bytes | None = None
+) -> httpx.Response:
     """Send a bundled fixture's body (or `content`) the way a gateway would."""
     body = body_of(name) if name is not None else content
-    return httpx.post(catcher.url + path, content=body, timeout=TIMEOUT,
-                      headers={"content-type": "application/json"})
+    return httpx.post(
+        catcher.url + path,
+        content=body,
+        timeout=TIMEOUT,
+        headers={"content-type": "application/json"},
+    )
 
 
 def test_serves_on_a_free_loopback_port_until_stopped() -> None:
@@ -61,7 +65,9 @@ def test_events_are_the_captures_a_query_matches_oldest_first(catcher: Catcher) 
     post(catcher, "evolution/v2/messages.update.read", path="/webhook/messages-update")
     assert [capture.id for capture in catcher.events()] == [1, 2, 3]
     assert [capture.event for capture in catcher.events("provider:evolution")] == [
-        "messages.upsert", "messages.update"]
+        "messages.upsert",
+        "messages.update",
+    ]
     assert [capture.id for capture in catcher.events("mode:by-events")] == [3]
     assert [capture.path for capture in catcher.events("-path:/webhook*")] == ["/hooks"]
     assert catcher.events("event:call") == []
@@ -88,7 +94,8 @@ def test_wait_for_returns_a_capture_that_arrived_before_the_call(catcher: Catche
 
 
 def test_wait_for_returns_a_capture_that_arrives_while_it_waits(
-        catcher: Catcher, monkeypatch: pytest.MonkeyPatch) -> None:
+    catcher: Catcher, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """The sender starts only once wait_for has looked at the store and found nothing."""
     scans: list[int] = []
     snapshot = catcher._snapshot
@@ -98,8 +105,9 @@ def test_wait_for_returns_a_capture_that_arrives_while_it_waits(
         found = snapshot()
         scans.append(len(found))
         if len(scans) == 1:
-            senders.append(threading.Thread(
-                target=post, args=(catcher, "evolution/v2/messages.upsert.text")))
+            senders.append(
+                threading.Thread(target=post, args=(catcher, "evolution/v2/messages.upsert.text"))
+            )
             senders[0].start()
         return found
 
@@ -124,19 +132,27 @@ def test_wait_for_a_count_returns_the_last_of_them(catcher: Catcher) -> None:
 
 def test_a_timeout_names_the_query_and_lists_what_arrived(catcher: Catcher) -> None:
     post(catcher, "evolution/v2/messages.upsert.text")
-    post(catcher, content=b'{"event": "messages.upsert", "instance": "sales", "data": '
-                          b'{"key": {"fromMe": "no"}}}', path="/webhook/messages-upsert")
+    post(
+        catcher,
+        content=b'{"event": "messages.upsert", "instance": "sales", "data": '
+        b'{"key": {"fromMe": "no"}}}',
+        path="/webhook/messages-upsert",
+    )
     post(catcher, content=b"not json", path="/crm?source=bot")
     started = time.monotonic()
     with pytest.raises(WaitTimeout) as raised:
         catcher.wait_for("event:messages.update", timeout=0.3)
     assert 0.3 <= time.monotonic() - started < 3
     lines = str(raised.value).splitlines()
-    assert lines[0] == ("no capture matching 'event:messages.update' arrived within 0.3 s; "
-                        f"3 captures arrived at {catcher.url}:")
+    assert lines[0] == (
+        "no capture matching 'event:messages.update' arrived within 0.3 s; "
+        f"3 captures arrived at {catcher.url}:"
+    )
     assert lines[1] == "  #1 POST /webhook evolution messages.upsert instance=sales: valid"
-    assert lines[2].startswith("  #2 POST /webhook/messages-upsert evolution messages.upsert "
-                               "instance=sales: invalid ($.data")
+    assert lines[2].startswith(
+        "  #2 POST /webhook/messages-upsert evolution messages.upsert "
+        "instance=sales: invalid ($.data"
+    )
     assert lines[2].endswith(" more)")
     assert lines[3].startswith("  #3 POST /crm?source=bot unknown (no event): not-json (")
     assert len(lines) == 4
@@ -152,8 +168,10 @@ def test_a_timeout_lists_the_newest_and_counts_the_rest(catcher: Catcher) -> Non
     with pytest.raises(WaitTimeout) as raised:
         catcher.wait_for("event:call", count=2, timeout=0.05)
     lines = str(raised.value).splitlines()
-    assert lines[0].startswith("2 captures matching 'event:call' were expected within "
-                               "0.05 s, 0 arrived; 24 captures arrived at ")
+    assert lines[0].startswith(
+        "2 captures matching 'event:call' were expected within "
+        "0.05 s, 0 arrived; 24 captures arrived at "
+    )
     assert lines[1] == "  4 captures before these: evolution messages.upsert x4"
     assert lines[2].startswith("  #5 POST /webhook evolution messages.upsert")
     assert lines[-1].startswith("  #24 POST /webhook whapi messages/post instance=")
@@ -162,17 +180,22 @@ def test_a_timeout_lists_the_newest_and_counts_the_rest(catcher: Catcher) -> Non
 
 def test_a_timeout_says_which_matched_when_too_few_did(catcher: Catcher) -> None:
     post(catcher, "evolution/v2/messages.upsert.text")
-    with pytest.raises(WaitTimeout, match=r"^3 captures matching 'event:messages.upsert' were "
-                                          r"expected within 0.05 s, 1 arrived \(#1\); 1 capture "
-                                          r"arrived at "):
+    with pytest.raises(
+        WaitTimeout,
+        match=r"^3 captures matching 'event:messages.upsert' were "
+        r"expected within 0.05 s, 1 arrived \(#1\); 1 capture "
+        r"arrived at ",
+    ):
         catcher.wait_for("event:messages.upsert", count=3, timeout=0.05)
 
 
 def test_a_timeout_with_nothing_arrived_asks_about_the_url(catcher: Catcher) -> None:
     with pytest.raises(WaitTimeout) as raised:
         catcher.wait_for(timeout=0.05)
-    assert str(raised.value) == (f"no capture at all arrived within 0.05 s; nothing arrived at "
-                                 f"{catcher.url}: is the sender configured with this URL?")
+    assert str(raised.value) == (
+        f"no capture at all arrived within 0.05 s; nothing arrived at "
+        f"{catcher.url}: is the sender configured with this URL?"
+    )
 
 
 def test_clear_forgets_what_arrived_and_ids_keep_increasing(catcher: Catcher) -> None:
@@ -199,12 +222,22 @@ def test_answer_rules_are_given_as_the_flags_are() -> None:
 def test_the_gateway_configuration_mock_is_under_the_same_url(catcher: Catcher) -> None:
     base = catcher.gateway_url("evolution")
     assert base == catcher.url + "/_gateway/evolution"
-    answer = httpx.post(f"{base}/webhook/set/sales", timeout=TIMEOUT, json={
-        "webhook": {"enabled": True, "url": catcher.webhook_url(), "events": ["MESSAGES_UPSERT"]}})
+    answer = httpx.post(
+        f"{base}/webhook/set/sales",
+        timeout=TIMEOUT,
+        json={
+            "webhook": {
+                "enabled": True,
+                "url": catcher.webhook_url(),
+                "events": ["MESSAGES_UPSERT"],
+            }
+        },
+    )
     assert answer.status_code in (200, 201), answer.text
     assert catcher.events() == []  # configuration is not a capture
-    with pytest.raises(ValueError, match="no gateway 'evo': hookcatcher mocks evolution, "
-                                         "codechat, whapi"):
+    with pytest.raises(
+        ValueError, match="no gateway 'evo': hookcatcher mocks evolution, codechat, whapi"
+    ):
         catcher.gateway_url("evo")
 
 

@@ -5,18 +5,17 @@ from __future__ import annotations
 import itertools
 import json
 import os
-import re
 import queue
+import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
-
 from conftest import body_of, fixture
 
 from hookcatcher.capture import decode_raw
@@ -33,15 +32,19 @@ class Running:
     def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
         self.process = subprocess.Popen(
             [sys.executable, "-m", "hookcatcher", *args],
-            stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, bufsize=1,
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            bufsize=1,
             env={**os.environ, **(env or {})},
         )
         self.url = ""
         self.lines: dict[str, queue.Queue[str]] = {}
         for name in ("stdout", "stderr"):
             self.lines[name] = queue.Queue()
-            threading.Thread(target=self._pump, args=(getattr(self.process, name),
-                                                      self.lines[name]), daemon=True).start()
+            threading.Thread(
+                target=self._pump, args=(getattr(self.process, name), self.lines[name]), daemon=True
+            ).start()
 
     @staticmethod
     def _pump(pipe, lines: queue.Queue) -> None:
@@ -62,7 +65,7 @@ class Running:
                 return line
         raise AssertionError(f"no line matching {pattern!r} on {stream}; got {seen!r}")
 
-    def started(self, stream: str = "stdout") -> "Running":
+    def started(self, stream: str = "stdout") -> Running:
         line = self.read_until(r"listening on http://", stream)
         self.url = re.search(r"http://\S+", line).group(0)
         return self
@@ -102,13 +105,19 @@ def test_serve_prints_urls_then_one_line_per_capture(run) -> None:
         line = server.read_until(r"#1 ")
         assert re.fullmatch(
             r"\d\d:\d\d:\d\d\.\d{3}  #1  evolution  messages\.upsert  sales  valid  \d+ B"
-            r"  POST /webhook/messages-upsert\n", line)
-        http.post("/webhook/connection-update", content=body_of("evolution/v2/messages.update.read"))
+            r"  POST /webhook/messages-upsert\n",
+            line,
+        )
+        http.post(
+            "/webhook/connection-update", content=body_of("evolution/v2/messages.update.read")
+        )
         line = server.read_until(r"#2 ")
         assert "evolution  messages.update  sales  valid" in line
         warning = server.read_until(r"warning:")
-        assert "the path says connection.update (/connection-update) but the body says " \
-               "messages.update" in warning
+        assert (
+            "the path says connection.update (/connection-update) but the body says "
+            "messages.update" in warning
+        )
         http.post("/x", content=b"{oops")
         assert "not-json ($: broken JSON at line 1, column 2" in server.read_until(r"#3 ")
     assert server.stop() == 0
@@ -116,8 +125,9 @@ def test_serve_prints_urls_then_one_line_per_capture(run) -> None:
 
 def test_plain_hookcatcher_without_a_terminal_runs_headless_and_says_so(run) -> None:
     server = run("--port", "0")
-    assert "no terminal to draw the inspector on: running headless" in \
-        server.read_until("no terminal", stream="stderr")
+    assert "no terminal to draw the inspector on: running headless" in server.read_until(
+        "no terminal", stream="stderr"
+    )
     server.started()
     with httpx.Client(base_url=server.url, timeout=10) as http:
         assert http.get("/_hookcatcher/health").json()["status"] == "ok"
@@ -140,8 +150,11 @@ def test_printed_lines_hide_secrets_unless_asked(run, flags, shown) -> None:
     body = json.loads(body_of("evolution/v2/messages.upsert.text"))
     body["apikey"] = "EVO-SECRET-4242"
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        http.post("/webhook?token=QUERY-SECRET-77", json=body,
-                  headers={"Authorization": "Bearer HEADER-SECRET-99"})
+        http.post(
+            "/webhook?token=QUERY-SECRET-77",
+            json=body,
+            headers={"Authorization": "Bearer HEADER-SECRET-99"},
+        )
         stored = http.get("/_hookcatcher/api/events/1").json()
     line = server.read_until(r"^\{")
     for secret in ("EVO-SECRET-4242", "QUERY-SECRET-77", "HEADER-SECRET-99"):
@@ -171,43 +184,83 @@ def test_port_in_use_is_a_clear_error(run) -> None:
     first.stop()
 
 
-@pytest.mark.parametrize("args, env, message", [
-    (["serve", "--port", "http"], {}, "argument --port: 'http' is not a port number"),
-    (["serve", "--max-bytes", "12XB"], {}, "argument --max-bytes: '12XB' is not a size"),
-    (["serve", "--max-events", "0"], {}, "argument --max-events: '0' must be at least 1"),
-    (["serve"], {"HOOKCATCHER_PORT": "99999"}, "HOOKCATCHER_PORT: '99999' is not a port number"),
-    (["serve"], {"HOOKCATCHER_JSON": "perhaps"}, "HOOKCATCHER_JSON: 'perhaps' is not a yes/no"),
-    (["tui", "--connect", "localhost:8787"], {},
-     "--connect 'localhost:8787' is not a server URL (e.g. http://127.0.0.1:8787)"),
-    (["tui"], {"HOOKCATCHER_CONNECT": "ftp://x"}, "--connect 'ftp://x' is not a server URL"),
-    (["tui", "--connect", "http://127.0.0.1:9"], {}, "hookcatcher tui needs a terminal to draw on"),
-    (["serve", "--respond", "abc"], {}, "--respond abc: abc is not an HTTP status (100-599)"),
-    (["serve", "--fail-first", "messages.upsert=0"], {}, "--fail-first messages.upsert=0:"),
-    (["serve"], {"HOOKCATCHER_DELAY": "soon"}, "--delay soon:"),
-    (["tui", "session.jsonl"], {}, "hookcatcher tui needs a terminal to draw on; without one, "
-     "serve the session (hookcatcher serve --load session.jsonl) and read its HTTP API"),
-    (["tui", "session.jsonl", "--connect", "http://127.0.0.1:9"], {},
-     "tui takes a session FILE or --connect URL, not both"),
-    (["serve", "--port", "0", "--fsync"], {}, "--fsync syncs each line --save writes: give "
-     "--save FILE too"),
-    (["serve", "--port", "0"], {"HOOKCATCHER_LOAD": "no-such-session.jsonl"},
-     "hookcatcher: error: no-such-session.jsonl: no such file"),
-    (["serve", "--port", "0", "--save", "/no-such-folder/session.jsonl"], {},
-     "cannot save to /no-such-folder/session.jsonl: No such file or directory"),
-])
+@pytest.mark.parametrize(
+    "args, env, message",
+    [
+        (["serve", "--port", "http"], {}, "argument --port: 'http' is not a port number"),
+        (["serve", "--max-bytes", "12XB"], {}, "argument --max-bytes: '12XB' is not a size"),
+        (["serve", "--max-events", "0"], {}, "argument --max-events: '0' must be at least 1"),
+        (
+            ["serve"],
+            {"HOOKCATCHER_PORT": "99999"},
+            "HOOKCATCHER_PORT: '99999' is not a port number",
+        ),
+        (["serve"], {"HOOKCATCHER_JSON": "perhaps"}, "HOOKCATCHER_JSON: 'perhaps' is not a yes/no"),
+        (
+            ["tui", "--connect", "localhost:8787"],
+            {},
+            "--connect 'localhost:8787' is not a server URL (e.g. http://127.0.0.1:8787)",
+        ),
+        (["tui"], {"HOOKCATCHER_CONNECT": "ftp://x"}, "--connect 'ftp://x' is not a server URL"),
+        (
+            ["tui", "--connect", "http://127.0.0.1:9"],
+            {},
+            "hookcatcher tui needs a terminal to draw on",
+        ),
+        (["serve", "--respond", "abc"], {}, "--respond abc: abc is not an HTTP status (100-599)"),
+        (["serve", "--fail-first", "messages.upsert=0"], {}, "--fail-first messages.upsert=0:"),
+        (["serve"], {"HOOKCATCHER_DELAY": "soon"}, "--delay soon:"),
+        (
+            ["tui", "session.jsonl"],
+            {},
+            "hookcatcher tui needs a terminal to draw on; without one, "
+            "serve the session (hookcatcher serve --load session.jsonl) and read its HTTP API",
+        ),
+        (
+            ["tui", "session.jsonl", "--connect", "http://127.0.0.1:9"],
+            {},
+            "tui takes a session FILE or --connect URL, not both",
+        ),
+        (
+            ["serve", "--port", "0", "--fsync"],
+            {},
+            "--fsync syncs each line --save writes: give --save FILE too",
+        ),
+        (
+            ["serve", "--port", "0"],
+            {"HOOKCATCHER_LOAD": "no-such-session.jsonl"},
+            "hookcatcher: error: no-such-session.jsonl: no such file",
+        ),
+        (
+            ["serve", "--port", "0", "--save", "/no-such-folder/session.jsonl"],
+            {},
+            "cannot save to /no-such-folder/session.jsonl: No such file or directory",
+        ),
+    ],
+)
 def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> None:
-    done = subprocess.run([sys.executable, "-m", "hookcatcher", *args], capture_output=True,
-                          text=True, timeout=30, env={**os.environ, **env})
+    done = subprocess.run(
+        [sys.executable, "-m", "hookcatcher", *args],
+        capture_output=True,
+        text=True,
+        timeout=30,
+        env={**os.environ, **env},
+    )
     assert done.returncode == 2
     assert message in done.stderr
     assert "Traceback" not in done.stderr
 
 
 def test_fail_first_makes_a_retrying_sender_see_500_500_200(run) -> None:
-    server = run("serve", "--port", "0", "--fail-first", "2",
-                 "--delay", "provider:whapi=50").started()
-    server.read_until(re.escape("--fail-first 2: every capture is answered 500 on the first 2 "
-                                "arrivals of each (non-empty) body"))
+    server = run(
+        "serve", "--port", "0", "--fail-first", "2", "--delay", "provider:whapi=50"
+    ).started()
+    server.read_until(
+        re.escape(
+            "--fail-first 2: every capture is answered 500 on the first 2 "
+            "arrivals of each (non-empty) body"
+        )
+    )
     body = body_of("evolution/v2/messages.upsert.text")
     seen = []
     with httpx.Client(base_url=server.url, timeout=10) as http:
@@ -218,8 +271,10 @@ def test_fail_first_makes_a_retrying_sender_see_500_500_200(run) -> None:
                 break
         events = http.get("/_hookcatcher/api/events", params={"q": "retry:yes"}).json()["events"]
     assert seen == [500, 500, 200]
-    assert [(event["id"], event["retry_of"], event["answer"]["status"]) for event in events] == \
-        [(2, 1, 500), (3, 1, 200)]
+    assert [(event["id"], event["retry_of"], event["answer"]["status"]) for event in events] == [
+        (2, 1, 500),
+        (3, 1, 200),
+    ]
     assert server.read_until(r"#1 ").rstrip().endswith("POST /webhook  answered 500")
     assert server.read_until(r"#2 ").rstrip().endswith("retry of #1  answered 500")
     assert server.read_until(r"#3 ").rstrip().endswith("POST /webhook  retry of #1")
@@ -279,41 +334,56 @@ def test_a_killed_server_loses_no_acknowledged_capture(run, tmp_path) -> None:
     again = run("serve", "--port", "0", "--load", str(file)).started()
     again.read_until(re.escape(f"loaded {len(saved):,} captures from {file}"))
     with httpx.Client(base_url=again.url, timeout=10) as http:
-        events = http.get("/_hookcatcher/api/events",
-                          params={"limit": 5000, "raw": 1}).json()["events"]
+        events = http.get("/_hookcatcher/api/events", params={"limit": 5000, "raw": 1}).json()[
+            "events"
+        ]
         stats = http.get("/_hookcatcher/api/stats").json()
-    assert {event["id"]: decode_raw(event["raw"], event["raw_encoding"])
-            for event in events} == saved
-    assert (stats["received"], stats["loaded"], stats["stored"], stats["last_id"]) == \
-        (len(saved), len(saved), len(saved), max(saved))
+    assert {
+        event["id"]: decode_raw(event["raw"], event["raw_encoding"]) for event in events
+    } == saved
+    assert (stats["received"], stats["loaded"], stats["stored"], stats["last_id"]) == (
+        len(saved),
+        len(saved),
+        len(saved),
+        max(saved),
+    )
     assert again.stop() == 0
 
 
 def test_serve_loads_what_it_can_then_appends_and_closes_the_file_on_sigterm(
-        run, tmp_path, validator) -> None:
+    run, tmp_path, validator
+) -> None:
     file = tmp_path / "session.jsonl"
     store = Store()
     with SessionWriter(file, store.run) as writer:
         for n in (1, 2):
-            writer.append(store.add(build_capture(validator, "POST", "/", "", [], "",
-                                                  b'{"n": %d}' % n)))
+            writer.append(
+                store.add(build_capture(validator, "POST", "/", "", [], "", b'{"n": %d}' % n))
+            )
     with file.open("ab") as session:
         session.write(b"{broken\n")
-    server = run("serve", "--port", "0", "--load", str(file), "--save", str(file),
-                 "--fsync").started()
-    assert server.read_until("broken", stream="stderr") == \
-        f"hookcatcher: {file}:4: broken JSON at column 2: Expecting property name enclosed " \
+    server = run(
+        "serve", "--port", "0", "--load", str(file), "--save", str(file), "--fsync"
+    ).started()
+    assert (
+        server.read_until("broken", stream="stderr")
+        == f"hookcatcher: {file}:4: broken JSON at column 2: Expecting property name enclosed "
         "in double quotes\n"
+    )
     server.read_until(re.escape(f"loaded 2 captures from {file} (1 line skipped)"))
-    server.read_until(re.escape(f"saving to {file} (each capture before it is answered, "
-                                "synced to disk)"))
+    server.read_until(
+        re.escape(f"saving to {file} (each capture before it is answered, synced to disk)")
+    )
     answer = httpx.post(f"{server.url}/webhook", content=b'{"n": 3}', timeout=10)
     assert answer.json() == {"ok": True, "id": 3}
     server.process.send_signal(signal.SIGTERM)
     assert server.process.wait(timeout=15) == 0
     loaded = load(file)
-    assert [(capture.id, capture.raw) for capture in loaded.captures] == \
-        [(1, b'{"n": 1}'), (2, b'{"n": 2}'), (3, b'{"n": 3}')]
+    assert [(capture.id, capture.raw) for capture in loaded.captures] == [
+        (1, b'{"n": 1}'),
+        (2, b'{"n": 2}'),
+        (3, b'{"n": 3}'),
+    ]
     assert (loaded.runs, [problem.line for problem in loaded.problems]) == (2, [4])
 
 
@@ -337,9 +407,14 @@ class Terminal:
         self.master, slave = pty.openpty()
         fcntl.ioctl(slave, termios.TIOCSWINSZ, struct.pack("HHHH", 40, 120, 0, 0))
         self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookcatcher", *args], stdin=slave, stdout=slave,
-            stderr=slave, close_fds=True, start_new_session=True,
-            env={**os.environ, "TERM": "xterm-256color", **(env or {})})
+            [sys.executable, "-m", "hookcatcher", *args],
+            stdin=slave,
+            stdout=slave,
+            stderr=slave,
+            close_fds=True,
+            start_new_session=True,
+            env={**os.environ, "TERM": "xterm-256color", **(env or {})},
+        )
         os.close(slave)
         self.screen = ""
         self._lock = threading.Lock()
@@ -383,8 +458,11 @@ def test_plain_hookcatcher_on_a_terminal_opens_the_inspector_on_its_own_server(t
     try:
         port = terminal.wait_for(r"hookcatcher 127\.0\.0\.1:(\d+)").group(1)
         terminal.wait_for("connected")
-        answer = httpx.post(f"http://127.0.0.1:{port}/webhook/messages-upsert",
-                            content=body_of("evolution/v2/messages.upsert.text"), timeout=10)
+        answer = httpx.post(
+            f"http://127.0.0.1:{port}/webhook/messages-upsert",
+            content=body_of("evolution/v2/messages.upsert.text"),
+            timeout=10,
+        )
         assert answer.json() == {"ok": True, "id": 1}
         terminal.wait_for("messages.upsert")
         terminal.type("q")
@@ -398,10 +476,17 @@ def test_plain_hookcatcher_on_a_terminal_opens_the_inspector_on_its_own_server(t
 
 def test_tui_connect_attaches_to_a_running_server(run, tmp_path) -> None:
     server = run("serve", "--port", "0").started()
-    httpx.post(f"{server.url}/hooks/messages/post", content=body_of("whapi/messages.post.text"),
-               timeout=10)
-    terminal = Terminal("tui", "--connect", server.url, "--filter", "provider:whapi",
-                        env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
+    httpx.post(
+        f"{server.url}/hooks/messages/post", content=body_of("whapi/messages.post.text"), timeout=10
+    )
+    terminal = Terminal(
+        "tui",
+        "--connect",
+        server.url,
+        "--filter",
+        "provider:whapi",
+        env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)},
+    )
     try:
         terminal.wait_for("connected")
         terminal.wait_for("messages/post")
@@ -418,8 +503,9 @@ def test_tui_file_opens_the_inspector_on_a_saved_session(tmp_path, validator) ->
     store = Store()
     with SessionWriter(file, store.run) as writer:
         for name in ("evolution/v2/messages.upsert.text", "whapi/messages.post.text"):
-            writer.append(store.add(build_capture(validator, "POST", "/webhook", "", [], "",
-                                                  body_of(name))))
+            writer.append(
+                store.add(build_capture(validator, "POST", "/webhook", "", [], "", body_of(name)))
+            )
     terminal = Terminal("tui", str(file), env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
     try:
         terminal.wait_for(r"received 2\s+shown 2")
@@ -436,19 +522,58 @@ def test_tui_file_opens_the_inspector_on_a_saved_session(tmp_path, validator) ->
 APP = "http://127.0.0.1:9/app"  # replaced by a live URL in the test: the mock delivers to it too
 ATTACH_CASES = {
     # gateway flag, API path under the mock, key flag, instance, set-up request (method, path, body)
-    "evolution-v2": ("evolution", "/_gateway/evolution/v2", "--apikey", "sales", (
-        "POST", "/webhook/set/sales", {"webhook": {
-            "enabled": True, "url": APP, "byEvents": False,
-            "headers": {"x-team": "support"}, "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"]}})),
-    "evolution-v1": ("evolution", "/_gateway/evolution/v1", "--apikey", "sales", (
-        "POST", "/webhook/set/sales", {"enabled": True, "url": APP,
-                                       "webhook_by_events": True, "events": ["MESSAGES_UPSERT"]})),
-    "codechat-v2": ("codechat", "/_gateway/codechat", "--token", "inst-1", (
-        "POST", "/api/v2/instance/inst-1/webhook",
-        {"name": "app", "url": APP, "enabled": True})),
-    "whapi": ("whapi", "/_gateway/whapi", "--token", None, (
-        "PATCH", "/settings", {"webhooks": [{"url": APP, "mode": "body",
-                                             "events": [{"type": "messages", "method": "post"}]}]})),
+    "evolution-v2": (
+        "evolution",
+        "/_gateway/evolution/v2",
+        "--apikey",
+        "sales",
+        (
+            "POST",
+            "/webhook/set/sales",
+            {
+                "webhook": {
+                    "enabled": True,
+                    "url": APP,
+                    "byEvents": False,
+                    "headers": {"x-team": "support"},
+                    "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"],
+                }
+            },
+        ),
+    ),
+    "evolution-v1": (
+        "evolution",
+        "/_gateway/evolution/v1",
+        "--apikey",
+        "sales",
+        (
+            "POST",
+            "/webhook/set/sales",
+            {"enabled": True, "url": APP, "webhook_by_events": True, "events": ["MESSAGES_UPSERT"]},
+        ),
+    ),
+    "codechat-v2": (
+        "codechat",
+        "/_gateway/codechat",
+        "--token",
+        "inst-1",
+        ("POST", "/api/v2/instance/inst-1/webhook", {"name": "app", "url": APP, "enabled": True}),
+    ),
+    "whapi": (
+        "whapi",
+        "/_gateway/whapi",
+        "--token",
+        None,
+        (
+            "PATCH",
+            "/settings",
+            {
+                "webhooks": [
+                    {"url": APP, "mode": "body", "events": [{"type": "messages", "method": "post"}]}
+                ]
+            },
+        ),
+    ),
 }
 
 
@@ -474,8 +599,19 @@ def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case,
     before = _configuration(client)
 
     event = "messages/post" if gateway == "whapi" else "messages.upsert"
-    flags = ["attach", gateway, "--api", api, key_flag, "k", "--no-tui", "--port", "0",
-             "--events", event]
+    flags = [
+        "attach",
+        gateway,
+        "--api",
+        api,
+        key_flag,
+        "k",
+        "--no-tui",
+        "--port",
+        "0",
+        "--events",
+        event,
+    ]
     if instance:
         flags += ["--instance", instance]
     attached = run(*flags).started()
@@ -486,9 +622,21 @@ def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case,
 
     # The mock delivers to what is configured now: hookcatcher's URL.
     sent = subprocess.run(
-        [sys.executable, "-m", "hookcatcher", "send", event, "--instance", instance or "k",
-         "--server", mock.url],
-        capture_output=True, text=True, timeout=30)
+        [
+            sys.executable,
+            "-m",
+            "hookcatcher",
+            "send",
+            event,
+            "--instance",
+            instance or "k",
+            "--server",
+            mock.url,
+        ],
+        capture_output=True,
+        text=True,
+        timeout=30,
+    )
     assert sent.returncode == 0, sent.stdout + sent.stderr
     events = httpx.get(attached.url + "/_hookcatcher/api/events", timeout=10).json()["events"]
     assert [e["provider"] for e in events] == [gateway]
@@ -501,14 +649,15 @@ def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case,
 
 def _free_port() -> int:
     import socket
+
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))
         return sock.getsockname()[1]
 
 
 def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, capsys) -> None:
-    from hookcatcher.cli import main
     from hookcatcher.access import Access
+    from hookcatcher.cli import main
     from hookcatcher.runner import BackgroundServer
     from hookcatcher.server import create_app
 
@@ -517,56 +666,149 @@ def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, ca
     assert "attach evolution needs --apikey KEY" in capsys.readouterr().err
     assert main(["attach", "whapi", "--api", down, "--no-tui"]) == 2
     assert "attach whapi needs --token TOKEN (the channel token)" in capsys.readouterr().err
-    assert main(["attach", "evolution", "--api", "localhost:8080", "--apikey", "k",
-                 "--instance", "s", "--no-tui"]) == 2
+    assert (
+        main(
+            [
+                "attach",
+                "evolution",
+                "--api",
+                "localhost:8080",
+                "--apikey",
+                "k",
+                "--instance",
+                "s",
+                "--no-tui",
+            ]
+        )
+        == 2
+    )
     assert "--api 'localhost:8080' is not a URL" in capsys.readouterr().err
-    assert main(["attach", "evolution", "--api", down, "--apikey", "k", "--instance", "s",
-                 "--public-url", "notaurl", "--no-tui"]) == 2
+    assert (
+        main(
+            [
+                "attach",
+                "evolution",
+                "--api",
+                down,
+                "--apikey",
+                "k",
+                "--instance",
+                "s",
+                "--public-url",
+                "notaurl",
+                "--no-tui",
+            ]
+        )
+        == 2
+    )
     assert "--public-url 'notaurl' is not a URL" in capsys.readouterr().err
 
-    assert main(["attach", "evolution", "--api", down, "--apikey", "k", "--instance", "s",
-                 "--no-tui"]) == 1
+    assert (
+        main(["attach", "evolution", "--api", down, "--apikey", "k", "--instance", "s", "--no-tui"])
+        == 1
+    )
     err = capsys.readouterr().err
     assert down in err and "Traceback" not in err
 
-    with BackgroundServer(create_app(access=Access(token="right-key")),
-                          pace_collector=False) as guarded:
+    with BackgroundServer(
+        create_app(access=Access(token="right-key")), pace_collector=False
+    ) as guarded:
         api = guarded.url + "/_gateway/evolution/v2"
-        assert main(["attach", "evolution", "--api", api, "--apikey", "wrong", "--instance",
-                     "s", "--no-tui"]) == 1
+        assert (
+            main(
+                [
+                    "attach",
+                    "evolution",
+                    "--api",
+                    api,
+                    "--apikey",
+                    "wrong",
+                    "--instance",
+                    "s",
+                    "--no-tui",
+                ]
+            )
+            == 1
+        )
         err = capsys.readouterr().err
         assert "401" in err and "apikey" in err and "Traceback" not in err
-        assert main(["doctor", "evolution", "--api", api, "--apikey", "wrong", "--instance",
-                     "s"]) == 1
+        assert (
+            main(["doctor", "evolution", "--api", api, "--apikey", "wrong", "--instance", "s"]) == 1
+        )
         out = capsys.readouterr().out
         assert "401" in out and "fix:" in out
 
 
 def test_doctor_reports_each_problem_with_its_fix_and_exits_0_only_when_clean(
-        make_server, capsys) -> None:
+    make_server, capsys
+) -> None:
     from hookcatcher.cli import main
 
     mock, app = make_server(), make_server()
     api = mock.url + "/_gateway/evolution/v2"
+
     def configure(url: str, by_events: bool) -> None:
-        answer = httpx.post(f"{api}/webhook/set/sales", timeout=10, json={"webhook": {
-            "enabled": True, "url": url, "byEvents": by_events,
-            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]}})
+        answer = httpx.post(
+            f"{api}/webhook/set/sales",
+            timeout=10,
+            json={
+                "webhook": {
+                    "enabled": True,
+                    "url": url,
+                    "byEvents": by_events,
+                    "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"],
+                }
+            },
+        )
         assert answer.status_code == 201, answer.text
 
     configure(app.url + "/webhook/", True)
-    assert main(["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales",
-                 "--expect", "messages.update"]) == 1
+    assert (
+        main(
+            [
+                "doctor",
+                "evolution",
+                "--api",
+                api,
+                "--apikey",
+                "k",
+                "--instance",
+                "sales",
+                "--expect",
+                "messages.update",
+            ]
+        )
+        == 1
+    )
     out = capsys.readouterr().out
     assert "a URL ending in '/'" in out and "without the trailing slash" in out
     assert "add MESSAGES_UPDATE to the instance's events" in out
     assert out.count("✗") >= 2 and out.count("fix:") == out.count("✗")
 
     configure(app.url + "/webhook", False)
-    assert main(["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales",
-                 "--expect", "messages.upsert"]) == 0
+    assert (
+        main(
+            [
+                "doctor",
+                "evolution",
+                "--api",
+                api,
+                "--apikey",
+                "k",
+                "--instance",
+                "sales",
+                "--expect",
+                "messages.upsert",
+            ]
+        )
+        == 0
+    )
     assert "no problems found" in capsys.readouterr().out
-    assert main(["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales",
-                 "--json"]) == 0
+    assert (
+        main(
+            ["doctor", "evolution", "--api", api, "--apikey", "k", "--instance", "sales", "--json"]
+        )
+        == 0
+    )
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True and report["findings"] == []

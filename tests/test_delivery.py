@@ -11,6 +11,7 @@ from typing import Any
 
 import flask
 import pytest
+from recorder import Recorder, serving, unused_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse
@@ -24,8 +25,6 @@ from hookcatcher.outgoing import make_client
 from hookcatcher.resources import data_dir
 from hookcatcher.sources import item_of
 
-from recorder import Recorder, serving, unused_port
-
 
 def starlette_app(seen: list[tuple[str, str, bytes, list[tuple[str, str]]]]) -> Starlette:
     async def hook(request: Request) -> JSONResponse:
@@ -34,9 +33,14 @@ def starlette_app(seen: list[tuple[str, str, bytes, list[tuple[str, str]]]]) -> 
         if request.url.path.endswith("/messages-update"):
             return JSONResponse({"error": "not handled"}, status_code=422)
         return JSONResponse({"handled": json.loads(body).get("event")})
+
     methods = ["POST", "PUT", "PATCH", "DELETE"]
-    return Starlette(routes=[Route("/webhook", hook, methods=methods),
-                             Route("/webhook/{rest:path}", hook, methods=methods)])
+    return Starlette(
+        routes=[
+            Route("/webhook", hook, methods=methods),
+            Route("/webhook/{rest:path}", hook, methods=methods),
+        ]
+    )
 
 
 def flask_app(seen: list[tuple[str, str, bytes]]) -> flask.Flask:
@@ -53,8 +57,12 @@ def flask_app(seen: list[tuple[str, str, bytes]]) -> flask.Flask:
 
 def test_into_a_starlette_app_in_process() -> None:
     seen: list[Any] = []
-    report = hookcatcher.replay(starlette_app(seen), data_dir("fixtures") / "evolution" / "v2",
-                                by_events=True, path="/webhook")
+    report = hookcatcher.replay(
+        starlette_app(seen),
+        data_dir("fixtures") / "evolution" / "v2",
+        by_events=True,
+        path="/webhook",
+    )
     evolution = [fixture for fixture in bundled() if fixture.name.startswith("evolution/v2/")]
     assert len(seen) == len(report.sent) == len(evolution) == 47
     by_label = {sent.item.label: sent for sent in report.sent}
@@ -69,25 +77,37 @@ def test_into_a_starlette_app_in_process() -> None:
     assert [sent.item.label for sent in failed] == [fixture.name for fixture in updates]
     assert {sent.attempt.status for sent in failed} == {422} and not report.ok
     assert report.summary().startswith("47 requests in ")
-    assert report.summary().endswith(f": {47 - len(updates)} answered 2xx, {len(updates)} not "
-                                     f"2xx (422 x{len(updates)})")
+    assert report.summary().endswith(
+        f": {47 - len(updates)} answered 2xx, {len(updates)} not 2xx (422 x{len(updates)})"
+    )
 
 
 def test_into_a_flask_app_in_process() -> None:
     seen: list[Any] = []
-    report = hookcatcher.replay(flask_app(seen), ["whapi/messages.post.text", "messages.upsert"],
-                                by_events=True, path="/hooks", whapi_mode="method")
+    report = hookcatcher.replay(
+        flask_app(seen),
+        ["whapi/messages.post.text", "messages.upsert"],
+        by_events=True,
+        path="/hooks",
+        whapi_mode="method",
+    )
     assert report.ok
     assert [(method, path) for method, path, _ in seen] == [
-        ("POST", "/hooks/messages"), ("POST", "/hooks/messages-upsert")]
+        ("POST", "/hooks/messages"),
+        ("POST", "/hooks/messages-upsert"),
+    ]
     assert seen[0][2] == pick("whapi/messages.post.text").raw()
     assert json.loads(report.sent[0].attempt.response_body) == {"rest": "messages"}
 
 
 def test_overrides_from_python() -> None:
     seen: list[Any] = []
-    report = hookcatcher.replay(flask_app(seen), "messages.upsert", path="/hooks",
-                                overrides={"data.key.fromMe": True, "instance": "support"})
+    report = hookcatcher.replay(
+        flask_app(seen),
+        "messages.upsert",
+        path="/hooks",
+        overrides={"data.key.fromMe": True, "instance": "support"},
+    )
     assert report.ok
     body = json.loads(seen[0][2])
     assert body["data"]["key"]["fromMe"] is True and body["instance"] == "support"
@@ -98,8 +118,9 @@ def test_an_exception_in_the_app_comes_out_of_replay() -> None:
         raise KeyError("data")
 
     with pytest.raises(KeyError):
-        hookcatcher.replay(Starlette(routes=[Route("/", hook, methods=["POST"])]),
-                           "messages.upsert")
+        hookcatcher.replay(
+            Starlette(routes=[Route("/", hook, methods=["POST"])]), "messages.upsert"
+        )
     app = flask.Flask("broken")
     app.testing = True
 
@@ -115,8 +136,7 @@ def test_replay_called_inside_an_event_loop() -> None:
     async def from_async_code() -> tuple[Report, Report]:
         seen: list[Any] = []
         inside = hookcatcher.replay(starlette_app(seen), "messages.upsert", path="/webhook")
-        awaited = await hookcatcher.areplay(starlette_app(seen), "messages.upsert",
-                                            path="/webhook")
+        awaited = await hookcatcher.areplay(starlette_app(seen), "messages.upsert", path="/webhook")
         return inside, awaited
 
     inside, awaited = asyncio.run(from_async_code())
@@ -126,8 +146,9 @@ def test_replay_called_inside_an_event_loop() -> None:
 def test_a_source_that_is_not_there_is_a_clear_error() -> None:
     with pytest.raises(hookcatcher.SourceError) as caught:
         hookcatcher.replay("http://127.0.0.1:9/", "no/such/thing.json")
-    assert str(caught.value).startswith("no/such/thing.json: no such file or folder, and no "
-                                        "bundled fixture for")
+    assert str(caught.value).startswith(
+        "no/such/thing.json: no such file or folder, and no bundled fixture for"
+    )
     with pytest.raises(TypeError, match="cannot replay into a int"):
         hookcatcher.replay(42, "messages.upsert")
 
@@ -137,13 +158,23 @@ def run_deliver(url: str, names: list[str], **options: Any) -> tuple[Report, lis
 
     async def go() -> Report:
         async with make_client(concurrency=options.get("concurrency", 1)) as client:
-            return await deliver([item_of(pick(name)) for name in names], to_url(url), client,
-                                 on_done=done.append, **options)
+            return await deliver(
+                [item_of(pick(name)) for name in names],
+                to_url(url),
+                client,
+                on_done=done.append,
+                **options,
+            )
+
     return asyncio.run(go()), done
 
 
-NAMES = ["evolution/v2/messages.upsert.text", "evolution/v2/messages.update.read",
-         "whapi/messages.post.text", "codechat/v2/messages.upsert.text"]
+NAMES = [
+    "evolution/v2/messages.upsert.text",
+    "evolution/v2/messages.update.read",
+    "whapi/messages.post.text",
+    "codechat/v2/messages.upsert.text",
+]
 
 
 def test_in_order_over_the_network_and_repeated() -> None:
@@ -158,8 +189,9 @@ def test_concurrency_keeps_every_request_and_the_rate_paces_them() -> None:
     with serving(Recorder()) as app:
         report, _ = run_deliver(app.url + "/in", NAMES, repeat=5, concurrency=4)
         assert report.ok and len(app.arrivals) == 20
-        assert sorted(arrival.body for arrival in app.arrivals) == \
-            sorted(pick(name).raw() for name in NAMES * 5)
+        assert sorted(arrival.body for arrival in app.arrivals) == sorted(
+            pick(name).raw() for name in NAMES * 5
+        )
         started = time.perf_counter()
         report, _ = run_deliver(app.url + "/in", NAMES, repeat=2, rate=40)
         took = time.perf_counter() - started

@@ -11,6 +11,8 @@ from typing import Any
 
 import httpx
 import pytest
+from conftest import body_of
+from recorder import Recorder, serving, unused_port
 
 from hookcatcher import catalog
 from hookcatcher.cli import main
@@ -18,9 +20,6 @@ from hookcatcher.fixtures import Fixture, bundled, pick
 from hookcatcher.outgoing import NOT_FORWARDED
 from hookcatcher.resources import data_dir
 from hookcatcher.runner import BackgroundServer
-
-from conftest import body_of
-from recorder import Recorder, serving, unused_port
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -45,29 +44,37 @@ def expected_path(fixture: Fixture) -> tuple[str, str]:
 def test_replay_the_whole_fixtures_folder_per_event(capsys: pytest.CaptureFixture[str]) -> None:
     everything = list(bundled())
     with serving(Recorder()) as app:
-        code, out, err = run(capsys, "replay", str(data_dir("fixtures")), "--to",
-                             f"{app.url}/webhook", "--by-events")
+        code, out, err = run(
+            capsys, "replay", str(data_dir("fixtures")), "--to", f"{app.url}/webhook", "--by-events"
+        )
     assert code == 0, err
     assert len(app.arrivals) == len(everything) == 184
     for fixture, arrival in zip(everything, app.arrivals):
         assert (arrival.method, arrival.path) == expected_path(fixture), fixture.name
         assert arrival.body == fixture.raw(), fixture.name
-        sent = [(name.lower(), value) for name, value in fixture.headers
-                if name.lower() not in NOT_FORWARDED]
-        got = [(name, value) for name, value in arrival.headers
-               if name not in ("host", "content-length")]
+        sent = [
+            (name.lower(), value)
+            for name, value in fixture.headers
+            if name.lower() not in NOT_FORWARDED
+        ]
+        got = [
+            (name, value)
+            for name, value in arrival.headers
+            if name not in ("host", "content-length")
+        ]
         assert got == sent, fixture.name
         assert dict(arrival.headers)["content-length"] == str(len(fixture.raw()))
         assert dict(arrival.headers)["host"] == app.url.removeprefix("http://")
     lines = out.splitlines()
     request_lines = [line for line in lines if line.startswith(" 200  ")]
     assert len(request_lines) == 184
-    assert any(line.startswith(f" 200  POST {app.url}/webhook/messages-upsert  ")
-               and line.endswith(" ms  evolution/v2/messages.upsert.text")
-               for line in request_lines)
+    assert any(
+        line.startswith(f" 200  POST {app.url}/webhook/messages-upsert  ")
+        and line.endswith(" ms  evolution/v2/messages.upsert.text")
+        for line in request_lines
+    )
     codechat = sum(fixture.provider == "codechat" for fixture in everything)
-    assert f"note: CodeChat has no per-event URLs: sent as received. ({codechat} requests)" \
-        in lines
+    assert f"note: CodeChat has no per-event URLs: sent as received. ({codechat} requests)" in lines
     assert lines[-1].startswith("184 requests in ")
     assert lines[-1].endswith(": 184 answered 2xx")
 
@@ -75,14 +82,22 @@ def test_replay_the_whole_fixtures_folder_per_event(capsys: pytest.CaptureFixtur
 def test_the_summary_counts_what_the_app_answered(capsys: pytest.CaptureFixture[str]) -> None:
     app = Recorder(statuses={"/webhook/messages-update": 500, "/webhook/send-message": 404})
     with serving(app):
-        code, out, _ = run(capsys, "replay", str(data_dir("fixtures") / "evolution" / "v2"),
-                           "--to", f"{app.url}/webhook", "--by-events", "--json")
+        code, out, _ = run(
+            capsys,
+            "replay",
+            str(data_dir("fixtures") / "evolution" / "v2"),
+            "--to",
+            f"{app.url}/webhook",
+            "--by-events",
+            "--json",
+        )
     records = [json.loads(line) for line in out.splitlines()]
     summary = records.pop()["summary"]
-    updates = sum(fixture.name.startswith("evolution/v2/messages.update")
-                  for fixture in bundled())
-    sends = sum(fixture.name.startswith("evolution/v2/send.message.")
-                and fixture.event == "send.message" for fixture in bundled())
+    updates = sum(fixture.name.startswith("evolution/v2/messages.update") for fixture in bundled())
+    sends = sum(
+        fixture.name.startswith("evolution/v2/send.message.") and fixture.event == "send.message"
+        for fixture in bundled()
+    )
     assert code == 1
     assert summary["sent"] == len(records) == 47
     assert summary["statuses"] == {"404": sends, "500": updates}
@@ -99,13 +114,18 @@ def test_an_app_that_is_not_running(capsys: pytest.CaptureFixture[str]) -> None:
     assert f"connection refused to {url}: is your app running?" in out.splitlines()[0]
     assert err.strip().endswith(f"hookcatcher: connection refused to {url}: is your app running?")
     assert out.splitlines()[-1].endswith(
-        f"stopped early: connection refused to {url}: is your app running?")
+        f"stopped early: connection refused to {url}: is your app running?"
+    )
 
 
 def test_the_console_script_exit_code_for_a_refused_app() -> None:
     url = f"http://127.0.0.1:{unused_port()}/"
-    done = subprocess.run([sys.executable, "-m", "hookcatcher", "send", "messages.upsert",
-                           "--to", url], capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-m", "hookcatcher", "send", "messages.upsert", "--to", url],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 1
     assert "Traceback" not in done.stderr
     assert f"hookcatcher: connection refused to {url}: is your app running?" in done.stderr
@@ -113,14 +133,29 @@ def test_the_console_script_exit_code_for_a_refused_app() -> None:
 
 def test_send_with_overrides_and_a_fixture_choice(capsys: pytest.CaptureFixture[str]) -> None:
     with serving(Recorder()) as app:
-        code, out, err = run(capsys, "send", "messages.upsert", "--version", "v1", "--to",
-                             f"{app.url}/hook", "--by-events",
-                             "--set", "data.key.remoteJid=5511900000009@s.whatsapp.net",
-                             "--set", "data.key.fromMe=true", "--set", "data.pushName=Zé")
+        code, out, err = run(
+            capsys,
+            "send",
+            "messages.upsert",
+            "--version",
+            "v1",
+            "--to",
+            f"{app.url}/hook",
+            "--by-events",
+            "--set",
+            "data.key.remoteJid=5511900000009@s.whatsapp.net",
+            "--set",
+            "data.key.fromMe=true",
+            "--set",
+            "data.pushName=Zé",
+        )
     assert code == 0
     body = json.loads(app.arrivals[0].body)
-    assert body["data"]["key"] == {**pick("evolution/v1/messages.upsert.text").body["data"]["key"],
-                                   "remoteJid": "5511900000009@s.whatsapp.net", "fromMe": True}
+    assert body["data"]["key"] == {
+        **pick("evolution/v1/messages.upsert.text").body["data"]["key"],
+        "remoteJid": "5511900000009@s.whatsapp.net",
+        "fromMe": True,
+    }
     assert body["data"]["pushName"] == "Zé"
     assert app.arrivals[0].path == "/hook/messages-upsert"
     assert err.startswith("fixture evolution/v1/messages.upsert.text: ")
@@ -128,79 +163,124 @@ def test_send_with_overrides_and_a_fixture_choice(capsys: pytest.CaptureFixture[
 
 
 def test_an_override_that_breaks_the_contract_is_sent_with_a_warning(
-        capsys: pytest.CaptureFixture[str]) -> None:
+    capsys: pytest.CaptureFixture[str],
+) -> None:
     with serving(Recorder()) as app:
-        code, _, err = run(capsys, "send", "whapi/messages.post.text", "--to", app.url,
-                           "--set", "messages[0].from_me=maybe")
+        code, _, err = run(
+            capsys,
+            "send",
+            "whapi/messages.post.text",
+            "--to",
+            app.url,
+            "--set",
+            "messages[0].from_me=maybe",
+        )
     assert code == 0 and json.loads(app.arrivals[0].body)["messages"][0]["from_me"] == "maybe"
-    assert ("warning: whapi/messages.post.text after --set is invalid against "
-            "whapi/messages.post: $.messages[0].from_me: expected a boolean, got string "
-            '"maybe"') in err
+    assert (
+        "warning: whapi/messages.post.text after --set is invalid against "
+        "whapi/messages.post: $.messages[0].from_me: expected a boolean, got string "
+        '"maybe"'
+    ) in err
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["send", "messages.upsrt", "--to", "http://127.0.0.1:9/"],
-     "no bundled fixture for 'messages.upsrt' (did you mean messages.upsert?)"),
-    (["send", "messages.upsert"], "where to? give --to URL"),
-    (["send", "messages.upsert", "--to", "ftp://x"], "--to: target URL 'ftp://x' must start "
-                                                      "with http:// or https://"),
-    (["send", "messages.upsert", "--to", "http://127.0.0.1:9/", "--set", "data.kye.id=1"],
-     "--set data.kye.id=1: $.data has no key 'kye'"),
-    (["send", "--to", "http://127.0.0.1:9/"], "name an event or fixture to send"),
-    (["replay", "--to", "http://127.0.0.1:9/"], "nothing to replay: give fixture files or "
-                                                 "folders, or --from URL"),
-    (["replay", "missing.json", "--to", "http://127.0.0.1:9/"],
-     "missing.json: no such file or folder, and no bundled fixture for 'missing.json'"),
-    (["replay", "--from", "http://127.0.0.1:{port}", "--to", "http://127.0.0.1:9/"],
-     "cannot read captures from http://127.0.0.1:{port}: connection refused: is hookcatcher "
-     "running there?"),
-])
-def test_bad_input_is_a_clear_error(capsys: pytest.CaptureFixture[str], argv: list[str],
-                                    message: str) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["send", "messages.upsrt", "--to", "http://127.0.0.1:9/"],
+            "no bundled fixture for 'messages.upsrt' (did you mean messages.upsert?)",
+        ),
+        (["send", "messages.upsert"], "where to? give --to URL"),
+        (
+            ["send", "messages.upsert", "--to", "ftp://x"],
+            "--to: target URL 'ftp://x' must start with http:// or https://",
+        ),
+        (
+            ["send", "messages.upsert", "--to", "http://127.0.0.1:9/", "--set", "data.kye.id=1"],
+            "--set data.kye.id=1: $.data has no key 'kye'",
+        ),
+        (["send", "--to", "http://127.0.0.1:9/"], "name an event or fixture to send"),
+        (
+            ["replay", "--to", "http://127.0.0.1:9/"],
+            "nothing to replay: give fixture files or folders, or --from URL",
+        ),
+        (
+            ["replay", "missing.json", "--to", "http://127.0.0.1:9/"],
+            "missing.json: no such file or folder, and no bundled fixture for 'missing.json'",
+        ),
+        (
+            ["replay", "--from", "http://127.0.0.1:{port}", "--to", "http://127.0.0.1:9/"],
+            "cannot read captures from http://127.0.0.1:{port}: connection refused: is hookcatcher "
+            "running there?",
+        ),
+    ],
+)
+def test_bad_input_is_a_clear_error(
+    capsys: pytest.CaptureFixture[str], argv: list[str], message: str
+) -> None:
     port = unused_port()
     code, out, err = run(capsys, *(arg.format(port=port) for arg in argv))
     assert code == 2 and out == ""
     assert err.startswith(f"hookcatcher: error: {message.format(port=port)}")
 
 
-def test_a_broken_file_is_named_with_where_it_broke(capsys: pytest.CaptureFixture[str],
-                                                   tmp_path: Path) -> None:
+def test_a_broken_file_is_named_with_where_it_broke(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     broken = tmp_path / "broken.json"
     broken.write_text('{"event": "messages.upsert",\n  "data": }\n')
     code, _, err = run(capsys, "replay", str(tmp_path), "--to", "http://127.0.0.1:9/")
     assert code == 2
-    assert err == (f"hookcatcher: error: {broken}: broken JSON at line 2, column 11: "
-                   "Expecting value\n")
+    assert err == (
+        f"hookcatcher: error: {broken}: broken JSON at line 2, column 11: Expecting value\n"
+    )
 
 
-def test_a_plain_body_file_goes_byte_for_byte(capsys: pytest.CaptureFixture[str],
-                                              tmp_path: Path) -> None:
+def test_a_plain_body_file_goes_byte_for_byte(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path
+) -> None:
     raw = b'{ "event":"messages.upsert" ,\r\n "instance":"sales", "data": {} }\n'
     (tmp_path / "body.json").write_bytes(raw)
     with serving(Recorder()) as app:
-        code, _, _ = run(capsys, "replay", str(tmp_path / "body.json"), "--to", app.url + "/x",
-                         "--by-events")
+        code, _, _ = run(
+            capsys, "replay", str(tmp_path / "body.json"), "--to", app.url + "/x", "--by-events"
+        )
     assert code == 0
     assert (app.arrivals[0].path, app.arrivals[0].body) == ("/x/messages-upsert", raw)
     assert ("content-type", "application/json") in app.arrivals[0].headers
 
 
-def test_replay_the_captures_of_a_running_server(capsys: pytest.CaptureFixture[str],
-                                                 server: BackgroundServer,
-                                                 client: Any) -> None:
-    sent = [("/hooks/messages-upsert", body_of("evolution/v2/messages.upsert.text")),
-            ("/hooks", body_of("whapi/messages.post.text")),
-            ("/hooks/messages-update", body_of("evolution/v2/messages.update.read"))]
+def test_replay_the_captures_of_a_running_server(
+    capsys: pytest.CaptureFixture[str], server: BackgroundServer, client: Any
+) -> None:
+    sent = [
+        ("/hooks/messages-upsert", body_of("evolution/v2/messages.upsert.text")),
+        ("/hooks", body_of("whapi/messages.post.text")),
+        ("/hooks/messages-update", body_of("evolution/v2/messages.update.read")),
+    ]
     for path, raw in sent:
-        client.post(path, content=raw, headers={"content-type": "application/json",
-                                               "x-trace": path})
+        client.post(
+            path, content=raw, headers={"content-type": "application/json", "x-trace": path}
+        )
     with serving(Recorder()) as app:
-        code, out, _ = run(capsys, "replay", "--from", server.url, "--filter",
-                           "provider:evolution", "--to", f"{app.url}/in", "--by-events",
-                           "--repeat", "2")
+        code, out, _ = run(
+            capsys,
+            "replay",
+            "--from",
+            server.url,
+            "--filter",
+            "provider:evolution",
+            "--to",
+            f"{app.url}/in",
+            "--by-events",
+            "--repeat",
+            "2",
+        )
     assert code == 0
     assert [(arrival.path, arrival.body) for arrival in app.arrivals] == [
-        ("/in/messages-upsert", sent[0][1]), ("/in/messages-update", sent[2][1])] * 2
+        ("/in/messages-upsert", sent[0][1]),
+        ("/in/messages-update", sent[2][1]),
+    ] * 2
     assert ("x-trace", "/hooks/messages-upsert") in app.arrivals[0].headers
     assert out.splitlines()[0].endswith("  #1 evolution messages.upsert")
     assert out.splitlines()[-1].startswith("4 requests in ")
@@ -217,8 +297,9 @@ def test_list_fixtures(capsys: pytest.CaptureFixture[str]) -> None:
 # -- as the gateway, to an instance the app configured through /_gateway/
 
 
-def configure(server: BackgroundServer, method: str, path: str, body: Any,
-              token: str | None = None) -> Any:
+def configure(
+    server: BackgroundServer, method: str, path: str, body: Any, token: str | None = None
+) -> Any:
     """What the app's own set-up code does against the real gateway's API."""
     headers = {"apikey": "B1C2-EXAMPLE"} if token is None else {"authorization": f"Bearer {token}"}
     with httpx.Client(base_url=f"{server.url}/_gateway", timeout=10) as http:
@@ -227,105 +308,171 @@ def configure(server: BackgroundServer, method: str, path: str, body: Any,
     return response.json()
 
 
-def test_evolution_v2_instance(capsys: pytest.CaptureFixture[str],
-                               server: BackgroundServer) -> None:
+def test_evolution_v2_instance(
+    capsys: pytest.CaptureFixture[str], server: BackgroundServer
+) -> None:
     with serving(Recorder()) as app:
-        configure(server, "POST", "/evolution/webhook/set/sales", {"webhook": {
-            "enabled": True, "url": f"{app.url}/hook", "byEvents": True, "base64": False,
-            "headers": {"x-team": "support"}, "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"]}})
-        code, out, err = run(capsys, "send", "messages.upsert", "--instance", "sales",
-                             "--server", server.url)
+        configure(
+            server,
+            "POST",
+            "/evolution/webhook/set/sales",
+            {
+                "webhook": {
+                    "enabled": True,
+                    "url": f"{app.url}/hook",
+                    "byEvents": True,
+                    "base64": False,
+                    "headers": {"x-team": "support"},
+                    "events": ["MESSAGES_UPSERT", "SEND_MESSAGE"],
+                }
+            },
+        )
+        code, out, err = run(
+            capsys, "send", "messages.upsert", "--instance", "sales", "--server", server.url
+        )
         assert code == 0, err
-        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == \
-            [("POST", "/hook/messages-upsert")]
+        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == [
+            ("POST", "/hook/messages-upsert")
+        ]
         arrival = app.arrivals[0]
         assert ("x-team", "support") in arrival.headers
         assert json.loads(arrival.body)["instance"] == "sales"
         assert err.startswith("fixture evolution/v2/messages.upsert.text: ")
         assert out.splitlines()[0].startswith(f" 200  POST {app.url}/hook/messages-upsert  ")
 
-        code, out, _ = run(capsys, "send", "messages.update", "--instance", "sales",
-                           "--server", server.url)
+        code, out, _ = run(
+            capsys, "send", "messages.update", "--instance", "sales", "--server", server.url
+        )
         assert code == 0 and len(app.arrivals) == 1
         assert out.splitlines()[0] == (
             "skip  evolution/v2/messages.update.edit: messages.update is not subscribed: add "
-            "MESSAGES_UPDATE to the instance's events (subscribed: MESSAGES_UPSERT, SEND_MESSAGE)")
+            "MESSAGES_UPDATE to the instance's events (subscribed: MESSAGES_UPSERT, SEND_MESSAGE)"
+        )
         assert out.splitlines()[-1].endswith(": 0 answered 2xx, 1 skipped")
 
 
-def test_evolution_v1_instance(capsys: pytest.CaptureFixture[str],
-                               server: BackgroundServer) -> None:
+def test_evolution_v1_instance(
+    capsys: pytest.CaptureFixture[str], server: BackgroundServer
+) -> None:
     with serving(Recorder()) as app:
-        configure(server, "POST", "/evolution/webhook/set/legacy", {
-            "enabled": True, "url": f"{app.url}/v1hook", "webhook_by_events": True,
-            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]})
-        code, _, err = run(capsys, "send", "messages.upsert", "--instance", "legacy",
-                           "--server", server.url)
+        configure(
+            server,
+            "POST",
+            "/evolution/webhook/set/legacy",
+            {
+                "enabled": True,
+                "url": f"{app.url}/v1hook",
+                "webhook_by_events": True,
+                "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"],
+            },
+        )
+        code, _, err = run(
+            capsys, "send", "messages.upsert", "--instance", "legacy", "--server", server.url
+        )
         assert code == 0
         assert app.arrivals[0].path == "/v1hook/messages-upsert"
         assert err.startswith("fixture evolution/v1/messages.upsert.text: ")  # its version
-        code, out, _ = run(capsys, "replay", str(data_dir("fixtures") / "evolution" / "v1"),
-                           "--instance", "evolution/legacy", "--server", server.url, "--json")
+        code, out, _ = run(
+            capsys,
+            "replay",
+            str(data_dir("fixtures") / "evolution" / "v1"),
+            "--instance",
+            "evolution/legacy",
+            "--server",
+            server.url,
+            "--json",
+        )
     records = [json.loads(line) for line in out.splitlines()]
     summary = records.pop()["summary"]
     sent = [record for record in records if "skipped" not in record]
     assert {record["event"] for record in sent} == {"messages.upsert", "connection.update"}
     assert summary["skipped"] == len(records) - len(sent) > 0
-    assert {record["url"] for record in sent} == {f"{app.url}/v1hook/messages-upsert",
-                                                  f"{app.url}/v1hook/connection-update"}
+    assert {record["url"] for record in sent} == {
+        f"{app.url}/v1hook/messages-upsert",
+        f"{app.url}/v1hook/connection-update",
+    }
 
 
-def test_codechat_v2_instance(capsys: pytest.CaptureFixture[str],
-                              server: BackgroundServer) -> None:
+def test_codechat_v2_instance(capsys: pytest.CaptureFixture[str], server: BackgroundServer) -> None:
     base = "/codechat/api/v2/instance/inst-42/webhook"
     with serving(Recorder()) as app:
-        hook = configure(server, "POST", base, {"name": "crm", "url": f"{app.url}/cc",
-                                                "enabled": True})
+        hook = configure(
+            server, "POST", base, {"name": "crm", "url": f"{app.url}/cc", "enabled": True}
+        )
         flags = {flag: False for flag in catalog.CODECHAT_V2_FLAGS}
-        configure(server, "PATCH", f"{base}/{hook['webhookId']}/events",
-                  {**flags, "messagesUpsert": True})
-        code, _, err = run(capsys, "send", "messages.upsert", "--instance", "inst-42",
-                           "--server", server.url)
+        configure(
+            server, "PATCH", f"{base}/{hook['webhookId']}/events", {**flags, "messagesUpsert": True}
+        )
+        code, _, err = run(
+            capsys, "send", "messages.upsert", "--instance", "inst-42", "--server", server.url
+        )
         assert code == 0, err
         assert [(arrival.method, arrival.path) for arrival in app.arrivals] == [("POST", "/cc")]
         assert json.loads(app.arrivals[0].body)["instance"]["instanceId"] == "inst-42"
         assert err.startswith("fixture codechat/v2/messages.upsert.text: ")
-        code, out, _ = run(capsys, "send", "messages.update", "--instance", "inst-42",
-                           "--server", server.url)
+        code, out, _ = run(
+            capsys, "send", "messages.update", "--instance", "inst-42", "--server", server.url
+        )
     assert code == 0 and len(app.arrivals) == 1
     assert out.startswith("skip  codechat/v2/messages.update")
     assert "messagesUpdate" in out.splitlines()[0]
 
 
-def test_whapi_channel_in_path_mode(capsys: pytest.CaptureFixture[str],
-                                    server: BackgroundServer) -> None:
+def test_whapi_channel_in_path_mode(
+    capsys: pytest.CaptureFixture[str], server: BackgroundServer
+) -> None:
     with serving(Recorder()) as app:
-        configure(server, "PATCH", "/whapi/settings", {"webhooks": [{
-            "url": f"{app.url}/wh", "mode": "path",
-            "events": [{"type": "messages", "method": "post"}],
-            "headers": {"x-secret": "s3"}}]}, token="CHANNEL-TOKEN")
-        code, _, err = run(capsys, "send", "messages/post", "--instance", "CHANNEL-TOKEN",
-                           "--server", server.url)
+        configure(
+            server,
+            "PATCH",
+            "/whapi/settings",
+            {
+                "webhooks": [
+                    {
+                        "url": f"{app.url}/wh",
+                        "mode": "path",
+                        "events": [{"type": "messages", "method": "post"}],
+                        "headers": {"x-secret": "s3"},
+                    }
+                ]
+            },
+            token="CHANNEL-TOKEN",
+        )
+        code, _, err = run(
+            capsys, "send", "messages/post", "--instance", "CHANNEL-TOKEN", "--server", server.url
+        )
         assert code == 0, err
-        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == \
-            [("POST", "/wh/messages/post")]
+        assert [(arrival.method, arrival.path) for arrival in app.arrivals] == [
+            ("POST", "/wh/messages/post")
+        ]
         assert ("x-secret", "s3") in app.arrivals[0].headers
-        code, out, _ = run(capsys, "send", "statuses/post", "--instance", "CHANNEL-TOKEN",
-                           "--server", server.url)
+        code, out, _ = run(
+            capsys, "send", "statuses/post", "--instance", "CHANNEL-TOKEN", "--server", server.url
+        )
     assert code == 0 and len(app.arrivals) == 1
     assert out.startswith("skip  whapi/statuses.post.")
 
 
-@pytest.mark.parametrize("argv, message", [
-    (["send", "messages.upsert", "--instance", "nobody"],
-     "--instance nobody: no instance 'nobody': no gateway instance is configured yet"),
-    (["send", "messages.upsert", "--instance", "x", "--to", "http://127.0.0.1:9/"],
-     "give --to URL or --instance NAME, not both"),
-    (["send", "messages.upsert", "--instance", "x", "--by-events"],
-     "--by-events and --whapi-mode do not go with --instance"),
-])
-def test_instance_errors(capsys: pytest.CaptureFixture[str], server: BackgroundServer,
-                         argv: list[str], message: str) -> None:
+@pytest.mark.parametrize(
+    "argv, message",
+    [
+        (
+            ["send", "messages.upsert", "--instance", "nobody"],
+            "--instance nobody: no instance 'nobody': no gateway instance is configured yet",
+        ),
+        (
+            ["send", "messages.upsert", "--instance", "x", "--to", "http://127.0.0.1:9/"],
+            "give --to URL or --instance NAME, not both",
+        ),
+        (
+            ["send", "messages.upsert", "--instance", "x", "--by-events"],
+            "--by-events and --whapi-mode do not go with --instance",
+        ),
+    ],
+)
+def test_instance_errors(
+    capsys: pytest.CaptureFixture[str], server: BackgroundServer, argv: list[str], message: str
+) -> None:
     code, _, err = run(capsys, *argv, "--server", server.url)
     assert code == 2
     assert err.startswith(f"hookcatcher: error: {message}")
@@ -335,12 +482,15 @@ def test_instance_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
     url = f"http://127.0.0.1:{unused_port()}"
     code, _, err = run(capsys, "send", "messages.upsert", "--instance", "sales", "--server", url)
     assert code == 2
-    assert err == (f"hookcatcher: error: cannot read the configured instances from {url}: "
-                   "connection refused: is hookcatcher running there? (--server URL)\n")
+    assert err == (
+        f"hookcatcher: error: cannot read the configured instances from {url}: "
+        "connection refused: is hookcatcher running there? (--server URL)\n"
+    )
 
 
-def test_replay_a_saved_session(capsys: pytest.CaptureFixture[str], tmp_path: Path,
-                                validator: Any) -> None:
+def test_replay_a_saved_session(
+    capsys: pytest.CaptureFixture[str], tmp_path: Path, validator: Any
+) -> None:
     from hookcatcher.ingest import build_capture
     from hookcatcher.session import SessionWriter
     from hookcatcher.store import Store
@@ -349,8 +499,13 @@ def test_replay_a_saved_session(capsys: pytest.CaptureFixture[str], tmp_path: Pa
     raws = [body_of("evolution/v2/messages.upsert.text"), b"\xff not utf-8"]
     with SessionWriter(session, store.run) as writer:
         for raw in raws:
-            writer.append(store.add(build_capture(validator, "POST", "/webhook/messages-upsert",
-                                                  "", [("x-n", "1")], "", raw)))
+            writer.append(
+                store.add(
+                    build_capture(
+                        validator, "POST", "/webhook/messages-upsert", "", [("x-n", "1")], "", raw
+                    )
+                )
+            )
     with session.open("ab") as file:
         file.write(b"{not a capture}\n")
     with serving(Recorder()) as app:

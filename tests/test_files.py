@@ -22,22 +22,25 @@ def test_an_unwritable_folder_is_an_os_error(tmp_path: Path) -> None:
         write_new(tmp_path / "file", "x.har", "")
 
 
-@pytest.mark.parametrize("text, name", [
-    ("evolution", "evolution"),
-    ("../../x", "_.._x"),
-    ("/tmp/abs", "_tmp_abs"),
-    ("..", "capture"),
-    (".hidden", "hidden"),
-    ("", "capture"),
-    ("a b/c\\d:e*f?\x00", "a_b_c_d_e_f__"),
-    ("CON", "_CON"),
-    ("nul.json", "_nul.json"),
-    ("com1", "_com1"),
-    ("console", "console"),
-    ("trailing.", "trailing"),
-    ("x" * 300, "x" * MAX_NAME),
-    ("ação", "a__o"),
-])
+@pytest.mark.parametrize(
+    "text, name",
+    [
+        ("evolution", "evolution"),
+        ("../../x", "_.._x"),
+        ("/tmp/abs", "_tmp_abs"),
+        ("..", "capture"),
+        (".hidden", "hidden"),
+        ("", "capture"),
+        ("a b/c\\d:e*f?\x00", "a_b_c_d_e_f__"),
+        ("CON", "_CON"),
+        ("nul.json", "_nul.json"),
+        ("com1", "_com1"),
+        ("console", "console"),
+        ("trailing.", "trailing"),
+        ("x" * 300, "x" * MAX_NAME),
+        ("ação", "a__o"),
+    ],
+)
 def test_names_from_captures_become_safe_portable_names(text: str, name: str) -> None:
     assert safe_name(text) == name
 

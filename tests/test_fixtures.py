@@ -6,7 +6,8 @@ from __future__ import annotations
 
 import copy
 import json
-from typing import Any, Iterator
+from collections.abc import Iterator
+from typing import Any
 
 import httpx
 import pytest
@@ -36,8 +37,10 @@ def test_every_catalog_event_has_a_schema(validator: Validator, event: catalog.E
 
 @pytest.mark.parametrize("event", EVENTS, ids=_event_id)
 def test_every_catalog_event_has_a_fixture(event: catalog.Event) -> None:
-    assert any(f.provider == event.provider and catalog.find(f.provider, f.event) == event
-               for f in FIXTURES), f"no fixture for {event.provider} {event.name}"
+    assert any(
+        f.provider == event.provider and catalog.find(f.provider, f.event) == event
+        for f in FIXTURES
+    ), f"no fixture for {event.provider} {event.name}"
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
@@ -68,11 +71,15 @@ def _deliveries(fixture: Fixture) -> list[tuple[str, str]]:
 def test_fixture_is_classified_as_its_own_event(server: BackgroundServer, fixture: Fixture) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as http:
         for method, path in _deliveries(fixture):
-            answer = http.request(method, path, content=fixture.raw(), headers=dict(fixture.headers))
+            answer = http.request(
+                method, path, content=fixture.raw(), headers=dict(fixture.headers)
+            )
             assert answer.status_code == 200
             capture = http.get(f"/_hookcatcher/api/events/{answer.json()['id']}").json()
             where = f"{method} {path}"
-            assert (capture["provider"], capture["event"]) == (fixture.provider, fixture.event), where
+            assert (capture["provider"], capture["event"]) == (fixture.provider, fixture.event), (
+                where
+            )
             assert capture["validation"]["status"] == "valid", (where, capture["validation"])
             assert capture["warnings"] == [], where
 
@@ -90,6 +97,7 @@ def _paths(node: Any, at: tuple = ()) -> Iterator[tuple]:
 
 def _json_path(parts: tuple) -> str:
     from hookcatcher.validation import json_path
+
     return json_path(parts)
 
 
@@ -119,7 +127,9 @@ def _has_error_at(result, path: str) -> bool:
 
 
 @pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
-def test_mutations_are_reported_where_they_were_made(validator: Validator, fixture: Fixture) -> None:
+def test_mutations_are_reported_where_they_were_made(
+    validator: Validator, fixture: Fixture
+) -> None:
     """Remove a field, change its type, put a value outside its enum: whenever that makes the
     body invalid, an error names the JSON path that was changed. Each fixture must have at least
     one required field and one typed field that the schema notices."""
@@ -127,19 +137,31 @@ def test_mutations_are_reported_where_they_were_made(validator: Validator, fixtu
     for parts in _paths(fixture.body):
         path = _json_path(parts)
         if isinstance(parts[-1], str):
-            result = validator.check(fixture.provider, fixture.event,
-                                     _mutated(fixture.body, parts, lambda n, k: n.pop(k)))
+            result = validator.check(
+                fixture.provider,
+                fixture.event,
+                _mutated(fixture.body, parts, lambda n, k: n.pop(k)),
+            )
             if result.errors:
                 noticed["removed"] += 1
                 assert _has_error_at(result, path), (path, "removed", result.errors)
-        result = validator.check(fixture.provider, fixture.event, _mutated(
-            fixture.body, parts, lambda n, k: n.__setitem__(k, _other_type(n[k]))))
+        result = validator.check(
+            fixture.provider,
+            fixture.event,
+            _mutated(fixture.body, parts, lambda n, k: n.__setitem__(k, _other_type(n[k]))),
+        )
         if result.errors:
             noticed["retyped"] += 1
             assert _has_error_at(result, path), (path, "retyped", result.errors)
-        result = validator.check(fixture.provider, fixture.event, _mutated(
-            fixture.body, parts, lambda n, k: n.__setitem__(k, "NOT-IN-ANY-ENUM")
-            if isinstance(n[k], str) else None))
+        result = validator.check(
+            fixture.provider,
+            fixture.event,
+            _mutated(
+                fixture.body,
+                parts,
+                lambda n, k: n.__setitem__(k, "NOT-IN-ANY-ENUM") if isinstance(n[k], str) else None,
+            ),
+        )
         if result.errors:
             assert _has_error_at(result, path), (path, "out of enum", result.errors)
     assert noticed["removed"] > 0 and noticed["retyped"] > 0, noticed
@@ -187,14 +209,19 @@ GATEWAY_HEADERS = [
     ("transfer-encoding", "chunked"),
     ("apikey", "B1C2-EXAMPLE"),
 ]
-KEPT_HEADERS = [["user-agent", "axios/1.7.9"], ["content-type", "application/json"],
-                ["apikey", "B1C2-EXAMPLE"]]
+KEPT_HEADERS = [
+    ["user-agent", "axios/1.7.9"],
+    ["content-type", "application/json"],
+    ["apikey", "B1C2-EXAMPLE"],
+]
 
 
-def _captured(validator: Validator, raw: bytes,
-              headers: list[tuple[str, str]] | None = None) -> Capture:
-    capture = build_capture(validator, "POST", "/hooks", "", headers or GATEWAY_HEADERS,
-                            "127.0.0.1:40001", raw)
+def _captured(
+    validator: Validator, raw: bytes, headers: list[tuple[str, str]] | None = None
+) -> Capture:
+    capture = build_capture(
+        validator, "POST", "/hooks", "", headers or GATEWAY_HEADERS, "127.0.0.1:40001", raw
+    )
     capture.id = 12
     return capture
 
@@ -212,37 +239,46 @@ def test_document_of_a_capture(validator: Validator) -> None:
     assert fixtures.document_of(capture, "a sale")["title"] == "a sale"
 
 
-@pytest.mark.parametrize("name, version", [
-    ("whapi/messages.post.text", "1.8"),
-    ("evolution/v2/messages.edited.edit", "v2"),
-    ("codechat/2026/history.sync", "2026"),
-])
+@pytest.mark.parametrize(
+    "name, version",
+    [
+        ("whapi/messages.post.text", "1.8"),
+        ("evolution/v2/messages.edited.edit", "v2"),
+        ("codechat/2026/history.sync", "2026"),
+    ],
+)
 def test_document_version_when_only_one_version_sends_the_event(
-        validator: Validator, name: str, version: str) -> None:
+    validator: Validator, name: str, version: str
+) -> None:
     assert fixtures.document_of(_captured(validator, body_of(name)))["version"] == version
 
 
 def test_document_of_an_unrecognised_body(validator: Validator) -> None:
     capture = _captured(validator, b'{"hello": "world"}', [("content-type", "text/plain")])
     document = fixtures.document_of(capture)
-    assert (document["provider"], document["event"], document["version"]) == \
-        ("unknown", None, "captured")
+    assert (document["provider"], document["event"], document["version"]) == (
+        "unknown",
+        None,
+        "captured",
+    )
     assert document["title"] == f"captured request at {capture.received_at}"
 
 
-def test_a_body_that_is_not_json_cannot_be_a_fixture(validator: Validator,
-                                                     tmp_path: Path) -> None:
+def test_a_body_that_is_not_json_cannot_be_a_fixture(validator: Validator, tmp_path: Path) -> None:
     capture = _captured(validator, b'{"event": "messages.upsert",')
-    message = ("capture 12 cannot be a fixture: its body is not JSON (broken JSON at line 1, "
-               "column 29: Expecting property name enclosed in double quotes)")
+    message = (
+        "capture 12 cannot be a fixture: its body is not JSON (broken JSON at line 1, "
+        "column 29: Expecting property name enclosed in double quotes)"
+    )
     with pytest.raises(fixtures.FixtureError, match=r"^capture 12 ") as caught:
         fixtures.save(capture, tmp_path)
     assert str(caught.value) == message
     assert list(tmp_path.iterdir()) == []
 
 
-def test_a_saved_capture_loads_back_and_validates_as_a_fixture(validator: Validator,
-                                                               tmp_path: Path) -> None:
+def test_a_saved_capture_loads_back_and_validates_as_a_fixture(
+    validator: Validator, tmp_path: Path
+) -> None:
     body = json.loads(body_of("evolution/v2/messages.upsert.text"))
     body["data"]["pushName"] = "José ✓"
     raw = ("  " + json.dumps(body, indent="\t", ensure_ascii=False) + "\r\n").encode()
@@ -259,16 +295,21 @@ def test_a_saved_capture_loads_back_and_validates_as_a_fixture(validator: Valida
     assert [list(pair) for pair in loaded.headers] == KEPT_HEADERS
 
     [result] = offline.check_files(validator, [str(path)])
-    assert (result.status, result.provider, result.event, result.errors) == \
-        ("valid", "evolution", "messages.upsert", [])
+    assert (result.status, result.provider, result.event, result.errors) == (
+        "valid",
+        "evolution",
+        "messages.upsert",
+        [],
+    )
     # Read as a fixture, so its declared event is held against the body.
     document = json.loads(text)
     document["event"] = "messages.update"
     path.write_text(json.dumps(document), encoding="utf-8")
     [result] = offline.check_files(validator, [str(path)])
     assert result.status == "invalid"
-    assert result.errors[0].message == ("the fixture says evolution messages.update but the "
-                                        "body is evolution messages.upsert")
+    assert result.errors[0].message == (
+        "the fixture says evolution messages.update but the body is evolution messages.upsert"
+    )
 
 
 def test_save_never_overwrites(validator: Validator, tmp_path: Path) -> None:
@@ -277,27 +318,35 @@ def test_save_never_overwrites(validator: Validator, tmp_path: Path) -> None:
     second = fixtures.save(capture, tmp_path, title="again")
     third = fixtures.save(capture, tmp_path)
     assert [p.relative_to(tmp_path).as_posix() for p in (first, second, third)] == [
-        "whapi/messages.post.12.json", "whapi/messages.post.12.2.json",
-        "whapi/messages.post.12.3.json"]
+        "whapi/messages.post.12.json",
+        "whapi/messages.post.12.2.json",
+        "whapi/messages.post.12.3.json",
+    ]
     assert fixtures.load(first).title.startswith("captured messages/post from EXAMPLE-M72HC")
     assert fixtures.load(second).title == "again"
 
 
-@pytest.mark.parametrize("raw, where", [
-    (body_of("codechat/v2/group.participants.update"),
-     "codechat/group.participants.update.12.json"),
-    (b'{"hello": "world"}', "unknown/capture.12.json"),
-    # Event names come from the sender: nothing in one may leave the folder.
-    (b'{"event": "../../../x y\\\\z", "instance": "a", "data": {}}', "evolution/x_y_z.12.json"),
-    (b'{"event": "...", "instance": "a", "data": {}}', "evolution/capture.12.json"),
-])
+@pytest.mark.parametrize(
+    "raw, where",
+    [
+        (
+            body_of("codechat/v2/group.participants.update"),
+            "codechat/group.participants.update.12.json",
+        ),
+        (b'{"hello": "world"}', "unknown/capture.12.json"),
+        # Event names come from the sender: nothing in one may leave the folder.
+        (b'{"event": "../../../x y\\\\z", "instance": "a", "data": {}}', "evolution/x_y_z.12.json"),
+        (b'{"event": "...", "instance": "a", "data": {}}', "evolution/capture.12.json"),
+    ],
+)
 def test_saved_file_names(validator: Validator, tmp_path: Path, raw: bytes, where: str) -> None:
     path = fixtures.save(_captured(validator, raw), tmp_path)
     assert path.relative_to(tmp_path).as_posix() == where
 
 
-def test_a_folder_that_cannot_be_written_is_a_clear_error(validator: Validator,
-                                                          tmp_path: Path) -> None:
+def test_a_folder_that_cannot_be_written_is_a_clear_error(
+    validator: Validator, tmp_path: Path
+) -> None:
     blocker = tmp_path / "notes.txt"
     blocker.write_text("a file, not a folder")
     with pytest.raises(fixtures.FixtureError) as caught:
@@ -305,30 +354,43 @@ def test_a_folder_that_cannot_be_written_is_a_clear_error(validator: Validator,
     assert str(caught.value) == f"{blocker / 'whapi'}: cannot write: Not a directory"
 
 
-@pytest.mark.parametrize("name, options, chosen", [
-    ("messages.upsert", {}, "evolution/v2/messages.upsert.text"),
-    ("messages.upsert", {"version": "v1"}, "evolution/v1/messages.upsert.text"),
-    ("messages.upsert", {"variant": "image"}, "evolution/v2/messages.upsert.image"),
-    ("messages.upsert", {"provider": "codechat"}, "codechat/2026/messages.upsert.text"),
-    ("codechat/messages.upsert", {"version": "v2"}, "codechat/v2/messages.upsert.text"),
-    ("evolution/v1/messages.upsert", {}, "evolution/v1/messages.upsert.text"),
-    ("whapi/messages/post", {"variant": "image"}, "whapi/messages.post.image"),
-    ("messages/post", {}, "whapi/messages.post.text"),
-    ("messages.post", {"variant": "poll"}, "whapi/messages.post.poll"),
-    ("connection.update", {}, "evolution/v2/connection.update.close"),  # by name
-    ("evolution/v1/messages.upsert.image", {}, "evolution/v1/messages.upsert.image"),
-])
+@pytest.mark.parametrize(
+    "name, options, chosen",
+    [
+        ("messages.upsert", {}, "evolution/v2/messages.upsert.text"),
+        ("messages.upsert", {"version": "v1"}, "evolution/v1/messages.upsert.text"),
+        ("messages.upsert", {"variant": "image"}, "evolution/v2/messages.upsert.image"),
+        ("messages.upsert", {"provider": "codechat"}, "codechat/2026/messages.upsert.text"),
+        ("codechat/messages.upsert", {"version": "v2"}, "codechat/v2/messages.upsert.text"),
+        ("evolution/v1/messages.upsert", {}, "evolution/v1/messages.upsert.text"),
+        ("whapi/messages/post", {"variant": "image"}, "whapi/messages.post.image"),
+        ("messages/post", {}, "whapi/messages.post.text"),
+        ("messages.post", {"variant": "poll"}, "whapi/messages.post.poll"),
+        ("connection.update", {}, "evolution/v2/connection.update.close"),  # by name
+        ("evolution/v1/messages.upsert.image", {}, "evolution/v1/messages.upsert.image"),
+    ],
+)
 def test_pick_a_fixture_by_event_or_name(name: str, options: dict[str, str], chosen: str) -> None:
     assert fixtures.pick(name, **options).name == chosen
 
 
-@pytest.mark.parametrize("name, options, message", [
-    ("messages.upsrt", {}, "no bundled fixture for 'messages.upsrt' (did you mean "
-                           "messages.upsert?); `hookcatcher send --list` shows them all"),
-    ("messages.upsert", {"version": "v9"},
-     "no bundled fixture for messages.upsert with --version v9; there are: "
-     "codechat/2026/messages.upsert.group-lid, "),
-])
+@pytest.mark.parametrize(
+    "name, options, message",
+    [
+        (
+            "messages.upsrt",
+            {},
+            "no bundled fixture for 'messages.upsrt' (did you mean "
+            "messages.upsert?); `hookcatcher send --list` shows them all",
+        ),
+        (
+            "messages.upsert",
+            {"version": "v9"},
+            "no bundled fixture for messages.upsert with --version v9; there are: "
+            "codechat/2026/messages.upsert.group-lid, ",
+        ),
+    ],
+)
 def test_pick_says_what_there_is(name: str, options: dict[str, str], message: str) -> None:
     with pytest.raises(fixtures.FixtureError) as caught:
         fixtures.pick(name, **options)

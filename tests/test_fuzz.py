@@ -9,15 +9,15 @@ the same strategies, is `python bench/fuzz.py --examples 20000`."""
 
 from __future__ import annotations
 
-from typing import Callable, Iterator
+from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from hypothesis import HealthCheck, example, given, settings
-
 from fuzzing import Sent, Target, api_queries, break_request, malformed, requests
-from hookcatcher.runner import BackgroundServer
+from hypothesis import HealthCheck, example, given, settings
 from rawhttp import address_of, exchange, request_bytes
+
+from hookcatcher.runner import BackgroundServer
 
 VALID_CASES = 250
 MALFORMED_CASES = 120
@@ -29,9 +29,17 @@ LONE_SURROGATE = b'{"a":"\\udc00x"}'  # valid JSON text that no UTF-8 encoder ca
 
 
 def bounded(examples: int) -> settings:
-    return settings(max_examples=examples, deadline=None, derandomize=True, database=None,
-                    suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large,
-                                           HealthCheck.large_base_example])
+    return settings(
+        max_examples=examples,
+        deadline=None,
+        derandomize=True,
+        database=None,
+        suppress_health_check=[
+            HealthCheck.too_slow,
+            HealthCheck.data_too_large,
+            HealthCheck.large_base_example,
+        ],
+    )
 
 
 @pytest.fixture
@@ -60,8 +68,7 @@ def test_every_acknowledged_request_is_stored_as_sent(target: Target, record_pro
     assert target.acknowledged <= stats["received"] <= target.cases
 
 
-def test_malformed_requests_get_400_or_a_closed_connection(target: Target,
-                                                           record_property) -> None:
+def test_malformed_requests_get_400_or_a_closed_connection(target: Target, record_property) -> None:
     @bounded(MALFORMED_CASES)
     @given(malformed)
     def case(broken: tuple[Sent, str, bytes]) -> None:
@@ -90,6 +97,7 @@ def test_read_api_answers_any_query_without_a_5xx(target: Target, record_propert
 
 # --- what fuzzing found, one test each -------------------------------------------------------
 
+
 def test_a_number_too_long_to_convert_is_a_capture_not_a_500(server, client) -> None:
     answer = client.post("/webhook", content=TOO_MANY_DIGITS)
     assert answer.status_code == 200
@@ -114,8 +122,9 @@ def test_connect_is_captured_and_answered_whole(server, client) -> None:
     """A 2xx to CONNECT opens a tunnel in HTTP/1.1, so no body may follow it; the answer
     must still be a whole HTTP message (today: Content-Length 18 and no body, and the
     server logs an exception)."""
-    request = request_bytes(b"CONNECT", b"/webhook", [(b"Host", b"x"),
-                                                      (b"Content-Length", b"2")], b"{}")
+    request = request_bytes(
+        b"CONNECT", b"/webhook", [(b"Host", b"x"), (b"Content-Length", b"2")], b"{}"
+    )
     reply = exchange(address_of(server.url), request)
     assert reply is not None and reply.status < 500
     declared = reply.header(b"content-length")
@@ -123,13 +132,18 @@ def test_connect_is_captured_and_answered_whole(server, client) -> None:
     assert client.get("/_hookcatcher/api/events").json()["events"][0]["method"] == "CONNECT"
 
 
-@pytest.mark.parametrize("path, params", [
-    ("/_hookcatcher/api/events", {"limit": "18446744073709551616"}),
-    ("/_hookcatcher/api/events", {"after": "1" * 5_000}),
-    ("/_hookcatcher/api/events/" + "1" * 5_000, {}),
-], ids=["limit 2**64", "after of 5000 digits", "id of 5000 digits"])
-def test_numbers_too_large_for_the_api_are_client_errors(client: httpx.Client, path: str,
-                                                         params: dict[str, str]) -> None:
+@pytest.mark.parametrize(
+    "path, params",
+    [
+        ("/_hookcatcher/api/events", {"limit": "18446744073709551616"}),
+        ("/_hookcatcher/api/events", {"after": "1" * 5_000}),
+        ("/_hookcatcher/api/events/" + "1" * 5_000, {}),
+    ],
+    ids=["limit 2**64", "after of 5000 digits", "id of 5000 digits"],
+)
+def test_numbers_too_large_for_the_api_are_client_errors(
+    client: httpx.Client, path: str, params: dict[str, str]
+) -> None:
     client.post("/webhook", content=b"{}")
     answer = client.get(path, params=params)
     assert 400 <= answer.status_code < 500, (answer.status_code, answer.text[:200])

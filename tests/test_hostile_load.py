@@ -8,16 +8,17 @@ from __future__ import annotations
 import json
 import threading
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 import pytest
-
 from conftest import TIMEOUT, fixture
+from rawhttp import SSEClient
+
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import MOCK_MAX_BODY
 from hookcatcher.stream import STREAM_BODY_BYTES, WAKE_NOW
-from rawhttp import SSEClient
 
 SMALL = json.dumps(fixture("evolution/v2/messages.upsert.text")["body"]).encode()
 
@@ -32,8 +33,10 @@ def whapi_body(messages: int) -> bytes:
 
 def multipart_body(parts: int) -> tuple[bytes, str]:
     boundary = "hookcatcher-test-boundary"
-    chunks = [f"--{boundary}\r\nContent-Disposition: form-data; name=\"f{i}\"\r\n\r\nv{i}\r\n"
-              for i in range(parts)]
+    chunks = [
+        f'--{boundary}\r\nContent-Disposition: form-data; name="f{i}"\r\n\r\nv{i}\r\n'
+        for i in range(parts)
+    ]
     body = ("".join(chunks) + f"--{boundary}--\r\n").encode()
     return body, f"multipart/form-data; boundary={boundary}"
 
@@ -48,11 +51,16 @@ def test_heavy_bodies_do_not_hold_other_senders(server: BackgroundServer) -> Non
 
     def send(content: bytes, content_type: str) -> None:
         with httpx.Client(base_url=server.url, timeout=120) as http:
-            heavy.append(http.post("/heavy", content=content,
-                                   headers={"content-type": content_type}).status_code)
+            heavy.append(
+                http.post(
+                    "/heavy", content=content, headers={"content-type": content_type}
+                ).status_code
+            )
 
-    senders = [threading.Thread(target=send, args=(big, "application/json")),
-               threading.Thread(target=send, args=(form, form_type))]
+    senders = [
+        threading.Thread(target=send, args=(big, "application/json")),
+        threading.Thread(target=send, args=(form, form_type)),
+    ]
     waits: list[float] = []
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         http.post("/warm", content=SMALL)
@@ -70,8 +78,7 @@ def test_heavy_bodies_do_not_hold_other_senders(server: BackgroundServer) -> Non
     # Under the old code every one of them waited for the whole of the heavy work (10 s).
     assert waits[len(waits) // 2] < 0.1, waits[-10:]
     assert waits[-1] < 1.0, waits[-10:]
-    stored = {event["path"]: event for event in
-              http_events(server.url, "path:/heavy")}
+    stored = {event["path"]: event for event in http_events(server.url, "path:/heavy")}
     assert stored["/heavy"]["validation"]["status"] in ("invalid", "form")
 
 
@@ -93,23 +100,36 @@ def test_a_heavy_body_keeps_its_arrival_time(server: BackgroundServer) -> None:
 @pytest.mark.parametrize("chunked", [False, True])
 def test_a_mock_takes_at_most_a_mebibyte(client: httpx.Client, chunked: bool) -> None:
     body = b'{"webhook": {"url": "' + b"x" * (MOCK_MAX_BODY + 10) + b'"}}'
-    content: Any = iter([body[i:i + 65536] for i in range(0, len(body), 65536)]) \
-        if chunked else body
+    content: Any = (
+        iter([body[i : i + 65536] for i in range(0, len(body), 65536)]) if chunked else body
+    )
     answer = client.post("/_gateway/evolution/webhook/set/sales", content=content)
     assert answer.status_code == 413
-    assert "over the 1 MiB that a mocked gateway's configuration request may bring" in \
-        answer.json()["error"]
+    assert (
+        "over the 1 MiB that a mocked gateway's configuration request may bring"
+        in answer.json()["error"]
+    )
     assert client.get("/_hookcatcher/api/instances").json() == {"instances": []}
-    fine = client.post("/_gateway/evolution/webhook/set/sales", json={"webhook": {
-        "enabled": True, "url": "http://127.0.0.1:3000/app", "events": ["MESSAGES_UPSERT"]}})
+    fine = client.post(
+        "/_gateway/evolution/webhook/set/sales",
+        json={
+            "webhook": {
+                "enabled": True,
+                "url": "http://127.0.0.1:3000/app",
+                "events": ["MESSAGES_UPSERT"],
+            }
+        },
+    )
     assert fine.status_code == 201
 
 
 def test_a_mock_explains_fifty_problems_of_fifty_thousand(client: httpx.Client) -> None:
     """50,000 misspelt events once took 11 s to explain (and 100,000 a 58 MB answer)."""
     events = [f"MSGS_UPSERT{i}" for i in range(50_000)]
-    body = json.dumps({"webhook": {"enabled": True, "url": "http://127.0.0.1:3000/app",
-                                   "events": events}}, separators=(",", ":")).encode()
+    body = json.dumps(
+        {"webhook": {"enabled": True, "url": "http://127.0.0.1:3000/app", "events": events}},
+        separators=(",", ":"),
+    ).encode()
     assert len(body) < MOCK_MAX_BODY
     started = time.monotonic()
     answer = client.post("/_gateway/evolution/webhook/set/sales", content=body)
@@ -134,12 +154,16 @@ def test_ids_and_numbers_are_ascii_digits(client: httpx.Client, text: str) -> No
     assert "is not a whole number" in listed.json()["error"]
 
 
-def test_the_full_stream_leaves_a_large_body_out(server: BackgroundServer,
-                                                 client: httpx.Client) -> None:
+def test_the_full_stream_leaves_a_large_body_out(
+    server: BackgroundServer, client: httpx.Client
+) -> None:
     """A stream client is never sent (nor made to hold) a whole large capture: it gets the
     record without the body, and GET /api/events/{id} has it."""
-    large = b'{"event":"messages.upsert","instance":"big","data":{"x":"' + \
-        b"A" * STREAM_BODY_BYTES + b'"}}'
+    large = (
+        b'{"event":"messages.upsert","instance":"big","data":{"x":"'
+        + b"A" * STREAM_BODY_BYTES
+        + b'"}}'
+    )
     with SSEClient(server.url) as stream:
         client.post("/webhook", content=large)
         client.post("/webhook", content=SMALL)
@@ -153,8 +177,9 @@ def test_the_full_stream_leaves_a_large_body_out(server: BackgroundServer,
 
 
 @pytest.mark.parametrize("view", ["summary", "full"])
-def test_many_clients_are_each_told_every_capture(server: BackgroundServer,
-                                                  client: httpx.Client, view: str) -> None:
+def test_many_clients_are_each_told_every_capture(
+    server: BackgroundServer, client: httpx.Client, view: str
+) -> None:
     """With more clients than are woken at once, they are woken together, paced, and each
     still gets every capture, in order, when the ring keeps them."""
     count = WAKE_NOW * 3
@@ -170,7 +195,8 @@ def test_many_clients_are_each_told_every_capture(server: BackgroundServer,
 
 
 def test_an_answer_changed_after_storing_is_streamed_as_changed(
-        make_server: Callable[..., BackgroundServer]) -> None:
+    make_server: Callable[..., BackgroundServer],
+) -> None:
     """The stream encodes a capture once: a capture whose answer changed (a session write
     that failed) is encoded again, so clients are never told the old answer."""
     server = make_server()
@@ -185,29 +211,42 @@ def test_an_answer_changed_after_storing_is_streamed_as_changed(
     assert (capture.id, False) not in hub._encoded
 
 
-def test_a_large_body_read_again_is_not_kept(server: BackgroundServer,
-                                             client: httpx.Client) -> None:
+def test_a_large_body_read_again_is_not_kept(
+    server: BackgroundServer, client: httpx.Client
+) -> None:
     """A filter over a body field reads every stored body: a large one is parsed for the
     reading and let go again, so filtering a store of large captures does not hold ten
     times their bytes in parsed form."""
     client.post("/webhook", content=whapi_body(1_000))  # about 250 KB
     client.post("/webhook", content=SMALL)
-    assert len(client.get("/_hookcatcher/api/events",
-                          params={"q": "messages.from_me:false"}).json()["events"]) == 1
-    assert len(client.get("/_hookcatcher/api/events",
-                          params={"q": "data.key.fromMe:false"}).json()["events"]) == 1
+    assert (
+        len(
+            client.get("/_hookcatcher/api/events", params={"q": "messages.from_me:false"}).json()[
+                "events"
+            ]
+        )
+        == 1
+    )
+    assert (
+        len(
+            client.get("/_hookcatcher/api/events", params={"q": "data.key.fromMe:false"}).json()[
+                "events"
+            ]
+        )
+        == 1
+    )
     large, small = server.app.store
     assert len(large.raw) > 200_000
     assert large._body is not None and not isinstance(large._body, dict)  # released
     assert isinstance(small._body, dict)  # small: kept parsed once read
 
 
-def test_a_stream_filter_reads_a_large_body_off_the_loop(server: BackgroundServer,
-                                                         client: httpx.Client) -> None:
+def test_a_stream_filter_reads_a_large_body_off_the_loop(
+    server: BackgroundServer, client: httpx.Client
+) -> None:
     """Twenty clients with one body filter: a large capture is judged once, on a worker,
     and every client is told; a small one is judged in place."""
-    streams = [SSEClient(server.url, query="q=messages.from_me:false").open()
-               for _ in range(20)]
+    streams = [SSEClient(server.url, query="q=messages.from_me:false").open() for _ in range(20)]
     try:
         large = whapi_body(2_000)
         client.post("/webhook", content=large)

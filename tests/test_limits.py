@@ -12,14 +12,14 @@ import json
 import re
 import socket
 import zlib
+from collections.abc import Callable, Iterator
 from pathlib import Path
-from typing import Any, Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
-from rich.console import Console
-
 from conftest import TIMEOUT, body_of, sse_events
+from rich.console import Console
 
 from hookcatcher.capture import Capture
 from hookcatcher.cli import build_parser, main
@@ -39,10 +39,13 @@ EVENTS = "/_hookcatcher/api/events"
 LIMIT = 4096  # --max-body of the servers here: small, so over-limit bodies are cheap to send
 
 
-def _start(validator: Validator, max_body: int = LIMIT, session: SessionWriter | None = None,
-           store: Store | None = None) -> BackgroundServer:
-    app = create_app(store or Store(), validator, session=session,
-                     limits=Limits(max_body=max_body))
+def _start(
+    validator: Validator,
+    max_body: int = LIMIT,
+    session: SessionWriter | None = None,
+    store: Store | None = None,
+) -> BackgroundServer:
+    app = create_app(store or Store(), validator, session=session, limits=Limits(max_body=max_body))
     return BackgroundServer(app, quiet=True, pace_collector=False).start()
 
 
@@ -102,18 +105,28 @@ def _length(data: bytes) -> int:
 
 # --- bodies over --max-body -----------------------------------------------------------------
 
+
 def test_declared_body_over_the_limit_is_413_recorded_without_its_bytes(http) -> None:
     body = b'{"event": "messages.upsert"}'.ljust(LIMIT + 1)
-    answer = http.post("/webhook/messages-upsert?x=1", content=body,
-                       headers={"content-type": "application/json", "apikey": "k"})
+    answer = http.post(
+        "/webhook/messages-upsert?x=1",
+        content=body,
+        headers={"content-type": "application/json", "apikey": "k"},
+    )
     assert answer.status_code == 413
     assert answer.json() == {
-        "ok": False, "id": answer.json()["id"], "status": 413,
+        "ok": False,
+        "id": answer.json()["id"],
+        "status": 413,
         "error": f"body of {LIMIT + 1:,} bytes (its Content-Length) is over the --max-body "
-                 "limit of 4 KiB; raise it with --max-body"}
+        "limit of 4 KiB; raise it with --max-body",
+    }
     capture = stored(http, answer)
-    assert (capture["method"], capture["path"], capture["query"]) == \
-        ("POST", "/webhook/messages-upsert", "x=1")
+    assert (capture["method"], capture["path"], capture["query"]) == (
+        "POST",
+        "/webhook/messages-upsert",
+        "x=1",
+    )
     assert ["apikey", "k"] in capture["headers"]
     assert (capture["size"], capture["raw"], capture["body"]) == (LIMIT + 1, "", None)
     assert capture["validation"]["status"] == "too-large"
@@ -128,8 +141,9 @@ def test_declared_body_over_the_limit_is_413_recorded_without_its_bytes(http) ->
 
 def test_a_declared_length_is_refused_before_any_body_is_sent(http, shared) -> None:
     server = shared
-    answer = exchange(server, b"POST /huge HTTP/1.1\r\nhost: x\r\n"
-                              b"content-length: 1000000000000\r\n\r\n")
+    answer = exchange(
+        server, b"POST /huge HTTP/1.1\r\nhost: x\r\ncontent-length: 1000000000000\r\n\r\n"
+    )
     assert answer.startswith(b"HTTP/1.1 413 ")
     assert b"1,000,000,000,000 bytes (its Content-Length)" in answer
     listed = httpx.get(server.url + EVENTS).json()["events"]
@@ -171,6 +185,7 @@ def test_refused_bodies_are_saved_and_read_back(serve, tmp_path: Path) -> None:
 
 # --- header limits ----------------------------------------------------------------------------
 
+
 def test_too_many_headers_is_431_and_recorded(http) -> None:
     answer = http.post("/many", content=b"{}", headers={f"x-h{i}": "v" for i in range(120)})
     assert answer.status_code == 431
@@ -185,8 +200,9 @@ def test_too_many_headers_is_431_and_recorded(http) -> None:
 def test_one_huge_header_is_431(http) -> None:
     answer = http.post("/big-header", content=b"{}", headers={"x-big": "a" * 100_000})
     assert answer.status_code == 431
-    assert re.fullmatch(r"headers of [\d,]+ bytes, over the limit of 64 KiB",
-                        answer.json()["error"])
+    assert re.fullmatch(
+        r"headers of [\d,]+ bytes, over the limit of 64 KiB", answer.json()["error"]
+    )
     capture = stored(http, answer)
     assert "x-big" not in [name for name, _ in capture["headers"]]  # over the limit: left out
     assert http.post("/next", content=b"{}").status_code == 200
@@ -203,20 +219,23 @@ def test_a_head_past_the_ceiling_is_cut_off_and_the_server_goes_on(http, shared)
             pass
         answer = conn.recv(65536)
     assert answer.startswith(b"HTTP/1.1 431 ")
-    assert answer.endswith(b"the request head (request line and headers) is over 1 MiB: "
-                           b"refused\n")
+    assert answer.endswith(b"the request head (request line and headers) is over 1 MiB: refused\n")
     assert httpx.post(server.url + "/next", content=b"{}").status_code == 200
     assert [c["path"] for c in httpx.get(server.url + EVENTS).json()["events"]] == ["/next"]
 
 
 # --- Content-Encoding -------------------------------------------------------------------------
 
+
 def test_gzip_body_is_parsed_kept_as_sent_and_replayed_as_sent(serve) -> None:
     first, second = serve(max_body=1024 * 1024), serve(max_body=1024 * 1024)
     plain = body_of("evolution/v2/messages.upsert.text")
     packed = gzip.compress(plain)
-    answer = httpx.post(first.url + "/webhook", content=packed, headers={
-        "content-type": "application/json", "content-encoding": "gzip"})
+    answer = httpx.post(
+        first.url + "/webhook",
+        content=packed,
+        headers={"content-type": "application/json", "content-encoding": "gzip"},
+    )
     capture = Capture.from_json(httpx.get(f"{first.url}{EVENTS}/1").json())
     assert answer.status_code == 200
     assert capture.validation.status == "valid" and capture.event == "messages.upsert"
@@ -227,18 +246,31 @@ def test_gzip_body_is_parsed_kept_as_sent_and_replayed_as_sent(serve) -> None:
     assert Capture.from_json(listed).raw == packed
     outgoing = request_for(capture, second.url + "/again")
     assert ("content-encoding", "gzip") in outgoing.headers and outgoing.content == packed
-    assert httpx.post(outgoing.url, content=outgoing.content,
-                      headers=list(outgoing.headers)).status_code == 200
+    assert (
+        httpx.post(
+            outgoing.url, content=outgoing.content, headers=list(outgoing.headers)
+        ).status_code
+        == 200
+    )
     again = httpx.get(f"{second.url}{EVENTS}/1").json()
     assert again["validation"]["status"] == "valid" and again["decoded_size"] == len(plain)
 
 
-@pytest.mark.parametrize("coding, pack", [
-    ("deflate", zlib.compress),
-    ("deflate", lambda data: zlib.compress(data, wbits=-zlib.MAX_WBITS)),  # raw, as some send
-    ("x-gzip", gzip.compress),
-    ("gzip, identity", gzip.compress),
-])
+def raw_deflate(data: bytes) -> bytes:
+    """Deflate without the zlib wrapper (zlib.compress takes wbits only from Python 3.11)."""
+    packer = zlib.compressobj(wbits=-zlib.MAX_WBITS)
+    return packer.compress(data) + packer.flush()
+
+
+@pytest.mark.parametrize(
+    "coding, pack",
+    [
+        ("deflate", zlib.compress),
+        ("deflate", raw_deflate),  # raw, as some send
+        ("x-gzip", gzip.compress),
+        ("gzip, identity", gzip.compress),
+    ],
+)
 def test_other_codings(http, coding: str, pack: Callable[[bytes], bytes]) -> None:
     answer = http.post("/", content=pack(b'{"a": [1, 2]}'), headers={"content-encoding": coding})
     assert stored(http, answer)["body"] == {"a": [1, 2]}
@@ -246,23 +278,39 @@ def test_other_codings(http, coding: str, pack: Callable[[bytes], bytes]) -> Non
 
 def test_bodies_that_do_not_decode_say_why(http) -> None:
     cases = {
-        "gzip": (b"not gzip at all",
-                 "the body is not valid gzip data (Error -3 while decompressing data: incorrect "
-                 "header check): kept as received, not parsed"),
-        "br": (b"\x1b\x03", "Content-Encoding br is not supported (gzip and deflate are): kept "
-                            "as received, not parsed"),
+        "gzip": (
+            b"not gzip at all",
+            "the body is not valid gzip data (Error -3 while decompressing data: incorrect "
+            "header check): kept as received, not parsed",
+        ),
+        "br": (
+            b"\x1b\x03",
+            "Content-Encoding br is not supported (gzip and deflate are): kept "
+            "as received, not parsed",
+        ),
     }
     for coding, (raw, message) in cases.items():
         capture = stored(http, http.post("/", content=raw, headers={"content-encoding": coding}))
-        assert capture["validation"] == {"status": "not-json", "schema": None,
-                                         "errors": [{"path": "$", "message": message}]}
-    cut = stored(http, http.post("/", content=gzip.compress(b'{"a": 1}')[:-12],
-                                 headers={"content-encoding": "gzip"}))
+        assert capture["validation"] == {
+            "status": "not-json",
+            "schema": None,
+            "errors": [{"path": "$", "message": message}],
+        }
+    cut = stored(
+        http,
+        http.post(
+            "/", content=gzip.compress(b'{"a": 1}')[:-12], headers={"content-encoding": "gzip"}
+        ),
+    )
     assert cut["validation"]["errors"][0]["message"].startswith("the gzip body is cut short")
-    broken = stored(http, http.post("/", content=gzip.compress(b'{"a": }'),
-                                    headers={"content-encoding": "gzip"}))
-    assert broken["validation"]["errors"][0]["message"] == \
-        "broken JSON at line 1, column 7: Expecting value (in the body as gzip decodes it)"
+    broken = stored(
+        http,
+        http.post("/", content=gzip.compress(b'{"a": }'), headers={"content-encoding": "gzip"}),
+    )
+    assert (
+        broken["validation"]["errors"][0]["message"]
+        == "broken JSON at line 1, column 7: Expecting value (in the body as gzip decodes it)"
+    )
 
 
 def test_a_decompression_bomb_is_refused_at_the_limit(serve) -> None:
@@ -272,8 +320,10 @@ def test_a_decompression_bomb_is_refused_at_the_limit(serve) -> None:
     http = httpx.Client(base_url=serve(max_body=64 * 1024).url, timeout=TIMEOUT)
     answer = http.post("/bomb", content=bomb, headers={"content-encoding": "gzip"})
     assert answer.status_code == 413
-    assert answer.json()["error"] == "the gzip body decodes to more than the --max-body " \
+    assert (
+        answer.json()["error"] == "the gzip body decodes to more than the --max-body "
         "limit of 64 KiB; raise it with --max-body"
+    )
     capture = Capture.from_json(stored(http, answer))
     assert capture.raw == bomb and capture.body is None and capture.decoded_size is None
     assert capture.validation.status == "too-large" and capture.answer.status == 413
@@ -286,8 +336,10 @@ def test_a_body_of_many_gzip_members_is_413_at_once(serve) -> None:
     http = httpx.Client(base_url=serve(max_body=64 * 1024 * 1024).url, timeout=TIMEOUT)
     answer = http.post("/many", content=many, headers={"content-encoding": "gzip"})
     assert answer.status_code == 413
-    assert answer.json()["error"] == "the gzip body holds more than 1,000 gzip members one " \
+    assert (
+        answer.json()["error"] == "the gzip body holds more than 1,000 gzip members one "
         "after another, over the limit of 1,000 members (a sender writes one)"
+    )
     capture = Capture.from_json(stored(http, answer))
     assert capture.raw == many and capture.validation.status == "too-large"
     normal = http.post("/webhook", json={"event": "messages.upsert"})
@@ -298,14 +350,18 @@ def test_a_decoded_body_counts_against_max_bytes(validator: Validator) -> None:
     plain = json.dumps({"text": "x" * 600_000}).encode()
     store = Store(max_bytes=1_000_000)
     for _ in range(2):
-        store.add(build_capture(validator, "POST", "/", "", [("content-encoding", "gzip")], "",
-                                gzip.compress(plain)))
+        store.add(
+            build_capture(
+                validator, "POST", "/", "", [("content-encoding", "gzip")], "", gzip.compress(plain)
+            )
+        )
     assert [capture.id for capture in store] == [2] and store.evicted == 1
     (kept,) = store
     assert kept.weight == len(kept.raw) + len(plain) + len("content-encoding") + len("gzip") + 4
 
 
 # --- forms ------------------------------------------------------------------------------------
+
 
 def test_form_body_is_shown_as_fields(http) -> None:
     answer = http.post("/form", data={"From": "+5511900000001", "Body": "oi", "tag": ["a", "b"]})
@@ -320,41 +376,51 @@ def test_form_body_is_shown_as_fields(http) -> None:
 
 
 def test_multipart_body_lists_its_parts(http) -> None:
-    answer = http.post("/upload", data={"caption": "Zé"},
-                       files={"file": ("pic.jpg", b"\xff\xd8\xff" * 100, "image/jpeg")})
+    answer = http.post(
+        "/upload",
+        data={"caption": "Zé"},
+        files={"file": ("pic.jpg", b"\xff\xd8\xff" * 100, "image/jpeg")},
+    )
     capture = stored(http, answer)
     assert capture["validation"]["status"] == "form"
-    assert capture["body"] == {"caption": "Zé", "file": {
-        "filename": "pic.jpg", "content_type": "image/jpeg", "size": 300}}
+    assert capture["body"] == {
+        "caption": "Zé",
+        "file": {"filename": "pic.jpg", "content_type": "image/jpeg", "size": 300},
+    }
     assert capture["raw_encoding"] == "base64"  # the JPEG bytes are kept exactly
 
 
 def test_json_sent_as_a_form_is_still_json(http) -> None:
     """`curl -d '{...}'` labels JSON as a form: it is judged as JSON, broken or not."""
     form = {"content-type": "application/x-www-form-urlencoded"}
-    good = stored(http, http.post("/", content=body_of("evolution/v2/messages.upsert.text"),
-                                  headers=form))
+    good = stored(
+        http, http.post("/", content=body_of("evolution/v2/messages.upsert.text"), headers=form)
+    )
     assert good["validation"]["status"] == "valid"
     broken = stored(http, http.post("/", content=b'{"event": "x",, }', headers=form))
     assert broken["validation"]["errors"][0]["message"].startswith("broken JSON at line 1")
 
 
 def test_multipart_without_a_boundary(http) -> None:
-    capture = stored(http, http.post("/", content=b"a=1", headers={
-        "content-type": "multipart/form-data"}))
+    capture = stored(
+        http, http.post("/", content=b"a=1", headers={"content-type": "multipart/form-data"})
+    )
     assert capture["validation"]["errors"][0]["message"] == (
         "multipart/form-data body without a boundary in its Content-Type: its parts cannot be "
-        "told apart")
+        "told apart"
+    )
 
 
 # --- text encodings, NaN, duplicate keys --------------------------------------------------------
+
 
 def test_byte_order_mark_is_parsed_and_warned(http) -> None:
     raw = b"\xef\xbb\xbf" + body_of("whapi/messages.post.text")
     capture = stored(http, http.post("/", content=raw))
     assert capture["validation"]["status"] == "valid"
-    assert capture["warnings"] == ["body starts with a UTF-8 byte order mark; some parsers "
-                                   "reject it"]
+    assert capture["warnings"] == [
+        "body starts with a UTF-8 byte order mark; some parsers reject it"
+    ]
     assert capture["raw_encoding"] == "utf-8" and capture["raw"].startswith("\ufeff")
 
 
@@ -367,8 +433,10 @@ def test_utf16_json_is_parsed_and_warned(http) -> None:
 def test_nan_is_refused_with_its_place(http) -> None:
     raw = b'{"s": "NaN here",\n "n": [1, NaN]}'
     capture = stored(http, http.post("/", content=raw))
-    assert capture["validation"]["errors"][0]["message"] == \
-        "not valid JSON at line 2, column 11: NaN is not allowed in JSON"
+    assert (
+        capture["validation"]["errors"][0]["message"]
+        == "not valid JSON at line 2, column 11: NaN is not allowed in JSON"
+    )
 
 
 def test_duplicate_keys_are_warned_with_their_path(http) -> None:
@@ -384,6 +452,7 @@ def test_duplicate_keys_are_warned_with_their_path(http) -> None:
 
 # --- JSON nested deep -------------------------------------------------------------------------
 
+
 def nested(depth: int) -> bytes:
     """Objects and arrays in turn, `depth` levels, a secret at the bottom: the shape that
     costs recursive readers the most frames per level."""
@@ -395,8 +464,11 @@ def nested(depth: int) -> bytes:
 def test_deepest_accepted_body_is_safe_everywhere(http) -> None:
     raw = nested(MAX_DEPTH)
     assert json.loads(raw) and raw.count(b"{") + raw.count(b"[") == MAX_DEPTH
-    envelope = b'{"event": "messages.upsert", "instance": "x", "data": {"message": ' + \
-        nested(MAX_DEPTH - 3) + b"}}"
+    envelope = (
+        b'{"event": "messages.upsert", "instance": "x", "data": {"message": '
+        + nested(MAX_DEPTH - 3)
+        + b"}}"
+    )
     with http.stream("GET", "/_hookcatcher/stream", params={"view": "summary"}) as stream:
         plain = stored(http, http.post("/", content=raw))
         valid = stored(http, http.post("/", content=envelope))
@@ -413,9 +485,15 @@ def test_deeper_bodies_are_kept_unparsed(serve) -> None:
         raw = nested(depth)
         capture = stored(http, http.post("/", content=raw))
         assert capture["body"] is None and capture["raw"] == raw.decode()
-        assert capture["validation"]["errors"] == [{"path": "$", "message": (
-            "JSON nested more than 128 levels deep: kept as received, not parsed or "
-            "validated")}]
+        assert capture["validation"]["errors"] == [
+            {
+                "path": "$",
+                "message": (
+                    "JSON nested more than 128 levels deep: kept as received, not parsed or "
+                    "validated"
+                ),
+            }
+        ]
     _readers_are_safe(http)
 
 
@@ -443,8 +521,10 @@ def _readers_are_safe(http: httpx.Client) -> None:
 
 # --- the record, the inspector, the flags ---------------------------------------------------
 
+
 def test_refused_capture_reads_back_from_its_json_form() -> None:
     from hookcatcher.ingest import refused_capture
+
     capture = refused_capture("POST", "/w", "", [("a", "b")], "127.0.0.1:1", 99, 413, "why")
     capture.id = 3
     back = Capture.from_json(capture.to_json(include_raw=False))
@@ -452,13 +532,23 @@ def test_refused_capture_reads_back_from_its_json_form() -> None:
 
 
 def test_inspector_says_what_a_refused_capture_is(validator: Validator) -> None:
-    capture = build_capture(validator, "POST", "/", "", [("content-encoding", "gzip")], "",
-                            gzip.compress(bytes(5000)), max_body=1024)
+    capture = build_capture(
+        validator,
+        "POST",
+        "/",
+        "",
+        [("content-encoding", "gzip")],
+        "",
+        gzip.compress(bytes(5000)),
+        max_body=1024,
+    )
     assert body_note(capture).plain == (
         "Too large: the gzip body decodes to more than the --max-body limit of 1 KiB; raise it "
-        "with --max-body. The Raw tab shows the bytes as received.")
+        "with --max-body. The Raw tab shows the bytes as received."
+    )
     assert validation_heading(capture).plain == "over a limit: answered 413"
     from hookcatcher.ingest import refused_capture
+
     refused = refused_capture("POST", "/", "", [], "", 10**9, 413, "too big")
     console = Console(width=200, record=True, file=io.StringIO())
     console.print(headers_table(refused))

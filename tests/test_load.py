@@ -6,19 +6,21 @@ evicted, and the counts add up. The longer run is `python bench/load.py`."""
 from __future__ import annotations
 
 import time
-from typing import Callable
+from collections.abc import Callable
 
-from hookcatcher.runner import BackgroundServer
 from rawhttp import address_of
 from senders import audit, send_concurrently
+
+from hookcatcher.runner import BackgroundServer
 
 SENDERS = 100
 CAPTURES = 20_000
 RING = 5_000
 
 
-def test_concurrent_senders_lose_nothing(make_server: Callable[..., BackgroundServer],
-                                         record_property) -> None:
+def test_concurrent_senders_lose_nothing(
+    make_server: Callable[..., BackgroundServer], record_property
+) -> None:
     server = make_server(max_events=RING)
     started = time.monotonic()
     logs = send_concurrently(address_of(server.url), SENDERS, CAPTURES)
@@ -28,8 +30,12 @@ def test_concurrent_senders_lose_nothing(make_server: Callable[..., BackgroundSe
     assert result.statuses == {200: CAPTURES} and result.acknowledged == CAPTURES
     assert result.ids_unique and result.ids_in_send_order
     stats = result.stats
-    assert (stats["received"], stats["stored"], stats["evicted"], stats["cleared"]) == \
-        (CAPTURES, RING, CAPTURES - RING, 0)
+    assert (stats["received"], stats["stored"], stats["evicted"], stats["cleared"]) == (
+        CAPTURES,
+        RING,
+        CAPTURES - RING,
+        0,
+    )
     assert stats["received"] == stats["stored"] + stats["evicted"] + stats["cleared"]
     assert stats["retries"] == 0  # no capture was stored twice
     # The ring holds the newest 5,000, each once, each with the bytes its sender sent.

@@ -11,19 +11,27 @@ import shutil
 import socket
 import subprocess
 import threading
+from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Any, Iterator
+from typing import Any
 
 import httpx
 import pytest
-
 from conftest import fixture
 
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
-from hookcatcher.outgoing import (Attempt, Outgoing, ReplayError, curl, make_client, request_for,
-                                  send, with_headers)
+from hookcatcher.outgoing import (
+    Attempt,
+    Outgoing,
+    ReplayError,
+    curl,
+    make_client,
+    request_for,
+    send,
+    with_headers,
+)
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.validation import Validator
 
@@ -55,9 +63,16 @@ FORWARDED = (
 )
 
 
-def capture_of(validator: Validator, name: str | None = None, *, raw: bytes | None = None,
-               method: str = "POST", path: str = "/", query: str = "",
-               headers: list[tuple[str, str]] | None = None) -> Capture:
+def capture_of(
+    validator: Validator,
+    name: str | None = None,
+    *,
+    raw: bytes | None = None,
+    method: str = "POST",
+    path: str = "/",
+    query: str = "",
+    headers: list[tuple[str, str]] | None = None,
+) -> Capture:
     """A real capture, as the server builds it, of a bundled fixture (or of `raw`)."""
     item = fixture(name) if name else {"headers": [], "body": None}
     if raw is None:
@@ -88,6 +103,7 @@ def send_now(outgoing: Outgoing, **options: Any) -> Attempt:
     async def go() -> Attempt:
         async with make_client() as http:
             return await send(http, outgoing, **options)
+
     return asyncio.run(go())
 
 
@@ -136,8 +152,14 @@ def raw_app(reply: bytes | None) -> Iterator[str]:
             while b"\r\n\r\n" not in data:
                 data += receive(conn)
             head, _, body = data.partition(b"\r\n\r\n")
-            length = next((int(line.split(b":")[1]) for line in head.split(b"\r\n")
-                           if line.lower().startswith(b"content-length:")), 0)
+            length = next(
+                (
+                    int(line.split(b":")[1])
+                    for line in head.split(b"\r\n")
+                    if line.lower().startswith(b"content-length:")
+                ),
+                0,
+            )
             while len(body) < length:
                 body += receive(conn)
             conn.sendall(reply)
@@ -164,46 +186,64 @@ def raw_app(reply: bytes | None) -> Iterator[str]:
 
 
 def test_as_received_keeps_method_body_and_headers_in_order(validator: Validator) -> None:
-    capture = capture_of(validator, "evolution/v2/messages.upsert.text",
-                         raw=odd_json("evolution/v2/messages.upsert.text"),
-                         path="/hooks", headers=GATEWAY_HEADERS)
+    capture = capture_of(
+        validator,
+        "evolution/v2/messages.upsert.text",
+        raw=odd_json("evolution/v2/messages.upsert.text"),
+        path="/hooks",
+        headers=GATEWAY_HEADERS,
+    )
     outgoing = request_for(capture, APP)
     assert outgoing == Outgoing("POST", APP, FORWARDED, capture.raw, None)
 
 
 def test_the_target_is_used_exactly_as_given(validator: Validator) -> None:
     capture = capture_of(validator, "evolution/v2/messages.upsert.text")
-    for target in ("http://127.0.0.1:3000/api//hook/", "https://app.example/x?token=abc",
-                   "http://[::1]:3000"):
+    for target in (
+        "http://127.0.0.1:3000/api//hook/",
+        "https://app.example/x?token=abc",
+        "http://[::1]:3000",
+    ):
         assert request_for(capture, target).url == target
 
 
 def test_the_captured_query_goes_along(validator: Validator) -> None:
     """CodeChat v1.2.0-1.2.6 names the account only in `?owner=`: the app needs it."""
-    capture = capture_of(validator, "codechat/v1.0-1.2/messages.upsert.text",
-                         query="owner=5511900000000%40s.whatsapp.net",
-                         headers=[("content-type", "application/json")])
+    capture = capture_of(
+        validator,
+        "codechat/v1.0-1.2/messages.upsert.text",
+        query="owner=5511900000000%40s.whatsapp.net",
+        headers=[("content-type", "application/json")],
+    )
     assert capture.provider == "codechat"
     assert request_for(capture, APP).url == f"{APP}?owner=5511900000000%40s.whatsapp.net"
-    assert request_for(capture, f"{APP}?token=abc", by_events=True).url == \
-        f"{APP}?token=abc&owner=5511900000000%40s.whatsapp.net"
+    assert (
+        request_for(capture, f"{APP}?token=abc", by_events=True).url
+        == f"{APP}?token=abc&owner=5511900000000%40s.whatsapp.net"
+    )
 
 
-@pytest.mark.parametrize("name, suffix", [
-    ("evolution/v2/messages.upsert.text", "messages-upsert"),
-    ("evolution/v2/group-participants.update.add", "group-participants-update"),
-    ("evolution/v2/typebot.change-status", "typebot-change-status"),
-    ("evolution/v1/messages.upsert.text", "messages-upsert"),
-])
-def test_evolution_per_event_appends_its_suffix(validator: Validator, name: str,
-                                                suffix: str) -> None:
+@pytest.mark.parametrize(
+    "name, suffix",
+    [
+        ("evolution/v2/messages.upsert.text", "messages-upsert"),
+        ("evolution/v2/group-participants.update.add", "group-participants-update"),
+        ("evolution/v2/typebot.change-status", "typebot-change-status"),
+        ("evolution/v1/messages.upsert.text", "messages-upsert"),
+    ],
+)
+def test_evolution_per_event_appends_its_suffix(
+    validator: Validator, name: str, suffix: str
+) -> None:
     capture = capture_of(validator, name)
     for target in (APP, APP + "/"):
         outgoing = request_for(capture, target, by_events=True)
         assert (outgoing.method, outgoing.url, outgoing.note) == ("POST", f"{APP}/{suffix}", None)
         assert outgoing.content == capture.raw
-    assert request_for(capture, "http://127.0.0.1:3000", by_events=True).url == \
-        f"http://127.0.0.1:3000/{suffix}"
+    assert (
+        request_for(capture, "http://127.0.0.1:3000", by_events=True).url
+        == f"http://127.0.0.1:3000/{suffix}"
+    )
 
 
 def test_evolution_events_without_a_suffix_go_to_the_plain_url(validator: Validator) -> None:
@@ -216,29 +256,38 @@ def test_evolution_events_without_a_suffix_go_to_the_plain_url(validator: Valida
 
 
 def test_a_suffix_the_gateway_put_in_the_query_is_not_data(validator: Validator) -> None:
-    capture = capture_of(validator, "evolution/v2/messages.upsert.text", path="/hook",
-                         query="t=1/messages-upsert")
+    capture = capture_of(
+        validator, "evolution/v2/messages.upsert.text", path="/hook", query="t=1/messages-upsert"
+    )
     assert capture.route.base == "/hook?t=1"
     assert request_for(capture, "http://127.0.0.1:3000/app").url == "http://127.0.0.1:3000/app"
     # Evolution's own rule, plain concatenation, puts it back inside the target's query.
-    assert request_for(capture, "http://127.0.0.1:3000/app?t=1", by_events=True).url == \
-        "http://127.0.0.1:3000/app?t=1/messages-upsert"
+    assert (
+        request_for(capture, "http://127.0.0.1:3000/app?t=1", by_events=True).url
+        == "http://127.0.0.1:3000/app?t=1/messages-upsert"
+    )
 
 
 def test_whapi_per_event_uses_path_mode_unless_it_came_by_method(validator: Validator) -> None:
     body_mode = capture_of(validator, "whapi/messages.post.text", path="/webhook")
     legacy_path = capture_of(validator, "whapi/messages.post.text", path="/hooks/message/post")
-    method_mode = capture_of(validator, "whapi/messages.patch", method="PATCH",
-                             path="/hooks/messages")
+    method_mode = capture_of(
+        validator, "whapi/messages.patch", method="PATCH", path="/hooks/messages"
+    )
     assert (legacy_path.route.mode, method_mode.route.mode) == ("path", "method")
     for capture in (body_mode, legacy_path):
         outgoing = request_for(capture, APP, by_events=True)
-        assert (outgoing.method, outgoing.url, outgoing.note) == \
-            ("POST", f"{APP}/messages/post", None)
+        assert (outgoing.method, outgoing.url, outgoing.note) == (
+            "POST",
+            f"{APP}/messages/post",
+            None,
+        )
     outgoing = request_for(method_mode, APP + "/", by_events=True)
     assert (outgoing.method, outgoing.url, outgoing.note) == ("PATCH", f"{APP}/messages", None)
-    assert (request_for(method_mode, APP).method, request_for(method_mode, APP).url) == \
-        ("PATCH", APP)
+    assert (request_for(method_mode, APP).method, request_for(method_mode, APP).url) == (
+        "PATCH",
+        APP,
+    )
 
 
 def test_whapi_mode_can_be_chosen(validator: Validator) -> None:
@@ -251,57 +300,96 @@ def test_whapi_mode_can_be_chosen(validator: Validator) -> None:
 
 def test_exact_keeps_the_trailing_slash_as_the_gateway_does(validator: Validator) -> None:
     capture = capture_of(validator, "evolution/v2/messages.upsert.text")
-    assert request_for(capture, APP + "/", by_events=True, exact=True).url == \
-        f"{APP}//messages-upsert"
+    assert (
+        request_for(capture, APP + "/", by_events=True, exact=True).url == f"{APP}//messages-upsert"
+    )
     assert request_for(capture, APP, by_events=True, exact=True).url == f"{APP}/messages-upsert"
 
 
 def test_added_headers_replace_those_of_the_same_name(validator: Validator) -> None:
     outgoing = request_for(capture_of(validator, raw=b"{}", headers=list(GATEWAY_HEADERS)), APP)
     changed = with_headers(outgoing, [("APIKEY", "secret"), ("x-extra", "1")])
-    assert changed.headers == (("user-agent", "axios/1.7.9"), ("Content-Type", "application/json"),
-                               ("x-dup", "first"), ("x-dup", "second"),
-                               ("APIKEY", "secret"), ("x-extra", "1"))
+    assert changed.headers == (
+        ("user-agent", "axios/1.7.9"),
+        ("Content-Type", "application/json"),
+        ("x-dup", "first"),
+        ("x-dup", "second"),
+        ("APIKEY", "secret"),
+        ("x-extra", "1"),
+    )
     assert with_headers(outgoing, []) is outgoing
 
 
-@pytest.mark.parametrize("name, raw, note", [
-    ("codechat/v2/messages.upsert.text", None,
-     "CodeChat has no per-event URLs: sent as received."),
-    ("codechat/2026/messages.upsert.text", None,
-     "CodeChat has no per-event URLs: sent as received."),
-    ("codechat/v1.0-1.2/messages.upsert.text", None,
-     "CodeChat has no per-event URLs: sent as received."),
-    (None, b'{"hello": "world"}',
-     "The sender was not recognised, so there is no per-event URL: sent as received."),
-    (None, b'{"event": "shop.order", "instance": "sales", "data": {}}',
-     "shop.order is not in the catalog, so its per-event URL is unknown: sent as received."),
-])
+@pytest.mark.parametrize(
+    "name, raw, note",
+    [
+        (
+            "codechat/v2/messages.upsert.text",
+            None,
+            "CodeChat has no per-event URLs: sent as received.",
+        ),
+        (
+            "codechat/2026/messages.upsert.text",
+            None,
+            "CodeChat has no per-event URLs: sent as received.",
+        ),
+        (
+            "codechat/v1.0-1.2/messages.upsert.text",
+            None,
+            "CodeChat has no per-event URLs: sent as received.",
+        ),
+        (
+            None,
+            b'{"hello": "world"}',
+            "The sender was not recognised, so there is no per-event URL: sent as received.",
+        ),
+        (
+            None,
+            b'{"event": "shop.order", "instance": "sales", "data": {}}',
+            "shop.order is not in the catalog, so its per-event URL is unknown: sent as received.",
+        ),
+    ],
+)
 def test_without_a_per_event_mode_it_is_sent_as_received_with_a_note(
-        validator: Validator, name: str | None, raw: bytes | None, note: str) -> None:
+    validator: Validator, name: str | None, raw: bytes | None, note: str
+) -> None:
     capture = capture_of(validator, name, raw=raw, path="/in")
     outgoing = request_for(capture, APP, by_events=True)
     assert outgoing == Outgoing("POST", APP, outgoing.headers, capture.raw, note)
     assert request_for(capture, APP).note is None
 
 
-@pytest.mark.parametrize("target, message", [
-    ("", "no target URL given: use http://host:port/path"),
-    ("localhost:3000/hook",
-     "target URL 'localhost:3000/hook' must start with http:// or https://"),
-    ("127.0.0.1:3000", "target URL '127.0.0.1:3000' must start with http:// or https://"),
-    ("ftp://example.com/x",
-     "target URL 'ftp://example.com/x' must start with http:// or https://"),
-    (" http://127.0.0.1:3000/",
-     "target URL ' http://127.0.0.1:3000/' must start with http:// or https://"),
-    ("http:///hook", "target URL 'http:///hook' has no host"),
-    ("http://127.0.0.1:99999/",
-     "target URL 'http://127.0.0.1:99999/' has port 99999, outside 1-65535"),
-    ("http://127.0.0.1:3000/#top",
-     "target URL 'http://127.0.0.1:3000/#top' has a #fragment, which is never sent: leave it out"),
-])
-def test_an_unusable_target_is_a_clear_error(validator: Validator, target: str,
-                                             message: str) -> None:
+@pytest.mark.parametrize(
+    "target, message",
+    [
+        ("", "no target URL given: use http://host:port/path"),
+        (
+            "localhost:3000/hook",
+            "target URL 'localhost:3000/hook' must start with http:// or https://",
+        ),
+        ("127.0.0.1:3000", "target URL '127.0.0.1:3000' must start with http:// or https://"),
+        (
+            "ftp://example.com/x",
+            "target URL 'ftp://example.com/x' must start with http:// or https://",
+        ),
+        (
+            " http://127.0.0.1:3000/",
+            "target URL ' http://127.0.0.1:3000/' must start with http:// or https://",
+        ),
+        ("http:///hook", "target URL 'http:///hook' has no host"),
+        (
+            "http://127.0.0.1:99999/",
+            "target URL 'http://127.0.0.1:99999/' has port 99999, outside 1-65535",
+        ),
+        (
+            "http://127.0.0.1:3000/#top",
+            "target URL 'http://127.0.0.1:3000/#top' has a #fragment, which is never sent: leave it out",
+        ),
+    ],
+)
+def test_an_unusable_target_is_a_clear_error(
+    validator: Validator, target: str, message: str
+) -> None:
     capture = capture_of(validator, "evolution/v2/messages.upsert.text")
     with pytest.raises(ReplayError) as caught:
         request_for(capture, target)
@@ -312,11 +400,13 @@ def test_an_unusable_target_is_a_clear_error(validator: Validator, target: str,
 # Sending for real
 
 
-def test_a_replay_arrives_byte_for_byte(validator: Validator, server: BackgroundServer,
-                                        client: httpx.Client) -> None:
+def test_a_replay_arrives_byte_for_byte(
+    validator: Validator, server: BackgroundServer, client: httpx.Client
+) -> None:
     raw = odd_json("evolution/v2/messages.upsert.text")
-    capture = capture_of(validator, "evolution/v2/messages.upsert.text", raw=raw,
-                         headers=GATEWAY_HEADERS)
+    capture = capture_of(
+        validator, "evolution/v2/messages.upsert.text", raw=raw, headers=GATEWAY_HEADERS
+    )
     capture.id = 7
     attempt = send_now(request_for(capture, f"{server.url}/app/webhook"), capture_id=7)
 
@@ -328,26 +418,40 @@ def test_a_replay_arrives_byte_for_byte(validator: Validator, server: Background
         *((name.lower(), value) for name, value in FORWARDED),
         ("content-length", str(len(raw))),
     ]
-    assert (got.provider, got.event, got.validation.status) == \
-        ("evolution", "messages.upsert", "valid")
+    assert (got.provider, got.event, got.validation.status) == (
+        "evolution",
+        "messages.upsert",
+        "valid",
+    )
 
     assert attempt.ok and attempt.status == 200 and attempt.error is None
     assert attempt.response_body == f'{{"ok":true,"id":{got.id}}}'
     assert ("content-type", "application/json") in attempt.response_headers
-    assert (attempt.capture_id, attempt.method, attempt.url) == \
-        (7, "POST", f"{server.url}/app/webhook")
+    assert (attempt.capture_id, attempt.method, attempt.url) == (
+        7,
+        "POST",
+        f"{server.url}/app/webhook",
+    )
     assert attempt.at.endswith("Z") and len(attempt.at) == len(capture.received_at)
     assert 0 < attempt.elapsed_ms < 10_000
     assert json.loads(json.dumps(attempt.to_json())) == {
-        "capture_id": 7, "at": attempt.at, "method": "POST", "url": f"{server.url}/app/webhook",
-        "status": 200, "ok": True, "elapsed_ms": attempt.elapsed_ms,
+        "capture_id": 7,
+        "at": attempt.at,
+        "method": "POST",
+        "url": f"{server.url}/app/webhook",
+        "status": 200,
+        "ok": True,
+        "elapsed_ms": attempt.elapsed_ms,
         "response_headers": [list(pair) for pair in attempt.response_headers],
-        "response_body": attempt.response_body, "error": None, "refused": False,
+        "response_body": attempt.response_body,
+        "error": None,
+        "refused": False,
     }
 
 
 def test_per_event_replays_arrive_where_the_gateway_would_send(
-        validator: Validator, server: BackgroundServer, client: httpx.Client) -> None:
+    validator: Validator, server: BackgroundServer, client: httpx.Client
+) -> None:
     evolution = capture_of(validator, "evolution/v2/messages.upsert.text")
     assert send_now(request_for(evolution, f"{server.url}/hooks", by_events=True)).ok
     got = last_arrival(client)
@@ -357,13 +461,17 @@ def test_per_event_replays_arrive_where_the_gateway_would_send(
     whapi = capture_of(validator, "whapi/messages.patch", method="PATCH", path="/in/messages")
     assert send_now(request_for(whapi, f"{server.url}/hooks", by_events=True)).ok
     got = last_arrival(client)
-    assert (got.method, got.path, got.event, got.route.mode) == \
-        ("PATCH", "/hooks/messages", "messages/patch", "method")
+    assert (got.method, got.path, got.event, got.route.mode) == (
+        "PATCH",
+        "/hooks/messages",
+        "messages/patch",
+        "method",
+    )
 
 
-def test_a_cookie_an_app_set_does_not_ride_along(validator: Validator,
-                                                 server: BackgroundServer,
-                                                 client: httpx.Client) -> None:
+def test_a_cookie_an_app_set_does_not_ride_along(
+    validator: Validator, server: BackgroundServer, client: httpx.Client
+) -> None:
     capture = capture_of(validator, "whapi/messages.post.text")
     answer = b"HTTP/1.1 200 OK\r\nSet-Cookie: session=abc; Path=/\r\nContent-Length: 0\r\n\r\n"
 
@@ -378,11 +486,13 @@ def test_a_cookie_an_app_set_does_not_ride_along(validator: Validator,
     assert got.path == "/next" and got.header("cookie") is None
 
 
-def test_a_body_that_is_not_utf8_arrives_exactly(validator: Validator, server: BackgroundServer,
-                                                 client: httpx.Client) -> None:
+def test_a_body_that_is_not_utf8_arrives_exactly(
+    validator: Validator, server: BackgroundServer, client: httpx.Client
+) -> None:
     raw = b"\x80\xff\x00 not json \r\n\t%s \\ ' \xc3"
-    capture = capture_of(validator, raw=raw, method="PUT",
-                         headers=[("content-type", "application/octet-stream")])
+    capture = capture_of(
+        validator, raw=raw, method="PUT", headers=[("content-type", "application/octet-stream")]
+    )
     assert capture.validation.status == "not-json"
     assert send_now(request_for(capture, f"{server.url}/bin")).ok
     got = last_arrival(client)
@@ -409,14 +519,17 @@ def test_an_app_that_hangs_up_is_explained(validator: Validator) -> None:
     capture = capture_of(validator, "whapi/messages.post.text")
     with raw_app(b"") as url:
         attempt = send_now(request_for(capture, url))
-    assert attempt.error == \
-        f"request to {url} failed: Server disconnected without sending a response."
+    assert (
+        attempt.error == f"request to {url} failed: Server disconnected without sending a response."
+    )
 
 
 def test_a_redirect_is_shown_not_followed(validator: Validator) -> None:
     capture = capture_of(validator, "whapi/messages.post.text")
-    moved = (b"HTTP/1.1 308 Permanent Redirect\r\nLocation: http://127.0.0.1:9/elsewhere\r\n"
-             b"Content-Length: 5\r\nConnection: close\r\n\r\nmoved")
+    moved = (
+        b"HTTP/1.1 308 Permanent Redirect\r\nLocation: http://127.0.0.1:9/elsewhere\r\n"
+        b"Content-Length: 5\r\nConnection: close\r\n\r\nmoved"
+    )
     with raw_app(moved) as url:
         attempt = send_now(request_for(capture, url))
     assert (attempt.status, attempt.ok, attempt.error) == (308, False, None)
@@ -427,21 +540,28 @@ def test_a_redirect_is_shown_not_followed(validator: Validator) -> None:
 def test_a_long_answer_that_is_not_utf8_is_cut_and_sized(validator: Validator) -> None:
     body = b"\xff" + "é".encode() * 40_000  # 80,001 bytes; byte 65,536 splits an é
     answer = b"HTTP/1.1 500 Internal Server Error\r\nContent-Length: %d\r\n\r\n%s" % (
-        len(body), body)
+        len(body),
+        body,
+    )
     with raw_app(answer) as url:
         attempt = send_now(request_for(capture_of(validator, "whapi/messages.post.text"), url))
     assert (attempt.status, attempt.ok) == (500, False)
-    assert attempt.response_body == \
-        "\ufffd" + "é" * 32_767 + "\n[cut at 64 KiB: the answer has 80,001 bytes]"
+    assert (
+        attempt.response_body
+        == "\ufffd" + "é" * 32_767 + "\n[cut at 64 KiB: the answer has 80,001 bytes]"
+    )
 
 
 # curl
 
 
 def test_curl_command_for_a_text_body() -> None:
-    outgoing = Outgoing("POST", "http://127.0.0.1:3000/hook?a=1",
-                        (("content-type", "application/json"), ("x-empty", "")),
-                        b'{"name": "it\'s"}')
+    outgoing = Outgoing(
+        "POST",
+        "http://127.0.0.1:3000/hook?a=1",
+        (("content-type", "application/json"), ("x-empty", "")),
+        b'{"name": "it\'s"}',
+    )
     assert curl(outgoing) == (
         "curl -X POST 'http://127.0.0.1:3000/hook?a=1' -H 'content-type: application/json' "
         "-H 'x-empty;' --data-binary '{\"name\": \"it'\"'\"'s\"}'"
@@ -450,36 +570,60 @@ def test_curl_command_for_a_text_body() -> None:
 
 def test_curl_command_for_other_bodies() -> None:
     binary = curl(Outgoing("POST", "http://h/x", (("content-type", "image/png"),), b"\x89P%\\\n"))
-    assert binary == r"printf '\211P\045\134\012' | curl -X POST http://h/x " \
-                     r"-H 'content-type: image/png' --data-binary @-"
+    assert (
+        binary == r"printf '\211P\045\134\012' | curl -X POST http://h/x "
+        r"-H 'content-type: image/png' --data-binary @-"
+    )
     at_sign = curl(Outgoing("POST", "http://h/x", (), b"@/etc/passwd"))
-    assert at_sign == "printf @/etc/passwd | curl -X POST http://h/x -H Content-Type: " \
-                      "--data-binary @-"
-    assert curl(Outgoing("GET", "http://h/x?a[]=1", (), b"")) == \
-        "curl --globoff -X GET 'http://h/x?a[]=1'"
+    assert (
+        at_sign == "printf @/etc/passwd | curl -X POST http://h/x -H Content-Type: --data-binary @-"
+    )
+    assert (
+        curl(Outgoing("GET", "http://h/x?a[]=1", (), b""))
+        == "curl --globoff -X GET 'http://h/x?a[]=1'"
+    )
     dash = curl(Outgoing("POST", "http://h/x", (), b"-v \xff"))
     assert dash.startswith(r"printf '\055v \377' | curl")
 
 
 @needs_curl
-@pytest.mark.parametrize("raw, headers", [
-    (odd_json("evolution/v2/messages.upsert.text"),
-     [("user-agent", "axios/1.7.9"), ("content-type", "application/json"),
-      ("x-dup", "first"), ("x-dup", "second"), ("x-empty", "")]),
-    (b"\x00\x80%s%%\\n\\\\ '\"$HOME `id` \xff\n" * 3, [("x-kind", "binary")]),
-    (b"@/etc/hostname", [("content-type", "text/plain")]),
-], ids=["odd-json", "not-utf8", "at-sign"])
+@pytest.mark.parametrize(
+    "raw, headers",
+    [
+        (
+            odd_json("evolution/v2/messages.upsert.text"),
+            [
+                ("user-agent", "axios/1.7.9"),
+                ("content-type", "application/json"),
+                ("x-dup", "first"),
+                ("x-dup", "second"),
+                ("x-empty", ""),
+            ],
+        ),
+        (b"\x00\x80%s%%\\n\\\\ '\"$HOME `id` \xff\n" * 3, [("x-kind", "binary")]),
+        (b"@/etc/hostname", [("content-type", "text/plain")]),
+    ],
+    ids=["odd-json", "not-utf8", "at-sign"],
+)
 def test_the_curl_command_sends_the_same_request(
-        validator: Validator, server: BackgroundServer, client: httpx.Client, raw: bytes,
-        headers: list[tuple[str, str]]) -> None:
+    validator: Validator,
+    server: BackgroundServer,
+    client: httpx.Client,
+    raw: bytes,
+    headers: list[tuple[str, str]],
+) -> None:
     capture = capture_of(validator, raw=raw, headers=[("host", "elsewhere:1"), *headers])
     command = curl(request_for(capture, f"{server.url}/app/hook?list[]=1&x=%20y"))
     answer = bash("-c", command)
 
     got = last_arrival(client)
     assert answer == f'{{"ok":true,"id":{got.id}}}'.encode()
-    assert (got.method, got.path, got.query, got.raw) == \
-        ("POST", "/app/hook", "list[]=1&x=%20y", raw)
+    assert (got.method, got.path, got.query, got.raw) == (
+        "POST",
+        "/app/hook",
+        "list[]=1&x=%20y",
+        raw,
+    )
     sent = {name for name, _ in headers}
     assert [pair for pair in got.headers if pair[0] in sent] == headers
     assert got.header("host") == server.url.removeprefix("http://")
@@ -487,8 +631,9 @@ def test_the_curl_command_sends_the_same_request(
 
 
 @needs_curl
-def test_curl_pipes_a_large_body_in(validator: Validator, server: BackgroundServer,
-                                    client: httpx.Client, tmp_path: Path) -> None:
+def test_curl_pipes_a_large_body_in(
+    validator: Validator, server: BackgroundServer, client: httpx.Client, tmp_path: Path
+) -> None:
     """Inline, 300 KB would be one argument to curl, which exec refuses. The command goes
     through a script file here because `bash -c` would hit the same limit itself."""
     raw = json.dumps({"text": "Olá, " * 60_000}, ensure_ascii=False).encode()
@@ -503,10 +648,15 @@ def test_curl_pipes_a_large_body_in(validator: Validator, server: BackgroundServ
 
 @needs_curl
 def test_curl_per_event_command_uses_the_gateway_method(
-        validator: Validator, server: BackgroundServer, client: httpx.Client) -> None:
+    validator: Validator, server: BackgroundServer, client: httpx.Client
+) -> None:
     capture = capture_of(validator, "whapi/messages.patch", method="PATCH", path="/in/messages")
     command = curl(request_for(capture, f"{server.url}/hooks", by_events=True))
     bash("-c", command)
     got = last_arrival(client)
-    assert (got.method, got.path, got.event, got.raw) == \
-        ("PATCH", "/hooks/messages", "messages/patch", capture.raw)
+    assert (got.method, got.path, got.event, got.raw) == (
+        "PATCH",
+        "/hooks/messages",
+        "messages/patch",
+        capture.raw,
+    )

@@ -21,12 +21,21 @@ def make(n: int, raw: bytes = b"{}"):
 
 
 def test_line_shows_first_error_and_how_many_more() -> None:
-    capture = build_capture(VALIDATOR, "POST", "/w/messages-upsert", "", [], "",
-                            b'{"event": "messages.upsert", "instance": "s", "data": {}}')
+    capture = build_capture(
+        VALIDATOR,
+        "POST",
+        "/w/messages-upsert",
+        "",
+        [],
+        "",
+        b'{"event": "messages.upsert", "instance": "s", "data": {}}',
+    )
     capture.id = 7
     line = capture_line(capture)
-    assert "#7  evolution  messages.upsert  s  invalid ($.data.key: required field is missing; " \
-           "+3 more)" in line
+    assert (
+        "#7  evolution  messages.upsert  s  invalid ($.data.key: required field is missing; "
+        "+3 more)" in line
+    )
 
 
 def test_banner_names_single_and_per_event_urls() -> None:
@@ -70,8 +79,11 @@ def test_a_burst_is_printed_whole_and_in_order() -> None:
     for n in range(1, 2001):
         printer(make(n))
     printer.close()
-    numbers = [int(line.split("  #", 1)[1].split(" ", 1)[0])
-               for line in out.getvalue().splitlines() if "  #" in line]
+    numbers = [
+        int(line.split("  #", 1)[1].split(" ", 1)[0])
+        for line in out.getvalue().splitlines()
+        if "  #" in line
+    ]
     assert numbers == list(range(1, 2001))
 
 
@@ -80,15 +92,16 @@ def test_printed_line_hides_a_secret_in_the_query_and_in_a_message() -> None:
     assert "s3cr3t-value" not in capture_line(plain, redact=True)
     assert "token=[redacted]&x=1" in capture_line(plain, redact=True)
     assert "s3cr3t-value" in capture_line(plain)
-    body = (b'{"event": "messages.upsert", "instance": "s", "apikey": 123456789,'
-            b' "data": {}}')
+    body = b'{"event": "messages.upsert", "instance": "s", "apikey": 123456789, "data": {}}'
     invalid = build_capture(VALIDATOR, "POST", "/w", "", [], "", body)
     assert "123456789" in capture_line(invalid)
     assert "123456789" not in capture_line(invalid, redact=True)
 
 
-HOSTILE = ("sales\x1b]0;pwned\x07\x1b[2J\x1b[H\r\n14:00:00.000  #999  evolution  "
-           "messages.upsert  forged  valid  1 KB  POST /webhook\x9b31m\x7f")
+HOSTILE = (
+    "sales\x1b]0;pwned\x07\x1b[2J\x1b[H\r\n14:00:00.000  #999  evolution  "
+    "messages.upsert  forged  valid  1 KB  POST /webhook\x9b31m\x7f"
+)
 
 
 def hostile_capture():
@@ -126,8 +139,9 @@ def test_the_json_line_escapes_every_control_and_reads_back_the_same() -> None:
 
 
 def test_a_warning_is_one_printed_line_whatever_it_quotes() -> None:
-    capture = build_capture(VALIDATOR, "POST", "/w", "", [], "",
-                            b'{"a\\r\\nforged": 1, "a\\r\\nforged": 2}')
+    capture = build_capture(
+        VALIDATOR, "POST", "/w", "", [], "", b'{"a\\r\\nforged": 1, "a\\r\\nforged": 2}'
+    )
     assert capture.warnings
     first, *warnings = capture_line(capture).split("\n")
     assert len(warnings) == len(capture.warnings)

@@ -20,9 +20,23 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     if not (ROOT / "pyproject.toml").is_file():
         pytest.skip("needs the source checkout")
     out = tmp_path_factory.mktemp("wheel")
-    subprocess.run([sys.executable, "-m", "pip", "wheel", "--no-build-isolation", "--no-deps",
-                    "-q", "-w", str(out), str(ROOT)], check=True, timeout=120,
-                   capture_output=True)
+    subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pip",
+            "wheel",
+            "--no-build-isolation",
+            "--no-deps",
+            "-q",
+            "-w",
+            str(out),
+            str(ROOT),
+        ],
+        check=True,
+        timeout=120,
+        capture_output=True,
+    )
     (built,) = out.glob("hookcatcher-*.whl")
     return built
 
@@ -48,8 +62,14 @@ def test_unpacked_wheel_validates_from_another_folder(wheel: Path, tmp_path: Pat
         "print(v.Validator().check('evolution', 'messages.upsert', body).status)\n"
     )
     env = {**os.environ, "PYTHONPATH": str(site)}
-    done = subprocess.run([sys.executable, "-c", script], cwd=elsewhere, env=env,
-                          capture_output=True, text=True, timeout=60)
+    done = subprocess.run(
+        [sys.executable, "-c", script],
+        cwd=elsewhere,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
     assert done.returncode == 0, done.stderr
     schemas, status = done.stdout.split()
     assert schemas == str(site / "hookcatcher" / "schemas")

@@ -59,32 +59,48 @@ def run(pytester: pytest.Pytester, tests: str, *args: str) -> pytest.RunResult:
 
 
 def test_the_plugin_is_on_wherever_hookcatcher_is_installed(pytester: pytest.Pytester) -> None:
-    pytester.runpytest(*INNER, "--fixtures").stdout.fnmatch_lines([
-        "*fixtures defined from hookcatcher.pytest_plugin*",
-        "hookcatcher*",
-        "*A `Catcher` serving on a free loopback port for this test*",
-        "gateway*",
-    ])
-    pytester.runpytest(*INNER, "--markers").stdout.fnmatch_lines([
-        "@pytest.mark.hookcatcher(**options): options of the hookcatcher fixture's receiver*",
-    ])
+    pytester.runpytest(*INNER, "--fixtures").stdout.fnmatch_lines(
+        [
+            "*fixtures defined from hookcatcher.pytest_plugin*",
+            "hookcatcher*",
+            "*A `Catcher` serving on a free loopback port for this test*",
+            "gateway*",
+        ]
+    )
+    pytester.runpytest(*INNER, "--markers").stdout.fnmatch_lines(
+        [
+            "@pytest.mark.hookcatcher(**options): options of the hookcatcher fixture's receiver*",
+        ]
+    )
 
 
 def test_importing_the_plugin_loads_nothing_heavy() -> None:
     """Every suite in an environment with hookcatcher loads the plugin."""
-    heavy = ["httpx", "uvicorn", "starlette", "jsonschema", "hookcatcher.catcher",
-             "hookcatcher.delivery"]
-    script = ("import sys, hookcatcher.pytest_plugin\n"
-              f"print([name for name in {heavy!r} if name in sys.modules])")
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=60, check=False)
+    heavy = [
+        "httpx",
+        "uvicorn",
+        "starlette",
+        "jsonschema",
+        "hookcatcher.catcher",
+        "hookcatcher.delivery",
+    ]
+    script = (
+        "import sys, hookcatcher.pytest_plugin\n"
+        f"print([name for name in {heavy!r} if name in sys.modules])"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=60, check=False
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.strip() == "[]"
 
 
 def test_gateway_delivers_and_hookcatcher_catches_what_the_app_sends(
-        pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    pytester: pytest.Pytester,
+) -> None:
+    result = run(
+        pytester,
+        """
         def test_forwarded(gateway, hookcatcher):
             app = forwarder(hookcatcher.url)
             report = gateway.send(app, "messages.upsert", path="/webhook", by_events=True,
@@ -106,27 +122,36 @@ def test_gateway_delivers_and_hookcatcher_catches_what_the_app_sends(
 
         def test_the_receiver_is_the_tests_own(hookcatcher):
             assert hookcatcher.events() == []
-    ''')
+    """,
+    )
     result.assert_outcomes(passed=3)
 
 
-def test_a_wait_that_times_out_fails_the_test_with_what_arrived(
-        pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+def test_a_wait_that_times_out_fails_the_test_with_what_arrived(pytester: pytest.Pytester) -> None:
+    result = run(
+        pytester,
+        """
         def test_waits(gateway, hookcatcher):
             gateway.send(forwarder(hookcatcher.url), "messages.upsert", path="/webhook")
             hookcatcher.wait_for("event:messages.update", timeout=0.2)
-    ''')
+    """,
+    )
     result.assert_outcomes(failed=1)
-    result.stdout.fnmatch_lines([
-        ("E *WaitTimeout: no capture matching 'event:messages.update' arrived within 0.2 s; "
-         "1 capture arrived at http://127.0.0.1:*:"),
-        "E         #1 POST /crm/notes unknown (no event): no-schema",
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "E *WaitTimeout: no capture matching 'event:messages.update' arrived within 0.2 s; "
+                "1 capture arrived at http://127.0.0.1:*:"
+            ),
+            "E         #1 POST /crm/notes unknown (no event): no-schema",
+        ]
+    )
 
 
 def test_an_answer_that_is_not_2xx_fails_the_test_at_the_call(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
         def test_refused(gateway):
             gateway.send(forwarder(None), "messages.upsert", path="/webhook",
                          overrides={"data.message.conversation": "boom"})
@@ -138,24 +163,35 @@ def test_an_answer_that_is_not_2xx_fails_the_test_at_the_call(pytester: pytest.P
 
         def test_unknown_event(gateway):
             gateway.send(forwarder(None), "messages.upsrt")
-    ''')
+    """,
+    )
     result.assert_outcomes(passed=1, failed=2)
-    result.stdout.fnmatch_lines([
-        ">       gateway.send(forwarder(None), \"messages.upsert\", path=\"/webhook\",",
-        ("E       AssertionError: the app did not answer every request 2xx: 1 request in *: "
-         "0 answered 2xx, 1 not 2xx (500 x1)"),
-        "E         500 POST http://testserver/webhook  evolution/v2/messages.upsert.text",
-        "E             {\"error\":\"boom went the handler\"}",
-    ])
-    result.stdout.fnmatch_lines([
-        ("E *FixtureError: no bundled fixture for 'messages.upsrt' (did you mean "
-         "messages.upsert?)*"),
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            '>       gateway.send(forwarder(None), "messages.upsert", path="/webhook",',
+            (
+                "E       AssertionError: the app did not answer every request 2xx: 1 request in *: "
+                "0 answered 2xx, 1 not 2xx (500 x1)"
+            ),
+            "E         500 POST http://testserver/webhook  evolution/v2/messages.upsert.text",
+            'E             {"error":"boom went the handler"}',
+        ]
+    )
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "E *FixtureError: no bundled fixture for 'messages.upsrt' (did you mean "
+                "messages.upsert?)*"
+            ),
+        ]
+    )
     assert "pytest_plugin.py" not in result.stdout.str()  # the test's line, not the plugin's
 
 
 def test_the_marker_sets_the_receivers_answers(pytester: pytest.Pytester) -> None:
-    result = run(pytester, '''
+    result = run(
+        pytester,
+        """
         @pytest.mark.hookcatcher(respond="path:/crm*=503", delay=["path:/slow*=50"])
         def test_answers(hookcatcher):
             assert httpx.post(hookcatcher.url + "/crm").status_code == 503
@@ -169,9 +205,15 @@ def test_the_marker_sets_the_receivers_answers(pytester: pytest.Pytester) -> Non
         @pytest.mark.hookcatcher(respnd=503)
         def test_typo(hookcatcher):
             pass
-    ''', "--strict-markers")
+    """,
+        "--strict-markers",
+    )
     result.assert_outcomes(passed=2, errors=1)
-    result.stdout.fnmatch_lines([
-        ("*@pytest.mark.hookcatcher: cannot use respnd; it takes respond=, delay=, "
-         "fail_first=, max_events=, max_bytes=, token=, ingest_token=*"),
-    ])
+    result.stdout.fnmatch_lines(
+        [
+            (
+                "*@pytest.mark.hookcatcher: cannot use respnd; it takes respond=, delay=, "
+                "fail_first=, max_events=, max_bytes=, token=, ingest_token=*"
+            ),
+        ]
+    )

@@ -8,38 +8,47 @@ import json
 from typing import Any
 
 import pytest
+from conftest import fixture, fixtures_root
 
 from hookcatcher import qr
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.validation import Validator
 
-from conftest import fixture, fixtures_root
-
 FIXTURE_TEXT = "2@EXAMPLEexampleEXAMPLE==,EXAMPLEkey1=,EXAMPLEkey2=,EXAMPLEkey3="
-WHAPI_TEXT = ("2@ExampleQrRowData0000000000,Zm9vYmFyZXhhbXBsZQ==,YmFyZm9vZXhhbXBsZQ==,"
-              "ZXhhbXBsZWtleQ==")
+WHAPI_TEXT = (
+    "2@ExampleQrRowData0000000000,Zm9vYmFyZXhhbXBsZQ==,YmFyZm9vZXhhbXBsZQ==,ZXhhbXBsZWtleQ=="
+)
 LIMIT = 'no QR code: the gateway says "QR code limit reached, please login again" (statusCode 500)'
 
 # fixture -> (text, instance, source, pairing_code, expires, count)
 FOUND: dict[str, tuple[str, str, str, str | None, str | None, int | None]] = {
-    "evolution/v2/qrcode.updated":
-        (FIXTURE_TEXT, "sales", "$.data.qrcode.code", None, None, None),
-    "codechat/v1.3/qrcode.updated":
-        (FIXTURE_TEXT, "support", "$.data.qrcode.code", None, None, 1),
-    "codechat/v2/qrcode.updated":
-        (FIXTURE_TEXT, "helpdesk", "$.data.code", None, None, None),
-    "codechat/2026/qrcode.updated":
-        (FIXTURE_TEXT, "support", "$.data.code", None,
-         "expires in 60 s (at 2026-07-04T18:01:00Z)", 1),
-    "whapi/channel.patch.qr":
-        (WHAPI_TEXT, "EXAMPLE-M72HC", "$.qr.rowdata", None, "expires in 20 s", None),
+    "evolution/v2/qrcode.updated": (FIXTURE_TEXT, "sales", "$.data.qrcode.code", None, None, None),
+    "codechat/v1.3/qrcode.updated": (FIXTURE_TEXT, "support", "$.data.qrcode.code", None, None, 1),
+    "codechat/v2/qrcode.updated": (FIXTURE_TEXT, "helpdesk", "$.data.code", None, None, None),
+    "codechat/2026/qrcode.updated": (
+        FIXTURE_TEXT,
+        "support",
+        "$.data.code",
+        None,
+        "expires in 60 s (at 2026-07-04T18:01:00Z)",
+        1,
+    ),
+    "whapi/channel.patch.qr": (
+        WHAPI_TEXT,
+        "EXAMPLE-M72HC",
+        "$.qr.rowdata",
+        None,
+        "expires in 20 s",
+        None,
+    ),
 }
 REFUSED = {"evolution/v2/qrcode.updated.limit", "codechat/v1.3/qrcode.updated.limit"}
 
 
-def capture_of(validator: Validator, name: str, body: Any = None,
-               headers: list[tuple[str, str]] | None = None) -> Capture:
+def capture_of(
+    validator: Validator, name: str, body: Any = None, headers: list[tuple[str, str]] | None = None
+) -> Capture:
     """A real capture of a fixture (or of `body` sent with the fixture's headers)."""
     document = fixture(name)
     raw = json.dumps(document["body"] if body is None else body).encode()
@@ -63,16 +72,20 @@ def ink_grid(lines: list[str]) -> list[list[bool]]:
 def with_quiet_zone(modules: list[list[bool]], quiet_zone: int) -> list[list[bool]]:
     size = len(modules) + 2 * quiet_zone
     margin = [False] * quiet_zone
-    return ([[False] * size for _ in range(quiet_zone)]
-            + [margin + row + margin for row in modules]
-            + [[False] * size for _ in range(quiet_zone)])
+    return (
+        [[False] * size for _ in range(quiet_zone)]
+        + [margin + row + margin for row in modules]
+        + [[False] * size for _ in range(quiet_zone)]
+    )
 
 
 def test_every_bundled_qr_fixture_is_listed_here() -> None:
     root = fixtures_root()
-    names = {path.relative_to(root).with_suffix("").as_posix()
-             for pattern in ("**/qrcode.updated*.json", "**/channel.patch.qr*.json")
-             for path in root.glob(pattern)}
+    names = {
+        path.relative_to(root).with_suffix("").as_posix()
+        for pattern in ("**/qrcode.updated*.json", "**/channel.patch.qr*.json")
+        for path in root.glob(pattern)
+    }
     assert names == set(FOUND) | REFUSED
 
 
@@ -81,8 +94,15 @@ def test_find_in_each_gateways_qr_event(validator: Validator, name: str) -> None
     text, instance, source, pairing, expires, count = FOUND[name]
     capture = capture_of(validator, name)
     found = qr.find(capture)
-    assert found == qr.QrCode(text=text, provider=capture.provider, instance=instance,
-                              pairing_code=pairing, expires=expires, source=source, count=count)
+    assert found == qr.QrCode(
+        text=text,
+        provider=capture.provider,
+        instance=instance,
+        pairing_code=pairing,
+        expires=expires,
+        source=source,
+        count=count,
+    )
     assert qr.explain(capture) == f"QR code at {source}" + (f", {expires}" if expires else "")
 
 
@@ -93,12 +113,17 @@ def test_limit_reached_has_no_qr_and_says_so(validator: Validator, name: str) ->
     assert qr.explain(capture) == LIMIT
 
 
-@pytest.mark.parametrize("name, why", [
-    ("evolution/v2/messages.upsert.text", "evolution messages.upsert is not a QR code event"),
-    ("whapi/channel.post.health", "whapi channel/post is not a QR code event"),
-    ("codechat/2026/connection.update.connected",
-     "codechat connection.update is not a QR code event"),
-])
+@pytest.mark.parametrize(
+    "name, why",
+    [
+        ("evolution/v2/messages.upsert.text", "evolution messages.upsert is not a QR code event"),
+        ("whapi/channel.post.health", "whapi channel/post is not a QR code event"),
+        (
+            "codechat/2026/connection.update.connected",
+            "codechat connection.update is not a QR code event",
+        ),
+    ],
+)
 def test_other_events_are_not_qr_codes(validator: Validator, name: str, why: str) -> None:
     capture = capture_of(validator, name)
     assert qr.find(capture) is None
@@ -118,17 +143,34 @@ def test_pairing_codes_under_both_spellings(validator: Validator) -> None:
 
 
 def test_codechat_v1_2_with_a_string_instance(validator: Validator) -> None:
-    body = {"event": "qrcode.updated", "instance": "legacy",
-            "data": {"qrcode": {"instance": "legacy", "code": FIXTURE_TEXT,
-                                "base64": "data:image/png;base64,AAAA"}}}
-    capture = build_capture(validator, "POST", "/webhook/qrcode-updated", "",
-                            [("x-owner", "5511999999999@s.whatsapp.net")], "127.0.0.1:50000",
-                            json.dumps(body).encode())
+    body = {
+        "event": "qrcode.updated",
+        "instance": "legacy",
+        "data": {
+            "qrcode": {
+                "instance": "legacy",
+                "code": FIXTURE_TEXT,
+                "base64": "data:image/png;base64,AAAA",
+            }
+        },
+    }
+    capture = build_capture(
+        validator,
+        "POST",
+        "/webhook/qrcode-updated",
+        "",
+        [("x-owner", "5511999999999@s.whatsapp.net")],
+        "127.0.0.1:50000",
+        json.dumps(body).encode(),
+    )
     assert capture.provider == "codechat"
     found = qr.find(capture)
     assert found is not None
-    assert (found.text, found.instance, found.source) == \
-        (FIXTURE_TEXT, "legacy", "$.data.qrcode.code")
+    assert (found.text, found.instance, found.source) == (
+        FIXTURE_TEXT,
+        "legacy",
+        "$.data.qrcode.code",
+    )
 
 
 def test_only_a_png_is_explained(validator: Validator) -> None:
@@ -136,8 +178,10 @@ def test_only_a_png_is_explained(validator: Validator) -> None:
     del body["data"]["qrcode"]["code"]
     capture = capture_of(validator, "evolution/v2/qrcode.updated", body)
     assert qr.find(capture) is None
-    assert qr.explain(capture) == \
-        "this qrcode.updated carries no QR text (only a PNG at $.data.qrcode.base64)"
+    assert (
+        qr.explain(capture)
+        == "this qrcode.updated carries no QR text (only a PNG at $.data.qrcode.base64)"
+    )
 
 
 def test_empty_codechat_qr_names_both_places(validator: Validator) -> None:
@@ -145,8 +189,10 @@ def test_empty_codechat_qr_names_both_places(validator: Validator) -> None:
     body["data"] = {"code": "   "}
     capture = capture_of(validator, "codechat/v2/qrcode.updated", body)
     assert qr.find(capture) is None
-    assert qr.explain(capture) == \
-        "this qrcode.updated carries no QR text at $.data.qrcode.code or $.data.code"
+    assert (
+        qr.explain(capture)
+        == "this qrcode.updated carries no QR text at $.data.qrcode.code or $.data.code"
+    )
 
 
 def test_whapi_qr_that_timed_out_is_not_drawn(validator: Validator) -> None:
@@ -168,12 +214,16 @@ def test_matrix_is_a_full_qr_code_with_dark_finders() -> None:
     size = len(modules)
     assert all(len(row) == size for row in modules)
     assert size >= 21 and (size - 17) % 4 == 0  # 17 + 4 * version: not a Micro QR
-    finder = [[True] * 7] + [[True] + [False] * 5 + [True]] + \
-        [[True, False, True, True, True, False, True]] * 3 + \
-        [[True] + [False] * 5 + [True]] + [[True] * 7]
+    finder = (
+        [[True] * 7]
+        + [[True] + [False] * 5 + [True]]
+        + [[True, False, True, True, True, False, True]] * 3
+        + [[True] + [False] * 5 + [True]]
+        + [[True] * 7]
+    )
     for top, left in ((0, 0), (0, size - 7), (size - 7, 0)):
-        assert [row[left:left + 7] for row in modules[top:top + 7]] == finder
-    corner = [row[size - 7:] for row in modules[size - 7:]]
+        assert [row[left : left + 7] for row in modules[top : top + 7]] == finder
+    corner = [row[size - 7 :] for row in modules[size - 7 :]]
     assert corner != finder  # three finders only, so the orientation is fixed
 
 
@@ -218,11 +268,17 @@ def test_long_text_still_renders() -> None:
     assert len(lines[0]) == len(qr.matrix("x" * 2000)) + 4
 
 
-@pytest.mark.parametrize("text, message", [
-    ("x" * 3000, "QR text is too long for a QR code: 3000 characters (3000 bytes as UTF-8); "
-                 "the largest code holds 2953 bytes"),
-    ("", "QR text is empty: there is nothing to encode"),
-])
+@pytest.mark.parametrize(
+    "text, message",
+    [
+        (
+            "x" * 3000,
+            "QR text is too long for a QR code: 3000 characters (3000 bytes as UTF-8); "
+            "the largest code holds 2953 bytes",
+        ),
+        ("", "QR text is empty: there is nothing to encode"),
+    ],
+)
 def test_text_that_cannot_be_encoded(text: str, message: str) -> None:
     with pytest.raises(ValueError) as caught:
         qr.render(text)

@@ -5,19 +5,20 @@ and the mocks refuses a Host that is not an IP address, a loopback name or a nam
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import httpx
 import pytest
-
 from conftest import TIMEOUT
+from test_access import call, endpoints
+
 from hookcatcher.access import Access, check_host
 from hookcatcher.cli import main
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import create_app
 from hookcatcher.store import Store
 from hookcatcher.validation import Validator
-from test_access import call, endpoints
 
 EVIL = "evil.example"
 
@@ -77,17 +78,21 @@ def test_the_reads_and_writes_a_rebinding_page_wants_are_refused(serve) -> None:
         assert http.get("/_hookcatcher/api/instances", headers=page).status_code == 403
         assert http.delete("/_hookcatcher/api/events", headers=page).status_code == 403
         assert http.get("/_hookcatcher/stream", headers=page).status_code == 403
-        form = http.post("/_gateway/evolution/webhook/set/sales",
-                         headers={**page, "Content-Type": "text/plain"},
-                         content=b'{"webhook":{"enabled":true,"url":"http://x/","events":[]}}')
+        form = http.post(
+            "/_gateway/evolution/webhook/set/sales",
+            headers={**page, "Content-Type": "text/plain"},
+            content=b'{"webhook":{"enabled":true,"url":"http://x/","events":[]}}',
+        )
         assert form.status_code == 403
         assert "secret-1" not in form.text
         assert http.get("/_hookcatcher/api/instances").json() == {"instances": []}
         assert len(http.get("/_hookcatcher/api/events").json()["events"]) == 1
 
 
-@pytest.mark.parametrize("host", ["127.0.0.1", "localhost", "LOCALHOST", "app.localhost",
-                                  "[::1]", "192.168.1.20", "10.0.0.7"])
+@pytest.mark.parametrize(
+    "host",
+    ["127.0.0.1", "localhost", "LOCALHOST", "app.localhost", "[::1]", "192.168.1.20", "10.0.0.7"],
+)
 def test_addresses_and_loopback_names_are_answered(serve, host: str) -> None:
     """An IP address cannot be rebound, and *.localhost never leaves the machine."""
     server = serve()
@@ -102,10 +107,16 @@ def test_addresses_and_loopback_names_are_answered(serve, host: str) -> None:
 def test_allow_host_admits_a_name(serve) -> None:
     server = serve(allow_hosts=("mybox.local",))
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
-        assert http.get("/_hookcatcher/api/stats",
-                        headers=as_page(server, "MyBox.Local.", None)).status_code == 200
-        assert http.get("/_hookcatcher/api/stats",
-                        headers=as_page(server, EVIL, None)).status_code == 403
+        assert (
+            http.get(
+                "/_hookcatcher/api/stats", headers=as_page(server, "MyBox.Local.", None)
+            ).status_code
+            == 200
+        )
+        assert (
+            http.get("/_hookcatcher/api/stats", headers=as_page(server, EVIL, None)).status_code
+            == 403
+        )
 
 
 def test_another_origin_is_still_refused_under_a_known_host(serve) -> None:
@@ -117,8 +128,9 @@ def test_another_origin_is_still_refused_under_a_known_host(serve) -> None:
         assert "another origin" in answer.json()["error"]
 
 
-@pytest.mark.parametrize("host", ["evil.example:80:80", "a b", "[::1", "[::1]x", "x:port",
-                                  "", "é.example"])
+@pytest.mark.parametrize(
+    "host", ["evil.example:80:80", "a b", "[::1", "[::1]x", "x:port", "", "é.example"]
+)
 def test_a_host_that_is_no_host_is_refused(serve, host: str) -> None:
     server = serve()
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
@@ -163,10 +175,8 @@ def test_query_with_many_fields_and_a_token_is_no_500(serve) -> None:
     many = "&".join(f"f{i}=x" for i in range(150))
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         right = {"x-hookcatcher-token": "tok-Ingest_0987654321"}
-        assert http.post(f"/webhook?{many}&token=nope", headers=right,
-                         json={}).status_code == 200
-        assert http.post(f"/webhook?{many}&token=tok-Ingest_0987654321",
-                         json={}).status_code == 200
+        assert http.post(f"/webhook?{many}&token=nope", headers=right, json={}).status_code == 200
+        assert http.post(f"/webhook?{many}&token=tok-Ingest_0987654321", json={}).status_code == 200
         assert http.post("/webhook?token=%E2%82%AC%ff", json={}).status_code == 401
         assert http.post("/webhook?%74oken=tok-Ingest_0987654321", json={}).status_code == 200
         api = http.get(f"/_hookcatcher/api/stats?{many}&token=tok-Admin_1234567890")

@@ -13,14 +13,23 @@ from pathlib import Path
 
 import httpx
 import pytest
+from secret_requests import (
+    INSTANCE_JWT,
+    NON_ASCII_JWT,
+    REQUESTS,
+    SECRETS,
+    WEBHOOK_TOKEN,
+    WHAPI_CHANNEL,
+    assert_hidden,
+    disclosed_curl,
+    disclosed_har,
+    disclosed_jsonl,
+    leaked,
+)
 
 from hookcatcher.export import add_arguments, export_command
 from hookcatcher.output import LinePrinter
 from hookcatcher.runner import BackgroundServer
-
-from secret_requests import (INSTANCE_JWT, NON_ASCII_JWT, REQUESTS, SECRETS, WEBHOOK_TOKEN,
-                             WHAPI_CHANNEL, assert_hidden, disclosed_curl, disclosed_har,
-                             disclosed_jsonl, leaked)
 
 IN_REQUESTS = set(SECRETS) - {WHAPI_CHANNEL, WEBHOOK_TOKEN}  # those two are for the `a` window
 
@@ -50,23 +59,41 @@ def printed(server: BackgroundServer, as_json: bool, redact: bool = True) -> str
     return out.getvalue()
 
 
-def test_no_export_and_no_printed_line_shows_a_secret(server: BackgroundServer,
-                                                      tmp_path: Path,
-                                                      capsys: pytest.CaptureFixture[str]) -> None:
+def test_no_export_and_no_printed_line_shows_a_secret(
+    server: BackgroundServer, tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
     send_all(server)
     outputs: list[tuple[str, str]] = []
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        for kind, disclosed in (("har", disclosed_har), ("jsonl", disclosed_jsonl),
-                                ("curl", disclosed_curl)):
+        for kind, disclosed in (
+            ("har", disclosed_har),
+            ("jsonl", disclosed_jsonl),
+            ("curl", disclosed_curl),
+        ):
             answer = http.get("/_hookcatcher/api/export", params={"format": kind})
             assert answer.status_code == 200
             outputs.append((f"API {kind}", disclosed(answer.text)))
-            unredacted = http.get("/_hookcatcher/api/export",
-                                  params={"format": kind, "redact": "0"}).text
+            unredacted = http.get(
+                "/_hookcatcher/api/export", params={"format": kind, "redact": "0"}
+            ).text
             assert set(leaked(disclosed(unredacted))) >= IN_REQUESTS, kind
     outputs.append(("export har", disclosed_har(export(capsys, "--from", server.url))))
-    outputs.append(("export curl to an app", disclosed_curl(export(
-        capsys, "--from", server.url, "--format", "curl", "--to", "http://127.0.0.1:9/app"))))
+    outputs.append(
+        (
+            "export curl to an app",
+            disclosed_curl(
+                export(
+                    capsys,
+                    "--from",
+                    server.url,
+                    "--format",
+                    "curl",
+                    "--to",
+                    "http://127.0.0.1:9/app",
+                )
+            ),
+        )
+    )
     folder = tmp_path / "fixtures"
     export(capsys, "--from", server.url, "--format", "fixtures", "-o", str(folder))
     files = sorted(folder.rglob("*.json"))
@@ -79,4 +106,5 @@ def test_no_export_and_no_printed_line_shows_a_secret(server: BackgroundServer,
     assert "new.jwt  [redacted]  invalid" in outputs[-2][1]  # the JWT instance name
     # serve --no-redact prints what was sent: the check had something to find there too.
     assert {INSTANCE_JWT, NON_ASCII_JWT, "query-token-0010"} <= set(
-        leaked(printed(server, as_json=True, redact=False)))
+        leaked(printed(server, as_json=True, redact=False))
+    )

@@ -6,13 +6,20 @@ from __future__ import annotations
 import gc
 import socket
 import weakref
-from typing import Iterator
+from collections.abc import Iterator
 
 import httpx
 import pytest
 
 from hookcatcher import runner
-from hookcatcher.runner import FREEZE_EVERY, THAW_EVERY, BackgroundServer, CollectorPacer, PortError, bind
+from hookcatcher.runner import (
+    FREEZE_EVERY,
+    THAW_EVERY,
+    BackgroundServer,
+    CollectorPacer,
+    PortError,
+    bind,
+)
 from hookcatcher.server import create_app
 from hookcatcher.store import Store
 from hookcatcher.validation import Validator
@@ -75,7 +82,8 @@ def test_every_thaw_every_freezes_all_is_collected_once(monkeypatch: pytest.Monk
 
 
 def test_cyclic_garbage_frozen_while_alive_is_reclaimed_at_the_thaw(
-        monkeypatch: pytest.MonkeyPatch, thawed: None) -> None:
+    monkeypatch: pytest.MonkeyPatch, thawed: None
+) -> None:
     monkeypatch.setattr(runner, "FREEZE_EVERY", 1)
     monkeypatch.setattr(runner, "THAW_EVERY", 2)
     pacer = CollectorPacer()
@@ -99,11 +107,10 @@ def test_background_server_serves_on_a_socket_bound_beforehand(validator: Valida
     store = Store()
     server = BackgroundServer(create_app(store, validator), sock=sock)
     assert server.sock is sock and server.url == f"http://127.0.0.1:{port}"
-    with server:
-        with httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
-            health = http.get("/_hookcatcher/health").json()
-            assert health["status"] == "ok" and health["run"] == store.run
-            assert http.post("/webhook", content=b"{}").json() == {"ok": True, "id": 1}
+    with server, httpx.Client(base_url=f"http://127.0.0.1:{port}", timeout=5) as http:
+        health = http.get("/_hookcatcher/health").json()
+        assert health["status"] == "ok" and health["run"] == store.run
+        assert http.post("/webhook", content=b"{}").json() == {"ok": True, "id": 1}
     assert len(store) == 1
     with pytest.raises(httpx.ConnectError):
         httpx.get(f"http://127.0.0.1:{port}/_hookcatcher/health", timeout=2)
@@ -116,5 +123,7 @@ def test_a_port_in_use_is_a_clear_error() -> None:
         port = taken.getsockname()[1]
         with pytest.raises(PortError) as error:
             bind("127.0.0.1", port)
-    assert str(error.value) == (f"port {port} on 127.0.0.1 is already in use: "
-                                "choose another with --port (or --port 0 for any free one)")
+    assert str(error.value) == (
+        f"port {port} on 127.0.0.1 is already in use: "
+        "choose another with --port (or --port 0 for any free one)"
+    )

@@ -6,30 +6,38 @@ from __future__ import annotations
 import json
 import socket
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Callable
 
 import httpx
 import pytest
-
 from conftest import body_of, fixture
 
 from hookcatcher.answers import Answers
 from hookcatcher.runner import BackgroundServer
 
 
-def post(client: httpx.Client, path: str, body: bytes, method: str = "POST",
-         headers: dict[str, str] | None = None) -> dict:
-    answer = client.request(method, path, content=body,
-                            headers={"content-type": "application/json", **(headers or {})})
+def post(
+    client: httpx.Client,
+    path: str,
+    body: bytes,
+    method: str = "POST",
+    headers: dict[str, str] | None = None,
+) -> dict:
+    answer = client.request(
+        method, path, content=body, headers={"content-type": "application/json", **(headers or {})}
+    )
     assert answer.status_code == 200, answer.text
     return client.get(f"/_hookcatcher/api/events/{answer.json()['id']}").json()
 
 
 def test_evolution_v2_single_url(client: httpx.Client) -> None:
     capture = post(client, "/", body_of("evolution/v2/messages.upsert.text"))
-    assert (capture["provider"], capture["event"], capture["instance"]) == \
-        ("evolution", "messages.upsert", "sales")
+    assert (capture["provider"], capture["event"], capture["instance"]) == (
+        "evolution",
+        "messages.upsert",
+        "sales",
+    )
     assert capture["route"] == {"mode": "single", "base": "/", "suffix": None}
     assert capture["validation"]["status"] == "valid"
     assert capture["validation"]["schema"] == "evolution/messages.upsert"
@@ -45,8 +53,9 @@ def test_evolution_by_events_path(client: httpx.Client) -> None:
 
 
 def test_event_that_disagrees_with_its_path_is_warned(client: httpx.Client) -> None:
-    capture = post(client, "/webhook/evolution/messages-upsert",
-                   body_of("evolution/v2/messages.update.read"))
+    capture = post(
+        client, "/webhook/evolution/messages-upsert", body_of("evolution/v2/messages.update.read")
+    )
     assert capture["event"] == "messages.update"  # the body is what the gateway really sent
     assert capture["route"]["base"] == "/webhook/evolution"
     assert capture["warnings"] == [
@@ -57,23 +66,36 @@ def test_event_that_disagrees_with_its_path_is_warned(client: httpx.Client) -> N
 
 def test_codechat_v2(client: httpx.Client) -> None:
     item = fixture("codechat/v2/messages.upsert.text")
-    capture = post(client, "/webhook", json.dumps(item["body"]).encode(),
-                   headers=dict(item["headers"]))
-    assert (capture["provider"], capture["event"], capture["instance"]) == \
-        ("codechat", "messages.upsert", "helpdesk")
+    capture = post(
+        client, "/webhook", json.dumps(item["body"]).encode(), headers=dict(item["headers"])
+    )
+    assert (capture["provider"], capture["event"], capture["instance"]) == (
+        "codechat",
+        "messages.upsert",
+        "helpdesk",
+    )
     assert capture["route"]["mode"] == "single"
-    assert capture["validation"] == {"status": "valid", "schema": "codechat/messages.upsert",
-                                     "errors": []}
+    assert capture["validation"] == {
+        "status": "valid",
+        "schema": "codechat/messages.upsert",
+        "errors": [],
+    }
     assert ["x-instanceid", "a1f0c0de-0000-4000-8000-000000000002"] in capture["headers"]
 
 
 def test_whapi_body_mode(client: httpx.Client) -> None:
     capture = post(client, "/webhook", body_of("whapi/messages.post.text"))
-    assert (capture["provider"], capture["event"], capture["instance"]) == \
-        ("whapi", "messages/post", "EXAMPLE-M72HC")
+    assert (capture["provider"], capture["event"], capture["instance"]) == (
+        "whapi",
+        "messages/post",
+        "EXAMPLE-M72HC",
+    )
     assert capture["route"] == {"mode": "single", "base": "/webhook", "suffix": None}
-    assert capture["validation"] == {"status": "valid", "schema": "whapi/messages.post",
-                                     "errors": []}
+    assert capture["validation"] == {
+        "status": "valid",
+        "schema": "whapi/messages.post",
+        "errors": [],
+    }
 
 
 def test_whapi_path_mode(client: httpx.Client) -> None:
@@ -84,9 +106,13 @@ def test_whapi_path_mode(client: httpx.Client) -> None:
 
 
 def test_whapi_method_mode(client: httpx.Client) -> None:
-    body = json.dumps({"messages_updates": [{"id": "x", "changes": ["text"]}],
-                       "event": {"type": "messages", "event": "patch"},
-                       "channel_id": "EXAMPLE-M72HC"}).encode()
+    body = json.dumps(
+        {
+            "messages_updates": [{"id": "x", "changes": ["text"]}],
+            "event": {"type": "messages", "event": "patch"},
+            "channel_id": "EXAMPLE-M72HC",
+        }
+    ).encode()
     capture = post(client, "/hooks/messages", body, method="PATCH")
     assert (capture["provider"], capture["event"]) == ("whapi", "messages/patch")
     assert capture["route"] == {"mode": "method", "base": "/hooks", "suffix": "messages"}
@@ -100,10 +126,12 @@ def test_broken_json_is_kept_with_its_bytes(client: httpx.Client) -> None:
     assert capture["body"] is None
     assert capture["raw"] == raw.decode() and capture["raw_encoding"] == "utf-8"
     assert capture["validation"]["status"] == "not-json"
-    assert capture["validation"]["errors"] == [{
-        "path": "$",
-        "message": "broken JSON at line 1, column 50: Expecting property name enclosed in double quotes",
-    }]
+    assert capture["validation"]["errors"] == [
+        {
+            "path": "$",
+            "message": "broken JSON at line 1, column 50: Expecting property name enclosed in double quotes",
+        }
+    ]
 
 
 def test_empty_body(client: httpx.Client) -> None:
@@ -118,6 +146,7 @@ def test_bytes_that_are_not_utf8_come_back_exactly(client: httpx.Client) -> None
     capture = post(client, "/upload", raw)
     assert capture["raw_encoding"] == "base64"
     import base64
+
     assert base64.b64decode(capture["raw"]) == raw
 
 
@@ -131,9 +160,12 @@ def test_invalid_body_names_json_paths(client: httpx.Client) -> None:
     assert capture["validation"]["errors"] == [
         {"path": "$.data.key.fromMe", "message": 'expected a boolean, got string "yes"'},
         {"path": "$.data.messageType", "message": "required field is missing"},
-        {"path": "$.data.status", "message": 'expected one of "ERROR", "PENDING", "SERVER_ACK", '
-         '"DELIVERY_ACK", "READ", "PLAYED", "DELETED", "SENT", "DELIVERED", "FAILED", '
-         'got string "SEEN"'},
+        {
+            "path": "$.data.status",
+            "message": 'expected one of "ERROR", "PENDING", "SERVER_ACK", '
+            '"DELIVERY_ACK", "READ", "PLAYED", "DELETED", "SENT", "DELIVERED", "FAILED", '
+            'got string "SEEN"',
+        },
     ]
 
 
@@ -147,12 +179,19 @@ def test_any_method_is_captured_and_answered_2xx(client: httpx.Client) -> None:
 
 
 def test_events_listing_filters_and_pages(client: httpx.Client) -> None:
-    for name in ("evolution/v2/messages.upsert.text", "evolution/v2/messages.update.read",
-                 "whapi/messages.post.text", "evolution/v2/connection.update.open"):
+    for name in (
+        "evolution/v2/messages.upsert.text",
+        "evolution/v2/messages.update.read",
+        "whapi/messages.post.text",
+        "evolution/v2/connection.update.open",
+    ):
         client.post("/webhook", content=body_of(name))
     listed = client.get("/_hookcatcher/api/events", params={"q": "provider:evolution"}).json()
-    assert [e["event"] for e in listed["events"]] == \
-        ["messages.upsert", "messages.update", "connection.update"]
+    assert [e["event"] for e in listed["events"]] == [
+        "messages.upsert",
+        "messages.update",
+        "connection.update",
+    ]
     assert listed["more"] is False
     assert "raw" not in listed["events"][0]  # the parsed body carries it
     newest = client.get("/_hookcatcher/api/events", params={"limit": 2}).json()
@@ -168,8 +207,10 @@ def test_events_listing_filters_and_pages(client: httpx.Client) -> None:
 def test_bad_filter_term_is_400_naming_it(client: httpx.Client) -> None:
     answer = client.get("/_hookcatcher/api/events", params={"q": "provider:evolution valid:maybe"})
     assert answer.status_code == 400
-    assert answer.json() == {"error": "bad filter term 'valid:maybe': valid takes yes or no",
-                             "term": "valid:maybe"}
+    assert answer.json() == {
+        "error": "bad filter term 'valid:maybe': valid takes yes or no",
+        "term": "valid:maybe",
+    }
 
 
 def test_bad_query_parameters_are_400(client: httpx.Client) -> None:
@@ -184,8 +225,10 @@ def test_missing_capture_and_unknown_endpoint(client: httpx.Client) -> None:
     client.delete("/_hookcatcher/api/events")
     gone = client.get("/_hookcatcher/api/events/1")
     assert gone.status_code == 404 and "no longer stored" in gone.json()["error"]
-    assert client.get("/_hookcatcher/api/events/99").json()["error"] == \
-        "no capture 99 in this server run"
+    assert (
+        client.get("/_hookcatcher/api/events/99").json()["error"]
+        == "no capture 99 in this server run"
+    )
     unknown = client.get("/_hookcatcher/api/nothing")
     assert unknown.status_code == 404
     assert unknown.json()["error"] == "no such endpoint: GET /_hookcatcher/api/nothing"
@@ -230,27 +273,38 @@ def test_ring_evicts_through_the_api(make_server) -> None:
         assert (stats["received"], stats["stored"], stats["evicted"]) == (5, 3, 2)
 
 
-def test_summary_view_gives_list_rows_and_where_the_stream_should_start(client: httpx.Client) -> None:
+def test_summary_view_gives_list_rows_and_where_the_stream_should_start(
+    client: httpx.Client,
+) -> None:
     post(client, "/", body_of("evolution/v2/messages.upsert.text"))
     post(client, "/", body_of("whapi/messages.post.text"))
     post(client, "/x", b"not json")
     answer = client.get("/_hookcatcher/api/events", params={"view": "summary"}).json()
     first, second, third = answer["events"]
     assert first == {
-        "id": 1, "received_at": first["received_at"], "method": "POST", "path": "/",
-        "provider": "evolution", "event": "messages.upsert", "instance": "sales",
+        "id": 1,
+        "received_at": first["received_at"],
+        "method": "POST",
+        "path": "/",
+        "provider": "evolution",
+        "event": "messages.upsert",
+        "instance": "sales",
         "chat": fixture("evolution/v2/messages.upsert.text")["body"]["data"]["key"]["remoteJid"],
-        "status": "valid", "errors": 0, "warnings": 0,
+        "status": "valid",
+        "errors": 0,
+        "warnings": 0,
         "size": len(body_of("evolution/v2/messages.upsert.text")),
-        "retry_of": None, "answered": 200,
+        "retry_of": None,
+        "answered": 200,
     }
     assert second["chat"] == fixture("whapi/messages.post.text")["body"]["messages"][0]["chat_id"]
     assert (third["status"], third["chat"], third["errors"]) == ("not-json", None, 1)
     assert answer["last_id"] == 3
     health = client.get("/_hookcatcher/health").json()
     assert answer["run"] == health["run"] == client.get("/_hookcatcher/api/stats").json()["run"]
-    filtered = client.get("/_hookcatcher/api/events",
-                          params={"view": "summary", "q": "provider:whapi"}).json()
+    filtered = client.get(
+        "/_hookcatcher/api/events", params={"view": "summary", "q": "provider:whapi"}
+    ).json()
     assert [row["id"] for row in filtered["events"]] == [2] and filtered["last_id"] == 3
     bad = client.get("/_hookcatcher/api/events", params={"view": "table"})
     assert bad.status_code == 400 and "view='table'" in bad.json()["error"]
@@ -268,8 +322,9 @@ def answers(**flags: list[str]) -> Answers:
     return Answers.from_flags(**flags)
 
 
-def send_until_2xx(http: httpx.Client, body: bytes, path: str = "/webhook",
-                   attempts: int = 10) -> list[httpx.Response]:
+def send_until_2xx(
+    http: httpx.Client, body: bytes, path: str = "/webhook", attempts: int = 10
+) -> list[httpx.Response]:
     """A sender that retries the same body until it is accepted, as gateways do."""
     answered = []
     for _ in range(attempts):
@@ -285,13 +340,19 @@ def listed(http: httpx.Client, **params: str) -> list[dict]:
 
 def test_fail_first_2_fails_twice_per_body_and_marks_the_retries(make_server) -> None:
     server: BackgroundServer = make_server(answers(fail_first=["2"]))
-    upsert, update = body_of("evolution/v2/messages.upsert.text"), \
-        body_of("evolution/v2/messages.update.read")
+    upsert, update = (
+        body_of("evolution/v2/messages.upsert.text"),
+        body_of("evolution/v2/messages.update.read"),
+    )
     with httpx.Client(base_url=server.url) as http:
         first = send_until_2xx(http, upsert)
         assert [answer.status_code for answer in first] == [500, 500, 200]
-        assert first[0].json() == {"ok": False, "id": 1, "status": 500,
-                                   "reason": "--fail-first 2: failure 1 of 2 for this body"}
+        assert first[0].json() == {
+            "ok": False,
+            "id": 1,
+            "status": 500,
+            "reason": "--fail-first 2: failure 1 of 2 for this body",
+        }
         assert first[1].json()["reason"] == "--fail-first 2: failure 2 of 2 for this body"
         assert first[2].content == b'{"ok":true,"id":3}'
         other = send_until_2xx(http, update)
@@ -300,32 +361,53 @@ def test_fail_first_2_fails_twice_per_body_and_marks_the_retries(make_server) ->
 
         full = listed(http)
         assert [(e["id"], e["retry_of"], e["answer"]["status"]) for e in full] == [
-            (1, None, 500), (2, 1, 500), (3, 1, 200),
-            (4, None, 500), (5, 4, 500), (6, 4, 200), (7, 1, 200)]
-        assert full[1]["answer"] == {"status": 500, "delay_ms": 0,
-                                     "reason": "--fail-first 2: failure 2 of 2 for this body"}
+            (1, None, 500),
+            (2, 1, 500),
+            (3, 1, 200),
+            (4, None, 500),
+            (5, 4, 500),
+            (6, 4, 200),
+            (7, 1, 200),
+        ]
+        assert full[1]["answer"] == {
+            "status": 500,
+            "delay_ms": 0,
+            "reason": "--fail-first 2: failure 2 of 2 for this body",
+        }
         rows = listed(http, view="summary")
-        assert [(row["retry_of"], row["answered"]) for row in rows[:3]] == \
-            [(None, 500), (1, 500), (1, 200)]
+        assert [(row["retry_of"], row["answered"]) for row in rows[:3]] == [
+            (None, 500),
+            (1, 500),
+            (1, 200),
+        ]
         assert [e["id"] for e in listed(http, q="retry:yes")] == [2, 3, 5, 6, 7]
         stats = http.get("/_hookcatcher/api/stats").json()
         assert stats["retries"] == 5
-        assert stats["answers"] == [{
-            "flag": "--fail-first", "given": "2", "selector": None, "value": 2,
-            "says": "--fail-first 2: every capture is answered 500 on the first 2 arrivals of "
-                    "each (non-empty) body, then as the other rules say"}]
+        assert stats["answers"] == [
+            {
+                "flag": "--fail-first",
+                "given": "2",
+                "selector": None,
+                "value": 2,
+                "says": "--fail-first 2: every capture is answered 500 on the first 2 arrivals of "
+                "each (non-empty) body, then as the other rules say",
+            }
+        ]
 
 
 def test_a_per_event_rule_applies_only_to_that_event(make_server) -> None:
     server = make_server(answers(fail_first=["messages.upsert=1"], respond=["whapi=503"]))
     with httpx.Client(base_url=server.url) as http:
-        assert [a.status_code for a in send_until_2xx(
-            http, body_of("evolution/v2/messages.upsert.text"))] == [500, 200]
-        assert [a.status_code for a in send_until_2xx(
-            http, body_of("evolution/v2/messages.update.read"))] == [200]
+        assert [
+            a.status_code
+            for a in send_until_2xx(http, body_of("evolution/v2/messages.upsert.text"))
+        ] == [500, 200]
+        assert [
+            a.status_code
+            for a in send_until_2xx(http, body_of("evolution/v2/messages.update.read"))
+        ] == [200]
         # `whapi` on its own is an event glob, and no event is called that.
-        assert http.post("/webhook", content=body_of("whapi/messages.post.text")).status_code \
-            == 200
+        assert http.post("/webhook", content=body_of("whapi/messages.post.text")).status_code == 200
 
 
 def test_respond_with_a_selector(make_server) -> None:
@@ -333,8 +415,12 @@ def test_respond_with_a_selector(make_server) -> None:
     with httpx.Client(base_url=server.url) as http:
         refused = http.post("/hooks/messages/post", content=body_of("whapi/messages.post.text"))
         assert refused.status_code == 503
-        assert refused.json() == {"ok": False, "id": 1, "status": 503,
-                                  "reason": "--respond provider:whapi=503"}
+        assert refused.json() == {
+            "ok": False,
+            "id": 1,
+            "status": 503,
+            "reason": "--respond provider:whapi=503",
+        }
         empty = http.post("/webhook", content=body_of("evolution/v2/messages.update.read"))
         assert (empty.status_code, empty.content) == (204, b"")
         plain = http.post("/webhook", content=body_of("evolution/v2/messages.upsert.text"))
@@ -367,8 +453,11 @@ def test_delay_holds_the_answer_but_not_the_capture(make_server) -> None:
         wait_for(lambda: listed(http), "the capture in the API")
         assert not sent.done()  # stored and listed while the sender still waits
         (capture,) = listed(http)
-        assert capture["answer"] == {"status": 200, "delay_ms": 400,
-                                     "reason": "--delay messages.upsert=400"}
+        assert capture["answer"] == {
+            "status": 200,
+            "delay_ms": 400,
+            "reason": "--delay messages.upsert=400",
+        }
         answer = sent.result(timeout=10)
         assert time.monotonic() - started >= 0.4
         assert (answer.status_code, answer.content) == (200, b'{"ok":true,"id":1}')
@@ -382,8 +471,9 @@ def test_a_sender_that_hangs_up_during_the_delay_breaks_nothing(make_server) -> 
     host, port = server.url.removeprefix("http://").split(":")
     body = b'{"a": 1}'
     with socket.create_connection((host, int(port)), timeout=10) as sock:
-        sock.sendall(b"POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s"
-                     % (len(body), body))
+        sock.sendall(
+            b"POST /webhook HTTP/1.1\r\nhost: x\r\ncontent-length: %d\r\n\r\n%s" % (len(body), body)
+        )
         with httpx.Client(base_url=server.url) as http:
             wait_for(lambda: listed(http), "the capture in the API")
             sock.setblocking(False)
@@ -405,13 +495,23 @@ def test_headers_and_peer_are_recorded_as_sent(client: httpx.Client) -> None:
     them; a long value, latin-1 bytes and X-Forwarded-For come back exactly, and the remote
     is the peer that connected, not what X-Forwarded-For claims."""
     long_value = "v" * 5000
-    first = post(client, "/h", b"{}", headers={"x-team": "sales", "x-long": long_value,
-                                               "x-forwarded-for": "203.0.113.9"})
-    second = post(client, "/h", b"{}", headers={"x-team": "support", "x-long": long_value,
-                                                "x-latin": "caf\xe9".encode("latin-1")})
+    first = post(
+        client,
+        "/h",
+        b"{}",
+        headers={"x-team": "sales", "x-long": long_value, "x-forwarded-for": "203.0.113.9"},
+    )
+    second = post(
+        client,
+        "/h",
+        b"{}",
+        headers={"x-team": "support", "x-long": long_value, "x-latin": "caf\xe9".encode("latin-1")},
+    )
     assert ["x-team", "sales"] in first["headers"]
     assert ["x-team", "support"] in second["headers"]
-    assert ["x-long", long_value] in first["headers"] and ["x-long", long_value] in second["headers"]
+    assert ["x-long", long_value] in first["headers"] and ["x-long", long_value] in second[
+        "headers"
+    ]
     assert ["x-latin", "caf\xe9"] in second["headers"]
     assert ["x-forwarded-for", "203.0.113.9"] in first["headers"]
     assert first["remote"].startswith("127.0.0.1:")
@@ -419,6 +519,7 @@ def test_headers_and_peer_are_recorded_as_sent(client: httpx.Client) -> None:
 
 def test_received_at_is_utc_to_the_microsecond(client: httpx.Client) -> None:
     from datetime import datetime, timezone
+
     before = datetime.now(timezone.utc)
     stamps = [post(client, "/t", b"{}")["received_at"] for _ in range(3)]
     after = datetime.now(timezone.utc)

@@ -16,7 +16,6 @@ from typing import Any
 
 import httpx
 import pytest
-
 from conftest import TIMEOUT, body_of
 from test_cli import run  # noqa: F401 (a fixture: hookcatcher as a process)
 
@@ -34,18 +33,25 @@ BODIES = [
     b"\xff\xfe\x00binary",  # not UTF-8: base64 in the file
     b"",  # empty
     b'{"t": "\\ud800"}',  # valid JSON whose value has no UTF-8 form (a lone surrogate)
-    b"  {\"spaced\" :\t1 }\r\n",  # JSON whose exact bytes differ from any re-encoding
+    b'  {"spaced" :\t1 }\r\n',  # JSON whose exact bytes differ from any re-encoding
 ]
 
 
 def received(validator: Validator, raw: bytes, path: str = "/webhook") -> Capture:
-    return build_capture(validator, "POST", path, "a=1",
-                         [("content-type", "application/json"), ("x-note", "é")],
-                         "127.0.0.1:5000", raw)
+    return build_capture(
+        validator,
+        "POST",
+        path,
+        "a=1",
+        [("content-type", "application/json"), ("x-note", "é")],
+        "127.0.0.1:5000",
+        raw,
+    )
 
 
-def save_run(path: Path, validator: Validator, bodies: list[bytes],
-             store: Store | None = None) -> Store:
+def save_run(
+    path: Path, validator: Validator, bodies: list[bytes], store: Store | None = None
+) -> Store:
     """One server run that saves: each capture stored (its id given) and then appended."""
     store = store or Store()
     with SessionWriter(path, store.run) as writer:
@@ -66,8 +72,9 @@ def test_round_trip_keeps_every_byte_and_field(tmp_path: Path, validator: Valida
     loaded = load(file)
     assert loaded.problems == () and loaded.skipped == 0 and loaded.runs == 1
     assert [capture.raw for capture in loaded.captures] == BODIES
-    assert [capture.to_json() for capture in loaded.captures] == \
-        [capture.to_json() for capture in store]
+    assert [capture.to_json() for capture in loaded.captures] == [
+        capture.to_json() for capture in store
+    ]
     assert loaded.captures[2].validation.status == "not-json"
     assert loaded.captures[4].body == {"t": "\ufffd"}  # shown as U+FFFD; raw keeps the escape
     assert loaded.summary() == f"loaded 6 captures from {file}"
@@ -80,23 +87,30 @@ def test_lines_are_compact_utf8(tmp_path: Path, validator: Validator) -> None:
     assert b'"raw_encoding":"base64"' in encode(received(validator, BODIES[2]))
 
 
-def test_an_existing_file_gets_a_new_run_and_loses_nothing(tmp_path: Path,
-                                                          validator: Validator) -> None:
+def test_an_existing_file_gets_a_new_run_and_loses_nothing(
+    tmp_path: Path, validator: Validator
+) -> None:
     file = tmp_path / "session.jsonl"
     save_run(file, validator, [b'{"n": 1}', b'{"n": 2}'])
     save_run(file, validator, [b'{"n": 3}', b'{"n": 3}', b'{"n": 4}'])  # ids restart at 1
     loaded = load(file)
     assert loaded.runs == 2 and loaded.problems == ()
     assert [(c.id, c.raw, c.retry_of) for c in loaded.captures] == [
-        (1, b'{"n": 1}', None), (2, b'{"n": 2}', None),
-        (3, b'{"n": 3}', None), (4, b'{"n": 3}', 3), (5, b'{"n": 4}', None)]
+        (1, b'{"n": 1}', None),
+        (2, b'{"n": 2}', None),
+        (3, b'{"n": 3}', None),
+        (4, b'{"n": 3}', 3),
+        (5, b'{"n": 4}', None),
+    ]
     assert loaded.renumbered == 3
-    assert loaded.summary() == f"loaded 5 captures from {file} (3 renumbered to follow the " \
-                               "run before)"
+    assert (
+        loaded.summary() == f"loaded 5 captures from {file} (3 renumbered to follow the run before)"
+    )
 
 
 def test_a_resumed_run_keeps_its_ids_and_its_retries_of_loaded_captures(
-        tmp_path: Path, validator: Validator) -> None:
+    tmp_path: Path, validator: Validator
+) -> None:
     """`serve --load F --save F`: the new run's ids follow the loaded ones, and a retry of a
     loaded capture points at it; reading the file again gives the same ids."""
     file = tmp_path / "session.jsonl"
@@ -106,53 +120,74 @@ def test_a_resumed_run_keeps_its_ids_and_its_retries_of_loaded_captures(
     for capture in load(file).captures:
         store.restore(capture)
     save_run(file, validator, [b'{"n": 2}', b'{"n": 5}'], store)
-    assert [(c.id, c.retry_of) for c in store] == \
-        [(1, None), (2, None), (3, None), (4, 2), (5, None)]
+    assert [(c.id, c.retry_of) for c in store] == [
+        (1, None),
+        (2, None),
+        (3, None),
+        (4, 2),
+        (5, None),
+    ]
     loaded = load(file)
-    assert [(c.id, c.retry_of) for c in loaded.captures] == \
-        [(1, None), (2, None), (3, None), (4, 2), (5, None)]
+    assert [(c.id, c.retry_of) for c in loaded.captures] == [
+        (1, None),
+        (2, None),
+        (3, None),
+        (4, 2),
+        (5, None),
+    ]
     assert (loaded.runs, loaded.renumbered) == (3, 1)
 
 
 def test_a_last_line_cut_short_is_said_so_and_the_next_run_starts_on_a_line_of_its_own(
-        tmp_path: Path, validator: Validator) -> None:
+    tmp_path: Path, validator: Validator
+) -> None:
     file = tmp_path / "session.jsonl"
     save_run(file, validator, BODIES[:3])
     whole = file.read_bytes()
     file.write_bytes(whole[:-40])  # a power cut in the middle of the last line
     loaded = load(file)
     assert [c.id for c in loaded.captures] == [1, 2]
-    assert [str(problem) for problem in loaded.problems] == \
-        [f"{file}:4: cut short (the writer stopped mid-line)"]
+    assert [str(problem) for problem in loaded.problems] == [
+        f"{file}:4: cut short (the writer stopped mid-line)"
+    ]
     save_run(file, validator, [b'{"after": "the crash"}'])
     loaded = load(file)
     assert [c.raw for c in loaded.captures][-1] == b'{"after": "the crash"}'
-    assert [str(problem) for problem in loaded.problems] == \
-        [f"{file}:4: cut short (the writer stopped mid-line)"]
+    assert [str(problem) for problem in loaded.problems] == [
+        f"{file}:4: cut short (the writer stopped mid-line)"
+    ]
 
 
 def test_unreadable_lines_are_named_and_every_good_line_is_loaded(
-        tmp_path: Path, validator: Validator) -> None:
+    tmp_path: Path, validator: Validator
+) -> None:
     store = Store()
     good = [encode(store.add(received(validator, b'{"n": %d}' % n))) for n in range(1, 4)]
     file = tmp_path / "session.jsonl"
-    file.write_bytes(b"".join([
-        good[0],
-        b'{"id": 2, "received_at": oops}\n',
-        good[1],
-        b"[1, 2]\n",
-        b"null\n",
-        b"\n",
-        b'{"id": 7, "method": "POST", "path": "/", "raw": ""}\n',
-        b'{"id": "8", "received_at": "x", "method": "POST", "path": "/", "raw": ""}\n',
-        b'{"text": "\xff"}\n',
-        b'{"id": 9, "received_at": "x", "method": "POST", "path": "/", "raw": "",'
-        b' "headers": [["host"]]}\n',
-        good[2],
-    ]))
+    file.write_bytes(
+        b"".join(
+            [
+                good[0],
+                b'{"id": 2, "received_at": oops}\n',
+                good[1],
+                b"[1, 2]\n",
+                b"null\n",
+                b"\n",
+                b'{"id": 7, "method": "POST", "path": "/", "raw": ""}\n',
+                b'{"id": "8", "received_at": "x", "method": "POST", "path": "/", "raw": ""}\n',
+                b'{"text": "\xff"}\n',
+                b'{"id": 9, "received_at": "x", "method": "POST", "path": "/", "raw": "",'
+                b' "headers": [["host"]]}\n',
+                good[2],
+            ]
+        )
+    )
     loaded = load(file)
-    assert [(c.id, c.raw) for c in loaded.captures] == \
-        [(1, b'{"n": 1}'), (2, b'{"n": 2}'), (3, b'{"n": 3}')]
+    assert [(c.id, c.raw) for c in loaded.captures] == [
+        (1, b'{"n": 1}'),
+        (2, b'{"n": 2}'),
+        (3, b'{"n": 3}'),
+    ]
     assert [str(problem) for problem in loaded.problems] == [
         f"{file}:2: broken JSON at column 26: Expecting value",
         f"{file}:4: not a capture: an array, not a JSON object",
@@ -160,25 +195,30 @@ def test_unreadable_lines_are_named_and_every_good_line_is_loaded(
         f"{file}:7: not a capture: it has no 'received_at' field",
         f"{file}:8: not a capture: 'id' is \"8\", not a whole number",
         f"{file}:9: not UTF-8 text (byte 11)",
-        f"{file}:10: not a capture: headers holds [\"host\"], not a [name, value] pair of text",
+        f'{file}:10: not a capture: headers holds ["host"], not a [name, value] pair of text',
     ]
     assert loaded.problems[0].column == 26
     assert loaded.skipped == 7  # the blank line is no problem
     assert loaded.summary().endswith("(7 lines skipped)")
 
 
-def test_a_run_of_a_newer_format_is_skipped_with_the_reason(tmp_path: Path,
-                                                             validator: Validator) -> None:
+def test_a_run_of_a_newer_format_is_skipped_with_the_reason(
+    tmp_path: Path, validator: Validator
+) -> None:
     file = tmp_path / "session.jsonl"
-    file.write_text('{"hookcatcher_session": 2, "version": "9.0.0", "run": "r2"}\n'
-                    '{"id": 1, "layout": "unknown"}\n'
-                    "not even JSON\n", encoding="utf-8")
+    file.write_text(
+        '{"hookcatcher_session": 2, "version": "9.0.0", "run": "r2"}\n'
+        '{"id": 1, "layout": "unknown"}\n'
+        "not even JSON\n",
+        encoding="utf-8",
+    )
     save_run(file, validator, [b'{"n": 1}'])
     loaded = load(file)
     assert [c.raw for c in loaded.captures] == [b'{"n": 1}']
     assert [str(problem) for problem in loaded.problems] == [
         f"{file}:1: written by hookcatcher 9.0.0 with session format 2; this hookcatcher "
-        "reads format 1: its 2 lines (2-3) are skipped"]
+        "reads format 1: its 2 lines (2-3) are skipped"
+    ]
     assert loaded.skipped == 2
 
 
@@ -213,7 +253,8 @@ def test_a_removed_file_is_made_again(tmp_path: Path, validator: Validator) -> N
 
 
 def test_a_file_moved_away_or_replaced_is_let_go_and_made_again(
-        tmp_path: Path, validator: Validator) -> None:
+    tmp_path: Path, validator: Validator
+) -> None:
     """A rename keeps the file's name count at 1, so only the path tells it is no longer
     the one written to: the moved file keeps what it had, the new one gets the rest."""
     file = tmp_path / "session.jsonl"
@@ -231,8 +272,9 @@ def test_a_file_moved_away_or_replaced_is_let_go_and_made_again(
     assert [c.raw for c in load(archive).captures] == [b'{"n": 1}']
     replaced = load(file)
     assert [(c.id, c.raw) for c in replaced.captures] == [(3, b'{"n": 3}')]
-    assert [str(problem) for problem in replaced.problems] == \
-        [f"{file}:1: cut short (the writer stopped mid-line)"]
+    assert [str(problem) for problem in replaced.problems] == [
+        f"{file}:1: cut short (the writer stopped mid-line)"
+    ]
     assert said == [
         f"hookcatcher: {file} was moved away; saving to a new {file} from capture #2 on",
         f"hookcatcher: {file} was replaced; saving to a new {file} from capture #3 on",
@@ -267,7 +309,8 @@ class FullDisk:
 
 
 def test_a_removed_file_on_a_full_disk_gives_its_space_back_and_saving_goes_on(
-        tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch) -> None:
+    tmp_path: Path, validator: Validator, monkeypatch: pytest.MonkeyPatch
+) -> None:
     """Issue 15: the removed file's descriptor is closed before a new file is made, so
     the new file has room; before, the new file's header could not be written while the
     old file held the disk, and every capture was answered 507 until a restart."""
@@ -275,20 +318,27 @@ def test_a_removed_file_on_a_full_disk_gives_its_space_back_and_saving_goes_on(
     said: list[str] = []
     store = Store()
     disk = FullDisk(monkeypatch)
-    with SessionWriter(file, store.run, say=said.append) as writer, \
-            BackgroundServer(create_app(store, validator, session=writer)) as server, \
-            httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+    with (
+        SessionWriter(file, store.run, say=said.append) as writer,
+        BackgroundServer(create_app(store, validator, session=writer)) as server,
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as http,
+    ):
         assert http.post("/webhook", content=b'{"n": 1}').status_code == 200
         disk.fill(file)
         full = http.post("/webhook", content=b'{"n": 2}')
         file.unlink()  # what a user does to get the space back
         after = [http.post("/webhook", content=b'{"n": %d}' % n) for n in (3, 4, 5)]
-    assert (full.status_code, full.json()["reason"]) == \
-        (507, f"capture 2 was not saved to {file}: No space left on device")
+    assert (full.status_code, full.json()["reason"]) == (
+        507,
+        f"capture 2 was not saved to {file}: No space left on device",
+    )
     assert [answer.status_code for answer in after] == [200, 200, 200]
     loaded = load(file)
-    assert [(c.id, c.raw) for c in loaded.captures] == \
-        [(3, b'{"n": 3}'), (4, b'{"n": 4}'), (5, b'{"n": 5}')]
+    assert [(c.id, c.raw) for c in loaded.captures] == [
+        (3, b'{"n": 3}'),
+        (4, b'{"n": 4}'),
+        (5, b'{"n": 5}'),
+    ]
     assert loaded.runs == 1 and loaded.problems == ()
     assert said == [
         f"hookcatcher: cannot save to {file}: No space left on device; captures are kept in "
@@ -305,24 +355,31 @@ def test_serve_says_on_stderr_that_its_session_file_was_removed(run, tmp_path: P
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         assert http.post("/webhook", content=b'{"n": 1}').json() == {"ok": True, "id": 1}
         file.unlink()
-        assert [http.post("/webhook", content=b'{"n": %d}' % n).status_code
-                for n in (2, 3)] == [200, 200]
-        assert server.read_until("removed", stream="stderr") == \
-            f"hookcatcher: {file} was removed; saving to a new {file} from capture #2 on\n"
+        assert [http.post("/webhook", content=b'{"n": %d}' % n).status_code for n in (2, 3)] == [
+            200,
+            200,
+        ]
+        assert (
+            server.read_until("removed", stream="stderr")
+            == f"hookcatcher: {file} was removed; saving to a new {file} from capture #2 on\n"
+        )
     assert server.stop() == 0
     assert [(c.id, c.raw) for c in load(file).captures] == [(2, b'{"n": 2}'), (3, b'{"n": 3}')]
 
 
 def test_a_capture_that_cannot_be_saved_is_not_acknowledged_and_is_kept(
-        tmp_path: Path, validator: Validator) -> None:
+    tmp_path: Path, validator: Validator
+) -> None:
     folder = tmp_path / "sessions"
     folder.mkdir()
     file = folder / "session.jsonl"
     said: list[str] = []
     store = Store()
-    with SessionWriter(file, store.run, say=said.append) as writer, \
-            BackgroundServer(create_app(store, validator, session=writer)) as server, \
-            httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
+    with (
+        SessionWriter(file, store.run, say=said.append) as writer,
+        BackgroundServer(create_app(store, validator, session=writer)) as server,
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as http,
+    ):
         assert http.post("/webhook", content=b'{"n": 1}').json() == {"ok": True, "id": 1}
         file.unlink()
         folder.rmdir()  # the file cannot be made again
@@ -333,8 +390,12 @@ def test_a_capture_that_cannot_be_saved_is_not_acknowledged_and_is_kept(
     reason = f"capture 2 was not saved to {file}: No such file or directory"
     assert [answer.status_code for answer in refused] == [500, 500]
     assert refused[0].json() == {"ok": False, "id": 2, "status": 500, "reason": reason}
-    assert [(event["id"], event["answer"]["status"]) for event in stored] == \
-        [(1, 200), (2, 500), (3, 500), (4, 200)]
+    assert [(event["id"], event["answer"]["status"]) for event in stored] == [
+        (1, 200),
+        (2, 500),
+        (3, 500),
+        (4, 200),
+    ]
     assert stored[1]["answer"]["reason"] == reason
     assert said == [
         f"hookcatcher: {file} was removed and cannot be made again: No such file or directory; "
@@ -345,8 +406,7 @@ def test_a_capture_that_cannot_be_saved_is_not_acknowledged_and_is_kept(
     assert writer.failed == 2
 
 
-def test_a_full_disk_cuts_a_line_short_answers_507_and_the_next_line_reads(
-        tmp_path: Path) -> None:
+def test_a_full_disk_cuts_a_line_short_answers_507_and_the_next_line_reads(tmp_path: Path) -> None:
     """A real short write: the file-size limit stops a line part-way, as a full disk does."""
     file = tmp_path / "session.jsonl"
     script = textwrap.dedent(f"""
@@ -369,35 +429,44 @@ def test_a_full_disk_cuts_a_line_short_answers_507_and_the_next_line_reads(
         writer.append(capture(3))
         writer.close()
     """)
-    done = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True,
-                          timeout=30)
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, timeout=30
+    )
     assert done.stdout == f"507 capture 2 was not saved to {file}: File too large\n", done.stderr
     loaded = load(file)
     assert [c.id for c in loaded.captures] == [1, 3]
-    assert [str(problem) for problem in loaded.problems] == \
-        [f"{file}:3: cut short (the writer stopped mid-line)"]
+    assert [str(problem) for problem in loaded.problems] == [
+        f"{file}:3: cut short (the writer stopped mid-line)"
+    ]
 
 
 def test_fsync_answers_concurrent_senders_with_every_line_saved(
-        tmp_path: Path, validator: Validator) -> None:
+    tmp_path: Path, validator: Validator
+) -> None:
     file = tmp_path / "session.jsonl"
     store = Store()
-    with SessionWriter(file, store.run, fsync=True) as writer, \
-            BackgroundServer(create_app(store, validator, session=writer)) as server:
+    with (
+        SessionWriter(file, store.run, fsync=True) as writer,
+        BackgroundServer(create_app(store, validator, session=writer)) as server,
+    ):
+
         def send(n: int) -> int:
             with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
-                return sum(http.post("/", content=b'{"n": %d}' % (n * 100 + i)).status_code
-                           == 200 for i in range(25))
+                return sum(
+                    http.post("/", content=b'{"n": %d}' % (n * 100 + i)).status_code == 200
+                    for i in range(25)
+                )
+
         with ThreadPoolExecutor(8) as pool:
             assert sum(pool.map(send, range(8))) == 200
-    assert sorted(c.raw for c in load(file).captures) == \
-        sorted(b'{"n": %d}' % (n * 100 + i) for n in range(8) for i in range(25))
+    assert sorted(c.raw for c in load(file).captures) == sorted(
+        b'{"n": %d}' % (n * 100 + i) for n in range(8) for i in range(25)
+    )
 
 
 def test_the_store_takes_loaded_captures_back_with_their_ids(validator: Validator) -> None:
     store = Store(max_events=3)
-    for capture_id, raw in [(2, b'{"a": 1}'), (5, b'{"b": 2}'), (6, b'{"c": 3}'),
-                            (9, b'{"a": 1}')]:
+    for capture_id, raw in [(2, b'{"a": 1}'), (5, b'{"b": 2}'), (6, b'{"c": 3}'), (9, b'{"a": 1}')]:
         capture = received(validator, raw)
         capture.id = capture_id
         capture.retry_of = 2 if capture_id == 9 else None
@@ -407,8 +476,15 @@ def test_the_store_takes_loaded_captures_back_with_their_ids(validator: Validato
     assert store.first_after(6).id == 9 and store.first_after(2).id == 5
     assert [c.id for c in store.after(5)] == [6, 9]
     stats = store.stats()
-    assert (stats["received"], stats["loaded"], stats["stored"], stats["evicted"],
-            stats["retries"], stats["first_id"], stats["last_id"]) == (4, 4, 3, 1, 1, 5, 9)
+    assert (
+        stats["received"],
+        stats["loaded"],
+        stats["stored"],
+        stats["evicted"],
+        stats["retries"],
+        stats["first_id"],
+        stats["last_id"],
+    ) == (4, 4, 3, 1, 1, 5, 9)
     assert stats["received"] == stats["stored"] + stats["evicted"] + stats["cleared"]
     again = store.add(received(validator, b'{"a": 1}'))  # the same bytes once more
     assert (again.id, again.retry_of) == (10, 2)

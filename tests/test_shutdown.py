@@ -14,18 +14,18 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Callable, Iterator
 
 import httpx
 import pytest
+from rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
+from test_cli import Running
 
 from hookcatcher import cli
 from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS
 from hookcatcher.session import load
-from rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
-from test_cli import Running
 
 DELAY_MS = 800
 
@@ -47,11 +47,15 @@ def serve() -> Iterator[Callable[..., Running]]:
 
 
 def posted(body: bytes) -> bytes:
-    return request_bytes(b"POST", b"/webhook", [
-        (b"Host", b"test"), (b"Content-Length", str(len(body)).encode())], body)
+    return request_bytes(
+        b"POST",
+        b"/webhook",
+        [(b"Host", b"test"), (b"Content-Length", str(len(body)).encode())],
+        body,
+    )
 
 
-def drained(lines: "queue.Queue[str]") -> list[str]:
+def drained(lines: queue.Queue[str]) -> list[str]:
     found = []
     while not lines.empty():
         found.append(lines.get_nowait())
@@ -74,7 +78,7 @@ def test_requests_in_flight_are_answered_and_saved(serve, tmp_path: Path, stop_w
         # One body half sent.
         arriving = socket.create_connection(address, timeout=15)
         request = posted(bodies[3])
-        arriving.sendall(request[:len(request) // 2])
+        arriving.sendall(request[: len(request) // 2])
 
         started = time.monotonic()
         server.process.send_signal(stop_with)
@@ -82,7 +86,7 @@ def test_requests_in_flight_are_answered_and_saved(serve, tmp_path: Path, stop_w
         assert [int(message["id"]) for message in reading.read(3)] == [1, 2, 3]
         with pytest.raises(AssertionError, match="the server closed the stream"):
             reading.read(1)
-        arriving.sendall(request[len(request) // 2:])
+        arriving.sendall(request[len(request) // 2 :])
         with arriving.makefile("rb") as reader:
             last = read_reply(reader)
         arriving.close()
@@ -102,22 +106,24 @@ def test_requests_in_flight_are_answered_and_saved(serve, tmp_path: Path, stop_w
 
 
 @pytest.mark.parametrize("held", ["half a body", "an answer held by --delay"])
-def test_what_the_graceful_window_cannot_finish_is_dropped_without_a_traceback(
-        held: str) -> None:
+def test_what_the_graceful_window_cannot_finish_is_dropped_without_a_traceback(held: str) -> None:
     """A body that stops half way, or an answer held past the window: at its end the
     connection is dropped (the sender sees it go), the process exits 0 and stderr stays
     clean. Old code cancelled the request's task: "Cancel 1 running task(s)" and a
     CancelledError traceback on stderr."""
     delay = ["--delay", "60000"] if held != "half a body" else []
-    process = subprocess.Popen([sys.executable, "-m", "hookcatcher", "serve", "--port", "0",
-                                *delay], stdout=subprocess.PIPE, stderr=subprocess.PIPE,
-                               text=True)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "hookcatcher", "serve", "--port", "0", *delay],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+    )
     try:
         url = _served_at(process)
         request = posted(b'{"event": "messages.upsert", "pad": "' + b"x" * 1000 + b'"}')
         sock = socket.create_connection(address_of(url), timeout=15)
         if held == "half a body":
-            sock.sendall(request[:len(request) // 2])
+            sock.sendall(request[: len(request) // 2])
             # Answered after the server read what came before it: the request is under way.
             assert httpx.get(url + "/_hookcatcher/health").status_code == 200
         else:
@@ -160,7 +166,8 @@ def sigterm_restored() -> Iterator[None]:
 
 
 def test_the_banner_comes_when_a_signal_would_stop_the_server_cleanly(
-        monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sigterm_restored: None) -> None:
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, sigterm_restored: None
+) -> None:
     """The banner says the server is ready, so a supervisor may stop it at once. Today
     SIGTERM still has its default action then (the process dies with -15) and Ctrl+C
     raises outside serve's `try` (-2 and a traceback): seen from outside as a rare race,

@@ -79,8 +79,12 @@ def test_per_event_counts() -> None:
     store.add(build_capture(VALIDATOR, "POST", "/x/messages-upsert", "", [], "", b"{}"))
     store.add(capture())
     per_event = store.stats()["per_event"]
-    assert {"provider": "evolution", "event": "messages.upsert", "received": 1, "invalid": 1} \
-        in per_event
+    assert {
+        "provider": "evolution",
+        "event": "messages.upsert",
+        "received": 1,
+        "invalid": 1,
+    } in per_event
 
 
 def test_limits_must_be_positive() -> None:
@@ -94,8 +98,9 @@ def body(text: str) -> Capture:
 
 def test_a_repeated_body_is_a_retry_of_its_first_arrival() -> None:
     store = Store()
-    first, other, again, third = (store.add(body(text)) for text in ('{"a": 1}', '{"a": 2}',
-                                                                        '{"a": 1}', '{"a": 1}'))
+    first, other, again, third = (
+        store.add(body(text)) for text in ('{"a": 1}', '{"a": 2}', '{"a": 1}', '{"a": 1}')
+    )
     assert (first.retry_of, other.retry_of, again.retry_of, third.retry_of) == (None, None, 1, 1)
     assert store.add(body('{"a":1}')).retry_of is None  # bytes, not meaning: no mark
     assert store.stats()["retries"] == 2
@@ -109,6 +114,7 @@ def test_an_empty_body_repeats_nothing() -> None:
 
 def test_a_hash_collision_is_no_mark(monkeypatch: pytest.MonkeyPatch) -> None:
     from hookcatcher import store as store_module
+
     monkeypatch.setattr(store_module, "hash", lambda value: 7, raising=False)  # every body
     store = Store()
     store.add(body('{"a": 1}'))

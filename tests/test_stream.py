@@ -9,7 +9,6 @@ import time
 from urllib.parse import urlparse
 
 import httpx
-
 from conftest import TIMEOUT, body_of, sse_events
 
 STREAM = "/_hookcatcher/stream"
@@ -17,10 +16,14 @@ STREAM = "/_hookcatcher/stream"
 
 def test_each_capture_is_one_message_with_its_id(server, client) -> None:
     client.post("/before", content=b"{}")  # already stored: not sent without Last-Event-ID
-    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
-            listener.stream("GET", STREAM) as stream:
+    with (
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener,
+        listener.stream("GET", STREAM) as stream,
+    ):
         assert stream.headers["content-type"].startswith("text/event-stream")
-        client.post("/webhook/messages-upsert", content=body_of("evolution/v2/messages.upsert.text"))
+        client.post(
+            "/webhook/messages-upsert", content=body_of("evolution/v2/messages.upsert.text")
+        )
         client.post("/webhook", content=b"broken")
         first, second = sse_events(stream.iter_lines(), 2)
     assert (first["event"], first["id"]) == ("capture", "2")
@@ -48,8 +51,10 @@ def test_reconnect_with_last_event_id_misses_nothing(server, client) -> None:
 
 
 def test_filtered_stream(server, client) -> None:
-    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
-            listener.stream("GET", STREAM, params={"q": "provider:whapi"}) as stream:
+    with (
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener,
+        listener.stream("GET", STREAM, params={"q": "provider:whapi"}) as stream,
+    ):
         client.post("/", content=body_of("evolution/v2/messages.upsert.text"))
         client.post("/", content=body_of("whapi/messages.post.text"))
         (only,) = sse_events(stream.iter_lines(), 1)
@@ -64,8 +69,10 @@ def test_bad_filter_on_the_stream_is_400(client) -> None:
 
 def test_last_event_id_from_another_run_resends_what_is_stored(server, client) -> None:
     client.post("/", content=b"{}")
-    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
-            listener.stream("GET", STREAM, headers={"Last-Event-ID": "9000"}) as stream:
+    with (
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener,
+        listener.stream("GET", STREAM, headers={"Last-Event-ID": "9000"}) as stream,
+    ):
         notice, capture = sse_events(stream.iter_lines(), 2)
     assert notice["event"] == "notice"
     assert "not from this server run" in notice["data"]["message"]
@@ -92,9 +99,9 @@ def test_stalled_client_does_not_hold_up_captures_and_is_told_what_it_lost(make_
     # Now the client reads: it gets what it was being sent, then the truth about the gap.
     received = b""
     deadline = time.monotonic() + 20
+
     def has_whole_lost_message() -> bool:
-        return b"event: lost" in received and \
-            b"\r\n\r\n" in received.split(b"event: lost", 1)[1]
+        return b"event: lost" in received and b"\r\n\r\n" in received.split(b"event: lost", 1)[1]
 
     while not has_whole_lost_message() and time.monotonic() < deadline:
         chunk = stalled.recv(1 << 20)
@@ -112,14 +119,18 @@ def test_stalled_client_does_not_hold_up_captures_and_is_told_what_it_lost(make_
 def test_stream_names_the_server_run_before_any_message(server, client) -> None:
     """A client that reconnects can tell a restarted server (ids begin again) at once."""
     run = client.get("/_hookcatcher/health").json()["run"]
-    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
-            listener.stream("GET", STREAM) as stream:
+    with (
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener,
+        listener.stream("GET", STREAM) as stream,
+    ):
         assert stream.headers["x-hookcatcher-run"] == run
 
 
 def test_summary_stream_sends_list_rows(server, client) -> None:
-    with httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener, \
-            listener.stream("GET", STREAM, params={"view": "summary"}) as stream:
+    with (
+        httpx.Client(base_url=server.url, timeout=TIMEOUT) as listener,
+        listener.stream("GET", STREAM, params={"view": "summary"}) as stream,
+    ):
         client.post("/", content=body_of("whapi/messages.post.text"))
         (row,) = sse_events(stream.iter_lines(), 1)
     listed = client.get("/_hookcatcher/api/events", params={"view": "summary"}).json()["events"]

@@ -8,15 +8,16 @@ from __future__ import annotations
 
 import logging
 import time
+from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
-from typing import Any, Callable
+from typing import Any
 
 import pytest
-
 from fuzzing import ServerErrors
-from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS, BackgroundServer
 from rawhttp import SSEClient, address_of, parse_sse
 from senders import send_concurrently
+
+from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS, BackgroundServer
 
 
 def post(server: BackgroundServer, count: int, padding: int = 0, senders: int = 1) -> None:
@@ -44,17 +45,21 @@ def accounted(messages: list[dict[str, Any]]) -> list[int]:
 def wait_for_clients(server: BackgroundServer, count: int, timeout: float = 10) -> None:
     deadline = time.monotonic() + timeout
     while server.app.hub.clients != count:
-        assert time.monotonic() < deadline, \
+        assert time.monotonic() < deadline, (
             f"{server.app.hub.clients} streams open, expected {count}"
+        )
         time.sleep(0.02)
 
 
 def test_a_stalled_client_gets_the_rest_in_order_and_what_it_lost(
-        make_server: Callable[..., BackgroundServer]) -> None:
+    make_server: Callable[..., BackgroundServer],
+) -> None:
     server = make_server(max_events=500)
-    with SSEClient(server.url, receive_buffer=4096, timeout=30) as stalled, \
-            SSEClient(server.url, "view=summary", timeout=30) as reading, \
-            ThreadPoolExecutor(1) as pool:
+    with (
+        SSEClient(server.url, receive_buffer=4096, timeout=30) as stalled,
+        SSEClient(server.url, "view=summary", timeout=30) as reading,
+        ThreadPoolExecutor(1) as pool,
+    ):
         heard = pool.submit(reading.read, 2_000)  # a client that keeps up, meanwhile
         post(server, 2_000, padding=8_000, senders=10)  # ~16 MB of stream it does not read
         # Everything was acknowledged while it stalled; the other client has it all.
@@ -102,8 +107,9 @@ def test_a_stale_last_event_id_gets_lost_then_every_stored_capture(make_server) 
     assert ids_of(stored) == list(range(21, 31)) and ids_of([live]) == [31]
 
 
-@pytest.mark.parametrize("header", ["abc", "-1", "+3", "1_0", "1.5", "0x10", "", "\u00b2",
-                                    "7; drop"])
+@pytest.mark.parametrize(
+    "header", ["abc", "-1", "+3", "1_0", "1.5", "0x10", "", "\u00b2", "7; drop"]
+)
 def test_a_bogus_last_event_id_gets_a_notice_and_new_captures(server, header: str) -> None:
     post(server, 3)
     with SSEClient(server.url, last_event_id=header) as bogus:
@@ -113,30 +119,40 @@ def test_a_bogus_last_event_id_gets_a_notice_and_new_captures(server, header: st
     assert notice["event"] == "notice"
     assert notice["data"]["message"] == (
         f"Last-Event-ID {header!r} is not a capture id (ids are whole numbers from 1); "
-        "streaming new captures only")
+        "streaming new captures only"
+    )
     assert ids_of([capture]) == [4]
 
 
-@pytest.mark.parametrize("header, shown", [
-    ("9", "9"), ("99999999999999999999999", "99999999999999999999999"),
-    ("9" * 5_000, "9" * 40 + "..."),  # past what int() reads; quoted short
-], ids=["past the newest", "past 2**64", "5000 digits"])
-def test_an_id_from_another_run_resends_every_stored_capture(make_server, header: str,
-                                                             shown: str) -> None:
+@pytest.mark.parametrize(
+    "header, shown",
+    [
+        ("9", "9"),
+        ("99999999999999999999999", "99999999999999999999999"),
+        ("9" * 5_000, "9" * 40 + "..."),  # past what int() reads; quoted short
+    ],
+    ids=["past the newest", "past 2**64", "5000 digits"],
+)
+def test_an_id_from_another_run_resends_every_stored_capture(
+    make_server, header: str, shown: str
+) -> None:
     server = make_server(max_events=3)
     post(server, 5)  # 1 and 2 evicted: no concern of a client from another run
     with SSEClient(server.url, last_event_id=header) as other:
         notice, *stored = other.read(4)
     assert notice["event"] == "notice"
-    assert notice["data"]["message"] == (f"Last-Event-ID {shown} is not from this server run "
-                                         "(newest id is 5); resending every stored capture")
+    assert notice["data"]["message"] == (
+        f"Last-Event-ID {shown} is not from this server run "
+        "(newest id is 5); resending every stored capture"
+    )
     assert [message["event"] for message in stored] == ["capture"] * 3
     assert ids_of(stored) == [3, 4, 5]
 
 
 def test_fifty_clients_at_once_each_get_every_capture_in_order(server) -> None:
-    clients = [SSEClient(server.url, "view=summary" if index % 2 else "").open()
-               for index in range(50)]
+    clients = [
+        SSEClient(server.url, "view=summary" if index % 2 else "").open() for index in range(50)
+    ]
     try:
         wait_for_clients(server, 50)
         post(server, 200, senders=5)
@@ -149,7 +165,8 @@ def test_fifty_clients_at_once_each_get_every_capture_in_order(server) -> None:
 
 
 def test_shutdown_ends_every_stream_at_once_even_a_stalled_one(
-        make_server: Callable[..., BackgroundServer]) -> None:
+    make_server: Callable[..., BackgroundServer],
+) -> None:
     """A client that stopped reading does not hold the server for the graceful window
     (uvicorn would wait it out, then cancel the stream with a logged traceback)."""
     server = make_server()

@@ -4,27 +4,53 @@ joined into a JSON array without decoding anything again."""
 from __future__ import annotations
 
 import json
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
+
+from conftest import fixture
 
 from hookcatcher.capture import Answer, Capture
 from hookcatcher.ingest import build_capture
 from hookcatcher.summary import row_json, rows_json, summary
 from hookcatcher.validation import Validator
 
-from conftest import fixture
+FIELDS = [
+    "id",
+    "received_at",
+    "method",
+    "path",
+    "provider",
+    "event",
+    "instance",
+    "chat",
+    "status",
+    "errors",
+    "warnings",
+    "size",
+    "retry_of",
+    "answered",
+]
 
-FIELDS = ["id", "received_at", "method", "path", "provider", "event", "instance", "chat",
-          "status", "errors", "warnings", "size", "retry_of", "answered"]
 
-
-def captured(validator: Validator, name: str, path: str = "/webhook",
-             change: Callable[[dict[str, Any]], None] | None = None,
-             capture_id: int = 1) -> Capture:
+def captured(
+    validator: Validator,
+    name: str,
+    path: str = "/webhook",
+    change: Callable[[dict[str, Any]], None] | None = None,
+    capture_id: int = 1,
+) -> Capture:
     document = fixture(name)
     if change is not None:
         change(document["body"])
-    capture = build_capture(validator, "POST", path, "", [tuple(h) for h in document["headers"]],
-                            "127.0.0.1:1", json.dumps(document["body"], ensure_ascii=False).encode())
+    capture = build_capture(
+        validator,
+        "POST",
+        path,
+        "",
+        [tuple(h) for h in document["headers"]],
+        "127.0.0.1:1",
+        json.dumps(document["body"], ensure_ascii=False).encode(),
+    )
     capture.id = capture_id
     return capture
 
@@ -34,8 +60,13 @@ def test_summary_of_a_valid_message(validator: Validator) -> None:
     row = summary(capture)
     assert list(row) == FIELDS
     assert row["id"] == 12 and row["received_at"] == capture.received_at
-    assert (row["method"], row["path"], row["provider"], row["event"], row["instance"]) == \
-        ("POST", "/webhook", "evolution", "messages.upsert", "sales")
+    assert (row["method"], row["path"], row["provider"], row["event"], row["instance"]) == (
+        "POST",
+        "/webhook",
+        "evolution",
+        "messages.upsert",
+        "sales",
+    )
     assert row["chat"] == capture.body["data"]["key"]["remoteJid"]
     assert (row["status"], row["errors"], row["warnings"]) == ("valid", 0, 0)
     assert row["size"] == len(capture.raw)
@@ -46,6 +77,7 @@ def test_summary_counts_errors_and_warnings(validator: Validator) -> None:
     def break_it(body: dict[str, Any]) -> None:
         body["data"]["key"]["fromMe"] = "no"
         body["data"]["key"]["id"] = 5
+
     capture = captured(validator, "evolution/v2/messages.upsert.text", change=break_it)
     capture.warnings = ["first", "second"]
     row = summary(capture)
@@ -57,8 +89,12 @@ def test_summary_counts_errors_and_warnings(validator: Validator) -> None:
 def test_summary_of_something_that_is_no_message(validator: Validator) -> None:
     capture = build_capture(validator, "PUT", "/anything", "a=1", [], "127.0.0.1:1", b"\xffnope")
     row = summary(capture)
-    assert (row["provider"], row["event"], row["instance"], row["chat"]) == \
-        ("unknown", None, None, None)
+    assert (row["provider"], row["event"], row["instance"], row["chat"]) == (
+        "unknown",
+        None,
+        None,
+        None,
+    )
     assert (row["status"], row["errors"], row["size"], row["method"]) == ("not-json", 1, 5, "PUT")
 
 
@@ -76,8 +112,11 @@ def test_row_json_is_the_summary_encoded_once(validator: Validator) -> None:
 
 
 def test_row_json_keeps_non_ascii_text_as_utf8(validator: Validator) -> None:
-    capture = captured(validator, "evolution/v2/messages.upsert.text",
-                       change=lambda body: body.update(instance="vendas São Paulo 👋"))
+    capture = captured(
+        validator,
+        "evolution/v2/messages.upsert.text",
+        change=lambda body: body.update(instance="vendas São Paulo 👋"),
+    )
     row = row_json(capture)
     assert summary(capture)["instance"] == "vendas São Paulo 👋"
     assert "São Paulo 👋".encode() in row and b"\\u" not in row

@@ -7,7 +7,6 @@ import json
 from pathlib import Path
 
 import pytest
-
 from conftest import fixture
 
 from hookcatcher.capture import Problem
@@ -45,17 +44,25 @@ def test_wrong_type_missing_field_bad_enum_bad_jid(validator: Validator) -> None
     assert errors == (
         Problem("$.data.key.id", "required field is missing"),
         Problem("$.data.key.remoteJid", 'expected a WhatsApp JID, got string "5511900000001"'),
-        Problem("$.data.messageTimestamp", 'expected a Unix time in seconds, got string "yesterday"'),
-        Problem("$.data.source", 'expected one of "ios", "web", "android", "desktop", "unknown", '
-                                 'got string "blackberry"'),
+        Problem(
+            "$.data.messageTimestamp", 'expected a Unix time in seconds, got string "yesterday"'
+        ),
+        Problem(
+            "$.data.source",
+            'expected one of "ios", "web", "android", "desktop", "unknown", '
+            'got string "blackberry"',
+        ),
     )
 
 
 def test_versions_are_tolerated_not_rejected(validator: Validator) -> None:
     body = upsert()
     body["data"]["messageTimestamp"] = {"low": 1763712000, "high": 0, "unsigned": True}
-    body["data"]["key"].update(remoteJidAlt="5511900000001@s.whatsapp.net", addressingMode="lid",
-                               remoteJid="123456789012345@lid")
+    body["data"]["key"].update(
+        remoteJidAlt="5511900000001@s.whatsapp.net",
+        addressingMode="lid",
+        remoteJid="123456789012345@lid",
+    )
     del body["sender"]  # before the first connection
     assert validator.check("evolution", "messages.upsert", body).status == "valid"
 
@@ -75,7 +82,8 @@ def test_messages_update_needs_an_id_of_either_version(validator: Validator) -> 
     body = copy.deepcopy(fixture("evolution/v2/messages.update.read")["body"])
     del body["data"]["keyId"]
     assert validator.check("evolution", "messages.update", body).errors == (
-        Problem("$.data.keyId", "required field is missing (one of: keyId | id)"),)
+        Problem("$.data.keyId", "required field is missing (one of: keyId | id)"),
+    )
     body["data"]["id"] = "3EB0"  # the v1 name
     assert validator.check("evolution", "messages.update", body).status == "valid"
 
@@ -86,8 +94,10 @@ def test_unknown_event_of_a_known_gateway_is_invalid(validator: Validator) -> No
     result = validator.check("evolution", "messages.upserted", body)
     assert result.status == "invalid"
     assert result.errors[0] == Problem(
-        "$.event", "unknown Evolution API event 'messages.upserted': not in the catalog "
-                   "(see /_hookcatcher/api/catalog)")
+        "$.event",
+        "unknown Evolution API event 'messages.upserted': not in the catalog "
+        "(see /_hookcatcher/api/catalog)",
+    )
 
 
 def test_known_event_without_its_own_schema_checks_the_envelope(tmp_path: Path) -> None:
@@ -118,11 +128,17 @@ def test_json_path_spelling() -> None:
 def test_broken_schema_fails_at_start_with_its_file(tmp_path: Path) -> None:
     folder = tmp_path / "evolution"
     folder.mkdir()
-    (folder / "envelope.json").write_text(json.dumps({
-        "$id": "https://hookcatcher.invalid/schemas/evolution/envelope.json",
-        "properties": {"data": {"$ref": "missing.json"}},
-    }))
-    with pytest.raises(SchemaError, match=r"evolution/envelope.json: \$ref 'missing.json' does not resolve"):
+    (folder / "envelope.json").write_text(
+        json.dumps(
+            {
+                "$id": "https://hookcatcher.invalid/schemas/evolution/envelope.json",
+                "properties": {"data": {"$ref": "missing.json"}},
+            }
+        )
+    )
+    with pytest.raises(
+        SchemaError, match=r"evolution/envelope.json: \$ref 'missing.json' does not resolve"
+    ):
         Validator(tmp_path)
     (folder / "envelope.json").write_text("{not json")
     with pytest.raises(SchemaError, match="envelope.json"):
@@ -133,7 +149,9 @@ def test_field_descriptions_by_path(validator: Validator) -> None:
     fields = validator.fields("evolution/messages.upsert")
     assert fields["$.data"] == "The message, as Evolution's prepareMessage builds it."
     assert "idempotent" in fields["$.data.key.id"]
-    assert validator.describe("evolution/messages.upsert", "$.data.key.fromMe").startswith("true when")
+    assert validator.describe("evolution/messages.upsert", "$.data.key.fromMe").startswith(
+        "true when"
+    )
     assert validator.describe("whapi/envelope", "$.errors[3].code") is None
     assert validator.describe("whapi/envelope", "$.event.type").startswith("The kind of entity")
 
@@ -161,13 +179,19 @@ def _variants(body: object) -> list[object]:
         if isinstance(parts[-1], str):
             found.append(_mutated(body, parts, lambda n, k: n.pop(k)))
         found.append(_mutated(body, parts, lambda n, k: n.__setitem__(k, _other_type(n[k]))))
-        found.append(_mutated(body, parts, lambda n, k: n.__setitem__(k, "NOT-IN-ANY-ENUM")
-                              if isinstance(n[k], str) else None))
+        found.append(
+            _mutated(
+                body,
+                parts,
+                lambda n, k: n.__setitem__(k, "NOT-IN-ANY-ENUM") if isinstance(n[k], str) else None,
+            )
+        )
     return found
 
 
 def test_fast_check_agrees_with_jsonschema_on_every_fixture_and_mutation(
-        validator: Validator, reference: Validator) -> None:
+    validator: Validator, reference: Validator
+) -> None:
     checked = disagreements = 0
     for item in BUNDLED:
         for body in _variants(item.body):
@@ -197,19 +221,31 @@ def test_fast_check_holds_for_valid_bodies_only(validator: Validator) -> None:
     assert not validator.holds("evolution/no-such-schema", upsert())
 
 
-def test_a_schema_the_fast_check_cannot_compile_is_checked_by_jsonschema(
-        tmp_path: Path) -> None:
+def test_a_schema_the_fast_check_cannot_compile_is_checked_by_jsonschema(tmp_path: Path) -> None:
     """A cycle between two files stays a `$ref` after inlining; the fast check would have to
     fetch it, refuses, and jsonschema checks that schema alone, with the same answers."""
     folder = tmp_path / "evolution"
     folder.mkdir()
     base = "https://hookcatcher.invalid/schemas/evolution"
-    (folder / "messages.upsert.json").write_text(json.dumps({
-        "$id": f"{base}/messages.upsert.json", "type": "object", "required": ["data"],
-        "properties": {"data": {"$ref": "tree.json"}}}))
-    (folder / "tree.json").write_text(json.dumps({
-        "$id": f"{base}/tree.json", "type": "object",
-        "properties": {"child": {"$ref": "tree.json"}}}))
+    (folder / "messages.upsert.json").write_text(
+        json.dumps(
+            {
+                "$id": f"{base}/messages.upsert.json",
+                "type": "object",
+                "required": ["data"],
+                "properties": {"data": {"$ref": "tree.json"}},
+            }
+        )
+    )
+    (folder / "tree.json").write_text(
+        json.dumps(
+            {
+                "$id": f"{base}/tree.json",
+                "type": "object",
+                "properties": {"child": {"$ref": "tree.json"}},
+            }
+        )
+    )
     validator = Validator(tmp_path)
     valid = {"event": "messages.upsert", "data": {"child": {"child": {}}}}
     assert not validator.holds("evolution/messages.upsert", valid)

@@ -51,8 +51,7 @@ def create_app(evolution_url: str, api_key: str) -> Starlette:
         except ValueError:
             return JSONResponse({"ok": False, "error": "the body is not JSON"}, status_code=400)
         if not isinstance(payload, dict) or not isinstance(payload.get("data"), (dict, list)):
-            return JSONResponse({"ok": False, "error": "not an Evolution webhook"},
-                                status_code=400)
+            return JSONResponse({"ok": False, "error": "not an Evolution webhook"}, status_code=400)
         event, data = payload.get("event"), payload["data"]
         if event == "messages.update" and isinstance(data, dict):
             request.app.state.receipts.setdefault(data.get("keyId"), []).append(data.get("status"))
@@ -77,16 +76,21 @@ def create_app(evolution_url: str, api_key: str) -> Starlette:
         url = f"{evolution_url.rstrip('/')}/message/sendText/{instance}"
         try:
             async with httpx.AsyncClient(timeout=10) as client:
-                response = await client.post(url, headers={"apikey": api_key},
-                                             json={"number": number, "text": text})
+                response = await client.post(
+                    url, headers={"apikey": api_key}, json={"number": number, "text": text}
+                )
             response.raise_for_status()
         except httpx.HTTPError as exc:
             log.warning("reply to %s not sent: %s", number, exc)
             app.state.unsent.append((number, text))
 
     methods = ["POST"]
-    bot = Starlette(routes=[Route("/webhook", webhook, methods=methods),
-                            Route("/webhook/{event}", webhook, methods=methods)])
+    bot = Starlette(
+        routes=[
+            Route("/webhook", webhook, methods=methods),
+            Route("/webhook/{event}", webhook, methods=methods),
+        ]
+    )
     bot.state.orders = []  # (number, item), the order number is the position + 1
     bot.state.receipts = {}  # message id -> statuses (DELIVERY_ACK, READ...), oldest first
     bot.state.seen = OrderedDict()
@@ -123,5 +127,7 @@ def _phone_number(key: dict[str, Any]) -> str | None:
     return None
 
 
-app = create_app(os.environ.get("EVOLUTION_URL", "http://127.0.0.1:8080"),
-                 os.environ.get("EVOLUTION_API_KEY", ""))
+app = create_app(
+    os.environ.get("EVOLUTION_URL", "http://127.0.0.1:8080"),
+    os.environ.get("EVOLUTION_API_KEY", ""),
+)

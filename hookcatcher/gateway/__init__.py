@@ -16,8 +16,17 @@ from starlette.routing import Route
 from . import codechat, evolution, whapi
 from .webhook import Instance, Plan, UnknownInstance, Webhook, find_instance, plan
 
-__all__ = ["Gateways", "routes", "list_instances", "Instance", "Plan", "UnknownInstance",
-           "Webhook", "find_instance", "plan"]
+__all__ = [
+    "Gateways",
+    "routes",
+    "list_instances",
+    "Instance",
+    "Plan",
+    "UnknownInstance",
+    "Webhook",
+    "find_instance",
+    "plan",
+]
 
 
 class Gateways:
@@ -30,8 +39,7 @@ class Gateways:
 
     def instances(self) -> list[Instance]:
         """Every configured instance, Evolution first, then CodeChat, then Whapi."""
-        return [*self.evolution.instances(), *self.codechat.instances(),
-                *self.whapi.instances()]
+        return [*self.evolution.instances(), *self.codechat.instances(), *self.whapi.instances()]
 
     def webhooks(self, name: str) -> tuple[Webhook, ...]:
         """The webhooks of the instance called `name` or `provider/name`; `UnknownInstance`

@@ -14,8 +14,9 @@ from __future__ import annotations
 import json
 import shlex
 from abc import ABC, abstractmethod
+from collections.abc import Sequence
 from dataclasses import dataclass
-from typing import Any, Sequence
+from typing import Any
 
 import httpx
 
@@ -23,8 +24,17 @@ from .. import catalog
 from . import codechat, evolution, whapi
 from .webhook import Webhook
 
-__all__ = ["GatewayError", "Saved", "GatewayClient", "EvolutionV1", "EvolutionV2",
-           "CodeChatV2", "Whapi", "connect", "HOOK_NAME"]
+__all__ = [
+    "GatewayError",
+    "Saved",
+    "GatewayClient",
+    "EvolutionV1",
+    "EvolutionV2",
+    "CodeChatV2",
+    "Whapi",
+    "connect",
+    "HOOK_NAME",
+]
 
 HOOK_NAME = "hookcatcher"  # the name of the webhook point() adds on CodeChat
 _GIST = 200
@@ -81,8 +91,15 @@ class GatewayClient(ABC):
     key_header = "Authorization: Bearer"  # how the key is sent, for the wrong-key message
     key_name = "$TOKEN"  # how restore_command() shows the key
 
-    def __init__(self, api: str, key: str | None, instance: str, *, timeout: float = 10.0,
-                 transport: httpx.BaseTransport | None = None) -> None:
+    def __init__(
+        self,
+        api: str,
+        key: str | None,
+        instance: str,
+        *,
+        timeout: float = 10.0,
+        transport: httpx.BaseTransport | None = None,
+    ) -> None:
         self.api = api.rstrip("/")
         self.instance = instance
         self._http = httpx.Client(headers=self._auth(key), timeout=timeout, transport=transport)
@@ -97,8 +114,9 @@ class GatewayClient(ABC):
         """The instance's webhook configuration now."""
 
     @abstractmethod
-    def point(self, url: str, events: Sequence[str] | None = None,
-              by_events: bool = False) -> Saved:
+    def point(
+        self, url: str, events: Sequence[str] | None = None, by_events: bool = False
+    ) -> Saved:
         """Make the gateway deliver to `url`: `events` are catalog event names
         (messages.upsert, messages/post; None = every event the gateway has). Evolution (one
         webhook per instance): replaced. CodeChat and Whapi (several per instance/channel):
@@ -130,52 +148,66 @@ class GatewayClient(ABC):
     def _saved(self, document: Any, webhooks: tuple[Webhook, ...]) -> Saved:
         return Saved(self.provider, self.version, self.instance, document, webhooks)
 
-    def _call(self, method: str, path: str, body: Any = None,
-              expect: type | tuple[type, ...] = dict) -> Any:
+    def _call(
+        self, method: str, path: str, body: Any = None, expect: type | tuple[type, ...] = dict
+    ) -> Any:
         """The JSON answer of one request, or a GatewayError that says what came instead."""
         url = self.api + path
         try:
             response = self._http.request(method, url, json=body)
         except httpx.TimeoutException:
-            raise GatewayError(f"{self.title} at {self.api} did not answer {method} {path} in "
-                               "time: check that it is running and that the address is "
-                               "right") from None
+            raise GatewayError(
+                f"{self.title} at {self.api} did not answer {method} {path} in "
+                "time: check that it is running and that the address is "
+                "right"
+            ) from None
         except httpx.HTTPError as exc:
-            raise GatewayError(f"nothing answers at {self.api} ({type(exc).__name__}: "
-                               f"{exc}): is {self.title} running, and is this its "
-                               "address?") from None
+            raise GatewayError(
+                f"nothing answers at {self.api} ({type(exc).__name__}: "
+                f"{exc}): is {self.title} running, and is this its "
+                "address?"
+            ) from None
         if response.status_code in (401, 403):
-            raise GatewayError(f"{self.title} at {self.api} refused the key "
-                               f"({response.status_code} on {method} {path}: "
-                               f"{_gist(response)}): check the key sent as "
-                               f"{self.key_header}")
+            raise GatewayError(
+                f"{self.title} at {self.api} refused the key "
+                f"({response.status_code} on {method} {path}: "
+                f"{_gist(response)}): check the key sent as "
+                f"{self.key_header}"
+            )
         if response.status_code == 404:
             raise self._not_found(method, path, response)
         if response.status_code >= 400:
-            raise GatewayError(f"{self.title} at {self.api} answered {method} {path} with "
-                               f"{response.status_code}: {_gist(response)}")
+            raise GatewayError(
+                f"{self.title} at {self.api} answered {method} {path} with "
+                f"{response.status_code}: {_gist(response)}"
+            )
         try:
             answer = response.json()
         except ValueError:
             answer = _NOT_JSON
         if answer is _NOT_JSON or not isinstance(answer, expect):
-            raise GatewayError(f"{self.title} at {self.api} answered {method} {path} with "
-                               f"{response.status_code} and a body that is not the JSON its "
-                               f"API promises ({_expected(expect)}): {_gist(response)}; is "
-                               "this the gateway's API address?")
+            raise GatewayError(
+                f"{self.title} at {self.api} answered {method} {path} with "
+                f"{response.status_code} and a body that is not the JSON its "
+                f"API promises ({_expected(expect)}): {_gist(response)}; is "
+                "this the gateway's API address?"
+            )
         return answer
 
     def _not_found(self, method: str, path: str, response: httpx.Response) -> GatewayError:
-        return GatewayError(f"{self.title} at {self.api} has no instance {self.instance!r} "
-                            f"(404 on {method} {path}: {_gist(response)}): check the instance "
-                            "name, and that the address is the gateway's API")
+        return GatewayError(
+            f"{self.title} at {self.api} has no instance {self.instance!r} "
+            f"(404 on {method} {path}: {_gist(response)}): check the instance "
+            "name, and that the address is the gateway's API"
+        )
 
     def _curl(self, method: str, path: str, body: Any = None) -> str:
-        words = [f"curl -X {method} {shlex.quote(self.api + path)}",
-                 f'-H "{self._curl_header()}"']
+        words = [f"curl -X {method} {shlex.quote(self.api + path)}", f'-H "{self._curl_header()}"']
         if body is not None:
-            words += ["-H 'Content-Type: application/json'",
-                      f"-d {shlex.quote(json.dumps(body, ensure_ascii=False))}"]
+            words += [
+                "-H 'Content-Type: application/json'",
+                f"-d {shlex.quote(json.dumps(body, ensure_ascii=False))}",
+            ]
         return " ".join(words)
 
     def _curl_header(self) -> str:
@@ -211,8 +243,7 @@ class _Evolution(GatewayClient):
 
     def read(self) -> Saved:
         document = self._find()
-        return self._saved(document, evolution.webhooks_of(self.instance, self.version,
-                                                           document))
+        return self._saved(document, evolution.webhooks_of(self.instance, self.version, document))
 
     def _keys(self, events: Sequence[str] | None) -> list[str]:
         accepted = catalog.EVOLUTION_EVENTS[self.version]
@@ -221,8 +252,10 @@ class _Evolution(GatewayClient):
         keys = [catalog.evolution_key(name) for name in events]
         wrong = [name for name, key in zip(events, keys) if key not in accepted]
         if wrong:
-            raise GatewayError(f"Evolution API {self.version} has no webhook event "
-                               f"{', '.join(wrong)}: its events are {', '.join(accepted)}")
+            raise GatewayError(
+                f"Evolution API {self.version} has no webhook event "
+                f"{', '.join(wrong)}: its events are {', '.join(accepted)}"
+            )
         return list(dict.fromkeys(keys))
 
     def _set(self, body: dict[str, Any]) -> None:
@@ -232,8 +265,10 @@ class _Evolution(GatewayClient):
         answer = self._call("GET", f"/instance/connectionState/{self.instance}")
         state = (answer.get("instance") or {}).get("state") or answer.get("state")
         if not isinstance(state, str):
-            raise GatewayError(f"Evolution API at {self.api} answered the connection state of "
-                               f"{self.instance!r} without a state: {json.dumps(answer)[:_GIST]}")
+            raise GatewayError(
+                f"Evolution API at {self.api} answered the connection state of "
+                f"{self.instance!r} without a state: {json.dumps(answer)[:_GIST]}"
+            )
         return state
 
 
@@ -245,12 +280,19 @@ class EvolutionV1(_Evolution):
     def _find(self) -> Any:
         return self._call("GET", f"/webhook/find/{self.instance}")
 
-    def point(self, url: str, events: Sequence[str] | None = None,
-              by_events: bool = False) -> Saved:
+    def point(
+        self, url: str, events: Sequence[str] | None = None, by_events: bool = False
+    ) -> Saved:
         now = self._find()
-        self._set({"enabled": True, "url": url, "events": self._keys(events),
-                   "webhook_by_events": by_events,
-                   "webhook_base64": bool(now.get("webhook_base64"))})
+        self._set(
+            {
+                "enabled": True,
+                "url": url,
+                "events": self._keys(events),
+                "webhook_by_events": by_events,
+                "webhook_base64": bool(now.get("webhook_base64")),
+            }
+        )
         return self.read()
 
     def restore(self, saved: Saved) -> Saved:
@@ -277,11 +319,20 @@ class EvolutionV2(_Evolution):
         super().__init__(api, key, instance, **options)
         self._pointed: str | None = None  # the URL point() set, for restore_command()
 
-    def point(self, url: str, events: Sequence[str] | None = None,
-              by_events: bool = False) -> Saved:
+    def point(
+        self, url: str, events: Sequence[str] | None = None, by_events: bool = False
+    ) -> Saved:
         self._pointed = url
-        self._set({"webhook": {"enabled": True, "url": url, "events": self._keys(events),
-                               "byEvents": by_events}})
+        self._set(
+            {
+                "webhook": {
+                    "enabled": True,
+                    "url": url,
+                    "events": self._keys(events),
+                    "byEvents": by_events,
+                }
+            }
+        )
         return self.read()
 
     def restore(self, saved: Saved) -> Saved:
@@ -295,10 +346,13 @@ class EvolutionV2(_Evolution):
         now in force (None when there is none)."""
         document = saved.document
         if isinstance(document, dict):
-            hook = {"enabled": document.get("enabled", False), "url": document.get("url", ""),
-                    "events": document.get("events") or [],
-                    "byEvents": bool(document.get("webhookByEvents")),
-                    "base64": bool(document.get("webhookBase64"))}
+            hook = {
+                "enabled": document.get("enabled", False),
+                "url": document.get("url", ""),
+                "events": document.get("events") or [],
+                "byEvents": bool(document.get("webhookByEvents")),
+                "base64": bool(document.get("webhookBase64")),
+            }
             if document.get("headers") is not None:
                 hook["headers"] = document["headers"]
             return {"webhook": hook}
@@ -347,17 +401,22 @@ class CodeChatV2(GatewayClient):
             return _NoWebhooks()
         return super()._not_found(method, path, response)
 
-    def point(self, url: str, events: Sequence[str] | None = None,
-              by_events: bool = False) -> Saved:
+    def point(
+        self, url: str, events: Sequence[str] | None = None, by_events: bool = False
+    ) -> Saved:
         if by_events:
-            raise GatewayError("CodeChat API v2 has no per-event URLs (by-events): every "
-                               "event is posted to the webhook's URL; leave by-events off")
+            raise GatewayError(
+                "CodeChat API v2 has no per-event URLs (by-events): every "
+                "event is posted to the webhook's URL; leave by-events off"
+            )
         flags = _flags(events)
         made = self._call("POST", self._base, {"name": HOOK_NAME, "url": url, "enabled": True})
         webhook_id = made.get("webhookId")
         if not isinstance(webhook_id, str):
-            raise GatewayError(f"CodeChat API at {self.api} created a webhook but its answer "
-                               f"names no webhookId: {json.dumps(made)[:_GIST]}")
+            raise GatewayError(
+                f"CodeChat API at {self.api} created a webhook but its answer "
+                f"names no webhookId: {json.dumps(made)[:_GIST]}"
+            )
         self._added.append(webhook_id)
         if flags is not None:
             self._call("PATCH", f"{self._base}/{webhook_id}/events", flags)
@@ -376,10 +435,13 @@ class CodeChatV2(GatewayClient):
 
     def restore_command(self, saved: Saved) -> str:
         if self._added:
-            return "\n".join(self._curl("DELETE", f"{self._base}/{webhook_id}")
-                             for webhook_id in self._added)
-        return (f"{self._curl('GET', self._base)}\n# then delete the webhook named "
-                f"{HOOK_NAME!r}: " + self._curl("DELETE", f"{self._base}/<webhookId>"))
+            return "\n".join(
+                self._curl("DELETE", f"{self._base}/{webhook_id}") for webhook_id in self._added
+            )
+        return (
+            f"{self._curl('GET', self._base)}\n# then delete the webhook named "
+            f"{HOOK_NAME!r}: " + self._curl("DELETE", f"{self._base}/<webhookId>")
+        )
 
 
 class _NoWebhooks(GatewayError):
@@ -400,8 +462,10 @@ def _flags(events: Sequence[str] | None) -> dict[str, bool] | None:
         else:
             flags[flag] = True
     if wrong:
-        raise GatewayError(f"no CodeChat v2 webhook flag turns on {', '.join(wrong)}: the "
-                           f"flags are {', '.join(codechat.FLAGS)}")
+        raise GatewayError(
+            f"no CodeChat v2 webhook flag turns on {', '.join(wrong)}: the "
+            f"flags are {', '.join(codechat.FLAGS)}"
+        )
     return flags
 
 
@@ -420,11 +484,11 @@ class Whapi(GatewayClient):
         document = self._call("GET", "/settings")
         return self._saved(document, whapi.webhooks_of("", document))
 
-    def point(self, url: str, events: Sequence[str] | None = None,
-              by_events: bool = False) -> Saved:
+    def point(
+        self, url: str, events: Sequence[str] | None = None, by_events: bool = False
+    ) -> Saved:
         hooks = self._call("GET", "/settings").get("webhooks") or []
-        ours = {"url": url, "mode": "path" if by_events else "body",
-                "events": _pairs(events)}
+        ours = {"url": url, "mode": "path" if by_events else "body", "events": _pairs(events)}
         self._call("PATCH", "/settings", {"webhooks": [*hooks, ours]})
         return self.read()
 
@@ -440,21 +504,26 @@ class Whapi(GatewayClient):
         status = answer.get("status")
         text = status.get("text") if isinstance(status, dict) else status
         if not isinstance(text, str):
-            raise GatewayError(f"Whapi.Cloud at {self.api} answered /health without a status "
-                               f"text: {json.dumps(answer)[:_GIST]}")
+            raise GatewayError(
+                f"Whapi.Cloud at {self.api} answered /health without a status "
+                f"text: {json.dumps(answer)[:_GIST]}"
+            )
         return text
 
     def test_delivery(self, url: str) -> str | None:
         """Whapi's `POST /settings/webhook_test`: a one-line result; a GatewayError (with
         Whapi's reason) when the URL did not take the test callback."""
-        answer = self._call("POST", "/settings/webhook_test",
-                            {"type": "messages", "url": url, "mode": "body"})
+        answer = self._call(
+            "POST", "/settings/webhook_test", {"type": "messages", "url": url, "mode": "body"}
+        )
         if answer.get("success") is False or "error" in answer:
-            raise GatewayError(f"Whapi.Cloud's webhook test of {url} failed: "
-                               f"{json.dumps(answer)[:_GIST]}")
+            raise GatewayError(
+                f"Whapi.Cloud's webhook test of {url} failed: {json.dumps(answer)[:_GIST]}"
+            )
         status = answer.get("status")
         return f"Whapi.Cloud's webhook test reached {url}" + (
-            f" (answered {status})" if status is not None else "")
+            f" (answered {status})" if status is not None else ""
+        )
 
 
 def _whapi_body(saved: Saved) -> dict[str, Any]:
@@ -468,18 +537,25 @@ def _pairs(events: Sequence[str] | None) -> list[dict[str, str]]:
     wrong = [name for name in events if catalog.find("whapi", name) is None]
     if wrong:
         known = ", ".join(f"{kind}/{method}" for kind, method in catalog.whapi_pairs())
-        raise GatewayError(f"Whapi.Cloud sends no event {', '.join(wrong)}: its events are "
-                           f"{known}")
-    return [{"type": kind, "method": method}
-            for kind, _, method in (name.partition("/") for name in dict.fromkeys(events))]
+        raise GatewayError(f"Whapi.Cloud sends no event {', '.join(wrong)}: its events are {known}")
+    return [
+        {"type": kind, "method": method}
+        for kind, _, method in (name.partition("/") for name in dict.fromkeys(events))
+    ]
 
 
 # Choosing the client
 
 
-def connect(provider: str, api: str, *, key: str | None, instance: str | None,
-            timeout: float = 10.0, transport: httpx.BaseTransport | None = None
-            ) -> GatewayClient:
+def connect(
+    provider: str,
+    api: str,
+    *,
+    key: str | None,
+    instance: str | None,
+    timeout: float = 10.0,
+    transport: httpx.BaseTransport | None = None,
+) -> GatewayClient:
     """Evolution: `key` is sent as the `apikey` header; v1 or v2 detected from `GET {api}/`
     (the welcome document's `version`, 1.x or 2.x) and, failing that, from the find answer's
     shape. CodeChat v2: `key` is the instance bearer JWT, paths
@@ -505,7 +581,7 @@ def connect(provider: str, api: str, *, key: str | None, instance: str | None,
 
 
 def _evolution_version(probe: EvolutionV2) -> str:
-    """"v1" or "v2": the find answer's shape where it shows one (a webhook is there), else
+    """ "v1" or "v2": the find answer's shape where it shows one (a webhook is there), else
     the welcome document's `version`; v2 when neither says (its find answers null)."""
     found = probe._find()
     if isinstance(found, dict) and "webhook_by_events" in found:

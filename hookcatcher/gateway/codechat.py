@@ -20,8 +20,7 @@ from starlette.routing import Route
 
 from .. import catalog
 from ..capture import Problem
-from ..validation import json_path
-from ..validation import described
+from ..validation import described, json_path
 from .errors import Invalid, Problems, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
@@ -48,22 +47,37 @@ class Hook:
     def response(self, with_events: bool) -> dict[str, Any]:
         """The WebhookResponse; create and update answer it without `WebhookEvents`."""
         answer: dict[str, Any] = {
-            "webhookId": self.webhook_id, "name": self.name, "url": self.url,
-            "enabled": self.enabled, "createdAt": self.created_at,
-            "updatedAt": self.updated_at, "instanceInstanceId": self.instance_id,
+            "webhookId": self.webhook_id,
+            "name": self.name,
+            "url": self.url,
+            "enabled": self.enabled,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "instanceInstanceId": self.instance_id,
         }
         if with_events:
             answer["WebhookEvents"] = {
-                "webhookEventsId": self.events_id, **dict(zip(FLAGS, self.flags, strict=True)),
-                "createdAt": self.created_at, "updatedAt": self.events_updated_at,
+                "webhookEventsId": self.events_id,
+                **dict(zip(FLAGS, self.flags, strict=True)),
+                "createdAt": self.created_at,
+                "updatedAt": self.events_updated_at,
                 "webhookWebhookId": self.webhook_id,
             }
         return answer
 
     def webhook(self) -> Webhook:
         on = tuple(flag for flag, value in zip(FLAGS, self.flags, strict=True) if value)
-        return Webhook("codechat", self.instance_id, "v2", self.webhook_id, self.url,
-                       self.enabled, "single", (), on)
+        return Webhook(
+            "codechat",
+            self.instance_id,
+            "v2",
+            self.webhook_id,
+            self.url,
+            self.enabled,
+            "single",
+            (),
+            on,
+        )
 
 
 class Instances:
@@ -80,8 +94,17 @@ class Instances:
         return self._hooks.get(instance_id, {}).get(webhook_id)
 
     def create(self, instance_id: str, name: str, url: str, enabled: bool) -> Hook:
-        hook = Hook(str(uuid.uuid4()), instance_id, name, url, enabled, _now(), None,
-                    str(uuid.uuid4()), (True,) * len(FLAGS))
+        hook = Hook(
+            str(uuid.uuid4()),
+            instance_id,
+            name,
+            url,
+            enabled,
+            _now(),
+            None,
+            str(uuid.uuid4()),
+            (True,) * len(FLAGS),
+        )
         self._hooks.setdefault(instance_id, {})[hook.webhook_id] = hook
         return hook
 
@@ -93,9 +116,15 @@ class Instances:
         del self._hooks[hook.instance_id][hook.webhook_id]
 
     def instances(self) -> list[Instance]:
-        return [Instance("codechat", instance_id, "v2",
-                         tuple(hook.webhook() for hook in list(hooks.values())))
-                for instance_id, hooks in list(self._hooks.items())]
+        return [
+            Instance(
+                "codechat",
+                instance_id,
+                "v2",
+                tuple(hook.webhook() for hook in list(hooks.values())),
+            )
+            for instance_id, hooks in list(self._hooks.items())
+        ]
 
 
 def webhooks_of(instance_id: str, document: Any) -> tuple[Webhook, ...]:
@@ -104,9 +133,19 @@ def webhooks_of(instance_id: str, document: Any) -> tuple[Webhook, ...]:
     found = []
     for item in document if isinstance(document, list) else ():
         flags = item.get("WebhookEvents") or {}
-        found.append(Webhook("codechat", instance_id, "v2", item.get("webhookId"),
-                             item.get("url") or "", bool(item.get("enabled")), "single", (),
-                             tuple(flag for flag in FLAGS if flags.get(flag) is True)))
+        found.append(
+            Webhook(
+                "codechat",
+                instance_id,
+                "v2",
+                item.get("webhookId"),
+                item.get("url") or "",
+                bool(item.get("enabled")),
+                "single",
+                (),
+                tuple(flag for flag in FLAGS if flags.get(flag) is True),
+            )
+        )
     return tuple(found)
 
 
@@ -126,8 +165,9 @@ def read_webhook(body: Any) -> tuple[str, str, bool]:
         elif not isinstance(value, str):
             problems.append(Problem(json_path([key]), f"{key} must be a string"))
         elif key == "url" and not is_http_url(value):
-            problems.append(Problem("$.url", f"url must be a URL address (http:// or https://), "
-                                             f"got {value!r}"))
+            problems.append(
+                Problem("$.url", f"url must be a URL address (http:// or https://), got {value!r}")
+            )
     enabled = body.get("enabled", False)
     if not isinstance(enabled, bool):
         problems.append(Problem("$.enabled", "enabled must be a boolean value"))
@@ -144,11 +184,17 @@ def read_flags(body: Any) -> tuple[bool, ...]:
     for key, value in body.items():
         where = json_path([key])
         if key not in FLAGS:
-            problems.append(Problem(where, f"property {key} should not exist: the event flags "
-                                           f"are {', '.join(FLAGS)}{did_you_mean(key, FLAGS)}"))
+            problems.append(
+                Problem(
+                    where,
+                    f"property {key} should not exist: the event flags "
+                    f"are {', '.join(FLAGS)}{did_you_mean(key, FLAGS)}",
+                )
+            )
         elif not isinstance(value, bool):
-            problems.append(Problem(where, f"{key} must be a boolean value, got "
-                                           f"{described(value)}"))
+            problems.append(
+                Problem(where, f"{key} must be a boolean value, got {described(value)}")
+            )
     if problems:
         raise Invalid(problems)
     return tuple(body.get(flag, True) for flag in FLAGS)
@@ -163,19 +209,28 @@ def _instances(request: Request) -> Instances:
 
 def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:
     """NestJS's validation error, plus `path`: the JSON path of each message, in order."""
-    return JSONResponse({"statusCode": 400, "message": [p.message for p in problems],
-                         "error": "Bad Request", "path": [p.path for p in problems]},
-                        status_code=400)
+    return JSONResponse(
+        {
+            "statusCode": 400,
+            "message": [p.message for p in problems],
+            "error": "Bad Request",
+            "path": [p.path for p in problems],
+        },
+        status_code=400,
+    )
 
 
 def _not_found(message: str) -> JSONResponse:
-    return JSONResponse({"statusCode": 404, "message": message, "error": "Not Found"},
-                        status_code=404)
+    return JSONResponse(
+        {"statusCode": 404, "message": message, "error": "Not Found"}, status_code=404
+    )
 
 
 def _unknown_instance(instance_id: str) -> JSONResponse:
-    return _not_found(f"instance {instance_id!r} has no webhooks here: create one with "
-                      f"POST /api/v2/instance/{instance_id}/webhook")
+    return _not_found(
+        f"instance {instance_id!r} has no webhooks here: create one with "
+        f"POST /api/v2/instance/{instance_id}/webhook"
+    )
 
 
 def _found(request: Request) -> Hook | JSONResponse:
@@ -187,8 +242,9 @@ def _found(request: Request) -> Hook | JSONResponse:
     hook = _instances(request).hook(instance_id, webhook_id)
     if hook is None:
         known = ", ".join(h.webhook_id for h in hooks) or "none"
-        return _not_found(f"instance {instance_id!r} has no webhook {webhook_id!r} "
-                          f"(its webhooks: {known})")
+        return _not_found(
+            f"instance {instance_id!r} has no webhook {webhook_id!r} (its webhooks: {known})"
+        )
     return hook
 
 

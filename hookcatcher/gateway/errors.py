@@ -8,7 +8,8 @@ the problems are the same kind of thing everywhere: a JSON path and what is wron
 from __future__ import annotations
 
 import difflib
-from typing import Any, Callable, Iterable, TypeVar
+from collections.abc import Callable, Iterable
+from typing import Any, TypeVar
 
 from starlette.requests import Request
 
@@ -50,8 +51,9 @@ class Problems(list[Problem]):
 
     def append(self, problem: Problem) -> None:
         if len(self) >= MAX_PROBLEMS:
-            raise Invalid([*self, Problem("$", f"more problems follow; the first "
-                                               f"{MAX_PROBLEMS} are listed")])
+            raise Invalid(
+                [*self, Problem("$", f"more problems follow; the first {MAX_PROBLEMS} are listed")]
+            )
         super().append(problem)
 
 

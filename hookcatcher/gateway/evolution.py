@@ -12,14 +12,14 @@ with the JSON path of each problem added, and a close match for a misspelt event
 
 from __future__ import annotations
 
-from functools import partial
-
 import secrets
 import string
 import uuid
+from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, replace
 from datetime import datetime, timezone
-from typing import Any, Awaitable, Callable
+from functools import partial
+from typing import Any
 
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -35,8 +35,10 @@ __all__ = ["Stored", "Instances", "read_v1", "read_v2", "webhooks_of", "routes",
 
 # The release each mocked version answers as.
 VERSIONS = {"v1": "1.8.2", "v2": "2.3.6"}
-_V1_KEYS = {"by_events": ("webhook_by_events", "webhookByEvents"),
-            "base64": ("webhook_base64", "webhookBase64")}
+_V1_KEYS = {
+    "by_events": ("webhook_by_events", "webhookByEvents"),
+    "base64": ("webhook_base64", "webhookBase64"),
+}
 
 
 @dataclass(frozen=True, slots=True)
@@ -56,20 +58,41 @@ class Stored:
     updated_at: str
 
     def v2_json(self) -> dict[str, Any]:
-        return {"id": self.id, "url": self.url, "headers": self.headers,
-                "enabled": self.enabled, "events": list(self.events),
-                "webhookByEvents": self.by_events, "webhookBase64": self.base64,
-                "createdAt": self.created_at, "updatedAt": self.updated_at,
-                "instanceId": self.instance_id}
+        return {
+            "id": self.id,
+            "url": self.url,
+            "headers": self.headers,
+            "enabled": self.enabled,
+            "events": list(self.events),
+            "webhookByEvents": self.by_events,
+            "webhookBase64": self.base64,
+            "createdAt": self.created_at,
+            "updatedAt": self.updated_at,
+            "instanceId": self.instance_id,
+        }
 
     def v1_json(self) -> dict[str, Any]:
-        return {"enabled": self.enabled, "url": self.url, "events": list(self.events),
-                "webhook_by_events": self.by_events, "webhook_base64": self.base64}
+        return {
+            "enabled": self.enabled,
+            "url": self.url,
+            "events": list(self.events),
+            "webhook_by_events": self.by_events,
+            "webhook_base64": self.base64,
+        }
 
     def webhook(self, name: str) -> Webhook:
         headers = tuple((key, _header_text(value)) for key, value in (self.headers or {}).items())
-        return Webhook("evolution", name, self.version, None, self.url, self.enabled,
-                       "by-events" if self.by_events else "single", headers, self.events)
+        return Webhook(
+            "evolution",
+            name,
+            self.version,
+            None,
+            self.url,
+            self.enabled,
+            "by-events" if self.by_events else "single",
+            headers,
+            self.events,
+        )
 
 
 def _header_text(value: Any) -> str:
@@ -101,8 +124,14 @@ class Instances:
             stored = replace(old, updated_at=now, **fields)
         else:
             defaults = {"headers": None, "by_events": False, "base64": False}
-            stored = Stored(version=version, id=_cuid(), instance_id=instance_id,
-                            created_at=now, updated_at=now, **{**defaults, **fields})
+            stored = Stored(
+                version=version,
+                id=_cuid(),
+                instance_id=instance_id,
+                created_at=now,
+                updated_at=now,
+                **{**defaults, **fields},
+            )
         self._stored[name] = stored
         return stored
 
@@ -117,8 +146,10 @@ class Instances:
         self._logged_out.add(name)
 
     def instances(self) -> list[Instance]:
-        return [Instance("evolution", name, stored.version, (stored.webhook(name),))
-                for name, stored in list(self._stored.items())]
+        return [
+            Instance("evolution", name, stored.version, (stored.webhook(name),))
+            for name, stored in list(self._stored.items())
+        ]
 
 
 def _now() -> str:
@@ -147,9 +178,19 @@ def webhooks_of(name: str, version: str, document: Any) -> tuple[Webhook, ...]:
     if not enabled and not url:
         return ()
     pairs = tuple((key, _header_text(value)) for key, value in (headers or {}).items())
-    return (Webhook("evolution", name, version, None, url, enabled,
-                    "by-events" if by_events else "single", pairs,
-                    tuple(document.get("events") or ())),)
+    return (
+        Webhook(
+            "evolution",
+            name,
+            version,
+            None,
+            url,
+            enabled,
+            "by-events" if by_events else "single",
+            pairs,
+            tuple(document.get("events") or ()),
+        ),
+    )
 
 
 # Reading set bodies. Messages follow the jsonschema library Evolution validates with
@@ -165,8 +206,9 @@ def _child(path: str, key: str | int) -> str:
     return json_path([key]).replace("$", path, 1)
 
 
-def _typed(problems: list[Problem], body: dict[str, Any], path: str, key: str,
-           kind: type, kind_name: str) -> Any:
+def _typed(
+    problems: list[Problem], body: dict[str, Any], path: str, key: str, kind: type, kind_name: str
+) -> Any:
     """The value at `key` if it has the type, else None and a problem (absent is fine;
     null is not, as in jsonschema)."""
     value = body.get(key)
@@ -180,12 +222,12 @@ def _typed(problems: list[Problem], body: dict[str, Any], path: str, key: str,
 def _required(problems: list[Problem], body: dict[str, Any], path: str, *keys: str) -> None:
     for key in keys:
         if key not in body:
-            problems.append(Problem(_child(path, key),
-                                    f'{_name(path)} requires property "{key}"'))
+            problems.append(Problem(_child(path, key), f'{_name(path)} requires property "{key}"'))
 
 
-def _events(problems: list[Problem], body: dict[str, Any], path: str,
-            version: str) -> tuple[str, ...] | None:
+def _events(
+    problems: list[Problem], body: dict[str, Any], path: str, version: str
+) -> tuple[str, ...] | None:
     events = _typed(problems, body, path, "events", list, "array")
     if events is None:
         return None
@@ -195,8 +237,13 @@ def _events(problems: list[Problem], body: dict[str, Any], path: str,
         if not isinstance(key, str):
             problems.append(Problem(where, f"{_name(where)} is not of a type(s) string"))
         elif key not in accepted:
-            problems.append(Problem(where, f"{_name(where)} is not one of enum values: "
-                                           f"{','.join(accepted)}{_hint(key, version)}"))
+            problems.append(
+                Problem(
+                    where,
+                    f"{_name(where)} is not one of enum values: "
+                    f"{','.join(accepted)}{_hint(key, version)}",
+                )
+            )
     return tuple(events)
 
 
@@ -216,8 +263,13 @@ def _url(problems: list[Problem], body: dict[str, Any], path: str, may_be_empty:
     if url == "":
         problems.append(Problem(where, 'The "url" cannot be empty'))
     elif not is_http_url(url):
-        problems.append(Problem(where, f'Invalid "url" property: {_name(where)} must be an '
-                                       f"http:// or https:// URL with a host, got {url!r}"))
+        problems.append(
+            Problem(
+                where,
+                f'Invalid "url" property: {_name(where)} must be an '
+                f"http:// or https:// URL with a host, got {url!r}",
+            )
+        )
     return url
 
 
@@ -252,8 +304,14 @@ def read_v2(body: Any) -> dict[str, Any]:
         raise Invalid(problems)
     # webhook.controller.ts: a disabled webhook keeps no events; enabled with none is all.
     chosen = () if not enabled else (events or catalog.EVOLUTION_EVENTS["v2"])
-    fields = {"enabled": enabled, "url": url, "events": tuple(chosen), "headers": headers,
-              "by_events": by_events, "base64": base64}
+    fields = {
+        "enabled": enabled,
+        "url": url,
+        "events": tuple(chosen),
+        "headers": headers,
+        "by_events": by_events,
+        "base64": base64,
+    }
     return {key: value for key, value in fields.items() if value is not None}
 
 
@@ -266,14 +324,21 @@ def read_v1(body: Any, guessed: bool = False) -> tuple[dict[str, Any], dict[str,
     _required(problems, body, "$", "enabled", "url")
     enabled = _typed(problems, body, "$", "enabled", bool, "boolean")
     url = _url(problems, body, "$", may_be_empty=enabled is False) if "url" in body else ""
-    flags = {field: any([_typed(problems, body, "$", key, bool, "boolean") for key in keys])
-             for field, keys in _V1_KEYS.items()}
+    flags = {
+        field: any([_typed(problems, body, "$", key, bool, "boolean") for key in keys])
+        for field, keys in _V1_KEYS.items()
+    }
     events = _events(problems, body, "$", "v1")
     if problems:
         if guessed:
-            problems.append(Problem("$", 'read as an Evolution v1 (flat) body because it has no '
-                                         '"webhook" property; a v2 body is {"webhook": '
-                                         '{"enabled": true, "url": "...", "events": [...]}}'))
+            problems.append(
+                Problem(
+                    "$",
+                    "read as an Evolution v1 (flat) body because it has no "
+                    '"webhook" property; a v2 body is {"webhook": '
+                    '{"enabled": true, "url": "...", "events": [...]}}',
+                )
+            )
         raise Invalid(problems)
     if enabled:
         chosen = events or catalog.EVOLUTION_EVENTS["v1"]
@@ -292,9 +357,17 @@ def _instances(request: Request) -> Instances:
 
 def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:
     """Evolution's error body, plus `path`: the JSON path of each message, in order."""
-    return JSONResponse({"status": 400, "error": "Bad Request",
-                         "response": {"message": [p.message for p in problems],
-                                      "path": [p.path for p in problems]}}, status_code=400)
+    return JSONResponse(
+        {
+            "status": 400,
+            "error": "Bad Request",
+            "response": {
+                "message": [p.message for p in problems],
+                "path": [p.path for p in problems],
+            },
+        },
+        status_code=400,
+    )
 
 
 def _read_set(version: str | None, body: Any) -> tuple[str, Any]:
@@ -317,8 +390,7 @@ def _set(version: str | None) -> Callable[[Request], Awaitable[Response]]:
             return JSONResponse(stored.v2_json(), status_code=201)
         fields, echo = read
         _instances(request).set(name, "v1", fields)
-        return JSONResponse({"webhook": {"instanceName": name, "webhook": echo}},
-                            status_code=201)
+        return JSONResponse({"webhook": {"instanceName": name, "webhook": echo}}, status_code=201)
 
     return set_webhook
 
@@ -328,14 +400,29 @@ def _find(version: str | None) -> Callable[[Request], Awaitable[Response]]:
         name = request.path_params["instance"]
         stored = _instances(request).get(name)
         if stored is not None and version is not None and stored.version != version:
-            return _bad_request((Problem("$", (
-                f"instance {name!r} was configured through Evolution {stored.version} "
-                f"(/{stored.version}/webhook/set/{name}): find it at "
-                f"/{stored.version}/webhook/find/{name} or /webhook/find/{name}")),))
+            return _bad_request(
+                (
+                    Problem(
+                        "$",
+                        (
+                            f"instance {name!r} was configured through Evolution {stored.version} "
+                            f"(/{stored.version}/webhook/set/{name}): find it at "
+                            f"/{stored.version}/webhook/find/{name} or /webhook/find/{name}"
+                        ),
+                    ),
+                )
+            )
         if stored is None:
             if version == "v1":
-                return JSONResponse({"enabled": False, "url": "", "events": [],
-                                     "webhook_by_events": False, "webhook_base64": False})
+                return JSONResponse(
+                    {
+                        "enabled": False,
+                        "url": "",
+                        "events": [],
+                        "webhook_by_events": False,
+                        "webhook_base64": False,
+                    }
+                )
             return JSONResponse(None)
         return JSONResponse(stored.v1_json() if stored.version == "v1" else stored.v2_json())
 
@@ -344,8 +431,14 @@ def _find(version: str | None) -> Callable[[Request], Awaitable[Response]]:
 
 def _missing(name: str) -> JSONResponse:
     """Evolution's answer for an instance it does not have."""
-    return JSONResponse({"status": 404, "error": "Not Found", "response": {
-        "message": [f'The "{name}" instance does not exist']}}, status_code=404)
+    return JSONResponse(
+        {
+            "status": 404,
+            "error": "Not Found",
+            "response": {"message": [f'The "{name}" instance does not exist']},
+        },
+        status_code=404,
+    )
 
 
 async def _connection_state(request: Request) -> Response:
@@ -361,15 +454,18 @@ async def _logout(request: Request) -> Response:
     if _instances(request).state(name) is None:
         return _missing(name)
     _instances(request).logout(name)
-    return JSONResponse({"status": "SUCCESS", "error": False,
-                         "response": {"message": "Instance logged out"}})
+    return JSONResponse(
+        {"status": "SUCCESS", "error": False, "response": {"message": "Instance logged out"}}
+    )
 
 
 def _welcome(version: str) -> Callable[[Request], Awaitable[Response]]:
     async def welcome(request: Request) -> Response:
-        document: dict[str, Any] = {"status": 200,
-                                    "message": "Welcome to the Evolution API, it is working!",
-                                    "version": VERSIONS[version]}
+        document: dict[str, Any] = {
+            "status": 200,
+            "message": "Welcome to the Evolution API, it is working!",
+            "version": VERSIONS[version],
+        }
         if version == "v2":
             document["clientName"] = "evolution_exchange"
         document["documentation"] = "https://doc.evolution-api.com"
@@ -389,8 +485,9 @@ def routes() -> list[Route]:
             Route(f"{base}/", _welcome(version or "v2"), methods=["GET"]),
             Route(f"{base}/webhook/set/{{instance}}", _set(version), methods=["POST"]),
             Route(f"{base}/webhook/find/{{instance}}", _find(version), methods=["GET"]),
-            Route(f"{base}/instance/connectionState/{{instance}}", _connection_state,
-                  methods=["GET"]),
+            Route(
+                f"{base}/instance/connectionState/{{instance}}", _connection_state, methods=["GET"]
+            ),
             # Evolution's logout is a DELETE; POST is taken too, for scripts that use it.
             Route(f"{base}/instance/logout/{{instance}}", _logout, methods=["DELETE", "POST"]),
         ]

@@ -17,15 +17,24 @@ import hashlib
 import hmac
 import json
 import time
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, replace
-from typing import Any, Iterable, Mapping, Sequence
+from typing import Any
 
 from .. import catalog
 from ..capture import Capture
 from ..outgoing import Outgoing, ReplayError, request_for, with_headers
 
-__all__ = ["Webhook", "Instance", "UnknownInstance", "find_instance", "Plan", "plan",
-           "jwt_hs256", "JWT_LIFETIME"]
+__all__ = [
+    "Webhook",
+    "Instance",
+    "UnknownInstance",
+    "find_instance",
+    "Plan",
+    "plan",
+    "jwt_hs256",
+    "JWT_LIFETIME",
+]
 
 JWT_LIFETIME = 600  # seconds; Evolution 2.3's webhook JWT
 _WHAPI_MODES = {"single": None, "path": "path", "method": "method"}
@@ -59,7 +68,7 @@ class Webhook:
         }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Webhook":
+    def from_json(cls, data: Mapping[str, Any]) -> Webhook:
         return cls(
             provider=data["provider"],
             instance=data["instance"],
@@ -88,13 +97,21 @@ class Instance:
         return f"{self.provider}/{self.name}"
 
     def to_json(self) -> dict[str, Any]:
-        return {"provider": self.provider, "instance": self.name, "version": self.version,
-                "webhooks": [webhook.to_json() for webhook in self.webhooks]}
+        return {
+            "provider": self.provider,
+            "instance": self.name,
+            "version": self.version,
+            "webhooks": [webhook.to_json() for webhook in self.webhooks],
+        }
 
     @classmethod
-    def from_json(cls, data: Mapping[str, Any]) -> "Instance":
-        return cls(data["provider"], data["instance"], data.get("version", ""),
-                   tuple(Webhook.from_json(item) for item in data.get("webhooks", [])))
+    def from_json(cls, data: Mapping[str, Any]) -> Instance:
+        return cls(
+            data["provider"],
+            data["instance"],
+            data.get("version", ""),
+            tuple(Webhook.from_json(item) for item in data.get("webhooks", [])),
+        )
 
 
 class UnknownInstance(LookupError):
@@ -111,15 +128,17 @@ def find_instance(instances: Iterable[Instance], name: str) -> Instance:
     if not known:
         raise UnknownInstance(
             f"no instance {name!r}: no gateway instance is configured yet; let the app set one "
-            "up under /_gateway/ (for example POST /_gateway/evolution/webhook/set/<instance>)")
+            "up under /_gateway/ (for example POST /_gateway/evolution/webhook/set/<instance>)"
+        )
     provider, slash, _ = name.partition("/")
     if slash and provider in catalog.PROVIDERS:
         found = [instance for instance in known if instance.key == name]
     else:
         found = [instance for instance in known if instance.name == name]
     if not found:
-        close = difflib.get_close_matches(name.rpartition("/")[2],
-                                          [item.name for item in known], n=1)
+        close = difflib.get_close_matches(
+            name.rpartition("/")[2], [item.name for item in known], n=1
+        )
         hint = f" (did you mean {close[0]}?)" if close else ""
         raise UnknownInstance(f"no instance {name!r} is configured{hint}; configured: {listed}")
     if len(found) > 1:
@@ -146,8 +165,9 @@ def plan(webhooks: Sequence[Webhook], capture: Capture) -> Plan:
     if capture.provider != first.provider:
         return Plan((), (_other_gateway(capture, first),))
     if not capture.event:
-        return Plan((), (f"the capture names no event, so {_title(first.provider)} would "
-                         "not send it",))
+        return Plan(
+            (), (f"the capture names no event, so {_title(first.provider)} would not send it",)
+        )
     requests: list[Outgoing] = []
     skipped: list[str] = []
     deliver = {"evolution": _evolution, "codechat": _codechat, "whapi": _whapi}[first.provider]
@@ -156,8 +176,11 @@ def plan(webhooks: Sequence[Webhook], capture: Capture) -> Plan:
         if isinstance(outcome, Outgoing):
             requests.append(outcome)
         else:
-            skipped.append(outcome if first.provider == "evolution"
-                           else f"webhook {webhook.id} ({webhook.url or 'no URL'}): {outcome}")
+            skipped.append(
+                outcome
+                if first.provider == "evolution"
+                else f"webhook {webhook.id} ({webhook.url or 'no URL'}): {outcome}"
+            )
     return Plan(tuple(requests), tuple(skipped))
 
 
@@ -167,11 +190,16 @@ def _title(provider: str) -> str:
 
 
 def _other_gateway(capture: Capture, webhook: Webhook) -> str:
-    came = ("an unrecognised sender" if capture.provider not in catalog.PROVIDERS
-            else _title(capture.provider))
-    return (f"the capture came from {came}, but {webhook.provider}/{webhook.instance} is "
-            f"{_article(_title(webhook.provider))} instance: only "
-            f"{_title(webhook.provider)} events are sent to it")
+    came = (
+        "an unrecognised sender"
+        if capture.provider not in catalog.PROVIDERS
+        else _title(capture.provider)
+    )
+    return (
+        f"the capture came from {came}, but {webhook.provider}/{webhook.instance} is "
+        f"{_article(_title(webhook.provider))} instance: only "
+        f"{_title(webhook.provider)} events are sent to it"
+    )
 
 
 def _article(title: str) -> str:
@@ -188,14 +216,22 @@ def _evolution(webhook: Webhook, capture: Capture, event: str) -> Outgoing | str
         return never
     key = catalog.evolution_key(event)
     if key not in catalog.EVOLUTION_EVENTS.get(webhook.version, ()):
-        return (f"{event} cannot be subscribed in Evolution API {webhook.version}: {key} is "
-                "not among the events /webhook/set accepts")
+        return (
+            f"{event} cannot be subscribed in Evolution API {webhook.version}: {key} is "
+            "not among the events /webhook/set accepts"
+        )
     if key not in webhook.events:
         subscribed = ", ".join(webhook.events) or "none"
-        return (f"{event} is not subscribed: add {key} to the instance's events "
-                f"(subscribed: {subscribed})")
-    return _build(webhook, capture, by_events=webhook.mode == "by-events",
-                  headers=_evolution_headers(webhook.headers))
+        return (
+            f"{event} is not subscribed: add {key} to the instance's events "
+            f"(subscribed: {subscribed})"
+        )
+    return _build(
+        webhook,
+        capture,
+        by_events=webhook.mode == "by-events",
+        headers=_evolution_headers(webhook.headers),
+    )
 
 
 def _evolution_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, str]]:
@@ -206,7 +242,8 @@ def _evolution_headers(headers: tuple[tuple[str, str], ...]) -> list[tuple[str, 
         key = sent.pop("jwt_key")
         now = int(time.time())
         sent["Authorization"] = "Bearer " + jwt_hs256(
-            key, {"iat": now, "exp": now + JWT_LIFETIME, "app": "evolution", "action": "webhook"})
+            key, {"iat": now, "exp": now + JWT_LIFETIME, "app": "evolution", "action": "webhook"}
+        )
     return list(sent.items())
 
 
@@ -222,8 +259,10 @@ def _codechat(webhook: Webhook, capture: Capture, event: str) -> Outgoing | str:
         sent = _build(webhook, capture)
         if isinstance(sent, str):
             return sent
-        return replace(sent, note=f"{event} has no flag among CodeChat v2's webhook events, "
-                                  "so no setting stops it")
+        return replace(
+            sent,
+            note=f"{event} has no flag among CodeChat v2's webhook events, so no setting stops it",
+        )
     if flag not in webhook.events:
         return f'{event} is not subscribed: set "{flag}": true with PATCH {where}/events'
     return _build(webhook, capture)
@@ -233,20 +272,32 @@ def _whapi(webhook: Webhook, capture: Capture, event: str) -> Outgoing | str:
     if event not in webhook.events:
         kind, _, method = event.partition("/")
         subscribed = ", ".join(webhook.events) or "none"
-        return (f'{event} is not subscribed: add {{"type": "{kind}", "method": "{method}"}} '
-                f"to its events (subscribed: {subscribed})")
-    return _build(webhook, capture, by_events=webhook.mode != "single",
-                  whapi_mode=_WHAPI_MODES.get(webhook.mode))
+        return (
+            f'{event} is not subscribed: add {{"type": "{kind}", "method": "{method}"}} '
+            f"to its events (subscribed: {subscribed})"
+        )
+    return _build(
+        webhook,
+        capture,
+        by_events=webhook.mode != "single",
+        whapi_mode=_WHAPI_MODES.get(webhook.mode),
+    )
 
 
-def _build(webhook: Webhook, capture: Capture, *, by_events: bool = False,
-           whapi_mode: str | None = None,
-           headers: Iterable[tuple[str, str]] | None = None) -> Outgoing | str:
+def _build(
+    webhook: Webhook,
+    capture: Capture,
+    *,
+    by_events: bool = False,
+    whapi_mode: str | None = None,
+    headers: Iterable[tuple[str, str]] | None = None,
+) -> Outgoing | str:
     """The request at the configured URL, per event where the mode says so. A single URL
     is always a POST, whatever method the capture itself came with."""
     try:
-        outgoing = request_for(capture, webhook.url, by_events=by_events,
-                               whapi_mode=whapi_mode, exact=True)
+        outgoing = request_for(
+            capture, webhook.url, by_events=by_events, whapi_mode=whapi_mode, exact=True
+        )
     except ReplayError as exc:
         return str(exc)
     if not by_events:
@@ -256,6 +307,7 @@ def _build(webhook: Webhook, capture: Capture, *, by_events: bool = False,
 
 def jwt_hs256(secret: str, payload: Mapping[str, Any]) -> str:
     """A compact JWT signed with HMAC-SHA256, as jsonwebtoken's `sign` writes it."""
+
     def encoded(part: Mapping[str, Any]) -> str:
         text = json.dumps(part, separators=(",", ":")).encode()
         return base64.urlsafe_b64encode(text).rstrip(b"=").decode("ascii")

@@ -12,7 +12,8 @@ Errors are Whapi's `{"error": {"code", "message", "details"}}`, each problem wit
 from __future__ import annotations
 
 import time
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import httpx
 from starlette.requests import Request
@@ -21,8 +22,7 @@ from starlette.routing import Route
 
 from .. import catalog
 from ..capture import Problem
-from ..validation import json_path
-from ..validation import described
+from ..validation import described, json_path
 from .errors import Invalid, Problems, did_you_mean, is_http_url, read_json
 from .webhook import Instance, Webhook
 
@@ -52,8 +52,10 @@ class Channels:
         return _empty()
 
     def instances(self) -> list[Instance]:
-        return [Instance("whapi", channel, "", webhooks_of(channel, settings))
-                for channel, settings in list(self._settings.items())]
+        return [
+            Instance("whapi", channel, "", webhooks_of(channel, settings))
+            for channel, settings in list(self._settings.items())
+        ]
 
 
 def _empty() -> dict[str, Any]:
@@ -68,11 +70,24 @@ def webhooks_of(channel: str, settings: Any) -> tuple[Webhook, ...]:
     for index, hook in enumerate(webhooks if isinstance(webhooks, list) else ()):
         mode = hook.get("mode", "body")
         events = hook.get("events")
-        pairs = ([(event.get("type"), event.get("method")) for event in events]
-                 if isinstance(events, list) else catalog.WHAPI_DEFAULT_EVENTS)
-        found.append(Webhook("whapi", channel, "", str(index), hook.get("url") or "", True,
-                             _MODES.get(mode, mode), tuple((hook.get("headers") or {}).items()),
-                             tuple(f"{kind}/{method}" for kind, method in pairs)))
+        pairs = (
+            [(event.get("type"), event.get("method")) for event in events]
+            if isinstance(events, list)
+            else catalog.WHAPI_DEFAULT_EVENTS
+        )
+        found.append(
+            Webhook(
+                "whapi",
+                channel,
+                "",
+                str(index),
+                hook.get("url") or "",
+                True,
+                _MODES.get(mode, mode),
+                tuple((hook.get("headers") or {}).items()),
+                tuple(f"{kind}/{method}" for kind, method in pairs),
+            )
+        )
     return tuple(found)
 
 
@@ -88,12 +103,14 @@ def _between(low: int, high: int) -> Callable[[Any], str | None]:
         if isinstance(value, int) and not isinstance(value, bool) and low <= value <= high:
             return None
         return f"expected a whole number from {low} to {high}, got {described(value)}"
+
     return check
 
 
 def _of_type(kind: type, name: str) -> Callable[[Any], str | None]:
     def check(value: Any) -> str | None:
         return None if isinstance(value, kind) else f"expected {name}, got {described(value)}"
+
     return check
 
 
@@ -154,16 +171,19 @@ def _unknown(key: str, what: str, known: tuple[str, ...]) -> str:
 
 
 def _not_one_of(value: Any, allowed: tuple[str, ...]) -> str:
-    return (f"expected one of {', '.join(allowed)}, got {described(value)}"
-            f"{did_you_mean(value, allowed)}")
+    return (
+        f"expected one of {', '.join(allowed)}, got {described(value)}"
+        f"{did_you_mean(value, allowed)}"
+    )
 
 
 def _read_webhooks(problems: list[Problem], value: Any) -> list[dict[str, Any]]:
     if not isinstance(value, list):
         problems.append(Problem("$.webhooks", f"expected an array, got {described(value)}"))
         return []
-    return [_read_webhook(problems, hook, f"$.webhooks[{index}]")
-            for index, hook in enumerate(value)]
+    return [
+        _read_webhook(problems, hook, f"$.webhooks[{index}]") for index, hook in enumerate(value)
+    ]
 
 
 def _read_webhook(problems: list[Problem], hook: Any, path: str) -> dict[str, Any]:
@@ -177,8 +197,9 @@ def _read_webhook(problems: list[Problem], hook: Any, path: str) -> dict[str, An
     if url is None:
         problems.append(Problem(f"{path}.url", "required field is missing"))
     elif not isinstance(url, str) or not is_http_url(url):
-        problems.append(Problem(f"{path}.url", f"expected an http:// or https:// URL, "
-                                               f"got {described(url)}"))
+        problems.append(
+            Problem(f"{path}.url", f"expected an http:// or https:// URL, got {described(url)}")
+        )
     mode = hook.get("mode", "body")
     if mode not in catalog.WHAPI_MODES:
         problems.append(Problem(f"{path}.mode", _not_one_of(mode, catalog.WHAPI_MODES)))
@@ -186,18 +207,22 @@ def _read_webhook(problems: list[Problem], hook: Any, path: str) -> dict[str, An
         wrong = check(hook[key]) if key in hook else None
         if wrong:
             problems.append(Problem(f"{path}.{key}", wrong))
-    return {**hook, "url": url, "mode": mode,
-            "events": _read_events(problems, hook.get("events"), f"{path}.events"),
-            "headers": _read_headers(problems, hook.get("headers"), f"{path}.headers")}
+    return {
+        **hook,
+        "url": url,
+        "mode": mode,
+        "events": _read_events(problems, hook.get("events"), f"{path}.events"),
+        "headers": _read_headers(problems, hook.get("headers"), f"{path}.headers"),
+    }
 
 
 def _read_events(problems: list[Problem], events: Any, path: str) -> list[dict[str, str]]:
     if events is None:
-        return [{"type": kind, "method": method}
-                for kind, method in catalog.WHAPI_DEFAULT_EVENTS]
+        return [{"type": kind, "method": method} for kind, method in catalog.WHAPI_DEFAULT_EVENTS]
     if not isinstance(events, list):
-        problems.append(Problem(path, f"expected an array of {{type, method}}, got "
-                                      f"{described(events)}"))
+        problems.append(
+            Problem(path, f"expected an array of {{type, method}}, got {described(events)}")
+        )
         return []
     found: dict[tuple[str, str], None] = {}
     for index, event in enumerate(events):
@@ -209,8 +234,7 @@ def _read_events(problems: list[Problem], events: Any, path: str) -> list[dict[s
         if kind not in _TYPES:
             problems.append(Problem(f"{where}.type", _not_one_of(kind, catalog.WHAPI_TYPES)))
         if method not in catalog.WHAPI_METHODS:
-            problems.append(Problem(f"{where}.method",
-                                    _not_one_of(method, catalog.WHAPI_METHODS)))
+            problems.append(Problem(f"{where}.method", _not_one_of(method, catalog.WHAPI_METHODS)))
         if kind in _TYPES and method in catalog.WHAPI_METHODS:
             found[(catalog.WHAPI_LEGACY_TYPES.get(kind, kind), method)] = None
     return [{"type": kind, "method": method} for kind, method in found]
@@ -220,16 +244,24 @@ def _read_headers(problems: list[Problem], headers: Any, path: str) -> dict[str,
     if headers is None:
         return {}
     if not isinstance(headers, dict):
-        problems.append(Problem(path, f"expected an object of header names and values, got "
-                                      f"{described(headers)}"))
+        problems.append(
+            Problem(
+                path, f"expected an object of header names and values, got {described(headers)}"
+            )
+        )
         return {}
     if len(headers) > catalog.WHAPI_MAX_HEADERS:
-        problems.append(Problem(path, f"at most {catalog.WHAPI_MAX_HEADERS} headers, got "
-                                      f"{len(headers)}"))
+        problems.append(
+            Problem(path, f"at most {catalog.WHAPI_MAX_HEADERS} headers, got {len(headers)}")
+        )
     for name, value in headers.items():
         if not isinstance(value, str):
-            problems.append(Problem(json_path([name]).replace("$", path, 1),
-                                    f"expected a string, got {described(value)}"))
+            problems.append(
+                Problem(
+                    json_path([name]).replace("$", path, 1),
+                    f"expected a string, got {described(value)}",
+                )
+            )
     return headers
 
 
@@ -242,11 +274,16 @@ def _channels(request: Request) -> Channels:
 
 def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:
     first = problems[0]
-    return JSONResponse({"error": {
-        "code": 400,
-        "message": f"{first.path}: {first.message}",
-        "details": "; ".join(f"{p.path}: {p.message}" for p in problems),
-    }}, status_code=400)
+    return JSONResponse(
+        {
+            "error": {
+                "code": 400,
+                "message": f"{first.path}: {first.message}",
+                "details": "; ".join(f"{p.path}: {p.message}" for p in problems),
+            }
+        },
+        status_code=400,
+    )
 
 
 async def _get_settings(request: Request) -> Response:
@@ -266,16 +303,22 @@ async def _delete_settings(request: Request) -> Response:
 
 
 async def _allowed_events(request: Request) -> Response:
-    return JSONResponse([{"type": kind, "method": method}
-                         for kind, method in catalog.whapi_pairs()])
+    return JSONResponse(
+        [{"type": kind, "method": method} for kind, method in catalog.whapi_pairs()]
+    )
 
 
 async def _health(request: Request) -> Response:
     """The channel's Health: always authorised (AUTH), as a linked phone would be."""
     started = _channels(request).started
-    return JSONResponse({
-        "start_at": int(started), "uptime": int(time.time() - started), "version": "1.8.7",
-        "status": {"code": 4, "text": "AUTH"}})
+    return JSONResponse(
+        {
+            "start_at": int(started),
+            "uptime": int(time.time() - started),
+            "version": "1.8.7",
+            "status": {"code": 4, "text": "AUTH"},
+        }
+    )
 
 
 def read_test(body: Any) -> dict[str, Any]:
@@ -288,8 +331,9 @@ def read_test(body: Any) -> dict[str, Any]:
             problems.append(Problem(json_path([key]), "required field is missing"))
     if problems:
         raise Invalid(problems)
-    hook = _read_webhook(problems, {key: body[key] for key in ("url", "mode", "headers")
-                                    if key in body}, "$")
+    hook = _read_webhook(
+        problems, {key: body[key] for key in ("url", "mode", "headers") if key in body}, "$"
+    )
     if body["type"] not in _TYPES:
         problems.append(Problem("$.type", _not_one_of(body["type"], catalog.WHAPI_TYPES)))
     if problems:
@@ -309,13 +353,23 @@ async def _webhook_test(request: Request) -> Response:
         test = await read_json(request, read_test)
     except Invalid as exc:
         return _bad_request(exc.problems)
-    configured = [hook["url"].rstrip("/") for hook in
-                  _channels(request).get(channel_of(request)).get("webhooks") or []]
+    configured = [
+        hook["url"].rstrip("/")
+        for hook in _channels(request).get(channel_of(request)).get("webhooks") or []
+    ]
     if test["url"].rstrip("/") not in configured:
         shown = ", ".join(configured) if configured else "none"
-        return _bad_request((Problem("$.url", (
-            "the mock tests only a webhook this channel has (PATCH /settings with it "
-            f"first); configured: {shown}")),))
+        return _bad_request(
+            (
+                Problem(
+                    "$.url",
+                    (
+                        "the mock tests only a webhook this channel has (PATCH /settings with it "
+                        f"first); configured: {shown}"
+                    ),
+                ),
+            )
+        )
     kind = test["type"]
     event = catalog.find("whapi", f"{kind}/post")
     payload = {event.payload[0]: []} if event and event.payload else {}
@@ -329,11 +383,9 @@ async def _webhook_test(request: Request) -> Response:
         async with httpx.AsyncClient(timeout=_TEST_TIMEOUT, follow_redirects=False) as http:
             answer = await http.post(target, json=body, headers=test["headers"])
     except httpx.HTTPError as exc:
-        return _test_failed(f"the webhook test could not reach {target}: "
-                            f"{type(exc).__name__}")
+        return _test_failed(f"the webhook test could not reach {target}: {type(exc).__name__}")
     if not 200 <= answer.status_code < 300:
-        return _test_failed(f"the webhook test to {target} was answered "
-                            f"{answer.status_code}")
+        return _test_failed(f"the webhook test to {target} was answered {answer.status_code}")
     return JSONResponse({"success": True, "url": target, "status": answer.status_code})
 
 
@@ -341,8 +393,9 @@ _TEST_TIMEOUT = 5.0
 
 
 def _test_failed(message: str) -> JSONResponse:
-    return JSONResponse({"error": {"code": 400, "message": message, "details": message}},
-                        status_code=400)
+    return JSONResponse(
+        {"error": {"code": 400, "message": message, "details": message}}, status_code=400
+    )
 
 
 def routes() -> list[Route]:

@@ -16,10 +16,11 @@ import re
 import shlex
 import time
 from collections import OrderedDict
+from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Iterable
+from typing import Any
 
 from rich.text import Text
 from textual import work
@@ -32,19 +33,29 @@ from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 
 from .. import export, fixtures, qr
-from ..files import write_new
 from ..capture import Capture
 from ..conversation import EVENTS as CONVERSATION_EVENTS
+from ..files import write_new
 from ..gateway.webhook import Instance, plan
 from ..outgoing import Attempt, ReplayError, curl, make_client, request_for, send
 from ..redact import redacted
 from ..validation import field_key
 from .bindings import bindings, palette_entries
 from .capture_list import CaptureList, Row
-from .connection import (GONE_AFTER, Arrived, FilterProblem, Listing, Lost, Notice,
-                         collector_paused,
-                         Restarted, ServerConnection, ServerError, StateChanged,
-                         StreamEvent)
+from .connection import (
+    GONE_AFTER,
+    Arrived,
+    FilterProblem,
+    Listing,
+    Lost,
+    Notice,
+    Restarted,
+    ServerConnection,
+    ServerError,
+    StateChanged,
+    StreamEvent,
+    collector_paused,
+)
 from .conversation_screen import ConversationScreen
 from .detail import TABS, DetailPane
 from .help_screen import HelpScreen
@@ -93,9 +104,17 @@ class InspectorApp(App[None]):
     DetailPane { height: 3fr; }
     """
 
-    def __init__(self, url: str, *, label: str | None = None, filter_text: str = "",
-                 save_dir: Path | None = None, config_dir: Path | None = None,
-                 redact: bool = True, token: str | None = None) -> None:
+    def __init__(
+        self,
+        url: str,
+        *,
+        label: str | None = None,
+        filter_text: str = "",
+        save_dir: Path | None = None,
+        config_dir: Path | None = None,
+        redact: bool = True,
+        token: str | None = None,
+    ) -> None:
         super().__init__()
         self.redact = redact
         self.url = url.rstrip("/")
@@ -124,8 +143,12 @@ class InspectorApp(App[None]):
     def compose(self) -> ComposeResult:
         yield StatusLine(id="status")
         with Vertical(id="filter-row"):
-            yield Input(self.filter_text, placeholder="/ filter: event:messages.* valid:no "
-                        "instance:sales data.key.fromMe:true \"text\"", id="filter")
+            yield Input(
+                self.filter_text,
+                placeholder="/ filter: event:messages.* valid:no "
+                'instance:sales data.key.fromMe:true "text"',
+                id="filter",
+            )
             yield Static(id="filter-error")
         yield CaptureList(id="list")
         yield DetailPane(self.describe, redact=self.redact, id="detail")
@@ -192,9 +215,12 @@ class InspectorApp(App[None]):
     def _follow(self) -> None:
         """The stream from the listing's last id; `exclusive` ends the previous one."""
         self.run_worker(
-            self.connection.follow(self.filter_text, self.last_id, self.run_id or "",
-                                   self._on_stream),
-            group="stream", exclusive=True)
+            self.connection.follow(
+                self.filter_text, self.last_id, self.run_id or "", self._on_stream
+            ),
+            group="stream",
+            exclusive=True,
+        )
 
     def _on_stream(self, event: StreamEvent) -> None:
         if isinstance(event, Arrived):
@@ -206,8 +232,11 @@ class InspectorApp(App[None]):
         elif isinstance(event, StateChanged):
             self._set_state(event.state, event.detail)
         elif isinstance(event, Restarted):
-            self.notify("The server restarted (a new run): the list now shows its captures; "
-                        "those of the previous run are gone with it.", severity="warning")
+            self.notify(
+                "The server restarted (a new run): the list now shows its captures; "
+                "those of the previous run are gone with it.",
+                severity="warning",
+            )
             self._set_state("reconnecting", "server restarted")
             self.start()
         elif isinstance(event, Lost):
@@ -268,21 +297,38 @@ class InspectorApp(App[None]):
             status = self.query_one(StatusLine)
         except NoMatches:  # a message that arrives while the app shuts down
             return
-        marks = {"connected": ("●", "green"), "reconnecting": ("◌", "yellow"),
-                 "gone": ("✗", "red"), "connecting": ("◌", "yellow")}
+        marks = {
+            "connected": ("●", "green"),
+            "reconnecting": ("◌", "yellow"),
+            "gone": ("✗", "red"),
+            "connecting": ("◌", "yellow"),
+        }
         mark, colour = marks.get(self.state, ("?", "white"))
         stats = self.stats
         text = Text.assemble(
-            ("hookcatcher ", "bold"), (printable(self.label, one_line=True), "bold cyan"), "  ",
+            ("hookcatcher ", "bold"),
+            (printable(self.label, one_line=True), "bold cyan"),
+            "  ",
             (f"{mark} {self.state}", f"bold {colour}"),
-            (f" ({printable(self.state_detail, one_line=True)})"
-             if self.state in ("reconnecting", "gone") else "", colour),
-            "   received ", (f"{stats.get('received', 0):,}", "bold"),
-            "  shown ", (f"{len(self.capture_list.rows):,}", "bold"),
-            "  invalid ", (f"{stats.get('invalid', 0):,}", "bold red" if stats.get("invalid") else "bold"),
-            "  evicted ", (f"{stats.get('evicted', 0):,}", "bold"),
-            "   ", ("follow ▼" if self.capture_list.follow else "paused ‖ (f follows)",
-                    "green" if self.capture_list.follow else "yellow"),
+            (
+                f" ({printable(self.state_detail, one_line=True)})"
+                if self.state in ("reconnecting", "gone")
+                else "",
+                colour,
+            ),
+            "   received ",
+            (f"{stats.get('received', 0):,}", "bold"),
+            "  shown ",
+            (f"{len(self.capture_list.rows):,}", "bold"),
+            "  invalid ",
+            (f"{stats.get('invalid', 0):,}", "bold red" if stats.get("invalid") else "bold"),
+            "  evicted ",
+            (f"{stats.get('evicted', 0):,}", "bold"),
+            "   ",
+            (
+                "follow ▼" if self.capture_list.follow else "paused ‖ (f follows)",
+                "green" if self.capture_list.follow else "yellow",
+            ),
             ("" if self.redact else "   secrets shown (h hides)", "bold red"),
         )
         status.show(text)
@@ -402,14 +448,25 @@ class InspectorApp(App[None]):
     def action_focus_filter(self) -> None:
         self.query_one("#filter", Input).focus()
 
-    def notify(self, message: str, *, title: str = "",
-               severity: SeverityLevel = "information", timeout: float | None = None,
-               markup: bool = True) -> None:
+    def notify(
+        self,
+        message: str,
+        *,
+        title: str = "",
+        severity: SeverityLevel = "information",
+        timeout: float | None = None,
+        markup: bool = True,
+    ) -> None:
         """Every notice, the windows' too, is shown as written: notices carry URLs, server
         errors, file names and reasons taken from captures, so `markup` is ignored (never
         read) and terminal controls are drawn, not sent."""
-        super().notify(printable(message), title=printable(title, one_line=True),
-                       severity=severity, timeout=timeout, markup=False)
+        super().notify(
+            printable(message),
+            title=printable(title, one_line=True),
+            severity=severity,
+            timeout=timeout,
+            markup=False,
+        )
 
     def _toggle(self, prefix: str, term: str | None) -> None:
         """Add `term` to the filter, or remove every `prefix` term already there."""
@@ -426,13 +483,14 @@ class InspectorApp(App[None]):
 
     def action_toggle_event(self) -> None:
         row = self.capture_list.selected
-        self._toggle("event:", f"event:{_typable(row.event)}" if row and row.event != "-"
-                     else None)
+        self._toggle("event:", f"event:{_typable(row.event)}" if row and row.event != "-" else None)
 
     def action_toggle_instance(self) -> None:
         row = self.capture_list.selected
-        self._toggle("instance:", f"instance:{_typable(row.instance)}"
-                     if row and row.instance != "-" else None)
+        self._toggle(
+            "instance:",
+            f"instance:{_typable(row.instance)}" if row and row.instance != "-" else None,
+        )
 
     def action_follow(self) -> None:
         self.capture_list.set_follow(True)
@@ -451,8 +509,11 @@ class InspectorApp(App[None]):
     def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in palette_entries():
-            yield SystemCommand(f"{key.label} ({key.shown_keys})", key.help,
-                                lambda action=key.action: self.run_action(action))
+            yield SystemCommand(
+                f"{key.label} ({key.shown_keys})",
+                key.help,
+                lambda action=key.action: self.run_action(action),
+            )
 
     # -- replay
 
@@ -465,8 +526,9 @@ class InspectorApp(App[None]):
             if choice is not None:
                 self.replay_one(capture, choice)
 
-        self.push_screen(ReplayScreen(capture, self.settings.target, self.settings.by_events),
-                         chosen)
+        self.push_screen(
+            ReplayScreen(capture, self.settings.target, self.settings.by_events), chosen
+        )
 
     async def action_replay_all(self) -> None:
         rows = self.capture_list.rows
@@ -483,8 +545,10 @@ class InspectorApp(App[None]):
             if choice is not None:
                 self.replay_shown(choice, rows[-1].id)
 
-        self.push_screen(ReplayScreen(first, self.settings.target, self.settings.by_events,
-                                      bodies=len(rows)), chosen)
+        self.push_screen(
+            ReplayScreen(first, self.settings.target, self.settings.by_events, bodies=len(rows)),
+            chosen,
+        )
 
     async def action_deliver(self) -> None:
         """Send the selected capture as the gateway would to an instance the app configured
@@ -512,8 +576,11 @@ class InspectorApp(App[None]):
             return hidden_secrets(text, [instance], self.redact)
 
         for reason in planned.skipped:
-            self.notify(said(reason), title=said(f"{instance.key} would not send #{capture.id}"),
-                        severity="warning")
+            self.notify(
+                said(reason),
+                title=said(f"{instance.key} would not send #{capture.id}"),
+                severity="warning",
+            )
         attempts: list[Attempt] = []
         async with make_client() as client:
             for outgoing in planned.requests:
@@ -521,14 +588,20 @@ class InspectorApp(App[None]):
                 self._record(attempt)
                 attempts.append(attempt)
                 if attempt.error:
-                    self.notify(said(attempt.error),
-                                title=said(f"#{capture.id} to {instance.key} failed"),
-                                severity="error")
+                    self.notify(
+                        said(attempt.error),
+                        title=said(f"#{capture.id} to {instance.key} failed"),
+                        severity="error",
+                    )
                 else:
-                    self.notify(said(f"{attempt.method} {attempt.url} → {attempt.status} in "
-                                     f"{attempt.elapsed_ms:.0f} ms"),
-                                title=said(f"#{capture.id} sent to {instance.key}"),
-                                severity="information" if attempt.ok else "warning")
+                    self.notify(
+                        said(
+                            f"{attempt.method} {attempt.url} → {attempt.status} in "
+                            f"{attempt.elapsed_ms:.0f} ms"
+                        ),
+                        title=said(f"#{capture.id} sent to {instance.key}"),
+                        severity="information" if attempt.ok else "warning",
+                    )
         return attempts
 
     def action_set_target(self) -> None:
@@ -560,14 +633,22 @@ class InspectorApp(App[None]):
         self._record(attempt)
         edited = " (edited body)" if choice.content is not None else ""
         if attempt.error:
-            self.notify(hidden_secrets(attempt.error, (), self.redact),
-                        title=f"replay of #{capture.id} failed", severity="error")
+            self.notify(
+                hidden_secrets(attempt.error, (), self.redact),
+                title=f"replay of #{capture.id} failed",
+                severity="error",
+            )
         else:
-            self.notify(hidden_secrets(f"{attempt.method} {attempt.url}{edited} → "
-                                       f"{attempt.status} in {attempt.elapsed_ms:.0f} ms", (),
-                                       self.redact),
-                        title=f"replayed #{capture.id}",
-                        severity="information" if attempt.ok else "warning")
+            self.notify(
+                hidden_secrets(
+                    f"{attempt.method} {attempt.url}{edited} → "
+                    f"{attempt.status} in {attempt.elapsed_ms:.0f} ms",
+                    (),
+                    self.redact,
+                ),
+                title=f"replayed #{capture.id}",
+                severity="information" if attempt.ok else "warning",
+            )
         return attempt
 
     @work(group="replay")
@@ -595,9 +676,12 @@ class InspectorApp(App[None]):
                     break
                 after = page[-1].id
         good = sum(attempt.ok for attempt in attempts)
-        self.notify(f"{len(attempts)} sent to {choice.target}: {good} answered 2xx, "
-                    f"{len(attempts) - good} did not", title="replay all",
-                    severity="information" if good == len(attempts) else "warning")
+        self.notify(
+            f"{len(attempts)} sent to {choice.target}: {good} answered 2xx, "
+            f"{len(attempts) - good} did not",
+            title="replay all",
+            severity="information" if good == len(attempts) else "warning",
+        )
         return attempts
 
     def _record(self, attempt: Attempt) -> None:
@@ -636,15 +720,21 @@ class InspectorApp(App[None]):
         target = self.settings.target
         aimed = "your replay target" if target else "hookcatcher (t sets a replay target)"
         try:
-            outgoing = request_for(shown, target, self.settings.by_events) if target else \
-                export.received_request(shown, self.url)
+            outgoing = (
+                request_for(shown, target, self.settings.by_events)
+                if target
+                else export.received_request(shown, self.url)
+            )
         except ReplayError as exc:
             self.notify(str(exc), severity="error")
             return
         command = curl(outgoing)
         self.copy_to_clipboard(command)
-        self.notify(f"curl command for #{capture.id} ({len(command):,} characters), aimed at "
-                    f"{aimed}, copied to the clipboard{hidden}", title="copied")
+        self.notify(
+            f"curl command for #{capture.id} ({len(command):,} characters), aimed at "
+            f"{aimed}, copied to the clipboard{hidden}",
+            title="copied",
+        )
 
     async def action_copy_body(self) -> None:
         capture = await self.selected_capture()
@@ -654,12 +744,17 @@ class InspectorApp(App[None]):
         try:
             text = shown.raw.decode("utf-8")
         except UnicodeDecodeError:
-            self.notify("This body is not UTF-8 text, so it cannot go on the clipboard; the "
-                        "Raw tab shows it, s saves it.", severity="warning")
+            self.notify(
+                "This body is not UTF-8 text, so it cannot go on the clipboard; the "
+                "Raw tab shows it, s saves it.",
+                severity="warning",
+            )
             return
         self.copy_to_clipboard(text)
-        self.notify(f"body of #{capture.id} ({shown.size:,} bytes) copied to the clipboard"
-                    f"{hidden}", title="copied")
+        self.notify(
+            f"body of #{capture.id} ({shown.size:,} bytes) copied to the clipboard{hidden}",
+            title="copied",
+        )
 
     def action_export_har(self) -> None:
         rows = self.capture_list.rows
@@ -691,8 +786,7 @@ class InspectorApp(App[None]):
             self.notify(f"{self.save_dir}: cannot write: {exc.strerror}", severity="error")
             return None
         secrets = "secrets redacted" if self.redact else "secrets included"
-        self.notify(f"{len(captures):,} capture(s) as HAR in {path} ({secrets})",
-                    title="exported")
+        self.notify(f"{len(captures):,} capture(s) as HAR in {path} ({secrets})", title="exported")
         return path
 
     def action_toggle_redact(self) -> None:
@@ -704,8 +798,11 @@ class InspectorApp(App[None]):
         if self.redact:
             self.notify("Secrets are hidden again.", title="secrets")
         else:
-            self.notify("Secrets are shown here and in copies, saves and exports; h hides "
-                        "them.", title="secrets", severity="warning")
+            self.notify(
+                "Secrets are shown here and in copies, saves and exports; h hides them.",
+                title="secrets",
+                severity="warning",
+            )
 
     # -- WhatsApp views
 

@@ -28,8 +28,14 @@ __all__ = ["Row", "CaptureList", "COLUMNS"]
 
 # (title, width); the chat column takes what is left.
 COLUMNS: tuple[tuple[str, int], ...] = (
-    ("#", 6), ("time", 12), ("provider", 9), ("event", 26), ("instance", 13), ("chat", 0),
-    ("valid", 10), ("size", 8),
+    ("#", 6),
+    ("time", 12),
+    ("provider", 9),
+    ("event", 26),
+    ("instance", 13),
+    ("chat", 0),
+    ("valid", 10),
+    ("size", 8),
 )
 EVENT_COLUMN = 3
 
@@ -46,7 +52,7 @@ class Row:
         self.data = data
 
     @classmethod
-    def from_summary(cls, item: dict[str, Any]) -> "Row":
+    def from_summary(cls, item: dict[str, Any]) -> Row:
         return cls(item)
 
     def __repr__(self) -> str:
@@ -107,8 +113,14 @@ class Row:
         if self.retry_of is not None:
             marks.append((f"↻#{self.retry_of}", "capture-list--retry"))
         if self.answered != 200:
-            marks.append((str(self.answered), "capture-list--answered"
-                          if 200 <= self.answered < 300 else "capture-list--refused"))
+            marks.append(
+                (
+                    str(self.answered),
+                    "capture-list--answered"
+                    if 200 <= self.answered < 300
+                    else "capture-list--refused",
+                )
+            )
         return marks
 
     @property
@@ -119,9 +131,14 @@ class Row:
     @property
     def verdict(self) -> str:
         # At most 9 characters, so the warning mark still fits the 10-column cell.
-        marks = {"valid": "✓ valid", "invalid": f"✗ {self.errors} err",
-                 "no-schema": "? schema", "not-json": "✗ no JSON", "form": "≡ form",
-                 "too-large": "✗ too big"}
+        marks = {
+            "valid": "✓ valid",
+            "invalid": f"✗ {self.errors} err",
+            "no-schema": "? schema",
+            "not-json": "✗ no JSON",
+            "form": "≡ form",
+            "too-large": "✗ too big",
+        }
         return marks.get(self.status, self.status) + ("!" if self.warnings else "")
 
 
@@ -149,8 +166,12 @@ class CaptureList(ScrollView, can_focus=True):
         Binding("home,g", "first", "First", show=False),
     ]
     COMPONENT_CLASSES: ClassVar[set[str]] = {
-        "capture-list--header", "capture-list--cursor", "capture-list--invalid",
-        "capture-list--warning", "capture-list--retry", "capture-list--refused",
+        "capture-list--header",
+        "capture-list--cursor",
+        "capture-list--invalid",
+        "capture-list--warning",
+        "capture-list--retry",
+        "capture-list--refused",
         "capture-list--answered",
     }
     DEFAULT_CSS = """
@@ -306,7 +327,7 @@ class CaptureList(ScrollView, can_focus=True):
         if not marks:
             return Strip([Segment(line, style)]).crop(0, width)
         # The marks end the event cell; each gets its own colour over the row's style.
-        end = len(" ".join(cells[:EVENT_COLUMN + 1]))
+        end = len(" ".join(cells[: EVENT_COLUMN + 1]))
         start = end - len(" ".join(text for text, _ in marks))
         segments = [Segment(line[:start], style)]
         for number, (text, component) in enumerate(marks):
@@ -326,9 +347,19 @@ class CaptureList(ScrollView, can_focus=True):
             values = [title for title, _ in COLUMNS]
         else:
             # Segments reach the terminal as they are: a capture's controls are drawn.
-            values = [printable(value, one_line=True) for value in (
-                str(row.id), row.time, row.provider, row.event, row.instance, row.chat,
-                row.verdict, size_text(row.size))]
+            values = [
+                printable(value, one_line=True)
+                for value in (
+                    str(row.id),
+                    row.time,
+                    row.provider,
+                    row.event,
+                    row.instance,
+                    row.chat,
+                    row.verdict,
+                    size_text(row.size),
+                )
+            ]
         cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
         cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
         if row is not None and (marks := row.marks):
@@ -343,5 +374,7 @@ class CaptureList(ScrollView, can_focus=True):
 
     def plain_lines(self) -> list[str]:
         """The visible rows as text, for tests and the screen dump of a manual run."""
-        return [self._line(row, self.size.width).rstrip()
-                for row in self.rows[round(self.scroll_y): round(self.scroll_y) + self.size.height - 1]]
+        return [
+            self._line(row, self.size.width).rstrip()
+            for row in self.rows[round(self.scroll_y) : round(self.scroll_y) + self.size.height - 1]
+        ]

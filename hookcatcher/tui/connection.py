@@ -12,9 +12,10 @@ import asyncio
 import gc
 import json
 import time
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any, AsyncIterator, Callable, Iterator
+from typing import Any
 
 import httpx
 
@@ -98,16 +99,18 @@ class ServerConnection:
         stream too: httpx sets headers where a browser's EventSource cannot)."""
         self.url = url.rstrip("/")
         self.token = token
-        self.http = httpx.AsyncClient(base_url=self.url, timeout=timeout,
-                                      headers=auth_headers(token))
+        self.http = httpx.AsyncClient(
+            base_url=self.url, timeout=timeout, headers=auth_headers(token)
+        )
 
     async def close(self) -> None:
         await self.http.aclose()
 
     async def _get(self, path: str, **params: Any) -> Any:
         try:
-            response = await self.http.get(path, params={k: v for k, v in params.items()
-                                                         if v not in (None, "")})
+            response = await self.http.get(
+                path, params={k: v for k, v in params.items() if v not in (None, "")}
+            )
         except httpx.TransportError as exc:
             raise ServerError(f"cannot reach the server at {self.url}: {_reason(exc)}") from None
         if response.status_code == 400:
@@ -135,7 +138,9 @@ class ServerConnection:
     async def capture(self, capture_id: int) -> Capture:
         return Capture.from_json(await self._get(f"{API}/events/{capture_id}"))
 
-    async def captures(self, q: str, after: int = 0, limit: int = 200) -> tuple[list[Capture], bool]:
+    async def captures(
+        self, q: str, after: int = 0, limit: int = 200
+    ) -> tuple[list[Capture], bool]:
         """A page of whole captures with their raw bytes, oldest first, after an id."""
         answer = await self._get(f"{API}/events", q=q, after=after, limit=limit, raw=1)
         return [Capture.from_json(item) for item in answer["events"]], answer["more"]
@@ -151,8 +156,9 @@ class ServerConnection:
         answer = await self._get(f"{API}/instances")
         return [Instance.from_json(item) for item in answer["instances"]]
 
-    async def follow(self, q: str, last_id: int, run: str,
-                     emit: Callable[[StreamEvent], None]) -> None:
+    async def follow(
+        self, q: str, last_id: int, run: str, emit: Callable[[StreamEvent], None]
+    ) -> None:
         """Stream the list rows of captures after `last_id` for ever, reconnecting with
         Last-Event-ID. Returns only when the server turned out to be another run (after
         `Restarted`). Rows, not whole captures: at 1,000 captures a second the inspector
@@ -161,15 +167,19 @@ class ServerConnection:
         while True:
             try:
                 async with self.http.stream(
-                    "GET", STREAM, params={"q": q, "view": "summary"} if q else {"view": "summary"},
+                    "GET",
+                    STREAM,
+                    params={"q": q, "view": "summary"} if q else {"view": "summary"},
                     headers={"Last-Event-ID": str(last_id), "Accept": "text/event-stream"},
                     timeout=httpx.Timeout(10.0, read=40.0),  # the server pings every 15 s
                 ) as response:
                     if response.status_code != 200:
                         await response.aread()
-                        raise ServerError(refusal(self.url, self.token)
-                                          if response.status_code == 401 else
-                                          f"the stream answered HTTP {response.status_code}")
+                        raise ServerError(
+                            refusal(self.url, self.token)
+                            if response.status_code == 401
+                            else f"the stream answered HTTP {response.status_code}"
+                        )
                     now_run = response.headers.get("x-hookcatcher-run", "")
                     if now_run != run:
                         emit(Restarted(now_run))

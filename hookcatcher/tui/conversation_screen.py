@@ -37,15 +37,21 @@ def _key(chat: Thread) -> tuple[str, str | None, str | None]:
 
 def thread_text(chat: Thread) -> RenderableType:
     heading = printable(chat.chat or "(statuses and changes that name no chat)")
-    lines: list[RenderableType] = [Text.assemble(
-        (heading, "bold"), (printable(f"   {chat.provider} {chat.instance or ''}"), "dim"))]
+    lines: list[RenderableType] = [
+        Text.assemble(
+            (heading, "bold"), (printable(f"   {chat.provider} {chat.instance or ''}"), "dim")
+        )
+    ]
     for message in chat.messages:
         arrow, style = ("→", "green") if message.from_me else ("←", "cyan")
         who = "you" if message.from_me else (message.sender or "them")
-        line = Text.assemble((f"{arrow} {_when(message.timestamp)} ", style),
-                             (printable(who), "bold"), ": ",
-                             printable(message.text or f"[{message.kind}]"),
-                             (printable(f"   #{message.capture_id} {message.event}"), "dim"))
+        line = Text.assemble(
+            (f"{arrow} {_when(message.timestamp)} ", style),
+            (printable(who), "bold"),
+            ": ",
+            printable(message.text or f"[{message.kind}]"),
+            (printable(f"   #{message.capture_id} {message.event}"), "dim"),
+        )
         trail = chat.trail(message.id)
         if trail:
             line.append(printable("\n     " + " → ".join(trail)), style="magenta")
@@ -91,16 +97,26 @@ class ConversationScreen(ModalScreen[None]):
         chats.clear_options()
         if not self.threads:
             scope = f" matching {self.filter_text!r}" if self.filter_text else ""
-            self.query_one("#messages-text", Static).update(literal(
-                f"No message or status events{scope} yet.", "yellow"))
+            self.query_one("#messages-text", Static).update(
+                literal(f"No message or status events{scope} yet.", "yellow")
+            )
             return
         for index, chat in enumerate(self.threads):
             last = chat.messages[-1].text if chat.messages else ""
-            chats.add_option(Option(Text.assemble(
-                (printable(chat.chat or "(no chat named)", one_line=True), "bold"),
-                ("\n" + printable(f"{chat.provider} {chat.instance or ''}", one_line=True), "dim"),
-                f"\n{len(chat.messages)} msg  {printable(last[:26], one_line=True)}"),
-                id=f"thread-{index}"))
+            chats.add_option(
+                Option(
+                    Text.assemble(
+                        (printable(chat.chat or "(no chat named)", one_line=True), "bold"),
+                        (
+                            "\n"
+                            + printable(f"{chat.provider} {chat.instance or ''}", one_line=True),
+                            "dim",
+                        ),
+                        f"\n{len(chat.messages)} msg  {printable(last[:26], one_line=True)}",
+                    ),
+                    id=f"thread-{index}",
+                )
+            )
         chosen = next((i for i, t in enumerate(self.threads) if _key(t) == self.current), 0)
         chats.highlighted = chosen
         self._show(self.threads[chosen])

@@ -10,7 +10,8 @@ redaction was turned off; the pane keeps the real capture for everything else.
 
 from __future__ import annotations
 
-from typing import Any, Callable, Iterable
+from collections.abc import Callable, Iterable
+from typing import Any
 
 from rich.console import Group, RenderableType
 from rich.table import Table
@@ -27,8 +28,15 @@ from ..redact import MARKER, redacted, redacted_text
 from .json_view import BodyView, line_of, render_body
 from .text import literal, printable
 
-__all__ = ["DetailPane", "body_note", "headers_table", "raw_dump", "replays_text", "marks_line",
-           "TABS"]
+__all__ = [
+    "DetailPane",
+    "body_note",
+    "headers_table",
+    "raw_dump",
+    "replays_text",
+    "marks_line",
+    "TABS",
+]
 
 TABS = ("body", "headers", "validation", "raw", "replays")
 RAW_SHOWN = 64 * 1024
@@ -45,9 +53,11 @@ def marks_line(capture: Capture, hidden: bool = False) -> Text | None:
         parts.append(Text(f"↻ retry of #{capture.retry_of} (the same bytes)", style="bold"))
     answer = capture.answer
     if answer != PLAIN_ANSWER:
-        said = f"answered {answer.status}" + (
-            f" after {answer.delay_ms} ms" if answer.delay_ms else "") + (
-            f" ({answer.reason})" if answer.reason else "")
+        said = (
+            f"answered {answer.status}"
+            + (f" after {answer.delay_ms} ms" if answer.delay_ms else "")
+            + (f" ({answer.reason})" if answer.reason else "")
+        )
         parts.append(literal(said, "bold red" if answer.status >= 300 else "bold"))
     if hidden:
         parts.append(Text(f"secrets hidden as {MARKER} (h shows them)", style="dim"))
@@ -57,20 +67,27 @@ def marks_line(capture: Capture, hidden: bool = False) -> Text | None:
 def headers_table(capture: Capture, size: int | None = None) -> RenderableType:
     """`size`: the body's size as received, when `capture` is a redacted copy."""
     request = Text.assemble(
-        (printable(capture.method), "bold"), " ", printable(capture.path),
+        (printable(capture.method), "bold"),
+        " ",
+        printable(capture.path),
         printable(f"?{capture.query}" if capture.query else ""),
-        printable(f"   from {capture.remote or '?'}   at {capture.received_at}   "
-                  f"{capture.size if size is None else size} bytes{_size_note(capture)}"))
+        printable(
+            f"   from {capture.remote or '?'}   at {capture.received_at}   "
+            f"{capture.size if size is None else size} bytes{_size_note(capture)}"
+        ),
+    )
     table = Table(box=None, show_header=True, header_style="bold", pad_edge=False, expand=True)
     table.add_column("name", no_wrap=True, ratio=1)
     table.add_column("value", ratio=4, overflow="fold")
     for name, value in capture.headers:
         table.add_row(literal(name), literal(value))  # Text: `[...]` is not Rich markup
     route = capture.route
-    how = literal(f"recognised as {capture.provider} {capture.event or '(no event)'}"
-                  f"{' for ' + capture.instance if capture.instance else ''}; route {route.mode}, "
-                  f"base {route.base}" + (f", suffix {route.suffix}" if route.suffix else ""),
-                  "dim")
+    how = literal(
+        f"recognised as {capture.provider} {capture.event or '(no event)'}"
+        f"{' for ' + capture.instance if capture.instance else ''}; route {route.mode}, "
+        f"base {route.base}" + (f", suffix {route.suffix}" if route.suffix else ""),
+        "dim",
+    )
     return Group(request, how, Text(""), table)
 
 
@@ -79,8 +96,7 @@ def _size_note(capture: Capture) -> str:
     if capture.refused_size is not None:
         return " (not kept)"
     if capture.decoded_size is not None:
-        return (f" ({capture.header('content-encoding')}; "
-                f"{capture.decoded_size:,} bytes decoded)")
+        return f" ({capture.header('content-encoding')}; {capture.decoded_size:,} bytes decoded)"
     return ""
 
 
@@ -88,8 +104,11 @@ def body_note(capture: Capture) -> Text:
     """What the Body tab says instead of a body that is not JSON."""
     problem = capture.validation.errors[0].message if capture.validation.errors else ""
     if capture.validation.status == "too-large":
-        kept = "The Raw tab shows the bytes as received." if capture.raw else \
-            "The body was not kept; the Headers tab shows what came."
+        kept = (
+            "The Raw tab shows the bytes as received."
+            if capture.raw
+            else "The body was not kept; the Headers tab shows what came."
+        )
         return literal(f"Too large: {problem}. {kept}", "bold red")
     return literal(f"Not JSON: {problem}. The Raw tab shows the bytes.", "bold red")
 
@@ -97,7 +116,7 @@ def body_note(capture: Capture) -> Text:
 def raw_dump(raw: bytes) -> RenderableType:
     """The bytes as text when they are UTF-8, as a hex dump when not."""
     shown = raw[:RAW_SHOWN]
-    more = (f"\n… {len(raw) - RAW_SHOWN:,} more bytes not shown" if len(raw) > RAW_SHOWN else "")
+    more = f"\n… {len(raw) - RAW_SHOWN:,} more bytes not shown" if len(raw) > RAW_SHOWN else ""
     if not raw:
         return Text("(empty body: 0 bytes)", style="dim")
     try:
@@ -108,7 +127,7 @@ def raw_dump(raw: bytes) -> RenderableType:
         return Text(f"{len(raw):,} bytes, UTF-8\n\n", style="dim") + literal(text + more)
     lines = [f"{len(raw):,} bytes, not UTF-8 (hex)", ""]
     for offset in range(0, len(shown), 16):
-        chunk = shown[offset:offset + 16]
+        chunk = shown[offset : offset + 16]
         hexed = " ".join(f"{byte:02x}" for byte in chunk)
         printable = "".join(chr(byte) if 32 <= byte < 127 else "." for byte in chunk)
         lines.append(f"{offset:08x}  {hexed:<47}  {printable}")
@@ -126,15 +145,22 @@ def replays_text(attempts: Iterable[Attempt], redact: bool = False) -> Renderabl
             verdict = literal(attempt.error, "bold red")
         else:
             verdict = Text(f"{attempt.status}", style="bold green" if attempt.ok else "bold red")
-        parts.append(Text.assemble(
-            (attempt.at[11:23], "dim"), "  ",
-            printable(f"{attempt.method} "
-                      f"{redacted_text(attempt.url) if redact else attempt.url}"), "  ",
-            verdict,
-            (f"  {attempt.elapsed_ms:.1f} ms", "dim")))
+        parts.append(
+            Text.assemble(
+                (attempt.at[11:23], "dim"),
+                "  ",
+                printable(
+                    f"{attempt.method} {redacted_text(attempt.url) if redact else attempt.url}"
+                ),
+                "  ",
+                verdict,
+                (f"  {attempt.elapsed_ms:.1f} ms", "dim"),
+            )
+        )
         if attempt.response_body:
-            parts.append(literal("  " + attempt.response_body[:2000].replace("\n", "\n  "),
-                                 "italic"))
+            parts.append(
+                literal("  " + attempt.response_body[:2000].replace("\n", "\n  "), "italic")
+            )
     return Group(*parts)
 
 
@@ -156,12 +182,17 @@ def validation_heading(capture: Capture) -> Text:
     schema = capture.validation.schema or "no schema"
     lines = {
         "valid": (f"valid against {schema}", "bold green"),
-        "invalid": (f"invalid against {schema}: {len(capture.validation.errors)} problem(s); "
-                    "Enter on one shows it in the body", "bold red"),
+        "invalid": (
+            f"invalid against {schema}: {len(capture.validation.errors)} problem(s); "
+            "Enter on one shows it in the body",
+            "bold red",
+        ),
         "no-schema": (f"no schema for this event; the envelope ({schema}) holds", "bold yellow"),
         "not-json": ("the body is not JSON", "bold red"),
-        "form": ("a form body: its fields are in Body; gateways send JSON, so it is not "
-                 "validated", "bold yellow"),
+        "form": (
+            "a form body: its fields are in Body; gateways send JSON, so it is not validated",
+            "bold yellow",
+        ),
         "too-large": (f"over a limit: answered {capture.answer.status}", "bold red"),
     }
     message, style = lines.get(status, (status, "bold"))
@@ -203,21 +234,17 @@ class DetailPane(Vertical):
             yield from self._panes()
 
     def _panes(self) -> ComposeResult:
-        with TabPane("Body", id="body"):
-            with VerticalScroll(id="body-scroll"):
-                yield Static("Select a capture.", id="body-text")
-        with TabPane("Headers", id="headers"):
-            with VerticalScroll():
-                yield Static(id="headers-text")
+        with TabPane("Body", id="body"), VerticalScroll(id="body-scroll"):
+            yield Static("Select a capture.", id="body-text")
+        with TabPane("Headers", id="headers"), VerticalScroll():
+            yield Static(id="headers-text")
         with TabPane("Validation", id="validation"):
             yield Static(id="validation-heading")
             yield OptionList(id="validation-errors")
-        with TabPane("Raw", id="raw"):
-            with VerticalScroll():
-                yield Static(id="raw-text")
-        with TabPane("Replays", id="replays"):
-            with VerticalScroll():
-                yield Static(id="replays-text")
+        with TabPane("Raw", id="raw"), VerticalScroll():
+            yield Static(id="raw-text")
+        with TabPane("Replays", id="replays"), VerticalScroll():
+            yield Static(id="replays-text")
 
     def show(self, capture: Capture | None, attempts: Iterable[Attempt] = ()) -> None:
         self.capture = capture

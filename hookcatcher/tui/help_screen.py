@@ -15,7 +15,7 @@ __all__ = ["HelpScreen", "help_table"]
 
 FILTER_HELP = (
     "Filter terms (all must hold): event:messages.*  provider:whapi  instance:sales  valid:no  "
-    "method:PATCH  path:/hooks*  data.key.fromMe:true  \"free text\"  -term negates, * wildcard."
+    'method:PATCH  path:/hooks*  data.key.fromMe:true  "free text"  -term negates, * wildcard.'
 )
 
 

@@ -9,7 +9,7 @@ until `h` shows them: a Whapi channel is named by its token, and a webhook URL m
 
 from __future__ import annotations
 
-from typing import Iterable
+from collections.abc import Iterable
 
 from rich.text import Text
 from textual.app import ComposeResult
@@ -26,11 +26,13 @@ from .text import literal
 
 __all__ = ["InstanceScreen", "NO_INSTANCES", "hidden_secrets", "preview"]
 
-NO_INSTANCES = ("No gateway instance is configured yet. Let your app set its webhook up "
-                "through this server, as it would with the real gateway: Evolution "
-                "POST /_gateway/evolution/webhook/set/<instance>, CodeChat "
-                "POST /_gateway/codechat/api/v2/instance/<id>/webhook, Whapi "
-                "PATCH /_gateway/whapi/settings.")
+NO_INSTANCES = (
+    "No gateway instance is configured yet. Let your app set its webhook up "
+    "through this server, as it would with the real gateway: Evolution "
+    "POST /_gateway/evolution/webhook/set/<instance>, CodeChat "
+    "POST /_gateway/codechat/api/v2/instance/<id>/webhook, Whapi "
+    "PATCH /_gateway/whapi/settings."
+)
 
 
 def _describe(webhook: Webhook) -> str:
@@ -44,8 +46,9 @@ def hidden_secrets(text: str, instances: Iterable[Instance], redact: bool = True
     (a `?token=` in a webhook URL)."""
     if not redact:
         return text
-    return scrubbed(text, {item.name: instance_name(item.provider, item.name)
-                           for item in instances})
+    return scrubbed(
+        text, {item.name: instance_name(item.provider, item.name) for item in instances}
+    )
 
 
 def preview(instance: Instance, capture: Capture) -> str:
@@ -57,8 +60,7 @@ def preview(instance: Instance, capture: Capture) -> str:
 
 
 class InstanceScreen(ModalScreen[Instance | None]):
-    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"),
-                Binding("ctrl+s", "send", "Send")]
+    BINDINGS = [Binding("escape", "dismiss(None)", "Cancel"), Binding("ctrl+s", "send", "Send")]
     DEFAULT_CSS = """
     InstanceScreen { align: center middle; }
     InstanceScreen > Vertical { width: 110; height: auto; max-height: 30;
@@ -74,18 +76,33 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def compose(self) -> ComposeResult:
         with Vertical():
-            yield Label(literal(self._shown(
-                f"Send capture #{self.capture.id} ({self.capture.provider} "
-                f"{self.capture.event or 'unknown event'}) as the gateway would, to:")),
-                id="instance-title")
+            yield Label(
+                literal(
+                    self._shown(
+                        f"Send capture #{self.capture.id} ({self.capture.provider} "
+                        f"{self.capture.event or 'unknown event'}) as the gateway would, to:"
+                    )
+                ),
+                id="instance-title",
+            )
             if not self.instances:
                 yield Static(Text(NO_INSTANCES), id="instance-preview")
                 return
-            yield OptionList(*(Option(literal(self._shown(
+            yield OptionList(
+                *(
+                    Option(
+                        literal(
+                            self._shown(
                                 f"{item.key} {item.version}  "
-                                f"{'; '.join(_describe(hook) for hook in item.webhooks)}")),
-                                      id=item.key) for item in self.instances),
-                             id="instance-list")
+                                f"{'; '.join(_describe(hook) for hook in item.webhooks)}"
+                            )
+                        ),
+                        id=item.key,
+                    )
+                    for item in self.instances
+                ),
+                id="instance-list",
+            )
             yield Static(id="instance-preview")
             yield Label("Enter or Ctrl+S sends, Esc cancels", classes="hint")
 
@@ -104,7 +121,8 @@ class InstanceScreen(ModalScreen[Instance | None]):
 
     def _show(self, index: int) -> None:
         self.query_one("#instance-preview", Static).update(
-            literal(self._shown(preview(self.instances[index], self.capture))))
+            literal(self._shown(preview(self.instances[index], self.capture)))
+        )
 
     def _shown(self, text: str) -> str:
         return hidden_secrets(text, self.instances, getattr(self.app, "redact", True))

@@ -39,7 +39,7 @@ def fold(value: str) -> str | None:
         return None
     prefix = value.split(",", 1)[0] + "," if value.startswith("data:") else ""
     payload = len(value.rstrip("=")) - len(prefix)
-    return f"{prefix}{value[len(prefix):len(prefix) + 24]}… [{size_text(payload * 3 // 4)} base64, folded]"
+    return f"{prefix}{value[len(prefix) : len(prefix) + 24]}… [{size_text(payload * 3 // 4)} base64, folded]"
 
 
 def render_body(body: Any, theme: str = "monokai") -> BodyView:
@@ -54,8 +54,15 @@ def render_body(body: Any, theme: str = "monokai") -> BodyView:
     return BodyView(text, where, len(lines))
 
 
-def _emit(value: Any, path: str, depth: int, lead: str, lines: list[str],
-          where: dict[str, int], last: bool) -> None:
+def _emit(
+    value: Any,
+    path: str,
+    depth: int,
+    lead: str,
+    lines: list[str],
+    where: dict[str, int],
+    last: bool,
+) -> None:
     """Append `value` at `depth`, its first line starting with `lead` (a key or nothing)."""
     pad = _INDENT * depth
     comma = "" if last else ","
@@ -65,14 +72,20 @@ def _emit(value: Any, path: str, depth: int, lead: str, lines: list[str],
         items = list(value.items())
         for index, (key, item) in enumerate(items):
             child = path + json_path([key])[1:]
-            _emit(item, child, depth + 1, f"{json.dumps(key, ensure_ascii=False)}: ",
-                  lines, where, index == len(items) - 1)
+            _emit(
+                item,
+                child,
+                depth + 1,
+                f"{json.dumps(key, ensure_ascii=False)}: ",
+                lines,
+                where,
+                index == len(items) - 1,
+            )
         lines.append(f"{pad}}}{comma}")
     elif isinstance(value, list) and value:
         lines.append(f"{pad}{lead}[")
         for index, item in enumerate(value):
-            _emit(item, f"{path}[{index}]", depth + 1, "", lines, where,
-                  index == len(value) - 1)
+            _emit(item, f"{path}[{index}]", depth + 1, "", lines, where, index == len(value) - 1)
         lines.append(f"{pad}]{comma}")
     else:
         if isinstance(value, str) and (folded := fold(value)) is not None:

@@ -24,23 +24,31 @@ __all__ = ["QrScreen", "qr_text"]
 def qr_text(capture: Capture | None) -> tuple[Text, Text]:
     """The drawing and the caption for a capture (or why there is nothing to draw)."""
     if capture is None:
-        return Text(""), Text("No QR code among the captures yet: it arrives as qrcode.updated "
-                              "(Evolution, CodeChat) or a channel QR (Whapi) while an instance "
-                              "is being linked.", style="yellow")
+        return Text(""), Text(
+            "No QR code among the captures yet: it arrives as qrcode.updated "
+            "(Evolution, CodeChat) or a channel QR (Whapi) while an instance "
+            "is being linked.",
+            style="yellow",
+        )
     found = qr.find(capture)
     if found is None:
         return Text(""), literal(qr.explain(capture), "yellow")
     drawing = Text("\n".join(qr.render(found.text)), no_wrap=True)
-    parts = [f"capture #{capture.id}  {capture.provider} {capture.event or ''}"
-             f"{'  instance ' + found.instance if found.instance else ''}"]
+    parts = [
+        f"capture #{capture.id}  {capture.provider} {capture.event or ''}"
+        f"{'  instance ' + found.instance if found.instance else ''}"
+    ]
     if found.count is not None:
         parts.append(f"code number {found.count}")
     if found.expires:
         parts.append(found.expires)
     if found.pairing_code:
         parts.append(f"pairing code {found.pairing_code}")
-    caption = literal("  ·  ".join(parts) + "\nScan with WhatsApp → Linked devices → Link a "
-                      "device. The newest QR replaces this one as it arrives.", "dim")
+    caption = literal(
+        "  ·  ".join(parts) + "\nScan with WhatsApp → Linked devices → Link a "
+        "device. The newest QR replaces this one as it arrives.",
+        "dim",
+    )
     return drawing, caption
 
 

@@ -52,8 +52,7 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
     ReplayScreen #replay-error { color: $error; height: auto; }
     """
 
-    def __init__(self, capture: Capture, target: str, by_events: bool,
-                 bodies: int = 1) -> None:
+    def __init__(self, capture: Capture, target: str, by_events: bool, bodies: int = 1) -> None:
         super().__init__()
         self.capture = capture
         self.target = target
@@ -70,29 +69,46 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
             if _editable(text):
                 self.original = text
             else:
-                self.fixed = ("Body holds control characters (drawn as ␛ and the like): it is "
-                              "sent as received.")
+                self.fixed = (
+                    "Body holds control characters (drawn as ␛ and the like): it is "
+                    "sent as received."
+                )
                 self.shown = printable(text)
 
     def compose(self) -> ComposeResult:
         self._hide_secret_body()
-        what = (f"Replay capture #{self.capture.id} ({self.capture.provider} "
-                f"{self.capture.event or 'unknown event'})" if self.bodies == 1
-                else f"Replay the {self.bodies} captures shown, oldest first")
+        what = (
+            f"Replay capture #{self.capture.id} ({self.capture.provider} "
+            f"{self.capture.event or 'unknown event'})"
+            if self.bodies == 1
+            else f"Replay the {self.bodies} captures shown, oldest first"
+        )
         with Vertical():
             yield Label(literal(self._shown(what)), classes="title", id="replay-title")
-            yield Input(self.target, placeholder="http://127.0.0.1:3000/webhook",
-                        id="replay-target")
-            yield Checkbox("per-event URL (the gateway's by-events rule)", self.by_events,
-                           id="replay-by-events")
+            yield Input(
+                self.target, placeholder="http://127.0.0.1:3000/webhook", id="replay-target"
+            )
+            yield Checkbox(
+                "per-event URL (the gateway's by-events rule)",
+                self.by_events,
+                id="replay-by-events",
+            )
             yield Static(id="replay-preview")
             yield Static(id="replay-error")
             if self.bodies == 1:
                 editable = self.original is not None
-                yield Label("Body (sent exactly as received unless you change it):"
-                            if editable else self.fixed, id="replay-body-label")
-                yield TextArea(self.original if editable else self.shown, id="replay-body",
-                               read_only=not editable, show_line_numbers=True)
+                yield Label(
+                    "Body (sent exactly as received unless you change it):"
+                    if editable
+                    else self.fixed,
+                    id="replay-body-label",
+                )
+                yield TextArea(
+                    self.original if editable else self.shown,
+                    id="replay-body",
+                    read_only=not editable,
+                    show_line_numbers=True,
+                )
             with Horizontal():
                 yield Button("Send (Ctrl+S)", id="replay-send", variant="primary")
                 if self.bodies == 1 and self.original is not None:
@@ -162,8 +178,10 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
         if raw == self.capture.raw:
             return
         self.original = None
-        self.fixed = (f"Body (secrets hidden as {MARKER}): it is sent exactly as received. "
-                      "To edit it, press Esc, h to show secrets, then r.")
+        self.fixed = (
+            f"Body (secrets hidden as {MARKER}): it is sent exactly as received. "
+            "To edit it, press Esc, h to show secrets, then r."
+        )
         self.shown = printable(raw.decode("utf-8", "replace"))
 
     def _content(self) -> bytes | None:
@@ -192,8 +210,9 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
                 self.notify(f"could not run {editor!r}: {exc}", severity="error")
                 return
             if result.returncode != 0:
-                self.notify(f"{editor} exited with {result.returncode}; body unchanged",
-                            severity="warning")
+                self.notify(
+                    f"{editor} exited with {result.returncode}; body unchanged", severity="warning"
+                )
                 return
             area.text = path.read_text(encoding="utf-8")
 

@@ -29,7 +29,7 @@ class Settings:
     by_events: bool = False
 
     @classmethod
-    def load(cls, folder: Path | None = None) -> tuple["Settings", str | None]:
+    def load(cls, folder: Path | None = None) -> tuple[Settings, str | None]:
         """The remembered settings, and a message when the file could not be used."""
         path = (folder or config_dir()) / "tui.json"
         try:
@@ -41,8 +41,10 @@ class Settings:
         if not isinstance(document, dict):
             return cls(), f"{path}: ignored (not a JSON object); the defaults are used"
         target = document.get("target")
-        return cls(target=target if isinstance(target, str) else "",
-                   by_events=document.get("by_events") is True), None
+        return cls(
+            target=target if isinstance(target, str) else "",
+            by_events=document.get("by_events") is True,
+        ), None
 
     def save(self, folder: Path | None = None) -> str | None:
         """Write the settings; a message when that failed (the session goes on regardless)."""

@@ -15,19 +15,42 @@ SEED_003 = {  # the v1 docs' "Set Webhook" example, as sent
     "enabled": True,
     "url": "http://127.0.0.1:3000/webhook",
     "webhookByEvents": False,
-    "events": ["QRCODE_UPDATED", "MESSAGES_UPSERT", "MESSAGES_UPDATE", "SEND_MESSAGE",
-               "CONNECTION_UPDATE"],
+    "events": [
+        "QRCODE_UPDATED",
+        "MESSAGES_UPSERT",
+        "MESSAGES_UPDATE",
+        "SEND_MESSAGE",
+        "CONNECTION_UPDATE",
+    ],
 }
-V2_BODY = {"webhook": {"enabled": True, "url": "http://127.0.0.1:3000/hook", "byEvents": True,
-                       "base64": False, "headers": {"x-token": "t1"},
-                       "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]}}
-PRISMA_KEYS = ["id", "url", "headers", "enabled", "events", "webhookByEvents", "webhookBase64",
-               "createdAt", "updatedAt", "instanceId"]
+V2_BODY = {
+    "webhook": {
+        "enabled": True,
+        "url": "http://127.0.0.1:3000/hook",
+        "byEvents": True,
+        "base64": False,
+        "headers": {"x-token": "t1"},
+        "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"],
+    }
+}
+PRISMA_KEYS = [
+    "id",
+    "url",
+    "headers",
+    "enabled",
+    "events",
+    "webhookByEvents",
+    "webhookBase64",
+    "createdAt",
+    "updatedAt",
+    "instanceId",
+]
 AUTH = {"apikey": "B1C2-EXAMPLE", "Authorization": "Bearer anything"}  # accepted, not checked
 
 
-def set_webhook(client: httpx.Client, instance: str, body: Any,
-                version: str = "") -> httpx.Response:
+def set_webhook(
+    client: httpx.Client, instance: str, body: Any, version: str = ""
+) -> httpx.Response:
     prefix = f"/_gateway/evolution{'/' + version if version else ''}"
     return client.post(f"{prefix}/webhook/set/{instance}", json=body, headers=AUTH)
 
@@ -48,10 +71,13 @@ def errors_of(response: httpx.Response) -> list[tuple[str, str]]:
 
 
 def test_the_root_tells_the_version(client: httpx.Client) -> None:
-    for path, version in [("/_gateway/evolution", "2.3.6"), ("/_gateway/evolution/", "2.3.6"),
-                          ("/_gateway/evolution/v2/", "2.3.6"),
-                          ("/_gateway/evolution/v1", "1.8.2"),
-                          ("/_gateway/evolution/v1/", "1.8.2")]:
+    for path, version in [
+        ("/_gateway/evolution", "2.3.6"),
+        ("/_gateway/evolution/", "2.3.6"),
+        ("/_gateway/evolution/v2/", "2.3.6"),
+        ("/_gateway/evolution/v1", "1.8.2"),
+        ("/_gateway/evolution/v1/", "1.8.2"),
+    ]:
         response = client.get(path)
         assert response.status_code == 200, path
         welcome = response.json()
@@ -69,8 +95,11 @@ def test_v2_set_then_find(client: httpx.Client, version: str) -> None:
     assert record["url"] == "http://127.0.0.1:3000/hook"
     assert record["headers"] == {"x-token": "t1"}
     assert record["events"] == ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]
-    assert (record["enabled"], record["webhookByEvents"], record["webhookBase64"]) == \
-        (True, True, False)
+    assert (record["enabled"], record["webhookByEvents"], record["webhookBase64"]) == (
+        True,
+        True,
+        False,
+    )
     assert record["createdAt"] == record["updatedAt"] and record["createdAt"].endswith("Z")
     assert find_webhook(client, "sales", version).json() == record
     assert find_webhook(client, "sales").json() == record
@@ -78,11 +107,15 @@ def test_v2_set_then_find(client: httpx.Client, version: str) -> None:
 
 def test_v2_update_keeps_what_it_leaves_out(client: httpx.Client) -> None:
     first = set_webhook(client, "sales", V2_BODY).json()
-    second = set_webhook(client, "sales", {"webhook": {"enabled": True,
-                                                       "url": "http://127.0.0.1:4000/new"}})
+    second = set_webhook(
+        client, "sales", {"webhook": {"enabled": True, "url": "http://127.0.0.1:4000/new"}}
+    )
     record = second.json()
-    assert (record["id"], record["createdAt"], record["instanceId"]) == \
-        (first["id"], first["createdAt"], first["instanceId"])
+    assert (record["id"], record["createdAt"], record["instanceId"]) == (
+        first["id"],
+        first["createdAt"],
+        first["instanceId"],
+    )
     assert record["url"] == "http://127.0.0.1:4000/new"
     assert record["headers"] == {"x-token": "t1"} and record["webhookByEvents"] is True
     assert record["events"] == list(catalog.EVOLUTION_EVENTS["v2"])  # none given: all
@@ -101,13 +134,22 @@ def test_v1_set_answers_as_the_docs_show(client: httpx.Client, version: str) -> 
     assert response.json() == {"webhook": {"instanceName": "legacy", "webhook": SEED_003}}
     assert list(response.json()["webhook"]["webhook"]) == list(SEED_003)
     assert find_webhook(client, "legacy", version).json() == {
-        "enabled": True, "url": "http://127.0.0.1:3000/webhook", "events": SEED_003["events"],
-        "webhook_by_events": False, "webhook_base64": False}
+        "enabled": True,
+        "url": "http://127.0.0.1:3000/webhook",
+        "events": SEED_003["events"],
+        "webhook_by_events": False,
+        "webhook_base64": False,
+    }
 
 
 def test_v1_snake_case_flags_and_default_events(client: httpx.Client) -> None:
-    body = {"enabled": True, "url": "http://127.0.0.1:3000/w", "webhook_by_events": True,
-            "webhook_base64": True, "events": []}
+    body = {
+        "enabled": True,
+        "url": "http://127.0.0.1:3000/w",
+        "webhook_by_events": True,
+        "webhook_base64": True,
+        "events": [],
+    }
     echoed = set_webhook(client, "legacy", body).json()["webhook"]["webhook"]
     assert echoed["events"] == list(catalog.EVOLUTION_EVENTS["v1"])
     found = find_webhook(client, "legacy").json()
@@ -126,16 +168,22 @@ def test_never_configured_instances(client: httpx.Client) -> None:
     assert find_webhook(client, "nobody").json() is None
     assert find_webhook(client, "nobody", "v2").json() is None
     assert find_webhook(client, "nobody", "v1").json() == {
-        "enabled": False, "url": "", "events": [], "webhook_by_events": False,
-        "webhook_base64": False}
+        "enabled": False,
+        "url": "",
+        "events": [],
+        "webhook_by_events": False,
+        "webhook_base64": False,
+    }
 
 
 def test_the_versioned_paths_are_strict(client: httpx.Client) -> None:
     assert errors_of(set_webhook(client, "x", SEED_003, "v2")) == [
-        ("$.webhook", 'instance requires property "webhook"')]
+        ("$.webhook", 'instance requires property "webhook"')
+    ]
     assert errors_of(set_webhook(client, "x", V2_BODY, "v1")) == [
         ("$.enabled", 'instance requires property "enabled"'),
-        ("$.url", 'instance requires property "url"')]
+        ("$.url", 'instance requires property "url"'),
+    ]
     set_webhook(client, "legacy", SEED_003, "v1")
     [(path, message)] = errors_of(find_webhook(client, "legacy", "v2"))
     assert path == "$" and "configured through Evolution v1" in message
@@ -152,8 +200,11 @@ def test_an_instance_remembers_its_version(client: httpx.Client) -> None:
 
 def test_state_is_per_instance(client: httpx.Client) -> None:
     set_webhook(client, "a", V2_BODY)
-    set_webhook(client, "b", {"webhook": {"enabled": True, "url": "http://127.0.0.1:9/b",
-                                          "events": ["CALL"]}})
+    set_webhook(
+        client,
+        "b",
+        {"webhook": {"enabled": True, "url": "http://127.0.0.1:9/b", "events": ["CALL"]}},
+    )
     a, b = find_webhook(client, "a").json(), find_webhook(client, "b").json()
     assert a["events"] == ["MESSAGES_UPSERT", "CONNECTION_UPDATE"] and b["events"] == ["CALL"]
     assert a["instanceId"] != b["instanceId"] and a["id"] != b["id"]
@@ -165,18 +216,22 @@ def v2(**fields: Any) -> dict[str, Any]:
 
 BAD_V2 = [
     ({"webhook": {"enabled": True}}, "$.webhook.url", 'webhook requires property "url"'),
-    ({"webhook": {"url": "http://a/b"}}, "$.webhook.enabled",
-     'webhook requires property "enabled"'),
+    (
+        {"webhook": {"url": "http://a/b"}},
+        "$.webhook.enabled",
+        'webhook requires property "enabled"',
+    ),
     (v2(enabled="yes"), "$.webhook.enabled", "webhook.enabled is not of a type(s) boolean"),
     (v2(byEvents=1), "$.webhook.byEvents", "webhook.byEvents is not of a type(s) boolean"),
-    (v2(events="MESSAGES_UPSERT"), "$.webhook.events",
-     "webhook.events is not of a type(s) array"),
-    (v2(events=["CALL", 7]), "$.webhook.events[1]",
-     "webhook.events[1] is not of a type(s) string"),
+    (v2(events="MESSAGES_UPSERT"), "$.webhook.events", "webhook.events is not of a type(s) array"),
+    (v2(events=["CALL", 7]), "$.webhook.events[1]", "webhook.events[1] is not of a type(s) string"),
     (v2(url=""), "$.webhook.url", 'The "url" cannot be empty'),
     (v2(headers=["x"]), "$.webhook.headers", "webhook.headers is not of a type(s) object"),
-    (v2(headers={"x-token": {"nested": 1}}), "$.webhook.headers.x-token",
-     "webhook.headers.x-token is not of a type(s) string"),
+    (
+        v2(headers={"x-token": {"nested": 1}}),
+        "$.webhook.headers.x-token",
+        "webhook.headers.x-token is not of a type(s) string",
+    ),
     ({"webhook": "http://a/b"}, "$.webhook", "webhook is not of a type(s) object"),
     ([V2_BODY], "$", "instance is not of a type(s) object"),
 ]
@@ -199,23 +254,31 @@ def test_unknown_events_list_the_accepted_ones(client: httpx.Client) -> None:
     problems = errors_of(set_webhook(client, "s", body))
     assert [path for path, _ in problems] == ["$.webhook.events[2]", "$.webhook.events[3]"]
     accepted = ",".join(catalog.EVOLUTION_EVENTS["v2"])
-    assert problems[0][1] == (f"webhook.events[2] is not one of enum values: {accepted} "
-                              "(did you mean MESSAGES_UPSERT?)")
+    assert problems[0][1] == (
+        f"webhook.events[2] is not one of enum values: {accepted} (did you mean MESSAGES_UPSERT?)"
+    )
     assert problems[1][1].endswith("(did you mean GROUP_UPDATE?)")
 
 
 def test_v1_events_are_checked_against_v1(client: httpx.Client) -> None:
     body = {"enabled": True, "url": "http://127.0.0.1:3000/w", "events": ["MESSAGES_EDITED"]}
     problems = errors_of(set_webhook(client, "legacy", body, "v1"))
-    assert problems == [("$.events[0]", "events[0] is not one of enum values: "
-                         + ",".join(catalog.EVOLUTION_EVENTS["v1"])
-                         + " (MESSAGES_EDITED is an Evolution v2 event)")]
+    assert problems == [
+        (
+            "$.events[0]",
+            "events[0] is not one of enum values: "
+            + ",".join(catalog.EVOLUTION_EVENTS["v1"])
+            + " (MESSAGES_EDITED is an Evolution v2 event)",
+        )
+    ]
 
 
 def test_a_flat_body_on_the_shared_path_says_it_was_read_as_v1(client: httpx.Client) -> None:
     problems = errors_of(set_webhook(client, "s", {"webhooks": {"url": "http://a/b"}}))
-    assert problems[:2] == [("$.enabled", 'instance requires property "enabled"'),
-                            ("$.url", 'instance requires property "url"')]
+    assert problems[:2] == [
+        ("$.enabled", 'instance requires property "enabled"'),
+        ("$.url", 'instance requires property "url"'),
+    ]
     assert problems[2][0] == "$" and "read as an Evolution v1 (flat) body" in problems[2][1]
 
 
@@ -223,12 +286,15 @@ def test_wrong_v1_types_name_the_path(client: httpx.Client) -> None:
     body = {"enabled": "yes", "url": "http://a/b", "webhook_by_events": "no"}
     assert errors_of(set_webhook(client, "legacy", body, "v1")) == [
         ("$.enabled", "enabled is not of a type(s) boolean"),
-        ("$.webhook_by_events", "webhook_by_events is not of a type(s) boolean")]
+        ("$.webhook_by_events", "webhook_by_events is not of a type(s) boolean"),
+    ]
 
 
 def test_broken_json_gives_line_and_column(client: httpx.Client) -> None:
-    response = client.post("/_gateway/evolution/webhook/set/s",
-                           content=b'{"webhook": {\n  "enabled": true,\n  "url": }\n}')
+    response = client.post(
+        "/_gateway/evolution/webhook/set/s",
+        content=b'{"webhook": {\n  "enabled": true,\n  "url": }\n}',
+    )
     [(path, message)] = errors_of(response)
     assert path == "$" and message.startswith("broken JSON at line 3, column 10")
 
@@ -238,15 +304,42 @@ def test_instances_show_the_normalized_view(client: httpx.Client) -> None:
     set_webhook(client, "legacy", SEED_003)
     instances = client.get("/_hookcatcher/api/instances").json()["instances"]
     assert instances == [
-        {"provider": "evolution", "instance": "sales", "version": "v2", "webhooks": [{
-            "provider": "evolution", "instance": "sales", "version": "v2", "id": None,
-            "url": "http://127.0.0.1:3000/hook", "enabled": True, "mode": "by-events",
-            "headers": [["x-token", "t1"]],
-            "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"]}]},
-        {"provider": "evolution", "instance": "legacy", "version": "v1", "webhooks": [{
-            "provider": "evolution", "instance": "legacy", "version": "v1", "id": None,
-            "url": "http://127.0.0.1:3000/webhook", "enabled": True, "mode": "single",
-            "headers": [], "events": SEED_003["events"]}]},
+        {
+            "provider": "evolution",
+            "instance": "sales",
+            "version": "v2",
+            "webhooks": [
+                {
+                    "provider": "evolution",
+                    "instance": "sales",
+                    "version": "v2",
+                    "id": None,
+                    "url": "http://127.0.0.1:3000/hook",
+                    "enabled": True,
+                    "mode": "by-events",
+                    "headers": [["x-token", "t1"]],
+                    "events": ["MESSAGES_UPSERT", "CONNECTION_UPDATE"],
+                }
+            ],
+        },
+        {
+            "provider": "evolution",
+            "instance": "legacy",
+            "version": "v1",
+            "webhooks": [
+                {
+                    "provider": "evolution",
+                    "instance": "legacy",
+                    "version": "v1",
+                    "id": None,
+                    "url": "http://127.0.0.1:3000/webhook",
+                    "enabled": True,
+                    "mode": "single",
+                    "headers": [],
+                    "events": SEED_003["events"],
+                }
+            ],
+        },
     ]
 
 
@@ -255,14 +348,20 @@ def test_connection_state_and_logout(client: httpx.Client, version: str) -> None
     base = f"/_gateway/evolution{'/' + version if version else ''}/instance"
     missing = client.get(f"{base}/connectionState/shop")
     assert missing.status_code == 404
-    assert missing.json() == {"status": 404, "error": "Not Found", "response": {
-        "message": ['The "shop" instance does not exist']}}
+    assert missing.json() == {
+        "status": 404,
+        "error": "Not Found",
+        "response": {"message": ['The "shop" instance does not exist']},
+    }
     assert client.delete(f"{base}/logout/shop").status_code == 404
     body = SEED_003 if version == "v1" else V2_BODY
     assert set_webhook(client, "shop", body, version).status_code == 201
     state = client.get(f"{base}/connectionState/shop")
     assert state.json() == {"instance": {"instanceName": "shop", "state": "open"}}
     logout = client.delete(f"{base}/logout/shop")
-    assert logout.json() == {"status": "SUCCESS", "error": False,
-                             "response": {"message": "Instance logged out"}}
+    assert logout.json() == {
+        "status": "SUCCESS",
+        "error": False,
+        "response": {"message": "Instance logged out"},
+    }
     assert client.get(f"{base}/connectionState/shop").json()["instance"]["state"] == "close"

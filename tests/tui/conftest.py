@@ -7,18 +7,19 @@ from __future__ import annotations
 
 import asyncio
 import io
-import socket
 import json
+import socket
 import time
-from pathlib import Path
+from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Iterator
+from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
+from conftest import fixture
 from rich.console import Console
 
-from conftest import fixture
 from hookcatcher.ingest import build_capture
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.store import Store
@@ -36,23 +37,32 @@ async def until(pilot: Any, condition: Callable[[], Any], what: str, timeout: fl
         await pilot.pause(0.02)
 
 
-async def post(server: BackgroundServer, name: str, path: str = "/",
-               change: Callable[[dict[str, Any]], None] | None = None,
-               method: str = "POST") -> int:
+async def post(
+    server: BackgroundServer,
+    name: str,
+    path: str = "/",
+    change: Callable[[dict[str, Any]], None] | None = None,
+    method: str = "POST",
+) -> int:
     """POST a bundled fixture (optionally changed) with its own headers; returns the id."""
     document = fixture(name)
     body = document["body"]
     if change is not None:
         change(body)
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        answer = await http.request(method, path, content=json.dumps(body).encode(),
-                                    headers=[tuple(h) for h in document["headers"]])
+        answer = await http.request(
+            method,
+            path,
+            content=json.dumps(body).encode(),
+            headers=[tuple(h) for h in document["headers"]],
+        )
     assert answer.status_code == 200
     return answer.json()["id"]
 
 
-def filled_store(validator: Validator, names: list[Any],
-                 start: str = "2026-11-21T10:00:00") -> Store:
+def filled_store(
+    validator: Validator, names: list[Any], start: str = "2026-11-21T10:00:00"
+) -> Store:
     """A store holding fixtures received at fixed times, for screens that must not change.
     An item may be (name, change) to alter the body first."""
     store = Store()
@@ -61,9 +71,15 @@ def filled_store(validator: Validator, names: list[Any],
         document = fixture(name)
         if change is not None:
             change(document["body"])
-        capture = build_capture(validator, "POST", "/webhook", "",
-                                [tuple(h) for h in document["headers"]], "127.0.0.1:40000",
-                                json.dumps(document["body"]).encode())
+        capture = build_capture(
+            validator,
+            "POST",
+            "/webhook",
+            "",
+            [tuple(h) for h in document["headers"]],
+            "127.0.0.1:40000",
+            json.dumps(document["body"]).encode(),
+        )
         capture.received_at = f"{start}.{index:03d}000Z"
         store.add(capture)
     return store
@@ -75,6 +91,7 @@ def app_for(tmp_path: Path) -> Callable[..., InspectorApp]:
         options.setdefault("save_dir", tmp_path / "saved")
         options.setdefault("config_dir", tmp_path / "config")
         return InspectorApp(server.url, **options)
+
     return make
 
 

@@ -7,12 +7,11 @@ import json
 from pathlib import Path
 
 import httpx
+from conftest import fixture
 
 from hookcatcher import fixtures
 from hookcatcher.answers import Answers
 from hookcatcher.tui.detail import DetailPane
-
-from conftest import fixture
 
 from .conftest import SIZE, open_window, opened, plain, post, run, shown, until
 
@@ -27,12 +26,19 @@ def test_posted_captures_appear_with_their_columns(server, app_for) -> None:
         async with opened(app) as pilot:
             await post(server, "evolution/v2/messages.upsert.text")
             await post(server, "whapi/messages.post.text")
-            await post(server, "evolution/v2/messages.upsert.text",
-                       change=lambda body: body["data"]["key"].update(fromMe="no"))
+            await post(
+                server,
+                "evolution/v2/messages.upsert.text",
+                change=lambda body: body["data"]["key"].update(fromMe="no"),
+            )
             await until(pilot, lambda: len(app.capture_list.rows) == 3, "three rows")
             first, second, third = app.capture_list.rows
-            assert (first.provider, first.event, first.instance, first.status) == \
-                ("evolution", "messages.upsert", "sales", "valid")
+            assert (first.provider, first.event, first.instance, first.status) == (
+                "evolution",
+                "messages.upsert",
+                "sales",
+                "valid",
+            )
             assert first.chat.endswith("@s.whatsapp.net")
             assert (second.provider, second.event) == ("whapi", "messages/post")
             assert second.chat != "-"
@@ -44,8 +50,12 @@ def test_posted_captures_appear_with_their_columns(server, app_for) -> None:
             assert "● connected" in status and "shown 3" in status and "invalid 1" in status
             # Follow mode selected the newest; its detail is on screen.
             assert app.capture_list.selected is third
-            await until(pilot, lambda: app.detail.capture is not None
-                        and app.detail.capture.id == third.id, "the detail of the newest")
+            await until(
+                pilot,
+                lambda: app.detail.capture is not None and app.detail.capture.id == third.id,
+                "the detail of the newest",
+            )
+
     run(scenario)
 
 
@@ -85,6 +95,7 @@ def test_filter_bar_applies_the_filter_language_and_says_what_is_wrong(server, a
             await pilot.press("e")
             await until(pilot, lambda: app.filter_text == "event:messages.upsert", "event toggle")
             assert len(app.capture_list.rows) == 3
+
     run(scenario)
 
 
@@ -105,6 +116,7 @@ def test_follow_pauses_when_moving_up_and_resumes_with_one_key(server, app_for) 
             await pilot.press("f")
             assert app.capture_list.follow and app.capture_list.cursor == 3
             assert "follow ▼" in status_text(app)
+
     run(scenario)
 
 
@@ -112,11 +124,17 @@ def test_tabs_and_validation_errors_lead_to_their_place_in_the_body(server, app_
     async def scenario() -> None:
         app = app_for(server)
         async with opened(app) as pilot:
-            await post(server, "evolution/v2/messages.upsert.text",
-                       change=lambda body: body["data"]["key"].update(fromMe="no"))
+            await post(
+                server,
+                "evolution/v2/messages.upsert.text",
+                change=lambda body: body["data"]["key"].update(fromMe="no"),
+            )
             detail: DetailPane = app.detail
-            await until(pilot, lambda: detail.capture is not None and detail.capture.raw,
-                        "the whole capture")
+            await until(
+                pilot,
+                lambda: detail.capture is not None and detail.capture.raw,
+                "the whole capture",
+            )
             await pilot.press("2")
             assert detail.active == "headers"
             assert "content-type" in shown(app, "#headers-text")
@@ -140,6 +158,7 @@ def test_tabs_and_validation_errors_lead_to_their_place_in_the_body(server, app_
             assert line is not None
             marked = detail.body_view.text.plain.split("\n")[line]
             assert marked.strip().startswith('"fromMe": "no"')
+
     run(scenario)
 
 
@@ -154,7 +173,9 @@ def test_save_as_fixture_and_copy_as_curl_and_body(server, app_for, tmp_path: Pa
             await until(pilot, saved.exists, f"{saved.name} to be written")
             loaded = fixtures.load(saved)
             assert (loaded.provider, loaded.event) == ("whapi", "messages/post")
-            assert loaded.body == json.loads(json.dumps(fixture("whapi/messages.post.text")["body"]))
+            assert loaded.body == json.loads(
+                json.dumps(fixture("whapi/messages.post.text")["body"])
+            )
             await pilot.press("y")
             await until(pilot, lambda: app.clipboard.startswith("{"), "the body copied")
             assert json.loads(app.clipboard) == loaded.body
@@ -162,6 +183,7 @@ def test_save_as_fixture_and_copy_as_curl_and_body(server, app_for, tmp_path: Pa
             await until(pilot, lambda: app.clipboard.startswith("curl"), "the curl command")
             assert f"{server.url}/hooks/messages/post" in app.clipboard
             assert "--data-binary" in app.clipboard
+
     run(scenario)
 
 
@@ -197,17 +219,20 @@ def test_replay_to_a_test_receiver_as_received_per_event_and_edited(make_server,
             app.screen.query_one("#replay-by-events").value = True
             await pilot.pause()
             assert "/app/webhook/messages-upsert" in str(
-                app.screen.query_one("#replay-preview").render())
+                app.screen.query_one("#replay-preview").render()
+            )
             area = app.screen.query_one("#replay-body")
             area.text = area.text.replace('"sales"', '"edited-instance"', 1)
             await pilot.press("ctrl+s")
-            await until(pilot, lambda: len(app.attempts[app.detail.capture.id]) == 2,
-                        "the second attempt")
+            await until(
+                pilot, lambda: len(app.attempts[app.detail.capture.id]) == 2, "the second attempt"
+            )
             got = (await received())[-1]
             assert got["path"] == "/app/webhook/messages-upsert"
             assert got["instance"] == "edited-instance"
             # Settings survive a restart of the inspector.
             assert json.loads((app.config_dir / "tui.json").read_text())["by_events"] is True
+
     run(scenario)
 
 
@@ -226,6 +251,7 @@ def test_replay_to_an_app_that_is_not_running_says_so(server, app_for, unused_po
             assert attempt.status is None
             assert "connection refused" in attempt.error and "is your app running?" in attempt.error
             assert "connection refused" in shown(app, "#replays-text")
+
     run(scenario)
 
 
@@ -233,14 +259,21 @@ def test_conversation_view_threads_messages_with_their_status_trail(server, app_
     async def scenario() -> None:
         app = app_for(server)
         async with opened(app) as pilot:
-            for name in ("evolution/v2/messages.upsert.text", "evolution/v2/send.message.text",
-                         "evolution/v2/connection.update.open"):
+            for name in (
+                "evolution/v2/messages.upsert.text",
+                "evolution/v2/send.message.text",
+                "evolution/v2/connection.update.open",
+            ):
                 await post(server, name)
             sent = fixture("evolution/v2/send.message.text")["body"]["data"]["key"]
             for status in ("SERVER_ACK", "DELIVERY_ACK", "READ"):
-                await post(server, "evolution/v2/messages.update.read", change=lambda body, s=status:
-                           body["data"].update(keyId=sent["id"], remoteJid=sent["remoteJid"],
-                                               fromMe=True, status=s))
+                await post(
+                    server,
+                    "evolution/v2/messages.update.read",
+                    change=lambda body, s=status: body["data"].update(
+                        keyId=sent["id"], remoteJid=sent["remoteJid"], fromMe=True, status=s
+                    ),
+                )
             await until(pilot, lambda: len(app.capture_list.rows) == 6, "six rows")
             await open_window(pilot, app, "c", "ConversationScreen")
             text = shown(app, "#messages-text")
@@ -248,13 +281,20 @@ def test_conversation_view_threads_messages_with_their_status_trail(server, app_
             assert "SERVER_ACK → DELIVERY_ACK → READ" in text
             assert "→" in text and "you:" in text  # the message sent through the gateway
             # A new message in the same chat arrives while the window is open.
-            await post(server, "evolution/v2/messages.upsert.text",
-                       change=lambda body: body["data"]["key"].update(id="NEWMESSAGE0001")
-                       or body["data"]["message"].update(conversation="arrived live"))
-            await until(pilot, lambda: "arrived live" in shown(app, "#messages-text"),
-                        "the live message")
+            await post(
+                server,
+                "evolution/v2/messages.upsert.text",
+                change=lambda body: (
+                    body["data"]["key"].update(id="NEWMESSAGE0001")
+                    or body["data"]["message"].update(conversation="arrived live")
+                ),
+            )
+            await until(
+                pilot, lambda: "arrived live" in shown(app, "#messages-text"), "the live message"
+            )
             await pilot.press("escape")
             assert type(app.screen).__name__ == "Screen"
+
     run(scenario)
 
 
@@ -271,8 +311,11 @@ def test_qr_view_draws_the_newest_qr_and_follows_new_ones(server, app_for) -> No
             drawing = app.screen.query_one("#qr-drawing")
             await until(pilot, lambda: "capture #1" in shown(app, "#qr-caption"), "the QR")
             assert str(drawing.content).split("\n") == qr.render(code)
-            await post(server, "codechat/2026/qrcode.updated",
-                       change=lambda body: body["data"].update(code="2@NEWER,code"))
+            await post(
+                server,
+                "codechat/2026/qrcode.updated",
+                change=lambda body: body["data"].update(code="2@NEWER,code"),
+            )
             await until(pilot, lambda: "capture #2" in shown(app, "#qr-caption"), "the newer QR")
             assert str(drawing.content).split("\n") == qr.render("2@NEWER,code")
             assert "expires in 60 s" in shown(app, "#qr-caption")
@@ -280,10 +323,14 @@ def test_qr_view_draws_the_newest_qr_and_follows_new_ones(server, app_for) -> No
             # On a capture with no QR text, the window says why.
             await post(server, "evolution/v2/qrcode.updated.limit")
             await until(pilot, lambda: len(app.capture_list.rows) == 3, "three rows")
-            await until(pilot, lambda: app.detail.capture is not None and app.detail.capture.id == 3,
-                        "the newest selected")
+            await until(
+                pilot,
+                lambda: app.detail.capture is not None and app.detail.capture.id == 3,
+                "the newest selected",
+            )
             await open_window(pilot, app, "Q", "QrScreen")
             assert "no QR code" in shown(app, "#qr-caption")
+
     run(scenario)
 
 
@@ -295,6 +342,7 @@ def test_help_and_command_palette_list_every_action(server, app_for) -> None:
         async with opened(app) as pilot:
             await open_window(pilot, app, "f1", "HelpScreen")
             from hookcatcher.tui.help_screen import help_table
+
             text = plain(help_table(), width=100)
             for key in KEYS:
                 assert key.help.split(";")[0][:40] in text.replace("\n", " ") or key.label in text
@@ -304,10 +352,13 @@ def test_help_and_command_palette_list_every_action(server, app_for) -> None:
                 if key.palette:
                     assert any(title.startswith(key.label) for title in titles), key.label
             # A palette command runs its action.
-            (follow,) = [c for c in app.get_system_commands(app.screen) if c.title.startswith("Follow")]
+            (follow,) = [
+                c for c in app.get_system_commands(app.screen) if c.title.startswith("Follow")
+            ]
             app.capture_list.set_follow(False)
             await follow.callback()
             assert app.capture_list.follow
+
     run(scenario)
 
 
@@ -334,18 +385,25 @@ def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, 
             second = BackgroundServer(create_app(Store(), validator), port=port).start()
             try:
                 await until(pilot, lambda: app.state == "connected", "connected again")
-                await until(pilot, lambda: app.capture_list.rows == [], "the new run's (empty) list")
+                await until(
+                    pilot, lambda: app.capture_list.rows == [], "the new run's (empty) list"
+                )
                 await post(second, "whapi/messages.post.text")
-                await until(pilot, lambda: [r.provider for r in app.capture_list.rows] == ["whapi"],
-                            "the new run's capture")
+                await until(
+                    pilot,
+                    lambda: [r.provider for r in app.capture_list.rows] == ["whapi"],
+                    "the new run's capture",
+                )
                 assert app.capture_list.rows[0].id == 1
             finally:
                 second.stop()
+
     run(scenario)
 
 
-def test_started_before_its_server_it_says_so_then_attaches(app_for, validator, unused_port,
-                                                            monkeypatch) -> None:
+def test_started_before_its_server_it_says_so_then_attaches(
+    app_for, validator, unused_port, monkeypatch
+) -> None:
     from hookcatcher.runner import BackgroundServer
     from hookcatcher.server import create_app
     from hookcatcher.store import Store
@@ -371,6 +429,7 @@ def test_started_before_its_server_it_says_so_then_attaches(app_for, validator, 
                 await until(pilot, lambda: len(app.capture_list.rows) == 1, "the capture")
             finally:
                 server.stop()
+
     run(scenario)
 
 
@@ -393,13 +452,17 @@ def test_replay_body_edited_in_the_users_editor(make_server, app_for, monkeypatc
             await pilot.pause()
             app.screen.query_one("#replay-target").value = f"{receiver.url}/hook"
             await pilot.press("ctrl+o")
-            await until(pilot, lambda: "edited-in-editor" in app.screen.query_one("#replay-body").text,
-                        "the edited body")
+            await until(
+                pilot,
+                lambda: "edited-in-editor" in app.screen.query_one("#replay-body").text,
+                "the edited body",
+            )
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.attempts, "the replay")
             async with httpx.AsyncClient(base_url=receiver.url) as http:
                 (got,) = (await http.get("/_hookcatcher/api/events")).json()["events"]
             assert got["instance"] == "edited-in-editor"
+
     run(scenario)
 
 
@@ -411,14 +474,19 @@ def test_retries_and_answers_other_than_200_are_marked(make_server, app_for) -> 
         app = app_for(server)
         async with opened(app) as pilot:
             async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-                statuses = [(await http.post("/webhook", content=body)).status_code
-                            for _ in range(3)]
+                statuses = [
+                    (await http.post("/webhook", content=body)).status_code for _ in range(3)
+                ]
                 await http.post("/webhook", content=b'{"other": 1}')  # its own first failure
             assert statuses == [500, 500, 200]
             await until(pilot, lambda: len(app.capture_list.rows) == 4, "four rows")
             rows = app.capture_list.rows
-            assert [(row.retry_of, row.answered) for row in rows] == \
-                [(None, 500), (1, 500), (1, 200), (None, 500)]
+            assert [(row.retry_of, row.answered) for row in rows] == [
+                (None, 500),
+                (1, 500),
+                (1, 200),
+                (None, 500),
+            ]
             lines = app.capture_list.plain_lines()
             assert "messages.upsert" in lines[1] and lines[1].count("↻#1 500") == 1
             assert "↻#1" in lines[2] and " 500" not in lines[2]
@@ -433,12 +501,16 @@ def test_retries_and_answers_other_than_200_are_marked(make_server, app_for) -> 
 
             marks = app.detail.query_one("#capture-marks")
             app.capture_list.select_index(1)
-            await until(pilot, lambda: app.detail.capture is not None
-                        and app.detail.capture.id == 2, "the detail of the first retry")
+            await until(
+                pilot,
+                lambda: app.detail.capture is not None and app.detail.capture.id == 2,
+                "the detail of the first retry",
+            )
             assert marks.display
             assert shown(app, "#capture-marks").strip() == (
                 "↻ retry of #1 (the same bytes)   answered 500 "
-                "(--fail-first 2: failure 2 of 2 for this body)")
+                "(--fail-first 2: failure 2 of 2 for this body)"
+            )
             app.capture_list.select_index(2)
             await until(pilot, lambda: app.detail.capture.id == 3, "the detail of the last retry")
             assert shown(app, "#capture-marks").strip() == "↻ retry of #1 (the same bytes)"
@@ -449,4 +521,5 @@ def test_retries_and_answers_other_than_200_are_marked(make_server, app_for) -> 
             app.capture_list.select_index(4)
             await until(pilot, lambda: app.detail.capture.id == 5, "the detail of a plain capture")
             assert not marks.display and app.capture_list.rows[4].marks == []
+
     run(scenario)

@@ -41,8 +41,13 @@ def test_every_action_exists_on_the_inspector(key: Key) -> None:
 
 def test_actions_with_arguments_name_the_tab_they_show() -> None:
     tabs = [key.action for key in KEYS if "(" in key.action]
-    assert tabs == ["tab('body')", "tab('headers')", "tab('validation')", "tab('raw')",
-                    "tab('replays')"]
+    assert tabs == [
+        "tab('body')",
+        "tab('headers')",
+        "tab('validation')",
+        "tab('raw')",
+        "tab('replays')",
+    ]
     assert [key.keys for key in KEYS if key.action in tabs] == ["1", "2", "3", "4", "5"]
 
 
@@ -64,10 +69,24 @@ def test_bindings_are_textual_bindings_matching_the_table() -> None:
     assert len(made) == len(KEYS)
     for binding, key in zip(made, KEYS):
         assert isinstance(binding, Binding)
-        assert (binding.key, binding.action, binding.description) == (key.keys, key.action, key.label)
+        assert (binding.key, binding.action, binding.description) == (
+            key.keys,
+            key.action,
+            key.label,
+        )
         assert binding.show is key.footer
     assert [b.description for b in made if b.show] == [
-        "Filter", "Invalid", "Event", "Instance", "Follow", "Replay", "QR", "Chats", "Help", "Quit"]
+        "Filter",
+        "Invalid",
+        "Event",
+        "Instance",
+        "Follow",
+        "Replay",
+        "QR",
+        "Chats",
+        "Help",
+        "Quit",
+    ]
 
 
 def test_the_inspector_uses_this_table() -> None:

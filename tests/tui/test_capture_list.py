@@ -6,9 +6,11 @@ from __future__ import annotations
 import asyncio
 import json
 import time
-from typing import Any, Callable, Iterator
+from collections.abc import Callable, Iterator
+from typing import Any
 
 import pytest
+from conftest import fixture
 from textual.app import App, ComposeResult
 
 from hookcatcher.ingest import build_capture
@@ -16,17 +18,25 @@ from hookcatcher.summary import summary
 from hookcatcher.tui.capture_list import COLUMNS, CaptureList, Row
 from hookcatcher.validation import Validator
 
-from conftest import fixture
-
 from .conftest import SIZE
 
 
 def item(capture_id: int, **changes: Any) -> dict[str, Any]:
     """A summary row as `/_hookcatcher/api/events?view=summary` serves it."""
-    row = {"id": capture_id, "received_at": "2026-11-21T10:00:00.123456Z", "method": "POST",
-           "path": "/webhook", "provider": "evolution", "event": "messages.upsert",
-           "instance": "sales", "chat": "5511999990000@s.whatsapp.net", "status": "valid",
-           "errors": 0, "warnings": 0, "size": 512}
+    row = {
+        "id": capture_id,
+        "received_at": "2026-11-21T10:00:00.123456Z",
+        "method": "POST",
+        "path": "/webhook",
+        "provider": "evolution",
+        "event": "messages.upsert",
+        "instance": "sales",
+        "chat": "5511999990000@s.whatsapp.net",
+        "status": "valid",
+        "errors": 0,
+        "warnings": 0,
+        "size": 512,
+    }
     row.update(changes)
     return row
 
@@ -38,9 +48,11 @@ def rows(count: int, start: int = 1) -> list[Row]:
 @pytest.fixture
 def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
     """Switch the process's local time zone; the original one is back afterwards."""
+
     def switch(name: str) -> None:
         monkeypatch.setenv("TZ", name)
         time.tzset()
+
     yield switch
     monkeypatch.undo()
     time.tzset()
@@ -51,14 +63,26 @@ def zone(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[str], None]]:
 
 def test_a_row_reads_a_real_summary(validator: Validator) -> None:
     document = fixture("evolution/v2/messages.upsert.text")
-    capture = build_capture(validator, "POST", "/webhook", "", [tuple(h) for h in document["headers"]],
-                            "127.0.0.1:1", json.dumps(document["body"]).encode())
+    capture = build_capture(
+        validator,
+        "POST",
+        "/webhook",
+        "",
+        [tuple(h) for h in document["headers"]],
+        "127.0.0.1:1",
+        json.dumps(document["body"]).encode(),
+    )
     capture.id = 7
     data = json.loads(json.dumps(summary(capture)))  # as it comes over the wire
     row = Row.from_summary(data)
     assert row.data is data  # a wrapper, not a copy
-    assert (row.id, row.provider, row.event, row.instance, row.status) == \
-        (7, "evolution", "messages.upsert", "sales", "valid")
+    assert (row.id, row.provider, row.event, row.instance, row.status) == (
+        7,
+        "evolution",
+        "messages.upsert",
+        "sales",
+        "valid",
+    )
     assert row.chat.endswith("@s.whatsapp.net")
     assert row.size == capture.size and row.received_at == capture.received_at
     assert row.verdict == "✓ valid"
@@ -67,19 +91,24 @@ def test_a_row_reads_a_real_summary(validator: Validator) -> None:
 def test_missing_event_instance_and_chat_show_a_dash() -> None:
     row = Row.from_summary(item(1, event=None, instance=None, chat=None, provider="unknown"))
     assert (row.event, row.instance, row.chat) == ("-", "-", "-")
-    bare = {key: value for key, value in item(2).items() if key not in ("chat", "errors", "warnings")}
+    bare = {
+        key: value for key, value in item(2).items() if key not in ("chat", "errors", "warnings")
+    }
     assert (Row(bare).chat, Row(bare).errors, Row(bare).warnings) == ("-", 0, 0)
 
 
-@pytest.mark.parametrize("changes, verdict", [
-    ({"status": "valid"}, "✓ valid"),
-    ({"status": "invalid", "errors": 3}, "✗ 3 err"),
-    ({"status": "no-schema"}, "? schema"),
-    ({"status": "not-json", "errors": 1}, "✗ no JSON"),
-    ({"status": "valid", "warnings": 2}, "✓ valid!"),
-    ({"status": "invalid", "errors": 1, "warnings": 1}, "✗ 1 err!"),
-    ({"status": "something-new"}, "something-new"),
-])
+@pytest.mark.parametrize(
+    "changes, verdict",
+    [
+        ({"status": "valid"}, "✓ valid"),
+        ({"status": "invalid", "errors": 3}, "✗ 3 err"),
+        ({"status": "no-schema"}, "? schema"),
+        ({"status": "not-json", "errors": 1}, "✗ no JSON"),
+        ({"status": "valid", "warnings": 2}, "✓ valid!"),
+        ({"status": "invalid", "errors": 1, "warnings": 1}, "✗ 1 err!"),
+        ({"status": "something-new"}, "something-new"),
+    ],
+)
 def test_verdicts(changes: dict[str, Any], verdict: str) -> None:
     assert Row.from_summary(item(1, **changes)).verdict == verdict
 
@@ -96,8 +125,10 @@ def test_the_time_is_shown_in_the_local_time_zone(zone: Callable[[str], None]) -
 
 def test_a_time_that_does_not_parse_shows_its_clock_part(zone: Callable[[str], None]) -> None:
     zone("UTC")
-    assert Row.from_summary(item(1, received_at="2026-11-21 10:11:12.345 somewhere")).time \
+    assert (
+        Row.from_summary(item(1, received_at="2026-11-21 10:11:12.345 somewhere")).time
         == "10:11:12.345"
+    )
 
 
 # -- the widget
@@ -126,6 +157,7 @@ def with_list(scenario: Callable[[ListApp, CaptureList, Any], Any]) -> None:
         app = ListApp()
         async with app.run_test(size=SIZE) as pilot:
             await scenario(app, app.query_one(CaptureList), pilot)
+
     asyncio.run(main())
 
 
@@ -147,13 +179,23 @@ def test_index_of_finds_any_id_among_ten_thousand_rows() -> None:
 def test_lines_align_their_columns() -> None:
     async def scenario(app: ListApp, capture_list: CaptureList, pilot: Any) -> None:
         long_event = "presence.update.with.a.very.long.name"
-        capture_list.set_rows([
-            Row.from_summary(item(1)),
-            Row.from_summary(item(42, event=long_event, status="invalid", errors=2, size=2048)),
-            Row.from_summary(item(123456, provider="whapi", event="messages/post",
-                                  instance=None, chat=None, status="no-schema",
-                                  size=3_670_016)),
-        ])
+        capture_list.set_rows(
+            [
+                Row.from_summary(item(1)),
+                Row.from_summary(item(42, event=long_event, status="invalid", errors=2, size=2048)),
+                Row.from_summary(
+                    item(
+                        123456,
+                        provider="whapi",
+                        event="messages/post",
+                        instance=None,
+                        chat=None,
+                        status="no-schema",
+                        size=3_670_016,
+                    )
+                ),
+            ]
+        )
         await pilot.pause()
         header = capture_list.render_line(0).text.rstrip()
         first, second, third = capture_list.plain_lines()
@@ -161,8 +203,10 @@ def test_lines_align_their_columns() -> None:
 
         def start(*cells: str) -> str:
             """The first columns: the id right-aligned, the rest left-aligned, one space apart."""
-            return " ".join([cells[0].rjust(widths[0])] +
-                            [cell.ljust(width) for cell, width in zip(cells[1:], widths[1:])])
+            return " ".join(
+                [cells[0].rjust(widths[0])]
+                + [cell.ljust(width) for cell, width in zip(cells[1:], widths[1:])]
+            )
 
         assert widths[0] == 6
         assert header.startswith(start("#", "time", "provider", "event", "instance"))
@@ -170,20 +214,25 @@ def test_lines_align_their_columns() -> None:
         assert first.startswith("     1 10:00:00.123 evolution messages.upsert ")
         assert second.startswith("    42 ")
         assert third.startswith(start("123456", "10:00:00.123", "whapi", "messages/post", "-"))
-        cut = long_event[:widths[3] - 1] + "…"
+        cut = long_event[: widths[3] - 1] + "…"
         assert second.startswith(start("42", "10:00:00.123", "evolution", cut, "sales"))
         assert long_event not in second
         chat_column = sum(widths[:5]) + 5  # the fixed columns before it, one space apart
         assert first[chat_column:].startswith("5511999990000@s.whats")
         assert third[chat_column:].startswith("- ")
         # The right-hand columns line up whatever the width of the text before them.
-        verdicts = [line.index(mark) for line, mark in
-                    ((first, "✓ valid"), (second, "✗ 2 err"), (third, "? schema"))]
+        verdicts = [
+            line.index(mark)
+            for line, mark in ((first, "✓ valid"), (second, "✗ 2 err"), (third, "? schema"))
+        ]
         assert len(set(verdicts)) == 1
         assert first.endswith("512 B") and second.endswith("2.0 KB") and third.endswith("3.5 MB")
-        sizes = [line.rindex(size) for line, size in
-                 ((first, "512 B"), (second, "2.0 KB"), (third, "3.5 MB"))]
+        sizes = [
+            line.rindex(size)
+            for line, size in ((first, "512 B"), (second, "2.0 KB"), (third, "3.5 MB"))
+        ]
         assert len(set(sizes)) == 1 and sizes[0] > verdicts[0]
+
     with_list(scenario)
 
 
@@ -191,27 +240,32 @@ def test_every_verdict_is_shown_whole() -> None:
     verdicts = {"not-json": "✗ no JSON!", "no-schema": "? schema!", "invalid": "✗ 12 err!"}
 
     async def scenario(app: ListApp, capture_list: CaptureList, pilot: Any) -> None:
-        capture_list.set_rows([
-            Row.from_summary(item(1, status="not-json", errors=1, warnings=1)),
-            Row.from_summary(item(2, status="no-schema", warnings=1)),
-            Row.from_summary(item(3, status="invalid", errors=12, warnings=2)),
-        ])
+        capture_list.set_rows(
+            [
+                Row.from_summary(item(1, status="not-json", errors=1, warnings=1)),
+                Row.from_summary(item(2, status="no-schema", warnings=1)),
+                Row.from_summary(item(3, status="invalid", errors=12, warnings=2)),
+            ]
+        )
         await pilot.pause()
         for row, line in zip(capture_list.rows, capture_list.plain_lines()):
             assert row.verdict == verdicts[row.status]
             assert row.verdict in line, line
+
     with_list(scenario)
 
 
 def test_an_id_wider_than_its_column_is_still_shown_whole() -> None:
     # At 1,000 captures a second a server reaches id 1,000,000 within 17 minutes.
     async def scenario(app: ListApp, capture_list: CaptureList, pilot: Any) -> None:
-        capture_list.set_rows([Row.from_summary(item(1_000_001)),
-                               Row.from_summary(item(1_000_002))])
+        capture_list.set_rows(
+            [Row.from_summary(item(1_000_001)), Row.from_summary(item(1_000_002))]
+        )
         await pilot.pause()
         first, second = capture_list.plain_lines()
         assert first.split()[0] == "1000001"
         assert second.split()[0] == "1000002"
+
     with_list(scenario)
 
 
@@ -224,6 +278,7 @@ def test_only_the_rows_that_fit_are_drawn() -> None:
         lines = capture_list.plain_lines()
         assert len(lines) == SIZE[1] - 1  # one line is the header
         assert lines[0].split()[0] == "1" and lines[-1].split()[0] == str(SIZE[1] - 1)
+
     with_list(scenario)
 
 
@@ -244,6 +299,7 @@ def test_follow_selects_each_new_row_until_the_user_moves_up() -> None:
         assert app.follow_changes == [False, True]
         # Follow mode's own moves are not the user's.
         assert app.highlighted == [(5, True), (7, False), (4, True), (8, True)]
+
     with_list(scenario)
 
 
@@ -263,6 +319,7 @@ def test_keys_move_the_selection_and_landing_on_the_newest_keeps_follow_off() ->
         assert capture_list.cursor == SIZE[1] - 2
         await pilot.press("up")
         assert capture_list.cursor == SIZE[1] - 3
+
     with_list(scenario)
 
 
@@ -280,6 +337,7 @@ def test_set_rows_keeps_the_selected_capture_when_follow_is_off() -> None:
         assert capture_list.selected.id == 9
         capture_list.set_rows([], keep=9)
         assert capture_list.selected is None and capture_list.cursor == -1
+
     with_list(scenario)
 
 
@@ -289,6 +347,7 @@ def test_set_rows_goes_to_the_newest_when_following() -> None:
         assert capture_list.follow
         capture_list.set_rows(rows(20), keep=3)
         assert capture_list.selected.id == 20
+
     with_list(scenario)
 
 
@@ -309,6 +368,7 @@ def test_the_selected_row_is_scrolled_into_view() -> None:
         await pilot.pause()
         assert capture_list.selected.id == 900
         assert "900" in [line.split()[0] for line in capture_list.plain_lines()]
+
     with_list(scenario)
 
 

@@ -6,19 +6,28 @@ from __future__ import annotations
 
 import asyncio
 import json
-from typing import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-
 from conftest import fixture
+
 from hookcatcher.ingest import build_capture
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import create_app
 from hookcatcher.store import Store
 from hookcatcher.summary import summary
-from hookcatcher.tui.connection import (Arrived, FilterProblem, Notice, Restarted, ServerConnection,
-                                        ServerError, StateChanged, StreamEvent, _sse)
+from hookcatcher.tui.connection import (
+    Arrived,
+    FilterProblem,
+    Notice,
+    Restarted,
+    ServerConnection,
+    ServerError,
+    StateChanged,
+    StreamEvent,
+    _sse,
+)
 from hookcatcher.validation import Validator
 
 from .conftest import post, run
@@ -42,6 +51,7 @@ class Collector:
             while not condition(self.events):
                 self._changed.clear()
                 await self._changed.wait()
+
         try:
             await asyncio.wait_for(wait(), WAIT)
         except TimeoutError:
@@ -57,9 +67,17 @@ class Collector:
 def store_capture(store: Store, validator: Validator, name: str) -> int:
     """A capture added straight to the store, as if received while no client was attached."""
     document = fixture(name)
-    return store.add(build_capture(validator, "POST", "/webhook", "",
-                                   [tuple(h) for h in document["headers"]], "127.0.0.1:1",
-                                   json.dumps(document["body"]).encode())).id
+    return store.add(
+        build_capture(
+            validator,
+            "POST",
+            "/webhook",
+            "",
+            [tuple(h) for h in document["headers"]],
+            "127.0.0.1:1",
+            json.dumps(document["body"]).encode(),
+        )
+    ).id
 
 
 def port_of(server: BackgroundServer) -> int:
@@ -77,8 +95,11 @@ def test_listing_gives_rows_last_id_and_run(server: BackgroundServer) -> None:
             assert (empty.rows, empty.last_id, empty.run) == ([], 0, server.app.store.run)
             await post(server, "evolution/v2/messages.upsert.text")
             await post(server, "whapi/messages.post.text")
-            await post(server, "evolution/v2/messages.upsert.text",
-                       change=lambda body: body["data"]["key"].update(fromMe="no"))
+            await post(
+                server,
+                "evolution/v2/messages.upsert.text",
+                change=lambda body: body["data"]["key"].update(fromMe="no"),
+            )
             listing = await connection.listing("")
             assert listing.last_id == 3 and listing.run == server.app.store.run
             assert listing.rows == [summary(capture) for capture in server.app.store]
@@ -88,6 +109,7 @@ def test_listing_gives_rows_last_id_and_run(server: BackgroundServer) -> None:
             assert [(row["id"], row["event"]) for row in whapi.rows] == [(2, "messages/post")]
         finally:
             await connection.close()
+
     run(scenario)
 
 
@@ -101,6 +123,7 @@ def test_a_bad_filter_raises_filter_problem_naming_the_term(server: BackgroundSe
             assert "bad filter term 'valid:perhaps'" in str(problem.value)
         finally:
             await connection.close()
+
     run(scenario)
 
 
@@ -111,10 +134,13 @@ def test_nothing_listening_is_a_server_error_saying_so(unused_port: int) -> None
             with pytest.raises(ServerError) as error:
                 await connection.listing("")
             assert not isinstance(error.value, FilterProblem)
-            assert str(error.value) == (f"cannot reach the server at http://127.0.0.1:{unused_port}: "
-                                        "connection refused (is the server running?)")
+            assert str(error.value) == (
+                f"cannot reach the server at http://127.0.0.1:{unused_port}: "
+                "connection refused (is the server running?)"
+            )
         finally:
             await connection.close()
+
     run(scenario)
 
 
@@ -131,8 +157,12 @@ def test_capture_returns_the_whole_capture_with_its_raw_bytes(server: Background
             capture = await connection.capture(first)
             assert capture.raw == spaced  # byte for byte, not re-encoded from the body
             assert capture.body == {"event": "messages.upsert", "data": {"n": 1.5}}
-            assert (capture.id, capture.method, capture.path, capture.query) == \
-                (first, "POST", "/hook", "x=1")
+            assert (capture.id, capture.method, capture.path, capture.query) == (
+                first,
+                "POST",
+                "/hook",
+                "x=1",
+            )
             assert capture.received_at == server.app.store.get(first).received_at
             raw = await connection.capture(second)
             assert raw.raw == binary and raw.validation.status == "not-json"
@@ -141,6 +171,7 @@ def test_capture_returns_the_whole_capture_with_its_raw_bytes(server: Background
                 await connection.capture(99)
         finally:
             await connection.close()
+
     run(scenario)
 
 
@@ -155,13 +186,19 @@ def test_follow_streams_new_rows_in_order_after_last_id(server: BackgroundServer
         try:
             await post(server, "evolution/v2/messages.upsert.text")  # before: not streamed
             listing = await connection.listing("")
-            task = asyncio.create_task(connection.follow("", listing.last_id, listing.run,
-                                                         collector))
+            task = asyncio.create_task(
+                connection.follow("", listing.last_id, listing.run, collector)
+            )
             await collector.until(lambda events: events != [], "the first event")
             assert collector.events[0] == StateChanged("connected", server.url)
-            sent = [await post(server, name) for name in (
-                "whapi/messages.post.text", "evolution/v2/messages.upsert.text",
-                "codechat/v2/messages.upsert.text")]
+            sent = [
+                await post(server, name)
+                for name in (
+                    "whapi/messages.post.text",
+                    "evolution/v2/messages.upsert.text",
+                    "codechat/v2/messages.upsert.text",
+                )
+            ]
             await collector.until(lambda _: len(collector.arrived()) == 3, "three rows")
             assert collector.arrived() == sent == [2, 3, 4]
             rows = [event.row for event in collector.events if isinstance(event, Arrived)]
@@ -171,6 +208,7 @@ def test_follow_streams_new_rows_in_order_after_last_id(server: BackgroundServer
             if task is not None:
                 task.cancel()
             await connection.close()
+
     run(scenario)
 
 
@@ -178,21 +216,27 @@ def test_follow_with_a_filter_streams_only_what_it_lets_through(server: Backgrou
     async def scenario() -> None:
         connection = ServerConnection(server.url)
         collector = Collector()
-        task = asyncio.create_task(connection.follow("valid:no", 0, server.app.store.run,
-                                                     collector))
+        task = asyncio.create_task(
+            connection.follow("valid:no", 0, server.app.store.run, collector)
+        )
         try:
             await collector.until(lambda _: "connected" in collector.states(), "connected")
             await post(server, "evolution/v2/messages.upsert.text")
-            bad = await post(server, "evolution/v2/messages.upsert.text",
-                             change=lambda body: body["data"]["key"].update(fromMe="no"))
+            bad = await post(
+                server,
+                "evolution/v2/messages.upsert.text",
+                change=lambda body: body["data"]["key"].update(fromMe="no"),
+            )
             await post(server, "whapi/messages.post.text")
-            last = await post(server, "whapi/messages.post.text",
-                              change=lambda body: body.pop("messages"))
+            last = await post(
+                server, "whapi/messages.post.text", change=lambda body: body.pop("messages")
+            )
             await collector.until(lambda _: last in collector.arrived(), "the last invalid one")
             assert collector.arrived() == [bad, last]
         finally:
             task.cancel()
             await connection.close()
+
     run(scenario)
 
 
@@ -212,13 +256,17 @@ def test_follow_resumes_after_an_outage_with_nothing_missed(validator: Validator
             await post(first, "whapi/messages.post.text")
             await collector.until(lambda _: collector.arrived() == [1, 2], "rows 1 and 2")
             await asyncio.to_thread(first.stop)
-            await collector.until(lambda _: collector.states()[-1] == "reconnecting",
-                                  "reconnecting")
+            await collector.until(
+                lambda _: collector.states()[-1] == "reconnecting", "reconnecting"
+            )
             # Received while the client had no connection: it must still get them.
-            missed = [store_capture(store, validator, "evolution/v2/messages.upsert.text"),
-                      store_capture(store, validator, "codechat/v2/messages.upsert.text")]
+            missed = [
+                store_capture(store, validator, "evolution/v2/messages.upsert.text"),
+                store_capture(store, validator, "codechat/v2/messages.upsert.text"),
+            ]
             second = await asyncio.to_thread(
-                lambda: BackgroundServer(create_app(store, validator), port=port).start())
+                lambda: BackgroundServer(create_app(store, validator), port=port).start()
+            )
             servers.append(second)
             await collector.until(lambda _: collector.arrived()[-1:] == [4], "the missed rows")
             assert missed == [3, 4]
@@ -255,7 +303,8 @@ def test_follow_reports_a_new_run_and_returns(validator: Validator) -> None:
             await asyncio.to_thread(first.stop)
             fresh = Store()
             second = await asyncio.to_thread(
-                lambda: BackgroundServer(create_app(fresh, validator), port=port).start())
+                lambda: BackgroundServer(create_app(fresh, validator), port=port).start()
+            )
             servers.append(second)
             await asyncio.wait_for(task, WAIT)  # follow returns by itself
             assert collector.events[-1] == Restarted(fresh.run)
@@ -279,6 +328,7 @@ async def parsed(text: str) -> list[tuple[str, str, str]]:
     async def lines() -> AsyncIterator[str]:
         for line in text.split("\n"):
             yield line
+
     return [message async for message in _sse(lines())]
 
 
@@ -291,8 +341,9 @@ def test_sse_fields_of_one_message() -> None:
 
 
 def test_sse_data_lines_are_joined_with_newlines() -> None:
-    assert sse("data: first\ndata:second\ndata:  third\ndata\n\n") == \
-        [("message", "", "first\nsecond\n third\n")]
+    assert sse("data: first\ndata:second\ndata:  third\ndata\n\n") == [
+        ("message", "", "first\nsecond\n third\n")
+    ]
 
 
 def test_sse_comments_and_pings_are_skipped() -> None:

@@ -10,8 +10,17 @@ from .conftest import open_window, opened, post, run, shown, until
 
 def configure_evolution(server, url: str) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as http:
-        answer = http.post("/_gateway/evolution/webhook/set/sales", json={"webhook": {
-            "enabled": True, "url": url, "byEvents": True, "events": ["MESSAGES_UPSERT"]}})
+        answer = http.post(
+            "/_gateway/evolution/webhook/set/sales",
+            json={
+                "webhook": {
+                    "enabled": True,
+                    "url": url,
+                    "byEvents": True,
+                    "events": ["MESSAGES_UPSERT"],
+                }
+            },
+        )
     assert answer.status_code == 201, answer.text
 
 
@@ -25,10 +34,14 @@ def test_send_as_the_gateway_to_a_configured_instance(make_server, app_for) -> N
             upsert = await post(server, "evolution/v2/messages.upsert.text")
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await open_window(pilot, app, "a", "InstanceScreen")
-            assert str(app.screen.query_one("#instance-list").get_option_at_index(0).prompt) == \
-                f"evolution/sales v2  {receiver.url}/app [by-events]"
-            assert shown(app, "#instance-preview").strip() == \
-                f"→ POST {receiver.url}/app/messages-upsert"
+            assert (
+                str(app.screen.query_one("#instance-list").get_option_at_index(0).prompt)
+                == f"evolution/sales v2  {receiver.url}/app [by-events]"
+            )
+            assert (
+                shown(app, "#instance-preview").strip()
+                == f"→ POST {receiver.url}/app/messages-upsert"
+            )
             await pilot.press("enter")
             await until(pilot, lambda: app.attempts.get(upsert), "the delivery")
             (attempt,) = app.attempts[upsert]
@@ -39,13 +52,14 @@ def test_send_as_the_gateway_to_a_configured_instance(make_server, app_for) -> N
 
             # An event the instance did not subscribe to: the window says why, nothing goes.
             await post(server, "evolution/v2/messages.update.read")
-            await until(pilot, lambda: app.detail.capture.event == "messages.update",
-                        "the update")
+            await until(pilot, lambda: app.detail.capture.event == "messages.update", "the update")
             await open_window(pilot, app, "a", "InstanceScreen")
             assert shown(app, "#instance-preview").strip() == (
                 "✗ messages.update is not subscribed: add MESSAGES_UPDATE to the instance's "
-                "events (subscribed: MESSAGES_UPSERT)")
+                "events (subscribed: MESSAGES_UPSERT)"
+            )
             await pilot.press("escape")
+
     run(scenario)
 
 
@@ -59,4 +73,5 @@ def test_without_instances_the_window_says_how_to_configure_one(server, app_for)
             text = " ".join(shown(app, "#instance-preview").split())
             assert text.startswith("No gateway instance is configured yet.")
             assert "PATCH /_gateway/whapi/settings" in text
+
     run(scenario)

@@ -9,12 +9,11 @@ import json
 from typing import Any
 
 import pytest
+from conftest import fixture
 
 from hookcatcher.ingest import build_capture
 from hookcatcher.tui.json_view import FOLD_OVER, fold, line_of, render_body
 from hookcatcher.validation import Validator, json_path
-
-from conftest import fixture
 
 
 def shown_lines(body: Any) -> list[str]:
@@ -92,9 +91,16 @@ def test_nested_arrays_and_empty_containers() -> None:
     assert lines[view.lines["$.matrix[0][1]"]] == " " * 6 + "2"  # three levels of two spaces
 
 
-@pytest.mark.parametrize("body, text", [
-    ({}, "{}"), ([], "[]"), ("héllo", '"héllo"'), (None, "null"), (0, "0"),
-])
+@pytest.mark.parametrize(
+    "body, text",
+    [
+        ({}, "{}"),
+        ([], "[]"),
+        ("héllo", '"héllo"'),
+        (None, "null"),
+        (0, "0"),
+    ],
+)
 def test_a_body_that_is_empty_or_a_scalar_is_one_line(body: Any, text: str) -> None:
     view = render_body(body)
     assert view.text.plain == text
@@ -108,8 +114,10 @@ def test_a_missing_path_falls_back_to_its_nearest_existing_parent() -> None:
     assert line_of(view, "$.data.key.a.b.c") == view.lines["$.data.key"]
     assert line_of(view, "$.matrix[2][5]") == view.lines["$.matrix[2]"]
     assert line_of(view, "$.matrix[9].x") == view.lines["$.matrix"]
-    assert line_of(view, '$["odd key"]["with.dot"][1].missing') == \
-        view.lines['$["odd key"]["with.dot"][1]']
+    assert (
+        line_of(view, '$["odd key"]["with.dot"][1].missing')
+        == view.lines['$["odd key"]["with.dot"][1]']
+    )
     assert line_of(view, '$["odd key"]["no.such"]') == view.lines['$["odd key"]']
     assert line_of(view, "$.nothing") == 0
     assert line_of(view, "$") == 0
@@ -118,8 +126,15 @@ def test_a_missing_path_falls_back_to_its_nearest_existing_parent() -> None:
 def test_a_validation_error_path_lands_on_the_offending_line(validator: Validator) -> None:
     document = fixture("evolution/v2/messages.upsert.text")
     document["body"]["data"]["key"]["fromMe"] = "no"
-    capture = build_capture(validator, "POST", "/webhook", "", [tuple(h) for h in document["headers"]],
-                            "127.0.0.1:1", json.dumps(document["body"]).encode())
+    capture = build_capture(
+        validator,
+        "POST",
+        "/webhook",
+        "",
+        [tuple(h) for h in document["headers"]],
+        "127.0.0.1:1",
+        json.dumps(document["body"]).encode(),
+    )
     (problem,) = capture.validation.errors
     view = render_body(capture.body)
     line = view.text.plain.split("\n")[line_of(view, problem.path)]
@@ -159,15 +174,18 @@ def test_url_safe_base64_folds_too() -> None:
     assert fold(value) is not None
 
 
-@pytest.mark.parametrize("value", [
-    b64(90)[:FOLD_OVER],  # exactly at the limit
-    "QUJD",
-    "a sentence long enough to pass the limit but full of spaces, so it is text " * 3,
-    "https://example.com/media/" + "a" * 200 + ".jpg",
-    "data:text/plain,just some text " + "x" * 200,
-    b64(200) + "!",
-    "",
-])
+@pytest.mark.parametrize(
+    "value",
+    [
+        b64(90)[:FOLD_OVER],  # exactly at the limit
+        "QUJD",
+        "a sentence long enough to pass the limit but full of spaces, so it is text " * 3,
+        "https://example.com/media/" + "a" * 200 + ".jpg",
+        "data:text/plain,just some text " + "x" * 200,
+        b64(200) + "!",
+        "",
+    ],
+)
 def test_short_or_non_base64_strings_do_not_fold(value: str) -> None:
     assert fold(value) is None
 

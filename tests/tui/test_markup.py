@@ -8,14 +8,14 @@ from __future__ import annotations
 import io
 import json
 import re
+from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator
+from typing import Any
 from urllib.parse import quote
 
 import httpx
-from rich.console import Console
-
 from conftest import fixture
+from rich.console import Console
 
 from hookcatcher.ingest import build_capture
 from hookcatcher.runner import BackgroundServer
@@ -35,10 +35,27 @@ CONTROLS = "\x1b]0;PWNED\x07\x1b[2J\u009b31m\x7f"
 TERMINAL_CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 
 
-def _add(store: Store, validator: Any, raw: bytes, *, path: str = "/webhook", query: str = "",
-         headers: tuple[tuple[str, str], ...] = (), remote: str = "127.0.0.1:40000") -> None:
-    store.add(build_capture(validator, "POST", path, query,
-                            [("content-type", "application/json"), *headers], remote, raw))
+def _add(
+    store: Store,
+    validator: Any,
+    raw: bytes,
+    *,
+    path: str = "/webhook",
+    query: str = "",
+    headers: tuple[tuple[str, str], ...] = (),
+    remote: str = "127.0.0.1:40000",
+) -> None:
+    store.add(
+        build_capture(
+            validator,
+            "POST",
+            path,
+            query,
+            [("content-type", "application/json"), *headers],
+            remote,
+            raw,
+        )
+    )
 
 
 def _with_duplicate(body: dict[str, Any], key: str) -> bytes:
@@ -57,8 +74,15 @@ def markup_store(validator: Any) -> Store:
     message["data"]["key"]["remoteJid"] = MARKUP
     message["data"]["key"]["fromMe"] = MARKUP  # a validation error that quotes it
     message["data"]["message"]["conversation"] = MARKUP
-    _add(store, validator, _with_duplicate(message, MARKUP), path="/hook/" + MARKUP,
-         query="x=" + MARKUP, headers=(("x-" + MARKUP, MARKUP),), remote=MARKUP)
+    _add(
+        store,
+        validator,
+        _with_duplicate(message, MARKUP),
+        path="/hook/" + MARKUP,
+        query="x=" + MARKUP,
+        headers=(("x-" + MARKUP, MARKUP),),
+        remote=MARKUP,
+    )
     event = fixture("evolution/v2/messages.upsert.text")["body"]
     event.update(event=MARKUP, instance=NAME)
     _add(store, validator, json.dumps(event).encode(), query="x=" + MARKUP)
@@ -80,9 +104,14 @@ def controls_store(validator: Any) -> Store:
     message["instance"] = "sales" + CONTROLS
     message["data"]["key"]["remoteJid"] = "chat" + CONTROLS
     message["data"]["message"]["conversation"] = "text" + CONTROLS
-    _add(store, validator, json.dumps(message, ensure_ascii=False).encode(),
-         path="/hook/" + CONTROLS, remote="r" + CONTROLS,
-         headers=(("x-note", "value" + CONTROLS),))
+    _add(
+        store,
+        validator,
+        json.dumps(message, ensure_ascii=False).encode(),
+        path="/hook/" + CONTROLS,
+        remote="r" + CONTROLS,
+        headers=(("x-note", "value" + CONTROLS),),
+    )
     _add(store, validator, ("raw " + CONTROLS).encode())
     message["event"] = "messages.upsert" + CONTROLS
     _add(store, validator, json.dumps(message).encode())
@@ -96,8 +125,9 @@ async def inspecting(store: Store, validator: Any, tmp_path: Any) -> AsyncIterat
     with BackgroundServer(create_app(store, validator), pace_collector=False) as server:
         app = InspectorApp(server.url, save_dir=tmp_path / "saved", config_dir=tmp_path)
         async with app.run_test(size=SIZE, notifications=True) as pilot:
-            await until(pilot, lambda: app.loaded.is_set() and app.capture_list.rows,
-                        "the first listing")
+            await until(
+                pilot, lambda: app.loaded.is_set() and app.capture_list.rows, "the first listing"
+            )
             yield pilot
             assert app.is_running and app.return_code is None
 
@@ -105,14 +135,22 @@ async def inspecting(store: Store, validator: Any, tmp_path: Any) -> AsyncIterat
 async def select(pilot: Any, capture_id: int) -> None:
     app = pilot.app
     app.capture_list.select_index(app.capture_list.index_of(capture_id))
-    await until(pilot, lambda: app.detail.capture is not None and app.detail.capture.id ==
-                capture_id and bool(app.detail.capture.raw), f"the detail of #{capture_id}")
+    await until(
+        pilot,
+        lambda: (
+            app.detail.capture is not None
+            and app.detail.capture.id == capture_id
+            and bool(app.detail.capture.raw)
+        ),
+        f"the detail of #{capture_id}",
+    )
 
 
 def option_texts(app: InspectorApp, selector: str) -> str:
     options = app.screen.query_one(selector)
-    return "\n".join(plain(options.get_option_at_index(index).prompt)
-                     for index in range(options.option_count))
+    return "\n".join(
+        plain(options.get_option_at_index(index).prompt) for index in range(options.option_count)
+    )
 
 
 def toasts(app: InspectorApp) -> str:
@@ -124,8 +162,13 @@ def terminal_output(app: InspectorApp) -> str:
     """The screen as the terminal receives it (Textual's own cursor moves and colours
     included), drawn in full."""
     update = app.screen._compositor.render_update(full=True)
-    console = Console(file=io.StringIO(), force_terminal=True, color_system="truecolor",
-                      width=SIZE[0], legacy_windows=False)
+    console = Console(
+        file=io.StringIO(),
+        force_terminal=True,
+        color_system="truecolor",
+        width=SIZE[0],
+        legacy_windows=False,
+    )
     console.print(update, end="")
     return console.file.getvalue()
 
@@ -138,7 +181,8 @@ def foreign_controls(app: InspectorApp) -> list[str]:
 
 
 def test_markup_in_a_capture_is_shown_as_typed_in_the_list_and_every_tab(
-        validator, tmp_path) -> None:
+    validator, tmp_path
+) -> None:
     async def scenario() -> None:
         async with inspecting(markup_store(validator), validator, tmp_path) as pilot:
             app = pilot.app
@@ -162,11 +206,13 @@ def test_markup_in_a_capture_is_shown_as_typed_in_the_list_and_every_tab(
             errors = option_texts(app, "#validation-errors")
             assert f"unknown Evolution API event '{MARKUP}'" in errors
             assert foreign_controls(app) == []
+
     run(scenario)
 
 
 def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
-        validator, tmp_path, make_server) -> None:
+    validator, tmp_path, make_server
+) -> None:
     receiver = make_server()
 
     async def scenario() -> None:
@@ -174,9 +220,17 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
             app = pilot.app
             server_url = app.url
             async with httpx.AsyncClient(base_url=server_url) as http:
-                answer = await http.post(f"/_gateway/evolution/webhook/set/{quote(NAME)}", json={
-                    "webhook": {"enabled": True, "url": f"{receiver.url}/app?x={MARKUP}",
-                                "byEvents": False, "events": ["MESSAGES_UPSERT"]}})
+                answer = await http.post(
+                    f"/_gateway/evolution/webhook/set/{quote(NAME)}",
+                    json={
+                        "webhook": {
+                            "enabled": True,
+                            "url": f"{receiver.url}/app?x={MARKUP}",
+                            "byEvents": False,
+                            "events": ["MESSAGES_UPSERT"],
+                        }
+                    },
+                )
                 assert answer.status_code == 201, answer.text
 
             # a: the window names the event; the instance, its URL and the reason for not
@@ -184,8 +238,10 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
             await select(pilot, 2)
             await open_window(pilot, app, "a", "InstanceScreen")
             assert f"(evolution {MARKUP})" in shown(app, "#instance-title")
-            assert option_texts(app, "#instance-list") == \
-                f"evolution/{NAME} v2  {receiver.url}/app?x={MARKUP} [single]\n"
+            assert (
+                option_texts(app, "#instance-list")
+                == f"evolution/{NAME} v2  {receiver.url}/app?x={MARKUP} [single]\n"
+            )
             assert MARKUP in shown(app, "#instance-preview")
             await pilot.press("escape")
 
@@ -193,10 +249,14 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
             await select(pilot, 1)
             await open_window(pilot, app, "a", "InstanceScreen")
             assert shown(app, "#instance-preview").startswith(
-                f"→ POST {receiver.url}/app?x={MARKUP}")
+                f"→ POST {receiver.url}/app?x={MARKUP}"
+            )
             await pilot.press("enter")
-            await until(pilot, lambda: f"#1 to evolution/{NAME} failed" in toasts(app),
-                        "the delivery notice")
+            await until(
+                pilot,
+                lambda: f"#1 to evolution/{NAME} failed" in toasts(app),
+                "the delivery notice",
+            )
             assert f"request to {receiver.url}/app?x={MARKUP}" in toasts(app)
             assert f"Illegal header name b'x-{MARKUP}'" in toasts(app)
 
@@ -206,8 +266,10 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
             assert f"(evolution {MARKUP})" in shown(app, "#replay-title")
             app.screen.query_one("#replay-target").value = f"{receiver.url}/replayed"
             await until(pilot, lambda: "/replayed" in shown(app, "#replay-preview"), "preview")
-            assert shown(app, "#replay-preview").strip() == \
-                f"→ POST {receiver.url}/replayed?x={MARKUP}"
+            assert (
+                shown(app, "#replay-preview").strip()
+                == f"→ POST {receiver.url}/replayed?x={MARKUP}"
+            )
             assert foreign_controls(app) == []
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.attempts.get(2), "the replay")
@@ -228,8 +290,11 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
             bar.value = '"' + MARKUP
             bar.focus()
             await pilot.press("enter")
-            await until(pilot, lambda: app.query_one("#filter-error").has_class("-shown"),
-                        "the filter error")
+            await until(
+                pilot,
+                lambda: app.query_one("#filter-error").has_class("-shown"),
+                "the filter error",
+            )
             assert f'"{MARKUP}' in shown(app, "#filter-error")
             await pilot.press("escape")
 
@@ -249,18 +314,22 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
             assert foreign_controls(app) == []
             async with httpx.AsyncClient(base_url=server_url) as http:
                 assert (await http.get("/_hookcatcher/api/stats")).status_code == 200
+
     run(scenario)
 
 
 def test_a_click_on_markup_from_a_capture_runs_no_action(validator, tmp_path) -> None:
     """`[@click=app.quit]quit[/]` as an event, in the windows' titles: a click where the
     event is shown runs nothing (when the title was markup, "quit" was there and quit)."""
+
     async def scenario() -> None:
         async with inspecting(markup_store(validator), validator, tmp_path) as pilot:
             app = pilot.app
             await select(pilot, 4)
-            for key, screen, title in (("a", "InstanceScreen", "#instance-title"),
-                                       ("r", "ReplayScreen", "#replay-title")):
+            for key, screen, title in (
+                ("a", "InstanceScreen", "#instance-title"),
+                ("r", "ReplayScreen", "#replay-title"),
+            ):
                 await open_window(pilot, app, key, screen)
                 start = shown(app, title).index("(evolution ") + len("(evolution ")
                 for x in range(start, start + len("quit")):
@@ -268,11 +337,13 @@ def test_a_click_on_markup_from_a_capture_runs_no_action(validator, tmp_path) ->
                     assert app.is_running and type(app.screen).__name__ == screen
                 assert f"(evolution {QUIT})" in shown(app, title)
                 await pilot.press("escape")
+
     run(scenario)
 
 
-def test_terminal_controls_in_a_capture_are_drawn_not_sent(validator, tmp_path,
-                                                           make_server) -> None:
+def test_terminal_controls_in_a_capture_are_drawn_not_sent(
+    validator, tmp_path, make_server
+) -> None:
     receiver = make_server()
 
     async def scenario() -> None:
@@ -298,8 +369,9 @@ def test_terminal_controls_in_a_capture_are_drawn_not_sent(validator, tmp_path,
             await pilot.press("e")
             await until(pilot, lambda: app.filter_text.startswith("event:"), "the event filter")
             assert app.filter_text == "event:messages.upsert*]0;PWNED**[2J*31m*"
-            await until(pilot, lambda: [row.id for row in app.capture_list.rows] == [3],
-                        "the filtered list")
+            await until(
+                pilot, lambda: [row.id for row in app.capture_list.rows] == [3], "the filtered list"
+            )
             assert foreign_controls(app) == []
 
             # A body holding controls is not edited in the window, which shows it drawn;
@@ -316,8 +388,9 @@ def test_terminal_controls_in_a_capture_are_drawn_not_sent(validator, tmp_path,
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.attempts.get(2), "the replay")
             async with httpx.AsyncClient(base_url=receiver.url) as http:
-                (got,) = (await http.get("/_hookcatcher/api/events",
-                                         params={"raw": 1})).json()["events"]
+                (got,) = (await http.get("/_hookcatcher/api/events", params={"raw": 1})).json()[
+                    "events"
+                ]
             assert got["raw"] == "raw " + CONTROLS
             await pilot.press("4")
             await pilot.pause()
@@ -326,6 +399,7 @@ def test_terminal_controls_in_a_capture_are_drawn_not_sent(validator, tmp_path,
             await until(pilot, lambda: "a notice" in toasts(app), "the notice")
             assert "a notice ␛]0;PWNED" in toasts(app)
             assert foreign_controls(app) == []
+
     run(scenario)
 
 

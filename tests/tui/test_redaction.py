@@ -8,14 +8,19 @@ import json
 from pathlib import Path
 
 import httpx
+from conftest import fixture
 from haralyzer import HarParser
+from secret_requests import (
+    NON_ASCII_JWT,
+    REQUESTS,
+    WEBHOOK_TOKEN,
+    WHAPI_CHANNEL,
+    assert_hidden,
+    leaked,
+)
 
 from hookcatcher import fixtures
 from hookcatcher.redact import MARKER
-
-from conftest import fixture
-from secret_requests import (NON_ASCII_JWT, REQUESTS, WEBHOOK_TOKEN, WHAPI_CHANNEL,
-                             assert_hidden, leaked)
 
 from .conftest import open_window, opened, plain, post, run, shown, until
 
@@ -29,9 +34,11 @@ async def post_secret(url: str) -> int:
     body = fixture("evolution/v2/instance.create")["body"]
     body["apikey"] = APIKEY
     async with httpx.AsyncClient(base_url=url) as http:
-        answer = await http.post(f"/webhook?token={BEARER}", content=json.dumps(body).encode(),
-                                 headers={"content-type": "application/json",
-                                          "authorization": f"Bearer {BEARER}"})
+        answer = await http.post(
+            f"/webhook?token={BEARER}",
+            content=json.dumps(body).encode(),
+            headers={"content-type": "application/json", "authorization": f"Bearer {BEARER}"},
+        )
     return answer.json()["id"]
 
 
@@ -53,12 +60,15 @@ def noted(app) -> list[str]:
 
 
 def screens(app) -> str:
-    return "\n".join(shown(app, selector) for selector in
-                     ("#body-text", "#headers-text", "#raw-text", "#capture-marks"))
+    return "\n".join(
+        shown(app, selector)
+        for selector in ("#body-text", "#headers-text", "#raw-text", "#capture-marks")
+    )
 
 
-def test_tabs_clipboard_saves_and_export_hide_secrets_until_h(server, app_for,
-                                                               tmp_path: Path) -> None:
+def test_tabs_clipboard_saves_and_export_hide_secrets_until_h(
+    server, app_for, tmp_path: Path
+) -> None:
     async def scenario() -> None:
         app = app_for(server, save_dir=tmp_path / "saved")
         notices = noted(app)
@@ -98,17 +108,24 @@ def test_tabs_clipboard_saves_and_export_hide_secrets_until_h(server, app_for,
             await pilot.press("y")
             await until(pilot, lambda: APIKEY in app.clipboard, "the real body copied")
             await pilot.press("C")
-            await until(pilot, lambda: app.clipboard.startswith("curl") and BEARER in app.clipboard,
-                        "the real curl command")
+            await until(
+                pilot,
+                lambda: app.clipboard.startswith("curl") and BEARER in app.clipboard,
+                "the real curl command",
+            )
             await pilot.press("x")
-            await until(pilot, lambda: len(list((tmp_path / "saved").glob("*.har"))) == 2,
-                        "the second HAR file")
+            await until(
+                pilot,
+                lambda: len(list((tmp_path / "saved").glob("*.har"))) == 2,
+                "the second HAR file",
+            )
             (newest,) = set((tmp_path / "saved").glob("*.har")) - {har_file}
             assert APIKEY in newest.read_text()
 
             await pilot.press("h")
             await until(pilot, lambda: APIKEY not in screens(app), "the secrets hidden again")
             assert "secrets shown" not in status_text_of(app)
+
     run(scenario)
 
 
@@ -126,11 +143,13 @@ def test_replays_send_the_real_bytes_while_the_screen_hides_them(make_server, ap
             await pilot.press("ctrl+s")
             await until(pilot, lambda: app.attempts, "the replay")
             async with httpx.AsyncClient(base_url=receiver.url) as http:
-                (got,) = (await http.get("/_hookcatcher/api/events",
-                                         params={"raw": 1})).json()["events"]
+                (got,) = (await http.get("/_hookcatcher/api/events", params={"raw": 1})).json()[
+                    "events"
+                ]
             assert got["body"]["apikey"] == APIKEY
             assert ["authorization", f"Bearer {BEARER}"] in got["headers"]
             assert got["query"] == f"token={BEARER}"
+
     run(scenario)
 
 
@@ -142,10 +161,12 @@ def test_started_with_redaction_off_shows_secrets(server, app_for) -> None:
             await until(pilot, lambda: app.detail.capture is not None, "the capture")
             await until(pilot, lambda: APIKEY in screens(app), "the secret on screen")
             assert "secrets shown" in status_text_of(app)
+
     run(scenario)
 
 
 # -- every screen, against the body full of secrets (tests/secret_requests.py)
+
 
 def screen_text(app) -> str:
     """Everything the active screen shows as text: labels and statics, list options, text
@@ -159,8 +180,10 @@ def screen_text(app) -> str:
         if isinstance(widget, (Static, Label)):
             parts.append(plain(widget.render()))
         elif isinstance(widget, OptionList):
-            parts += [plain(widget.get_option_at_index(index).prompt)
-                      for index in range(widget.option_count)]
+            parts += [
+                plain(widget.get_option_at_index(index).prompt)
+                for index in range(widget.option_count)
+            ]
         elif isinstance(widget, TextArea):
             parts.append(widget.text)
         elif isinstance(widget, Input):
@@ -175,10 +198,19 @@ def screen_text(app) -> str:
 async def send_secrets(server, receiver) -> list[int]:
     ids = []
     async with httpx.AsyncClient(base_url=server.url, timeout=10) as http:
-        answer = await http.patch("/_gateway/whapi/settings", headers={
-            "Authorization": f"Bearer {WHAPI_CHANNEL}"}, json={"webhooks": [{
-                "url": f"{receiver.url}/hook?token={WEBHOOK_TOKEN}", "mode": "body",
-                "events": [{"type": "messages", "method": "post"}]}]})
+        answer = await http.patch(
+            "/_gateway/whapi/settings",
+            headers={"Authorization": f"Bearer {WHAPI_CHANNEL}"},
+            json={
+                "webhooks": [
+                    {
+                        "url": f"{receiver.url}/hook?token={WEBHOOK_TOKEN}",
+                        "mode": "body",
+                        "events": [{"type": "messages", "method": "post"}],
+                    }
+                ]
+            },
+        )
         assert answer.status_code == 200, answer.text
         for method, target, headers, raw in REQUESTS:
             answer = await http.request(method, target, content=raw, headers=headers)
@@ -191,8 +223,11 @@ async def every_screen(pilot, app, index: int, capture_id: int) -> list[tuple[st
     """The text of each tab (all filled when a capture is shown, the hidden ones too) and
     of each window the capture can be shown in."""
     app.capture_list.select_index(index)
-    await until(pilot, lambda: app.detail.capture is not None
-                and app.detail.capture.id == capture_id, f"#{capture_id}")
+    await until(
+        pilot,
+        lambda: app.detail.capture is not None and app.detail.capture.id == capture_id,
+        f"#{capture_id}",
+    )
     texts = [(f"#{capture_id} list and tabs", screen_text(app))]
     for key, window in (("r", "ReplayScreen"), ("a", "InstanceScreen")):
         await open_window(pilot, app, key, window)
@@ -202,8 +237,7 @@ async def every_screen(pilot, app, index: int, capture_id: int) -> list[tuple[st
     return texts
 
 
-def test_every_screen_hides_every_secret_of_the_body_full_of_them(make_server,
-                                                                  app_for) -> None:
+def test_every_screen_hides_every_secret_of_the_body_full_of_them(make_server, app_for) -> None:
     """The list, the status line, each tab of the detail pane, the replay window (r) and the
     as-the-gateway window (a) with a Whapi channel (named by its token, its webhook URL
     carrying another), for each capture; a replay and a delivery, their notices and the
@@ -247,6 +281,12 @@ def test_every_screen_hides_every_secret_of_the_body_full_of_them(make_server,
             for index in (0, 1):
                 for _, text in await every_screen(pilot, app, index, ids[index]):
                     shown_when_asked.update(leaked(text))
-            assert shown_when_asked >= {NON_ASCII_JWT, WHAPI_CHANNEL, WEBHOOK_TOKEN,
-                                        "dup-last-apikey-0002", "multipart-apikey-0013"}
+            assert shown_when_asked >= {
+                NON_ASCII_JWT,
+                WHAPI_CHANNEL,
+                WEBHOOK_TOKEN,
+                "dup-last-apikey-0002",
+                "multipart-apikey-0013",
+            }
+
     run(scenario)

@@ -37,16 +37,20 @@ def test_no_file_yet_gives_the_defaults_quietly(tmp_path: Path) -> None:
     assert Settings.load(tmp_path / "never-made") == (Settings("", False), None)
 
 
-@pytest.mark.parametrize("content, why", [
-    ('{"target": "http://a.test/",', "Expecting"),
-    ("", "Expecting value"),
-    (b"\xff\xfe{}", "utf-8"),
-    ('["http://a.test/"]', "not a JSON object"),
-    ('"http://a.test/"', "not a JSON object"),
-    ("null", "not a JSON object"),
-])
-def test_a_broken_file_is_named_and_the_defaults_are_used(tmp_path: Path, content: str | bytes,
-                                                           why: str) -> None:
+@pytest.mark.parametrize(
+    "content, why",
+    [
+        ('{"target": "http://a.test/",', "Expecting"),
+        ("", "Expecting value"),
+        (b"\xff\xfe{}", "utf-8"),
+        ('["http://a.test/"]', "not a JSON object"),
+        ('"http://a.test/"', "not a JSON object"),
+        ("null", "not a JSON object"),
+    ],
+)
+def test_a_broken_file_is_named_and_the_defaults_are_used(
+    tmp_path: Path, content: str | bytes, why: str
+) -> None:
     path = tmp_path / "tui.json"
     if isinstance(content, bytes):
         path.write_bytes(content)
@@ -69,8 +73,9 @@ def test_a_folder_where_the_file_should_be_is_reported(tmp_path: Path) -> None:
 
 
 def test_fields_of_the_wrong_type_fall_back_to_their_defaults(tmp_path: Path) -> None:
-    (tmp_path / "tui.json").write_text(json.dumps({"target": 42, "by_events": "yes",
-                                                   "unknown": 1}), encoding="utf-8")
+    (tmp_path / "tui.json").write_text(
+        json.dumps({"target": 42, "by_events": "yes", "unknown": 1}), encoding="utf-8"
+    )
     assert Settings.load(tmp_path) == (Settings("", False), None)
 
 
@@ -101,8 +106,10 @@ def test_an_unwritable_place_gives_a_message_instead_of_raising(tmp_path: Path) 
     blocker = tmp_path / "a-file"
     blocker.write_text("not a folder", encoding="utf-8")
     message = Settings("http://z.test/").save(blocker / "config")
-    assert message == f"could not remember the target in {blocker / 'config' / 'tui.json'}: " \
+    assert (
+        message == f"could not remember the target in {blocker / 'config' / 'tui.json'}: "
         "Not a directory"
+    )
     message = Settings("http://z.test/").save(blocker)
     assert message is not None
     assert message.startswith(f"could not remember the target in {blocker / 'tui.json'}: ")

@@ -5,15 +5,15 @@ that was checked by eye."""
 
 from __future__ import annotations
 
-from typing import Any, Callable
+from collections.abc import Callable
+from typing import Any
 
 import pytest
+from conftest import fixture
 
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import create_app
 from hookcatcher.tui import InspectorApp
-
-from conftest import fixture
 
 from .conftest import SIZE, filled_store, open_window, until
 
@@ -34,8 +34,12 @@ WHAPI_ID = fixture("whapi/messages.post.text")["body"]["messages"][0]["id"]
 
 
 def _evolution_status(status: str) -> tuple[str, Any]:
-    return ("evolution/v2/messages.update.read", lambda body: body["data"].update(
-        keyId=SENT["id"], remoteJid=SENT["remoteJid"], fromMe=True, status=status))
+    return (
+        "evolution/v2/messages.update.read",
+        lambda body: body["data"].update(
+            keyId=SENT["id"], remoteJid=SENT["remoteJid"], fromMe=True, status=status
+        ),
+    )
 
 
 def _whapi_status(name: str) -> tuple[str, Any]:
@@ -62,14 +66,22 @@ def snapshot_app(validator, tmp_path) -> Callable[..., tuple[InspectorApp, Any]]
     def make(names: list[Any], **options: Any) -> tuple[InspectorApp, Any]:
         server = BackgroundServer(create_app(filled_store(validator, names), validator)).start()
         servers.append(server)
-        app = InspectorApp(server.url, label="127.0.0.1:8787", save_dir=tmp_path,
-                           config_dir=tmp_path, **options)
+        app = InspectorApp(
+            server.url, label="127.0.0.1:8787", save_dir=tmp_path, config_dir=tmp_path, **options
+        )
 
         async def ready(pilot: Any) -> None:
             count = len(names)
-            await until(pilot, lambda: app.loaded.is_set() and app.stats.get("received") == count
-                        and app.detail.capture is not None and bool(app.detail.capture.raw),
-                        "the screen to settle")
+            await until(
+                pilot,
+                lambda: (
+                    app.loaded.is_set()
+                    and app.stats.get("received") == count
+                    and app.detail.capture is not None
+                    and bool(app.detail.capture.raw)
+                ),
+                "the screen to settle",
+            )
             await pilot.pause()
 
         return app, ready
@@ -84,8 +96,9 @@ def test_main_screen(snap_compare, snapshot_app) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
-@pytest.mark.parametrize("key,tab", [("2", "headers"), ("3", "validation"), ("4", "raw"),
-                                     ("5", "replays")])
+@pytest.mark.parametrize(
+    "key,tab", [("2", "headers"), ("3", "validation"), ("4", "raw"), ("5", "replays")]
+)
 def test_detail_tabs(snap_compare, snapshot_app, key: str, tab: str) -> None:
     app, ready = snapshot_app(MAIN)
 
@@ -99,9 +112,13 @@ def test_detail_tabs(snap_compare, snapshot_app, key: str, tab: str) -> None:
 
 
 def test_qr_view(snap_compare, snapshot_app) -> None:
-    app, ready = snapshot_app(["evolution/v2/connection.update.connecting",
-                               "evolution/v2/qrcode.updated",
-                               "evolution/v2/presence.update.composing"])
+    app, ready = snapshot_app(
+        [
+            "evolution/v2/connection.update.connecting",
+            "evolution/v2/qrcode.updated",
+            "evolution/v2/presence.update.composing",
+        ]
+    )
 
     async def open_qr(pilot: Any) -> None:
         await ready(pilot)
