@@ -106,14 +106,55 @@ def _flag(convert: Callable[[str], object], flag: str) -> Callable[[str], object
 
 
 def _env(name: str, convert: Callable[[str], object], default: object) -> object:
+    """A flag's default from HOOKCATCHER_<NAME>, read only when the command that runs uses
+    the flag: `HOOKCATCHER_PORT=abc hookcatcher validate x.json` is no error, since validate
+    listens on no port (Arguments resolves it on first use)."""
     variable = f"HOOKCATCHER_{name.upper().replace('-', '_')}"
     value = os.environ.get(variable)
     if value is None or value == "":
         return default
-    try:
-        return convert(value)
-    except ValueError as exc:
-        raise UsageError(f"{variable}: {exc}") from None
+    return _FromEnvironment(variable, value, convert)
+
+
+def _env_now(name: str, convert: Callable[[str], object], default: object) -> object:
+    """The same, read at once (a repeatable flag's list, which argparse appends to)."""
+    value = _env(name, convert, default)
+    return value.resolve() if isinstance(value, _FromEnvironment) else value
+
+
+class _FromEnvironment:
+    """An environment variable's text, converted (or refused naming the variable) on use."""
+
+    __slots__ = ("variable", "text", "convert")
+
+    def __init__(self, variable: str, text: str, convert: Callable[[str], object]) -> None:
+        self.variable, self.text, self.convert = variable, text, convert
+
+    def resolve(self) -> object:
+        try:
+            return self.convert(self.text)
+        except ValueError as exc:
+            raise UsageError(f"{self.variable}: {exc}") from None
+
+
+class _Parser(argparse.ArgumentParser):
+    """Parses into Arguments, so defaults from the environment are read on use."""
+
+    def parse_known_args(  # type: ignore[override]
+        self, args: Sequence[str] | None = None, namespace: Any = None
+    ) -> tuple[Any, list[str]]:
+        return super().parse_known_args(args, Arguments() if namespace is None else namespace)
+
+
+class Arguments(argparse.Namespace):
+    """The parsed command line; a default from the environment is converted when first read."""
+
+    def __getattribute__(self, name: str) -> Any:
+        value = super().__getattribute__(name)
+        if isinstance(value, _FromEnvironment):
+            value = value.resolve()
+            setattr(self, name, value)
+        return value
 
 
 def _truthy(text: str) -> bool:
@@ -311,7 +352,7 @@ def _listen_options(group: argparse._ActionsContainer, default_port: int) -> Non
         metavar="NAME",
         action="append",
         type=_flag(check_host, "--allow-host"),
-        default=_env("allow-host", _host_list, None),
+        default=_env_now("allow-host", _host_list, None),
         help="a Host name /_hookcatcher/ and /_gateway/ answer to besides IP "
         "addresses and localhost (repeatable; HOOKCATCHER_ALLOW_HOST takes "
         "several, comma-separated): other names are refused, as a page on "
@@ -332,7 +373,7 @@ def _server_token_option(group: argparse._ActionsContainer, flag: str, help: str
 
 def _env_list(name: str) -> list[str] | None:
     """A repeatable flag from the environment: one value (the command line adds more)."""
-    value = _env(name, str, None)
+    value = _env_now(name, str, None)
     return None if value is None else [str(value)]
 
 
@@ -440,10 +481,11 @@ def _delivery_options() -> argparse.ArgumentParser:
 
 def build_parser() -> argparse.ArgumentParser:
     common = _common_options()
-    parser = argparse.ArgumentParser(
+    parser = _Parser(
         prog="hookcatcher",
         description="Receive, recognise and validate WhatsApp gateway webhooks "
-        "(Evolution API, CodeChat, Whapi.Cloud). Without a command: the server with the inspector open on it.",
+        "(Evolution API, CodeChat, Whapi.Cloud). Without a command: the server with the "
+        "inspector open on it.",
         parents=[common],
     )
     parser.add_argument("--version", action="version", version=f"hookcatcher {__version__}")
@@ -573,7 +615,68 @@ def build_parser() -> argparse.ArgumentParser:
         help="a body or fixture file, a folder of them, or - for stdin",
     )
     check.add_argument("--json", action="store_true", help="print the results as JSON")
+    _add_examples(parser, commands.choices)
     return parser
+
+
+EXAMPLES: dict[str, list[str]] = {
+    "hookcatcher": [
+        "hookcatcher                              server on 127.0.0.1:8787 and the inspector",
+        "hookcatcher --port 9000 --save day.jsonl  keep every capture in a file too",
+        "hookcatcher serve --json                 headless, one JSON line per capture",
+    ],
+    "serve": [
+        "hookcatcher serve                        listen on 127.0.0.1:8787",
+        "hookcatcher serve --host 0.0.0.0 --token T   reachable from Docker, API behind a token",
+        "hookcatcher serve --respond 'event:messages.*=503' --fail-first 2",
+        "hookcatcher serve --save day.jsonl --json | jq .event",
+    ],
+    "tui": [
+        "hookcatcher tui                          the inspector on a server already running",
+        "hookcatcher tui --connect http://10.0.0.5:8787 --token T",
+        "hookcatcher tui day.jsonl                 a saved session",
+    ],
+    "replay": [
+        "hookcatcher replay fixtures/evolution/v2 --to http://127.0.0.1:3000/webhook --by-events",
+        "hookcatcher replay day.jsonl --to http://127.0.0.1:3000/webhook --filter 'valid:yes'",
+        "hookcatcher replay --from http://127.0.0.1:8787 --to http://127.0.0.1:3000/webhook",
+    ],
+    "send": [
+        "hookcatcher send messages.upsert --to http://127.0.0.1:3000/webhook",
+        "hookcatcher send messages.upsert --set data.message.conversation=menu --to URL",
+        "hookcatcher send messages.upsert --instance sales   as the mocked gateway would",
+        "hookcatcher send --list messages",
+    ],
+    "export": [
+        "hookcatcher export --format har -o day.har",
+        "hookcatcher export day.jsonl --format curl --to http://127.0.0.1:3000/hook -o go.sh",
+        "hookcatcher export --format fixtures -o my-fixtures --filter 'event:messages.*'",
+    ],
+    "validate": [
+        "hookcatcher validate body.json",
+        "hookcatcher validate fixtures/evolution/v2/",
+        "curl -s http://127.0.0.1:3000/last-body | hookcatcher validate -",
+    ],
+    "attach": [
+        "hookcatcher attach evolution --api http://127.0.0.1:8080 --apikey K --instance sales",
+        "hookcatcher attach whapi --api https://gate.whapi.cloud --token T --no-tui",
+        "hookcatcher attach codechat --api http://127.0.0.1:8084 --token JWT --instance sales",
+    ],
+    "doctor": [
+        "hookcatcher doctor evolution --api http://127.0.0.1:8080 --apikey K --instance sales",
+        "hookcatcher doctor whapi --api https://gate.whapi.cloud --token T --json",
+        "hookcatcher doctor evolution --api URL --apikey K --instance a --expect messages.upsert",
+    ],
+}
+
+
+def _add_examples(parser: argparse.ArgumentParser, commands: dict[str, Any]) -> None:
+    """Each command's --help ends with a few ways to use it."""
+    for name, command in [("hookcatcher", parser), *commands.items()]:
+        lines = EXAMPLES.get(name)
+        if lines:
+            command.formatter_class = argparse.RawDescriptionHelpFormatter
+            command.epilog = "examples:\n" + "\n".join(f"  {line}" for line in lines)
 
 
 GATEWAYS = ("evolution", "codechat", "whapi")
@@ -757,7 +860,7 @@ def attach_gateway(args: argparse.Namespace) -> int:
         "token": args.server_token,
         "json": False,
     }
-    receiver = _receiver(argparse.Namespace(**settings), say=_say)
+    receiver = _receiver(Arguments(**settings), say=_say)
     url = args.public_url or f"{url_of(receiver.sock)}/webhook"
     warning = reachability_warning(args.api, url)  # said first: it explains what may follow
     if warning is not None:
@@ -837,10 +940,43 @@ def doctor_command(args: argparse.Namespace) -> int:
     )
 
 
+def _refuse_misplaced(parser: argparse.ArgumentParser, argv: list[str]) -> None:
+    """An option typed before the command is plain hookcatcher's, which the command's own
+    defaults would silently replace (`hookcatcher --token T serve` served without a token):
+    a usage error that says where it goes."""
+    commands = next(
+        action.choices
+        for action in parser._actions  # argparse keeps its subcommands there
+        if isinstance(action, argparse._SubParsersAction)
+    )
+    before: list[str] = []
+    index = 0
+    while index < len(argv):
+        token = argv[index]
+        if token == "--":
+            return
+        if not token.startswith("-"):
+            if token in commands and before:
+                raise UsageError(
+                    f"{before[0]} goes after the command: hookcatcher {token} {before[0]} ... "
+                    "(options before a command would be ignored)"
+                )
+            return
+        name = token.split("=", 1)[0]
+        action = parser._option_string_actions.get(name)
+        if action is not None and action.dest not in ("help", "version"):
+            before.append(name)
+            if "=" not in token and action.nargs != 0:
+                index += 1  # its value
+        index += 1
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     try:
         parser = build_parser()
-        args = parser.parse_args(argv)
+        arguments = list(sys.argv[1:] if argv is None else argv)
+        _refuse_misplaced(parser, arguments)
+        args = parser.parse_args(arguments)
         if args.command == "validate":
             return offline.run(Validator(), args.files, args.json)
         if args.command == "tui" and args.session is not None:
@@ -852,7 +988,7 @@ def main(argv: Sequence[str] | None = None) -> int:
             return inspect_session(args.session, args.filter, args.redact)
         if args.command == "tui":
             return inspect_server(
-                args.connect or _env("connect", str, f"http://127.0.0.1:{DEFAULT_PORT}"),
+                args.connect or _env_now("connect", str, f"http://127.0.0.1:{DEFAULT_PORT}"),
                 args.filter,
                 args.redact,
                 args.token,

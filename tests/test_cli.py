@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import itertools
 import json
 import os
@@ -13,6 +15,7 @@ import sys
 import threading
 import time
 from collections.abc import Iterator
+from pathlib import Path
 
 import httpx
 import pytest
@@ -812,3 +815,60 @@ def test_doctor_reports_each_problem_with_its_fix_and_exits_0_only_when_clean(
     )
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True and report["findings"] == []
+
+
+def test_every_help_example_is_a_command_line_the_parser_takes() -> None:
+    """The examples at the end of each --help are checked, not just printed."""
+    import shlex
+
+    from hookcatcher.cli import EXAMPLES, build_parser
+
+    parser = build_parser()
+    assert set(EXAMPLES) == {"hookcatcher", *parser._subparsers._group_actions[0].choices}  # type: ignore[union-attr]
+    for name, lines in EXAMPLES.items():
+        assert 2 <= len(lines) <= 4, name
+        for line in lines:
+            segments = line.split("  ")[0].split(" | ")
+            words = next(shlex.split(part) for part in segments if part.startswith("hookcatcher"))
+            with contextlib.redirect_stderr(io.StringIO()) as err:
+                try:
+                    parser.parse_args(words[1:])
+                except SystemExit as exc:
+                    raise AssertionError(f"{line!r}: {err.getvalue()}") from exc
+    help_text = io.StringIO()
+    with contextlib.redirect_stdout(help_text), pytest.raises(SystemExit):
+        parser.parse_args(["serve", "--help"])
+    assert "examples:\n  hookcatcher serve " in help_text.getvalue()
+
+
+@pytest.mark.parametrize(
+    "argv, misplaced",
+    [
+        (["--token", "T-123", "serve", "--port", "0"], "--token"),
+        (["--port", "8795", "serve"], "--port"),
+        (["--port=8795", "replay", "x", "--to", "http://127.0.0.1:1/"], "--port"),
+    ],
+)
+def test_an_option_before_the_command_is_refused_not_dropped(
+    argv: list[str], misplaced: str, capsys: pytest.CaptureFixture[str]
+) -> None:
+    """`hookcatcher --token T serve` once served the API without a token."""
+    from hookcatcher.cli import main
+
+    assert main(argv) == 2
+    err = capsys.readouterr().err
+    command = next(word for word in argv[1:] if word in ("serve", "replay"))
+    assert f"{misplaced} goes after the command: hookcatcher {command} {misplaced}" in err
+
+
+def test_an_environment_default_is_read_only_by_the_command_that_uses_it(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
+) -> None:
+    from hookcatcher.cli import main
+
+    body = tmp_path / "body.json"
+    body.write_text('{"event": "call", "instance": "x", "data": {}}')
+    monkeypatch.setenv("HOOKCATCHER_PORT", "abc")
+    assert main(["validate", str(body)]) == 1  # 1: it ran, and found the body invalid
+    assert main(["serve"]) == 2
+    assert "HOOKCATCHER_PORT: 'abc' is not a port number" in capfd.readouterr().err
