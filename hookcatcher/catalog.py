@@ -554,7 +554,7 @@ def classify(
         if (isinstance(tag, dict) and "type" in tag) or (
             tag is None and _WHAPI_PAYLOAD_KEYS.intersection(body)
         ):
-            return _whapi(method, path, body, tag, _whapi_route(method, path))
+            return _classify_whapi(method, path, body, tag, _whapi_route(method, path))
         if isinstance(tag, str):
             provider = _envelope_provider(body, query, headers, suffix_route)
             if provider is not None:
@@ -699,7 +699,7 @@ def _whapi_route(method: str, path: str) -> tuple[Route, str, list[str]] | None:
     return None
 
 
-def _whapi(
+def _classify_whapi(
     method: str,
     path: str,
     body: dict[str, Any],
