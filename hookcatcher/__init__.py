@@ -10,9 +10,14 @@ Names load on first use, so `import hookcatcher` stays cheap for the CLI and for
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__version__ = "0.1.0"
+if TYPE_CHECKING:  # what type checkers see; at run time the names load on first use
+    from .catcher import Catcher, WaitTimeout
+    from .delivery import Report, areplay, replay
+    from .sources import SourceError
+
+__version__ = "0.2.0"
 
 __all__ = ["Catcher", "Report", "SourceError", "WaitTimeout", "__version__", "areplay", "replay"]
 

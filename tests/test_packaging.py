@@ -7,6 +7,7 @@ import os
 import re
 import subprocess
 import sys
+import sysconfig
 import zipfile
 from pathlib import Path
 
@@ -50,6 +51,15 @@ def test_wheel_carries_every_schema_and_fixture(wheel: Path) -> None:
             assert f"hookcatcher/{file}" in names
 
 
+def test_wheel_carries_py_typed_license_and_the_one_version(wheel: Path) -> None:
+    names = set(zipfile.ZipFile(wheel).namelist())
+    assert "hookcatcher/py.typed" in names
+    assert any(name.endswith(".dist-info/licenses/LICENSE") for name in names)
+    version = re.search(r'__version__ = "(.+?)"', (ROOT / "hookcatcher/__init__.py").read_text())
+    assert version is not None
+    assert wheel.name.startswith(f"hookcatcher-{version[1]}-")
+
+
 def test_unpacked_wheel_validates_from_another_folder(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -89,3 +99,65 @@ def test_readme_quick_start_has_two_commands_and_ci_runs_the_test_one() -> None:
     assert install_and_run.endswith("&& hookcatcher")
     assert install_and_test.endswith("&& pytest")
     assert install_and_test in (ROOT / ".ci" / "run").read_text(encoding="utf-8")
+
+
+USER_SCRIPT_GOOD = """\
+import hookcatcher
+
+report: hookcatcher.Report = hookcatcher.replay("http://127.0.0.1:9/", "x.json", path="/hook")
+seconds: float = report.seconds
+"""
+
+USER_SCRIPT_BAD = """\
+import hookcatcher
+
+hookcatcher.replay("http://127.0.0.1:9/", "x.json", bogus_keyword=1)
+hookcatcher.replay("http://127.0.0.1:9/", "x.json", repeat="twice")
+"""
+
+
+def test_installed_package_is_typed_for_mypy(wheel: Path, tmp_path: Path) -> None:
+    """`pip install .` into a fresh venv (no editable path back to the checkout): the wheel
+    carries py.typed and the lazy `hookcatcher.replay` shows mypy its real signature."""
+    pytest.importorskip("mypy")
+    venv = tmp_path / "venv"
+    subprocess.run([sys.executable, "-m", "venv", "--without-pip", str(venv)], check=True)
+    python = venv / "bin" / "python"
+    pip = [sys.executable, "-m", "pip", "--python", str(python), "install", "-q"]
+    subprocess.run([*pip, "--no-deps", "--no-index", str(wheel)], check=True, timeout=120)
+    # The dependencies come from the running environment, after the fresh site-packages.
+    site = subprocess.run(
+        [str(python), "-c", "import sysconfig; print(sysconfig.get_paths()['purelib'])"],
+        check=True,
+        capture_output=True,
+        text=True,
+    ).stdout.strip()
+    ours = sysconfig.get_paths()["purelib"]
+    Path(site, "dependencies.pth").write_text(ours + "\n", encoding="utf-8")
+    user = tmp_path / "user"
+    user.mkdir()
+    env = {key: value for key, value in os.environ.items() if key != "PYTHONPATH"}
+    done = subprocess.run(
+        [str(python), "-c", "import hookcatcher; hookcatcher.replay; print(hookcatcher.__file__)"],
+        cwd=user,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 0, done.stderr
+    assert Path(done.stdout.strip()).is_relative_to(site)
+
+    (user / "good.py").write_text(USER_SCRIPT_GOOD, encoding="utf-8")
+    (user / "bad.py").write_text(USER_SCRIPT_BAD, encoding="utf-8")
+    mypy = [sys.executable, "-m", "mypy", "--config-file", "", "--strict"]
+    mypy += ["--python-executable", str(python), "--cache-dir", str(tmp_path / "cache")]
+    done = subprocess.run(
+        [*mypy, "good.py", "bad.py"], cwd=user, env=env, capture_output=True, text=True, timeout=120
+    )
+    errors = [line for line in done.stdout.splitlines() if ": error:" in line]
+    assert errors == [
+        'bad.py:3: error: Unexpected keyword argument "bogus_keyword" for "replay"  [call-arg]',
+        'bad.py:4: error: Argument "repeat" to "replay" has incompatible type "str"; '
+        'expected "int"  [arg-type]',
+    ], done.stdout + done.stderr
