@@ -11,7 +11,7 @@ import json
 from collections.abc import Callable, Iterable
 from dataclasses import InitVar, dataclass, field, fields
 from itertools import chain
-from typing import Any, AnyStr
+from typing import Any, AnyStr, TypeGuard
 
 __all__ = [
     "Capture",
@@ -97,9 +97,12 @@ class Answer:
 PLAIN_ANSWER = Answer()
 
 
-@dataclass(slots=True)
-class Capture:
-    """One request exactly as received, plus what hookcatcher made of it."""
+@dataclass(slots=True, eq=False)
+class _CaptureFields:
+    """Capture's fields and constructor. `body` is given to the constructor (an InitVar)
+    and kept as `_body`; Capture reads it through a property. The property lives on the
+    subclass because in this class's body the dataclass would take it for the InitVar's
+    default."""
 
     received_at: str
     method: str
@@ -144,6 +147,28 @@ class Capture:
         self._body = body
         self._chat = UNKNOWN
 
+
+class Capture(_CaptureFields):
+    """One request exactly as received, plus what hookcatcher made of it."""
+
+    __slots__ = ()
+
+    @property
+    def body(self) -> Any:
+        """The parsed body (JSON, or a form's fields; None when there is none), parsed again
+        from `raw` if it was released (see `release_body`)."""
+        body = self._body
+        if body is _RELEASED:
+            assert self._parse is not None
+            body = self._parse(self)
+            if len(self.raw) <= KEEP_PARSED_BYTES:
+                self._body = body  # kept: a filter or a screen may well ask again
+        return body
+
+    @body.setter
+    def body(self, body: Any) -> None:
+        self._body = body
+
     def release_body(self) -> None:
         """Let go of the parsed body; it is parsed again from `raw` when next asked for.
 
@@ -157,12 +182,12 @@ class Capture:
             self._body = _RELEASED
 
     def __eq__(self, other: object) -> bool:
-        if other.__class__ is not self.__class__:
+        if other.__class__ is not self.__class__ or not isinstance(other, Capture):
             return NotImplemented
         return (
             all(getattr(self, name) == getattr(other, name) for name in _COMPARED)
             and self.body == other.body
-        )  # type: ignore[attr-defined]
+        )
 
     @property
     def size(self) -> int:
@@ -267,33 +292,16 @@ class Capture:
         )
 
 
-def _get_body(capture: Capture) -> Any:
-    body = capture._body
-    if body is _RELEASED:
-        assert capture._parse is not None
-        body = capture._parse(capture)
-        if len(capture.raw) <= KEEP_PARSED_BYTES:
-            capture._body = body  # kept: a filter or a screen may well ask again
-    return body
-
-
-def _set_body(capture: Capture, body: Any) -> None:
-    capture._body = body
-
-
 _RELEASED = object()
 # A released body larger than this is parsed again each time it is asked for, never kept:
 # a filter over body fields reads every stored capture, and keeping 256 MiB of large bodies
 # parsed would hold ten times that.
 KEEP_PARSED_BYTES = 64 * 1024
 UNKNOWN = object()  # a derived value not worked out yet
-# A property set after the class is made: in the class body the dataclass would take it
-# for the InitVar's default.
-Capture.body = property(_get_body, _set_body)  # type: ignore[assignment, method-assign]
 _COMPARED = tuple(f.name for f in fields(Capture) if f.compare)
 
 
-def _whole(value: Any) -> bool:
+def _whole(value: Any) -> TypeGuard[int]:
     return isinstance(value, int) and not isinstance(value, bool) and value >= 0
 
 
