@@ -345,7 +345,7 @@ def _object(node: dict[str, Any], strict: bool) -> Check:
 
 
 def _holds(spec: Check | tuple[type, ...], value: Any) -> bool:
-    return isinstance(value, spec) if spec.__class__ is tuple else spec(value)  # type: ignore[operator, arg-type]
+    return isinstance(value, spec) if isinstance(spec, tuple) else spec(value)
 
 
 # --- arrays ----------------------------------------------------------------------------------

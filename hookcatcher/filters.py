@@ -84,7 +84,10 @@ def parse(query: str | None) -> Filter:
                 raw, f"a filter holds at most {MAX_TERMS} terms; this is term {count}"
             )
         term = _term(text, raw)
-        (texts if isinstance(term, _Text) else fields).append(term)
+        if isinstance(term, _Text):
+            texts.append(term)
+        else:
+            fields.append(term)
     if texts:  # after the fields: they are cheap, and a capture they refuse is not searched
         fields.append(_texts_predicate(texts))
     reads_body = bool(texts) or any(_body_term(text) for text, _ in _tokens(query))
@@ -146,7 +149,8 @@ def _glob(pattern: str) -> Callable[[str], bool]:
     1,000 characters took 227 s); this is one pass over the text."""
     pieces = pattern.lower().split("*")
     if len(pieces) == 1:
-        return lambda text, whole=pieces[0]: text.lower() == whole
+        whole = pieces[0]
+        return lambda text: text.lower() == whole
     head, middle, tail = pieces[0], pieces[1:-1], pieces[-1]
 
     def matches(text: str) -> bool:
@@ -275,7 +279,8 @@ def _value_matcher(value: str) -> Callable[[Any], bool]:
     else:
         if isinstance(literal, (bool, int, float)) or literal is None:
             # true matches true, 5 matches 5 and "5", null matches null.
-            return lambda found, want=literal: (
+            want = literal
+            return lambda found: (
                 found is want
                 if isinstance(want, bool) or want is None
                 else (not isinstance(found, bool) and found == want) or found == value

@@ -124,4 +124,5 @@ def _kind(value: Any) -> str:
         return "a boolean"
     if value is None:
         return "null"
-    return {dict: "an object", list: "an array", str: "a string"}.get(type(value), "a number")
+    kinds: dict[type, str] = {dict: "an object", list: "an array", str: "a string"}
+    return kinds.get(type(value), "a number")
