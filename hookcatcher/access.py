@@ -206,7 +206,8 @@ class Guard:
                 "ok": False,
                 "error": (
                     "this hookcatcher takes captures only with the token given with --ingest-token"
-                    f"{sent}: add the header {HEADER}: <token> (or Authorization: Bearer <token>) to "
+                    f"{sent}: add the header {HEADER}: <token> "
+                    "(or Authorization: Bearer <token>) to "
                     "the webhook's headers, or ?token=<token> to its URL"
                 ),
             },

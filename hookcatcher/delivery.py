@@ -4,9 +4,9 @@
 inspector's instance delivery all come here. A *planner* turns each capture into the requests
 the gateway would make (one to a URL as received or per event; one per matching webhook of an
 instance configured through the mock gateway API) and the reasons for any it would not make,
-which are reported as skipped, never dropped in silence. Requests go out in order, `concurrency` at a time, at most `rate`
-per second; the first refused connection stops the run, since an app that is not running
-will refuse the rest too.
+which are reported as skipped, never dropped in silence. Requests go out in order,
+`concurrency` at a time, at most `rate` per second; the first refused connection stops the
+run, since an app that is not running will refuse the rest too.
 
 The target is a URL, or an ASGI or WSGI app called in this process through an httpx
 transport, so a test suite needs no port and no server thread.

@@ -120,9 +120,10 @@ def pick(
 ) -> Fixture:
     """The bundled fixture `send` uses for `name`: a fixture name
     (`evolution/v2/messages.upsert.text`) or an event name (`messages.upsert`,
-    `messages/post`), optionally after the gateway and version (`evolution/v1/messages.upsert`). When several fit, the first
-    gateway in the catalog's order wins (Evolution, CodeChat, Whapi), then its newest version,
-    then the plain variant (no suffix), then `text`, then by name: the most common case."""
+    `messages/post`), optionally after the gateway and version (`evolution/v1/messages.upsert`).
+    When several fit, the first gateway in the catalog's order wins (Evolution, CodeChat,
+    Whapi), then its newest version, then the plain variant (no suffix), then `text`, then by
+    name: the most common case."""
     everything = list(bundled())
     exact = [fixture for fixture in everything if fixture.name == name]
     if exact:

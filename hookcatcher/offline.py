@@ -145,7 +145,8 @@ def run(validator: Validator, names: list[str], as_json: bool, out: TextIO = sys
             for warning in result.warnings:
                 out.write(f"  warning: {warning}\n")
         out.write(
-            f"{counts['files']} file{'s' if counts['files'] != 1 else ''}: {counts['valid']} valid, {counts['invalid']} invalid, "
+            f"{counts['files']} file{'s' if counts['files'] != 1 else ''}: "
+            f"{counts['valid']} valid, {counts['invalid']} invalid, "
             f"{counts['not-json']} not JSON, {counts['no-schema']} without a schema"
             + (f", {counts['unreadable']} unreadable" if counts["unreadable"] else "")
             + "\n"

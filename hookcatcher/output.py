@@ -59,7 +59,8 @@ def banner(url: str, version: str, rules: list[str] | None = None) -> str:
             "Point your gateway's webhook at (any path works; /webhook is only a suggestion):",
             f"  Evolution API, single URL   {hook}",
             f"  Evolution API, per event    {hook}   with webhook_by_events / byEvents on",
-            f"                              (it posts to {hook}/messages-upsert, .../connection-update, ...)",
+            f"                              (it posts to {hook}/messages-upsert, "
+            ".../connection-update, ...)",
             f"  CodeChat                    {hook}",
             f"  Whapi.Cloud, body mode      {hook}",
             f"  Whapi.Cloud, path mode      {hook}   (it posts to {hook}/messages/post, ...)",

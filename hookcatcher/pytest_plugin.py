@@ -28,7 +28,8 @@ def pytest_configure(config: pytest.Config) -> None:
     config.addinivalue_line(
         "markers",
         f"{MARKER}(**options): options of the hookcatcher fixture's receiver, as "
-        "Catcher takes them (respond=, delay=, fail_first=, max_events=, max_bytes=, token=, ingest_token=)",
+        "Catcher takes them (respond=, delay=, fail_first=, max_events=, max_bytes=, token=, "
+        "ingest_token=)",
     )
 
 

@@ -196,7 +196,7 @@ def render(text: str, quiet_zone: int = 2, invert: bool = False) -> list[str]:
     rows += [[False] * size] * (quiet_zone + 1)
     ink = [[dark == invert for dark in row] for row in rows]
     return [
-        "".join(_GLYPHS[top, bottom] for top, bottom in zip(ink[i], ink[i + 1]))
+        "".join(_GLYPHS[top, bottom] for top, bottom in zip(ink[i], ink[i + 1], strict=True))
         for i in range(0, len(ink), 2)
     ]
 

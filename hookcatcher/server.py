@@ -12,6 +12,7 @@ and recorded without its body; reading stops at the limit.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import json
 from collections.abc import Iterable
 from itertools import islice
@@ -176,10 +177,10 @@ class Hookcatcher:
         rules; and not held up by --fsync, since nothing was accepted."""
         self.store.add(capture)
         if self.session is not None:
-            try:
+            # A failed write: the writer has said so on stderr; the answer is the limit's all
+            # the same.
+            with contextlib.suppress(SessionWriteError):
                 self.session.append(capture)
-            except SessionWriteError:
-                pass  # the writer has said so on stderr; the answer is the limit's all the same
         payload = json.dumps(
             {
                 "ok": False,

@@ -165,8 +165,8 @@ class Hub:
         query skips are read past too); and the next capture, when the query must read
         its large body, which is judged off the loop."""
         parts: list[bytes] = []
-        size = read = 0
-        for capture in self.store.after(cursor):
+        size = 0
+        for read, capture in enumerate(self.store.after(cursor), 1):
             if query.reads_body and capture.size > INLINE_BYTES:
                 return b"".join(parts), cursor, capture
             if query(capture):
@@ -176,7 +176,6 @@ class Hub:
                 parts.append(message)
                 size += len(message)
             cursor = capture.id
-            read += 1
             if read >= BATCH_READ or size >= allowance:
                 break
         return b"".join(parts), cursor, None

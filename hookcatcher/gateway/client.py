@@ -250,7 +250,7 @@ class _Evolution(GatewayClient):
         if events is None:
             return list(accepted)
         keys = [catalog.evolution_key(name) for name in events]
-        wrong = [name for name, key in zip(events, keys) if key not in accepted]
+        wrong = [name for name, key in zip(events, keys, strict=True) if key not in accepted]
         if wrong:
             raise GatewayError(
                 f"Evolution API {self.version} has no webhook event "

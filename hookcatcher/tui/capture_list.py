@@ -360,7 +360,9 @@ class CaptureList(ScrollView, can_focus=True):
                     size_text(row.size),
                 )
             ]
-        cells = [_cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS)]
+        cells = [
+            _cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS, strict=True)
+        ]
         cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
         if row is not None and (marks := row.marks):
             shown = " ".join(text for text, _ in marks)

@@ -186,7 +186,7 @@ class ServerConnection:
                         return
                     failing_since = None
                     emit(StateChanged("connected", self.url))
-                    async for event, ident, data in _sse(response.aiter_lines()):
+                    async for event, _ident, data in _sse(response.aiter_lines()):
                         if event == "capture":
                             row = json.loads(data)
                             last_id = row["id"]

@@ -39,7 +39,8 @@ def fold(value: str) -> str | None:
         return None
     prefix = value.split(",", 1)[0] + "," if value.startswith("data:") else ""
     payload = len(value.rstrip("=")) - len(prefix)
-    return f"{prefix}{value[len(prefix) : len(prefix) + 24]}… [{size_text(payload * 3 // 4)} base64, folded]"
+    shown = value[len(prefix) : len(prefix) + 24]
+    return f"{prefix}{shown}… [{size_text(payload * 3 // 4)} base64, folded]"
 
 
 def render_body(body: Any, theme: str = "monokai") -> BodyView:
