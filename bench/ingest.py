@@ -57,8 +57,8 @@ def run(duration: float = 16, connections: int = 32, rounds: int = 16) -> dict[s
             for _ in range(rounds):
                 base.append(wrk(bare.url + "/webhook", body_file, seconds, connections))
                 mine.append(wrk(hook.url + "/webhook", body_file, seconds, connections))
-    rates = [m.requests_per_second / b.requests_per_second for b, m in zip(base, mine)]
-    tails = [m.p99_ms / b.p99_ms for b, m in zip(base, mine)]
+    rates = [m.requests_per_second / b.requests_per_second for b, m in zip(base, mine, strict=True)]
+    tails = [m.p99_ms / b.p99_ms for b, m in zip(base, mine, strict=True)]
     rate_ratio, p99_ratio = statistics.median(rates), statistics.median(tails)
 
     def median(results: list[WrkResult], field: str) -> float:
@@ -89,7 +89,7 @@ def run(duration: float = 16, connections: int = 32, rounds: int = 16) -> dict[s
         f"(range {min(rates):.2f}-{max(rates):.2f})"
     )
     result["rounds"] = [
-        {"baseline": _fields(b), "hookcatcher": _fields(m)} for b, m in zip(base, mine)
+        {"baseline": _fields(b), "hookcatcher": _fields(m)} for b, m in zip(base, mine, strict=True)
     ]
     result["errors"] = {
         "baseline": [b.errors for b in base if b.errors],

@@ -43,7 +43,8 @@ __all__ = ["run"]
 
 CLIENTS = r"""
 import asyncio, socket, sys
-host, port, view, readers, stalled = sys.argv[1], int(sys.argv[2]), sys.argv[3], int(sys.argv[4]), int(sys.argv[5])
+host, port, view = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+readers, stalled = int(sys.argv[4]), int(sys.argv[5])
 request = (f"GET /_hookcatcher/stream?view={view} HTTP/1.1\r\nHost: {host}:{port}\r\n\r\n").encode()
 received = [0]
 
