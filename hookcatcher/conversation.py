@@ -408,6 +408,7 @@ def _baileys_content(message: Any, message_type: Any) -> tuple[str, str | None]:
     for _ in range(3):
         if not isinstance(message, dict):
             return _kind(message_type), None
+        name: str | None
         if isinstance(message_type, str) and message_type in message:
             name = message_type
         else:
@@ -497,7 +498,9 @@ def _protocol_change(item: dict[str, Any], capture: Capture) -> Message | None:
     """Evolution v2 messages.edited / send.message.update: the protocolMessage, whose `key` is
     the message acted on. Other protocol messages (ephemeral settings...) are no change."""
     key = item.get("key")
-    message_id = _text(key.get("id")) if isinstance(key, dict) else None
+    if not isinstance(key, dict):
+        return None
+    message_id = _text(key.get("id"))
     if message_id is None:
         return None
     change = item.get("type")
@@ -777,7 +780,7 @@ def thread(captures: Iterable[Capture]) -> list[Thread]:
             else:
                 seen = (*scope, "message", message.id)
                 # A repeat still counts as activity, in the chat its first copy went to.
-                target = draft(capture, originals[(*scope, message.id)].chat)
+                target = draft(capture, originals[scope + (message.id,)].chat)
             if seen not in shown:
                 shown.add(seen)
                 target.messages.append(message)

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable
 from itertools import islice
 from pathlib import Path
-from typing import Any
+from typing import Any, cast
 
 from jsonschema import Draft202012Validator
 from jsonschema.exceptions import SchemaError as SchemaValidationError
@@ -273,8 +273,8 @@ def _problem(error: ValidationError) -> Problem:
     if kind == "type":
         return Problem(json_path(parts), f"expected {_types(error.validator_value)}, got {got}")
     if kind == "enum":
-        options = ", ".join(json.dumps(v) for v in error.validator_value)
-        return Problem(json_path(parts), f"expected one of {options}, got {got}")
+        listed = ", ".join(json.dumps(v) for v in _keyword_list(error))
+        return Problem(json_path(parts), f"expected one of {listed}, got {got}")
     if kind == "const":
         return Problem(json_path(parts), f"expected {json.dumps(error.validator_value)}, got {got}")
     if kind == "pattern":
@@ -305,9 +305,16 @@ def _missing_one(error: ValidationError) -> str:
 def _missing(error: ValidationError) -> list[str]:
     """The required names a `required` error found absent."""
     present = error.instance if isinstance(error.instance, dict) else {}
-    return [name for name in error.validator_value if name not in present] or list(
-        error.validator_value
+    return [name for name in _keyword_list(error) if name not in present] or list(
+        _keyword_list(error)
     )
+
+
+def _keyword_list(error: ValidationError) -> list[Any]:
+    """The failed keyword's value in the schema, a list for `enum` and `required`. Every
+    error that validation raises has it; the stubs also allow jsonschema's "unset" marker,
+    which only an error built by hand carries."""
+    return cast(list[Any], error.validator_value)
 
 
 def _types(value: Any) -> str:
