@@ -24,8 +24,8 @@ from typing import Any
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 
-from rawhttp import SSEClient, address_of  # noqa: E402
-from senders import audit, send_concurrently  # noqa: E402
+from helpers.rawhttp import SSEClient, address_of  # noqa: E402
+from helpers.senders import audit, send_concurrently  # noqa: E402
 
 from hookcatcher.runner import BackgroundServer  # noqa: E402
 from hookcatcher.server import create_app  # noqa: E402

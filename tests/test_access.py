@@ -21,7 +21,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TIMEOUT, body_of, sse_events
+from helpers.api import TIMEOUT, sse_events
+from helpers.bundled import body_of
 from starlette.routing import Mount, Route
 
 from hookcatcher.access import Access, exposure

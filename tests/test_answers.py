@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 
 import pytest
-from conftest import body_of
+from helpers.bundled import body_of
 
 from hookcatcher.answers import Answer, Answers
 from hookcatcher.capture import Capture

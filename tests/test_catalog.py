@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
 
 from hookcatcher import catalog
 from hookcatcher.capture import Route

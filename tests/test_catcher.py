@@ -13,7 +13,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import body_of
+from helpers.bundled import body_of
 
 import hookcatcher
 from hookcatcher.catcher import SHOWN, Catcher, WaitTimeout, shared_validator

@@ -19,7 +19,8 @@ from pathlib import Path
 
 import httpx
 import pytest
-from conftest import body_of, fixture
+from helpers.bundled import body_of, fixture
+from helpers.ports import unused_port
 
 from hookcatcher.capture import decode_raw
 from hookcatcher.cli import parse_size
@@ -650,21 +651,13 @@ def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case,
     assert _configuration(client) == before
 
 
-def _free_port() -> int:
-    import socket
-
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
-
-
 def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, capsys) -> None:
     from hookcatcher.access import Access
     from hookcatcher.cli import main
     from hookcatcher.runner import BackgroundServer
     from hookcatcher.server import create_app
 
-    down = f"http://127.0.0.1:{_free_port()}"
+    down = f"http://127.0.0.1:{unused_port()}"
     assert main(["attach", "evolution", "--api", down, "--instance", "s", "--no-tui"]) == 2
     assert "attach evolution needs --apikey KEY" in capsys.readouterr().err
     assert main(["attach", "whapi", "--api", down, "--no-tui"]) == 2

@@ -21,7 +21,7 @@ from typing import Any
 
 import httpx
 import pytest
-from rawhttp import Reply, SSEClient, address_of, exchange, read_reply, request_bytes
+from helpers.rawhttp import Reply, SSEClient, address_of, exchange, read_reply, request_bytes
 from test_cli import Running
 
 from hookcatcher.answers import Answers

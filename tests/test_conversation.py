@@ -8,7 +8,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import pytest
-from conftest import body_of, fixture, fixtures_root
+from helpers.bundled import body_of, fixture, fixtures_root
 
 from hookcatcher import catalog, conversation
 from hookcatcher.capture import Capture

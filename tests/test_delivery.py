@@ -11,7 +11,8 @@ from typing import Any
 
 import flask
 import pytest
-from recorder import Recorder, serving, unused_port
+from helpers.ports import unused_port
+from helpers.recorder import Recorder, serving
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse

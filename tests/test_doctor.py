@@ -17,6 +17,7 @@ from typing import Any
 import httpx
 import pytest
 import uvicorn
+from helpers.ports import unused_port
 from starlette.applications import Starlette
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
@@ -495,12 +496,6 @@ def serving(app: Any) -> Iterator[str]:
         thread.join(10)
 
 
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return int(sock.getsockname()[1])
-
-
 @dataclass
 class App:
     """A tiny webhook receiver that serves POST /webhook and the paths it is given."""
@@ -534,7 +529,7 @@ def test_probe_posts_a_marked_test_body() -> None:
 
 
 def test_probe_nothing_listening() -> None:
-    url = f"http://127.0.0.1:{free_port()}/webhook"
+    url = f"http://127.0.0.1:{unused_port()}/webhook"
     assert probe(url) == Reach(url, None, "connection refused (nothing listens there)", "refused")
 
 
@@ -642,7 +637,7 @@ def test_report_lines_and_exit_1() -> None:
 
 
 def test_json_report() -> None:
-    url = f"http://127.0.0.1:{free_port()}/webhook"
+    url = f"http://127.0.0.1:{unused_port()}/webhook"
     out = io.StringIO()
     code = run_doctor(fake(saved(evolution(url))), as_json=True, out=out)
     document = json.loads(out.getvalue())
@@ -679,7 +674,7 @@ def test_gateway_error_on_read_is_a_finding() -> None:
 
 
 def test_gateway_down_is_a_finding() -> None:
-    api = f"http://127.0.0.1:{free_port()}"
+    api = f"http://127.0.0.1:{unused_port()}"
     try:
         client: Any = connect("evolution", api, key="k", instance="sales", timeout=2)
     except GatewayError as exc:
@@ -818,7 +813,7 @@ def test_mock_evolution_unknown_instance(gateway: tuple[str, httpx.Client]) -> N
 
 def test_mock_whapi_test_delivery_to_nothing(gateway: tuple[str, httpx.Client]) -> None:
     base, http = gateway
-    url = f"http://127.0.0.1:{free_port()}/hook"
+    url = f"http://127.0.0.1:{unused_port()}/hook"
     answer = http.patch(
         "/_gateway/whapi/settings",
         headers={"Authorization": "Bearer chan"},

@@ -11,8 +11,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import body_of
-from recorder import Recorder, serving, unused_port
+from helpers.bundled import body_of
+from helpers.ports import unused_port
+from helpers.recorder import Recorder, serving
 
 from hookcatcher import catalog
 from hookcatcher.cli import main

@@ -20,9 +20,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fixture
 from haralyzer import HarParser
-from recorder import unused_port
+from helpers.bundled import fixture
+from helpers.ports import unused_port
 from starlette.routing import Route
 
 from hookcatcher import fixtures

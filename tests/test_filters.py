@@ -11,7 +11,7 @@ import textwrap
 from dataclasses import replace
 
 import pytest
-from conftest import body_of
+from helpers.bundled import body_of
 
 from hookcatcher.filters import MAX_QUERY, MAX_TERMS, FilterError, parse
 from hookcatcher.ingest import build_capture

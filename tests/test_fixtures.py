@@ -194,7 +194,7 @@ def test_fixture_file_is_well_formed(fixture: Fixture) -> None:
 
 from pathlib import Path  # noqa: E402
 
-from conftest import body_of  # noqa: E402
+from helpers.bundled import body_of  # noqa: E402
 
 from hookcatcher import fixtures, offline  # noqa: E402
 from hookcatcher.capture import Capture  # noqa: E402

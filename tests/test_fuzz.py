@@ -13,9 +13,9 @@ from collections.abc import Callable, Iterator
 
 import httpx
 import pytest
-from fuzzing import Sent, Target, api_queries, break_request, malformed, requests
+from helpers.fuzzing import Sent, Target, api_queries, break_request, malformed, requests
+from helpers.rawhttp import address_of, exchange, request_bytes
 from hypothesis import HealthCheck, example, given, settings
-from rawhttp import address_of, exchange, request_bytes
 
 from hookcatcher.runner import BackgroundServer
 

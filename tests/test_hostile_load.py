@@ -13,8 +13,9 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TIMEOUT, fixture
-from rawhttp import SSEClient
+from helpers.api import TIMEOUT
+from helpers.bundled import fixture
+from helpers.rawhttp import SSEClient
 
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import MOCK_MAX_BODY

@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TIMEOUT, body_of, sse_events
+from helpers.api import TIMEOUT, sse_events
+from helpers.bundled import body_of
 from rich.console import Console
 
 from hookcatcher.capture import Capture

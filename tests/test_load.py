@@ -8,8 +8,8 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
-from rawhttp import address_of
-from senders import audit, send_concurrently
+from helpers.rawhttp import address_of
+from helpers.senders import audit, send_concurrently
 
 from hookcatcher.runner import BackgroundServer
 

@@ -18,7 +18,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
+from helpers.ports import unused_port
 
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture
@@ -119,12 +120,6 @@ def bash(*arguments: str) -> bytes:
 
 
 needs_curl = pytest.mark.skipif(shutil.which("curl") is None, reason="curl is not installed")
-
-
-def free_port() -> int:
-    with socket.socket() as sock:
-        sock.bind(("127.0.0.1", 0))
-        return sock.getsockname()[1]
 
 
 @contextmanager
@@ -501,7 +496,7 @@ def test_a_body_that_is_not_utf8_arrives_exactly(
 
 
 def test_a_refused_connection_is_explained(validator: Validator) -> None:
-    url = f"http://127.0.0.1:{free_port()}/x"
+    url = f"http://127.0.0.1:{unused_port()}/x"
     attempt = send_now(request_for(capture_of(validator, "whapi/messages.post.text"), url))
     assert attempt.error == f"connection refused to {url}: is your app running?"
     assert (attempt.status, attempt.ok, attempt.response_body) == (None, False, "")

@@ -8,7 +8,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import fixture, fixtures_root
+from helpers.bundled import fixture, fixtures_root
 
 from hookcatcher import qr
 from hookcatcher.capture import Capture

@@ -10,7 +10,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TIMEOUT
+from helpers.api import TIMEOUT
 from test_access import call, endpoints
 
 from hookcatcher.access import Access, check_host

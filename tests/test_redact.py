@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import unquote
 
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
 
 from hookcatcher import fixtures
 from hookcatcher.capture import Capture

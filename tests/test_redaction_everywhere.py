@@ -1,5 +1,5 @@
-"""One body full of secrets (tests/secret_requests.py), sent in every form hookcatcher reads
-(JSON with repeated keys and a JWT instance name, multipart, gzip form, text that is not
+"""One body full of secrets (tests/helpers/secret_requests.py), sent in every form hookcatcher
+reads (JSON with repeated keys and a JWT instance name, multipart, gzip form, text that is not
 JSON, deflate JSON), leaves through no export and no printed line: HAR, JSON Lines and curl
 from the API and the `export` command, fixture files, and serve's lines plain and --json.
 The same requests with redaction off show every secret, so the check can see them. The
@@ -13,7 +13,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from secret_requests import (
+from helpers.secret_requests import (
     INSTANCE_JWT,
     NON_ASCII_JWT,
     REQUESTS,

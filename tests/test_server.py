@@ -11,7 +11,7 @@ from concurrent.futures import ThreadPoolExecutor
 
 import httpx
 import pytest
-from conftest import body_of, fixture
+from helpers.bundled import body_of, fixture
 
 from hookcatcher.answers import Answers
 from hookcatcher.runner import BackgroundServer

@@ -16,7 +16,8 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import TIMEOUT, body_of
+from helpers.api import TIMEOUT
+from helpers.bundled import body_of
 from test_cli import run  # noqa: F401 (a fixture: hookcatcher as a process)
 
 from hookcatcher.capture import Capture

@@ -20,7 +20,7 @@ from pathlib import Path
 
 import httpx
 import pytest
-from rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
+from helpers.rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
 from test_cli import Running
 
 from hookcatcher import cli

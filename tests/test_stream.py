@@ -9,7 +9,8 @@ import time
 from urllib.parse import urlparse
 
 import httpx
-from conftest import TIMEOUT, body_of, sse_events
+from helpers.api import TIMEOUT, sse_events
+from helpers.bundled import body_of
 
 STREAM = "/_hookcatcher/stream"
 

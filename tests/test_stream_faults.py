@@ -13,9 +13,9 @@ from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import pytest
-from fuzzing import ServerErrors
-from rawhttp import SSEClient, address_of, parse_sse
-from senders import send_concurrently
+from helpers.fuzzing import ServerErrors
+from helpers.rawhttp import SSEClient, address_of, parse_sse
+from helpers.senders import send_concurrently
 
 from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS, BackgroundServer
 

@@ -7,7 +7,7 @@ import json
 from collections.abc import Callable
 from typing import Any
 
-from conftest import fixture
+from helpers.bundled import fixture
 
 from hookcatcher.capture import Answer, Capture
 from hookcatcher.ingest import build_capture

@@ -7,7 +7,7 @@ import json
 from pathlib import Path
 
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
 
 from hookcatcher.capture import Problem
 from hookcatcher.resources import data_dir

@@ -16,7 +16,7 @@ from typing import Any
 
 import httpx
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
 
 from hookcatcher.capture import Capture
 from hookcatcher.gateway import Gateways

@@ -22,10 +22,11 @@ from urllib.parse import quote, unquote
 
 import httpx
 from hypothesis import strategies as st
-from rawhttp import Address, Reply, SSEClient, exchange, request_bytes
 
 from hookcatcher.capture import decode_raw
 from hookcatcher.fixtures import bundled
+
+from .rawhttp import Address, Reply, SSEClient, exchange, request_bytes
 
 __all__ = [
     "Sent",

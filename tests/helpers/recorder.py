@@ -5,7 +5,6 @@ Served by uvicorn on a free loopback port, or called in-process."""
 from __future__ import annotations
 
 import asyncio
-import socket
 import threading
 import time
 from collections.abc import Iterator
@@ -16,6 +15,8 @@ import uvicorn
 from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.types import Receive, Scope, Send
+
+from .ports import free_socket
 
 
 @dataclass(frozen=True)
@@ -54,12 +55,6 @@ class Recorder:
         await response(scope, receive, send)
 
 
-def free_socket() -> socket.socket:
-    sock = socket.socket(socket.AF_INET, socket.SOCK_STREAM)
-    sock.bind(("127.0.0.1", 0))
-    return sock
-
-
 @contextmanager
 def serving(app: Recorder, timeout: float = 10.0) -> Iterator[Recorder]:
     """The app on a free loopback port for the duration of the block; `app.url` is set."""
@@ -78,9 +73,3 @@ def serving(app: Recorder, timeout: float = 10.0) -> Iterator[Recorder]:
         server.should_exit = True
         thread.join(timeout)
         sock.close()
-
-
-def unused_port() -> int:
-    """A port nothing listens on (bound, then released): connecting to it is refused."""
-    with free_socket() as sock:
-        return sock.getsockname()[1]

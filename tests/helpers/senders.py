@@ -11,7 +11,8 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import httpx
-from rawhttp import Address, aread_reply, request_bytes
+
+from .rawhttp import Address, aread_reply, request_bytes
 
 __all__ = ["SenderLog", "Audit", "body_for", "send_concurrently", "audit"]
 

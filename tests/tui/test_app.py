@@ -7,13 +7,12 @@ import json
 from pathlib import Path
 
 import httpx
-from conftest import fixture
+from helpers.bundled import fixture
+from helpers.inspector import SIZE, open_window, opened, plain, post, run, shown, until
 
 from hookcatcher import fixtures
 from hookcatcher.answers import Answers
 from hookcatcher.tui.detail import DetailPane
-
-from .conftest import SIZE, open_window, opened, plain, post, run, shown, until
 
 
 def status_text(app) -> str:

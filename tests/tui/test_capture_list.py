@@ -10,15 +10,14 @@ from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
+from helpers.inspector import SIZE
 from textual.app import App, ComposeResult
 
 from hookcatcher.ingest import build_capture
 from hookcatcher.summary import summary
 from hookcatcher.tui.capture_list import COLUMNS, CaptureList, Row
 from hookcatcher.validation import Validator
-
-from .conftest import SIZE
 
 
 def item(capture_id: int, **changes: Any) -> dict[str, Any]:

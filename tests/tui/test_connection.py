@@ -10,7 +10,8 @@ from collections.abc import AsyncIterator, Callable
 
 import httpx
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
+from helpers.inspector import post, run
 
 from hookcatcher.ingest import build_capture
 from hookcatcher.runner import BackgroundServer
@@ -29,8 +30,6 @@ from hookcatcher.tui.connection import (
     _sse,
 )
 from hookcatcher.validation import Validator
-
-from .conftest import post, run
 
 WAIT = 5.0  # seconds for any one thing to happen
 

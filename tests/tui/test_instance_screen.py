@@ -4,8 +4,7 @@ requests the gateway would send for the selected capture, and sending them."""
 from __future__ import annotations
 
 import httpx
-
-from .conftest import open_window, opened, post, run, shown, until
+from helpers.inspector import open_window, opened, post, run, shown, until
 
 
 def configure_evolution(server, url: str) -> None:

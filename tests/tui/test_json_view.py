@@ -9,7 +9,7 @@ import json
 from typing import Any
 
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
 
 from hookcatcher.ingest import build_capture
 from hookcatcher.tui.json_view import FOLD_OVER, fold, line_of, render_body

@@ -14,7 +14,8 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
-from conftest import fixture
+from helpers.bundled import fixture
+from helpers.inspector import SIZE, open_window, plain, run, shown, until
 from rich.console import Console
 
 from hookcatcher.ingest import build_capture
@@ -23,8 +24,6 @@ from hookcatcher.server import create_app
 from hookcatcher.store import Store
 from hookcatcher.tui import InspectorApp
 from hookcatcher.tui.text import literal, printable
-
-from .conftest import SIZE, open_window, plain, run, shown, until
 
 # Every markup case at once: a bare and a named closing tag, a style, an action, a link.
 MARKUP = "[/]|[/x]|[bold]b|[@click=app.quit]x[/]|[link=file:///etc/passwd]x[/link]"

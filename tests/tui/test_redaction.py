@@ -8,9 +8,10 @@ import json
 from pathlib import Path
 
 import httpx
-from conftest import fixture
 from haralyzer import HarParser
-from secret_requests import (
+from helpers.bundled import fixture
+from helpers.inspector import open_window, opened, plain, post, run, shown, until
+from helpers.secret_requests import (
     NON_ASCII_JWT,
     REQUESTS,
     WEBHOOK_TOKEN,
@@ -21,8 +22,6 @@ from secret_requests import (
 
 from hookcatcher import fixtures
 from hookcatcher.redact import MARKER
-
-from .conftest import open_window, opened, plain, post, run, shown, until
 
 APIKEY = "EVO-INSTANCE-TOKEN-7c1f9e"
 BEARER = "whapi-channel-token-5b2d"
@@ -165,7 +164,7 @@ def test_started_with_redaction_off_shows_secrets(server, app_for) -> None:
     run(scenario)
 
 
-# -- every screen, against the body full of secrets (tests/secret_requests.py)
+# -- every screen, against the body full of secrets (tests/helpers/secret_requests.py)
 
 
 def screen_text(app) -> str:

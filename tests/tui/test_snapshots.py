@@ -9,13 +9,12 @@ from collections.abc import Callable
 from typing import Any
 
 import pytest
-from conftest import fixture
+from helpers.bundled import fixture
+from helpers.inspector import SIZE, filled_store, open_window, until
 
 from hookcatcher.runner import BackgroundServer
 from hookcatcher.server import create_app
 from hookcatcher.tui import InspectorApp
-
-from .conftest import SIZE, filled_store, open_window, until
 
 MAIN = [
     "evolution/v2/connection.update.open",
