@@ -22,7 +22,7 @@ from email import policy
 from email.message import Message
 from email.parser import BytesParser
 from email.utils import collapse_rfc2231_value
-from typing import Any
+from typing import Any, cast
 from urllib.parse import parse_qsl
 
 import orjson
@@ -415,12 +415,12 @@ def _whole_characters(value: Any) -> tuple[Any, int]:
         items = [_whole_characters(item) for item in value]
         return [item for item, _ in items], sum(count for _, count in items)
     if isinstance(value, dict):
-        total, fixed = 0, {}
+        total, mapping = 0, {}
         for key, item in value.items():
             new_key, in_key = _whole_characters(key)
-            fixed[new_key], in_item = _whole_characters(item)
+            mapping[new_key], in_item = _whole_characters(item)
             total += in_key + in_item
-        return fixed, total
+        return mapping, total
     return value, 0
 
 
@@ -656,12 +656,15 @@ def _multipart(data: bytes, content_type: str) -> Parsed:
             f"{message.get_boundary()!r}"
         )
     pairs: list[tuple[str, Any]] = []
-    parts: list[Message] = message.get_payload()  # type: ignore[assignment]
+    # A multipart message's payload is the list of its parts.
+    parts = cast(list[Message], message.get_payload())
     for index, part in enumerate(parts, 1):
         name = part.get_param("name", header="content-disposition")
         name = collapse_rfc2231_value(name) if name is not None else f"(part {index})"
         filename = part.get_filename()
-        payload = part.get_payload(decode=True) or b""
+        # Decoded: bytes, or None for a part that is itself multipart (typeshed's type also
+        # allows a Message, which decoding never gives).
+        payload = cast("bytes | None", part.get_payload(decode=True)) or b""
         if filename is None and part.get_content_maintype() == "text":
             try:
                 pairs.append((name, payload.decode(part.get_content_charset() or "utf-8")))

@@ -184,7 +184,7 @@ def scrubbed(text: str, secrets: Mapping[str, str]) -> str:
 
 
 def _spellings(secret: str) -> set[str]:
-    found = set()
+    found: set[str] = set()
     for cut in (secret, secret[:57]):
         found.update(
             (cut, json.dumps(cut)[1:-1], json.dumps(cut, ensure_ascii=False)[1:-1], repr(cut)[1:-1])
@@ -251,13 +251,17 @@ def _jwts_hidden(text: str) -> str:
     done = at = 0
     while (start := _JWT_START.search(text, at)) is not None:
         begin = start.start()
-        end = _BASE64URL.match(text, begin).end()
+        run = _BASE64URL.match(text, begin)
+        assert run is not None  # the pattern matches the empty string: it never fails
+        end = run.end()
         at = end + 1  # a later start in the same run ends in the same place: skip it
         if end - begin < _JWT_HEADER:
             continue
         parts = 1
         while parts < _JWT_PARTS and text.startswith(".", end):
-            after = _BASE64URL.match(text, end + 1).end()
+            run = _BASE64URL.match(text, end + 1)
+            assert run is not None
+            after = run.end()
             if parts >= 3 and after == end + 1:
                 break  # a JWE's fourth and fifth parts are never empty: a full stop
             end, parts = after, parts + 1
@@ -346,7 +350,10 @@ def redacted(capture: Capture) -> Capture:
         answer=answer,
         validation=Validation(status, validation.schema, problems),
         warnings=warnings,
-        **texts,
+        method=texts["method"],
+        path=texts["path"],
+        query=texts["query"],
+        provider=texts["provider"],
     )
 
 
