@@ -204,7 +204,8 @@ def read_flags(body: Any) -> tuple[bool, ...]:
 
 
 def _instances(request: Request) -> Instances:
-    return request.app.state.gateways.codechat
+    instances: Instances = request.app.state.gateways.codechat
+    return instances
 
 
 def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:

@@ -34,7 +34,8 @@ async def read_json(request: Request, reader: Callable[[Any], T]) -> T:
     says the line and column. Parsing and reading run on the server's workers: a body of
     50,000 misspelt events takes seconds to explain, and the loop answers others meanwhile."""
     raw = await request.body()
-    return await request.app.state.workers.run(_read, raw, reader)
+    result: T = await request.app.state.workers.run(_read, raw, reader)
+    return result
 
 
 def _read(raw: bytes, reader: Callable[[Any], T]) -> T:

@@ -274,7 +274,7 @@ def _url(problems: list[Problem], body: dict[str, Any], path: str, may_be_empty:
 
 
 def _headers(problems: list[Problem], hook: dict[str, Any], path: str) -> dict[str, Any] | None:
-    headers = _typed(problems, hook, path, "headers", dict, "object")
+    headers: dict[str, Any] | None = _typed(problems, hook, path, "headers", dict, "object")
     for key, value in (headers or {}).items():
         if not isinstance(value, (str, int, float)):
             # Evolution takes any object, but a nested value cannot be a header.
@@ -352,7 +352,8 @@ def read_v1(body: Any, guessed: bool = False) -> tuple[dict[str, Any], dict[str,
 
 
 def _instances(request: Request) -> Instances:
-    return request.app.state.gateways.evolution
+    instances: Instances = request.app.state.gateways.evolution
+    return instances
 
 
 def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:

@@ -230,7 +230,8 @@ def _read_events(problems: list[Problem], events: Any, path: str) -> list[dict[s
         if not isinstance(event, dict):
             problems.append(Problem(where, f"expected {{type, method}}, got {described(event)}"))
             continue
-        kind, method = event.get("type"), event.get("method")
+        kind: Any = event.get("type")
+        method: Any = event.get("method")
         if kind not in _TYPES:
             problems.append(Problem(f"{where}.type", _not_one_of(kind, catalog.WHAPI_TYPES)))
         if method not in catalog.WHAPI_METHODS:
@@ -269,7 +270,8 @@ def _read_headers(problems: list[Problem], headers: Any, path: str) -> dict[str,
 
 
 def _channels(request: Request) -> Channels:
-    return request.app.state.gateways.whapi
+    channels: Channels = request.app.state.gateways.whapi
+    return channels
 
 
 def _bad_request(problems: tuple[Problem, ...]) -> JSONResponse:
@@ -372,7 +374,7 @@ async def _webhook_test(request: Request) -> Response:
         )
     kind = test["type"]
     event = catalog.find("whapi", f"{kind}/post")
-    payload = {event.payload[0]: []} if event and event.payload else {}
+    payload: dict[str, list[Any]] = {event.payload[0]: []} if event and event.payload else {}
     body = {**payload, "event": {"type": kind, "event": "post"}, "channel_id": "MOCK-CHANNEL"}
     target = test["url"].rstrip("/")
     if test["mode"] == "path":
