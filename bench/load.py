@@ -73,7 +73,7 @@ def one_run(args: argparse.Namespace, stalled: int) -> list[float]:
 
         threads = [
             threading.Thread(target=listen, args=pair, daemon=True)
-            for pair in zip(listeners, heard)
+            for pair in zip(listeners, heard, strict=True)
         ]
         for thread in threads:
             thread.start()

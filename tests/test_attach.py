@@ -66,9 +66,8 @@ def test_restores_after_keyboard_interrupt(server: BackgroundServer) -> None:
     client = connect("evolution", api, key="k", instance="shop")
     before = client.read()
     lines: list[str] = []
-    with pytest.raises(KeyboardInterrupt):
-        with attached(client, HOOK_URL, None, False, lines.append):
-            raise KeyboardInterrupt
+    with pytest.raises(KeyboardInterrupt), attached(client, HOOK_URL, None, False, lines.append):
+        raise KeyboardInterrupt
     assert exact(client.read().comparable()) == exact(before.comparable())
     assert lines[-1].startswith("restored Evolution API v2 instance 'shop'")
 

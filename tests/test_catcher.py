@@ -45,7 +45,7 @@ def post(
 def test_serves_on_a_free_loopback_port_until_stopped() -> None:
     first, second = Catcher(), Catcher()
     with pytest.raises(RuntimeError, match="not started"):
-        first.url
+        _ = first.url
     with first, second:
         assert re.fullmatch(r"http://127\.0\.0\.1:\d+", first.url)
         assert first.url != second.url

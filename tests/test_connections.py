@@ -8,6 +8,7 @@ which closed nothing, fails them at their deadlines."""
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import select
@@ -344,10 +345,9 @@ def _head_of(size: int) -> bytes:
 def _send_head(server: BackgroundServer, head: bytes) -> bytes:
     """What the server answers to `head` before it closes the connection."""
     with connect(server) as sock:
-        try:
+        # Refused before all of it was taken: the answer is read below.
+        with contextlib.suppress(OSError):
             sock.sendall(head + b"{}")
-        except OSError:
-            pass  # refused before all of it was taken: the answer is read below
         return closed_within(sock)
 
 

@@ -67,7 +67,7 @@ def test_into_a_starlette_app_in_process() -> None:
     evolution = [fixture for fixture in bundled() if fixture.name.startswith("evolution/v2/")]
     assert len(seen) == len(report.sent) == len(evolution) == 47
     by_label = {sent.item.label: sent for sent in report.sent}
-    for fixture, (method, path, body, headers) in zip(evolution, seen):
+    for fixture, (_method, path, body, headers) in zip(evolution, seen, strict=True):
         suffix = catalog.find("evolution", fixture.event).suffix  # type: ignore[union-attr]
         assert path == (f"/webhook/{suffix}" if suffix else "/webhook")
         assert body == fixture.raw()

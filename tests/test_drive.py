@@ -50,7 +50,7 @@ def test_replay_the_whole_fixtures_folder_per_event(capsys: pytest.CaptureFixtur
         )
     assert code == 0, err
     assert len(app.arrivals) == len(everything) == 184
-    for fixture, arrival in zip(everything, app.arrivals):
+    for fixture, arrival in zip(everything, app.arrivals, strict=True):
         assert (arrival.method, arrival.path) == expected_path(fixture), fixture.name
         assert arrival.body == fixture.raw(), fixture.name
         sent = [

@@ -287,7 +287,7 @@ def test_har_passes_the_structure_check_and_haralyzer_reads_every_body_intact(
     assert document["log"]["creator"]["name"] == "hookcatcher"
     entries = HarParser(document).pages[0].entries
     assert len(entries) == len(plain_captures)
-    for entry, capture in zip(entries, plain_captures):
+    for entry, capture in zip(entries, plain_captures, strict=True):
         assert entry.request.method == capture.method
         assert body_of_entry(entry.raw_entry) == capture.raw
         if capture.raw and capture.validation.status != "not-json":
@@ -313,7 +313,7 @@ def test_har_without_redaction_keeps_secret_bodies_byte_for_byte(
 ) -> None:
     kept = json.loads(har(secret_captures, redact=False, base_url="http://hooks.test:9000/"))
     check_har(kept)
-    for entry, capture in zip(HarParser(kept).pages[0].entries, secret_captures):
+    for entry, capture in zip(HarParser(kept).pages[0].entries, secret_captures, strict=True):
         assert entry.request.text.encode("utf-8") == capture.raw
     assert (
         kept["log"]["entries"][1]["request"]["url"]
@@ -733,7 +733,7 @@ def test_fixture_files_from_a_server_stay_inside_the_folder(
     with httpx.Client(base_url=server.url, timeout=10) as http:
         for _ in CRAFTED:
             http.post("/webhook", content=b'{"event": "x"}')
-    for capture, (provider, event) in zip(server.app.store, CRAFTED):
+    for capture, (provider, event) in zip(server.app.store, CRAFTED, strict=True):
         capture.provider, capture.event = provider.format(abs=tmp_path / "abs"), event
     out = tmp_path / "work" / "out"  # deep enough that ../../ stays in tmp_path, even unchecked
     code = export_command(

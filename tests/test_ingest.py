@@ -10,6 +10,8 @@ import time
 import zlib
 
 import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
 
 from hookcatcher import ingest
 from hookcatcher.ingest import (
@@ -22,6 +24,7 @@ from hookcatcher.ingest import (
     parse_json,
     read_body,
 )
+from hookcatcher.resources import data_dir
 from hookcatcher.validation import Validator
 
 
@@ -204,11 +207,6 @@ def test_limits_messages() -> None:
 
 # The common case is parsed by orjson (ingest._plain_json), anything it might read otherwise
 # by the careful parse; both must give the same body, status and warnings.
-
-from hypothesis import given, settings  # noqa: E402
-from hypothesis import strategies as st
-
-from hookcatcher.resources import data_dir  # noqa: E402
 
 _JSON = st.recursive(
     st.none()

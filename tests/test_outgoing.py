@@ -12,7 +12,7 @@ import socket
 import subprocess
 import threading
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
@@ -167,10 +167,8 @@ def raw_app(reply: bytes | None) -> Iterator[str]:
     try:
         yield f"http://127.0.0.1:{listener.getsockname()[1]}/hook"
     finally:
-        try:
+        with suppress(OSError):
             listener.shutdown(socket.SHUT_RDWR)  # wakes an accept() still waiting
-        except OSError:
-            pass
         listener.close()
         for conn in held:
             conn.close()
@@ -378,7 +376,8 @@ def test_without_a_per_event_mode_it_is_sent_as_received_with_a_note(
         ),
         (
             "http://127.0.0.1:3000/#top",
-            "target URL 'http://127.0.0.1:3000/#top' has a #fragment, which is never sent: leave it out",
+            "target URL 'http://127.0.0.1:3000/#top' has a #fragment, which is never sent: "
+            "leave it out",
         ),
     ],
 )

@@ -67,7 +67,8 @@ def test_unpacked_wheel_validates_from_another_folder(wheel: Path, tmp_path: Pat
     elsewhere.mkdir()
     script = (
         "import json, hookcatcher.resources as r, hookcatcher.validation as v\n"
-        "body = json.load(open(r.data_dir('fixtures') / 'evolution/v2/messages.upsert.text.json'))['body']\n"
+        "fixture = r.data_dir('fixtures') / 'evolution/v2/messages.upsert.text.json'\n"
+        "body = json.load(open(fixture))['body']\n"
         "print(r.data_dir('schemas'))\n"
         "print(v.Validator().check('evolution', 'messages.upsert', body).status)\n"
     )

@@ -129,7 +129,8 @@ def test_broken_json_is_kept_with_its_bytes(client: httpx.Client) -> None:
     assert capture["validation"]["errors"] == [
         {
             "path": "$",
-            "message": "broken JSON at line 1, column 50: Expecting property name enclosed in double quotes",
+            "message": "broken JSON at line 1, column 50: "
+            "Expecting property name enclosed in double quotes",
         }
     ]
 

@@ -137,7 +137,7 @@ def test_rows_json_is_a_json_array_of_the_summaries(validator: Validator) -> Non
     cached = [capture.row for capture in captures]
     assert rows_json(iter(captures)) == encoded
     assert [capture.row for capture in captures] == cached
-    assert all(a is b for a, b in zip((c.row for c in captures), cached))
+    assert all(a is b for a, b in zip((c.row for c in captures), cached, strict=True))
 
 
 def test_rows_json_of_nothing_is_an_empty_array() -> None:

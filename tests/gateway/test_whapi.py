@@ -156,7 +156,8 @@ def test_bad_settings(client: httpx.Client) -> None:
         ({"webhooks": {"url": "http://a/b"}}, "$.webhooks: expected an array, got an object"),
         (
             {"callback_backoff_delay_ms": 10},
-            "$.callback_backoff_delay_ms: expected a whole number from 3000 to 15000, got number 10",
+            "$.callback_backoff_delay_ms: expected a whole number from 3000 to 15000, "
+            "got number 10",
         ),
     ]
     for body, expected in cases:

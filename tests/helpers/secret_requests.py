@@ -218,7 +218,7 @@ def disclosed_curl(script: str) -> str:
     """A curl script with each body as the bytes it sends (printf's escapes undone)."""
     out = [script]
     words = shlex.split(script, comments=True)
-    for word, following in zip(words, words[1:]):
+    for word, following in zip(words, words[1:], strict=False):  # each word and the next
         if word == "printf":
             out.append(
                 _text_of(

@@ -103,7 +103,7 @@ def audit(logs: list[SenderLog], url: str) -> Audit:
     body_of = {
         capture_id: body
         for log in logs
-        for capture_id, body in zip(log.ids, log.bodies)
+        for capture_id, body in zip(log.ids, log.bodies, strict=True)  # one reply per body
         if capture_id is not None
     }
     acknowledged = sum(len([i for i in log.ids if i is not None]) for log in logs)
@@ -125,7 +125,7 @@ def audit(logs: list[SenderLog], url: str) -> Audit:
         statuses=dict(statuses),
         ids_unique=len(body_of) == acknowledged,
         ids_in_send_order=all(
-            all(a < b for a, b in zip(ids, ids[1:]))
+            all(a < b for a, b in zip(ids, ids[1:], strict=False))
             for ids in ([i for i in log.ids if i is not None] for log in logs)
         ),
         stats={key: stats[key] for key in ("received", "stored", "evicted", "cleared", "retries")},

@@ -67,7 +67,7 @@ def test_no_app_key_is_taken_by_the_focused_list() -> None:
 def test_bindings_are_textual_bindings_matching_the_table() -> None:
     made = bindings()
     assert len(made) == len(KEYS)
-    for binding, key in zip(made, KEYS):
+    for binding, key in zip(made, KEYS, strict=True):
         assert isinstance(binding, Binding)
         assert (binding.key, binding.action, binding.description) == (
             key.keys,

@@ -204,7 +204,8 @@ def test_lines_align_their_columns() -> None:
             """The first columns: the id right-aligned, the rest left-aligned, one space apart."""
             return " ".join(
                 [cells[0].rjust(widths[0])]
-                + [cell.ljust(width) for cell, width in zip(cells[1:], widths[1:])]
+                # The first few columns only: the widths go on past the cells given.
+                + [cell.ljust(width) for cell, width in zip(cells[1:], widths[1:], strict=False)]
             )
 
         assert widths[0] == 6
@@ -247,7 +248,7 @@ def test_every_verdict_is_shown_whole() -> None:
             ]
         )
         await pilot.pause()
-        for row, line in zip(capture_list.rows, capture_list.plain_lines()):
+        for row, line in zip(capture_list.rows, capture_list.plain_lines(), strict=True):
             assert row.verdict == verdicts[row.status]
             assert row.verdict in line, line
 
