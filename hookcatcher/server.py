@@ -325,7 +325,8 @@ def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
     text = []
     for pair in headers:
         if type(pair) is not tuple:  # ASGI allows any iterable pair; uvicorn sends tuples
-            pair = tuple(pair)
+            name, value = pair
+            pair = (name, value)
         found = cache.get(pair)
         if found is None:
             name, value = pair
@@ -539,7 +540,7 @@ async def list_events(request: Request) -> Response:
         )
     document = {"more": more, "last_id": store.last_id, "run": store.run}
     if sum(capture.size for capture in found) > INLINE_BYTES:  # bodies parsed and encoded
-        workers: Workers = request.app.state.workers
+        workers = request.app.state.workers
         return Response(
             await workers.run(_events_json, found, include_raw, document),
             media_type="application/json",

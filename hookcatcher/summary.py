@@ -9,15 +9,34 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable
-from typing import Any
+from typing import TypedDict
 
 from .capture import Capture
 from .conversation import chat_of
 
-__all__ = ["summary", "row_json", "rows_json"]
+__all__ = ["Summary", "summary", "row_json", "rows_json"]
 
 
-def summary(capture: Capture) -> dict[str, Any]:
+class Summary(TypedDict):
+    """A capture's list row, as the server serves it and the TUI reads it."""
+
+    id: int
+    received_at: str
+    method: str
+    path: str
+    provider: str
+    event: str | None
+    instance: str | None
+    chat: str | None
+    status: str
+    errors: int
+    warnings: int
+    size: int
+    retry_of: int | None
+    answered: int
+
+
+def summary(capture: Capture) -> Summary:
     return {
         "id": capture.id,
         "received_at": capture.received_at,

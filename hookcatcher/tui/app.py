@@ -20,11 +20,12 @@ from collections.abc import Iterable
 from contextlib import suppress
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
 from textual.app import App, ComposeResult, SystemCommand
+from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
@@ -92,7 +93,7 @@ class StatusLine(Widget):
 
 class InspectorApp(App[None]):
     TITLE = "hookcatcher"
-    BINDINGS = bindings()
+    BINDINGS: ClassVar[list[BindingType]] = [*bindings()]
     CSS = """
     #status { height: 1; background: $primary-background; color: $text; padding: 0 1; }
     #filter-row { height: auto; }
@@ -264,7 +265,7 @@ class InspectorApp(App[None]):
             self.offer_to_screen(screen, wanted)
 
     @work(group="offer")
-    async def offer_to_screen(self, screen: Screen, rows: list[Row]) -> None:
+    async def offer_to_screen(self, screen: Screen[Any], rows: list[Row]) -> None:
         """Whole captures for the open QR or conversation window, fetched as they arrive."""
         captures = []
         for row in rows:
@@ -352,7 +353,8 @@ class InspectorApp(App[None]):
         if not schema:
             return None
         fields = self.catalog.get("schemas", {}).get(schema, {}).get("fields", {})
-        return fields.get(field_key(path))
+        described: str | None = fields.get(field_key(path))
+        return described
 
     # -- the list and the detail pane
 
@@ -506,7 +508,7 @@ class InspectorApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
-    def get_system_commands(self, screen: Screen) -> Iterable[SystemCommand]:
+    def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in palette_entries():
             yield SystemCommand(

@@ -10,7 +10,7 @@ The event cell ends with marks when there is something to mark: `↻#1` for a re
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Any, ClassVar
+from typing import TYPE_CHECKING, Any, ClassVar
 
 from rich.segment import Segment
 from textual import events
@@ -23,6 +23,9 @@ from textual.strip import Strip
 
 from ..output import size_text
 from .text import printable
+
+if TYPE_CHECKING:
+    from ..summary import Summary
 
 __all__ = ["Row", "CaptureList", "COLUMNS"]
 
@@ -48,11 +51,11 @@ class Row:
 
     __slots__ = ("data",)
 
-    def __init__(self, data: dict[str, Any]) -> None:
+    def __init__(self, data: Summary) -> None:
         self.data = data
 
     @classmethod
-    def from_summary(cls, item: dict[str, Any]) -> Row:
+    def from_summary(cls, item: Summary) -> Row:
         return cls(item)
 
     def __repr__(self) -> str:

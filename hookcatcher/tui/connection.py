@@ -15,7 +15,7 @@ import time
 from collections.abc import AsyncIterator, Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import httpx
 
@@ -23,6 +23,9 @@ from ..access import auth_headers, refusal
 from ..capture import Capture
 from ..gateway.webhook import Instance
 from ..outgoing import why_failed
+
+if TYPE_CHECKING:
+    from ..summary import Summary
 
 __all__ = [
     "ServerConnection",
@@ -59,14 +62,14 @@ class FilterProblem(ServerError):
 
 @dataclass(frozen=True, slots=True)
 class Listing:
-    rows: list[dict[str, Any]]
+    rows: list[Summary]
     last_id: int
     run: str
 
 
 @dataclass(frozen=True, slots=True)
 class Arrived:
-    row: dict[str, Any]  # the capture's list row (summary.py); fetch it whole by row["id"]
+    row: Summary  # the capture's list row; fetch it whole by row["id"]
 
 
 @dataclass(frozen=True, slots=True)
@@ -106,7 +109,7 @@ class ServerConnection:
     async def close(self) -> None:
         await self.http.aclose()
 
-    async def _get(self, path: str, **params: Any) -> Any:
+    async def _get(self, path: str, **params: Any) -> dict[str, Any]:
         try:
             response = await self.http.get(
                 path, params={k: v for k, v in params.items() if v not in (None, "")}
@@ -125,7 +128,8 @@ class ServerConnection:
                 message = None
             raise ServerError(message or f"{path}: HTTP {response.status_code}")
         with collector_paused():
-            return json.loads(response.content)
+            answer: dict[str, Any] = json.loads(response.content)  # every route answers an object
+        return answer
 
     async def health(self) -> dict[str, Any]:
         return await self._get("/_hookcatcher/health")
@@ -207,6 +211,7 @@ class ServerConnection:
 
 async def _sse(lines: AsyncIterator[str]) -> AsyncIterator[tuple[str, str, str]]:
     """(event, id, data) for each message of an SSE stream; comments (pings) skipped."""
+    data: list[str]
     event, ident, data = "message", "", []
     async for line in lines:
         if line == "":

@@ -104,7 +104,7 @@ class ReplayScreen(ModalScreen[ReplayChoice | None]):
                     id="replay-body-label",
                 )
                 yield TextArea(
-                    self.original if editable else self.shown,
+                    self.original if self.original is not None else self.shown,
                     id="replay-body",
                     read_only=not editable,
                     show_line_numbers=True,
