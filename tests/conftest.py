@@ -9,6 +9,7 @@ from typing import Any
 import httpx
 import pytest
 from helpers.api import TIMEOUT
+from helpers.process import Running
 
 from hookcatcher.answers import Answers
 from hookcatcher.runner import BackgroundServer
@@ -51,3 +52,21 @@ def server(make_server: Callable[..., BackgroundServer]) -> BackgroundServer:
 def client(server: BackgroundServer) -> Iterator[httpx.Client]:
     with httpx.Client(base_url=server.url, timeout=TIMEOUT) as http:
         yield http
+
+
+@pytest.fixture
+def run() -> Iterator[Callable[..., Running]]:
+    """Start hookcatcher processes (`run("serve", "--port", "0")`); any still running are
+    killed afterwards."""
+    processes: list[Running] = []
+
+    def start(*args: str, env: dict[str, str] | None = None) -> Running:
+        process = Running(*args, env=env)
+        processes.append(process)
+        return process
+
+    yield start
+    for process in processes:
+        if process.process.poll() is None:
+            process.process.kill()
+            process.process.wait(timeout=10)

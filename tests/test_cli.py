@@ -7,14 +7,12 @@ import io
 import itertools
 import json
 import os
-import queue
 import re
 import signal
 import subprocess
 import sys
 import threading
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -27,76 +25,6 @@ from hookcatcher.cli import parse_size
 from hookcatcher.ingest import build_capture
 from hookcatcher.session import CUT_SHORT, SessionWriter, load
 from hookcatcher.store import Store
-
-
-class Running:
-    """A hookcatcher process; its output lines are read by threads into queues, so a wait
-    for a line is bounded by a timeout."""
-
-    def __init__(self, *args: str, env: dict[str, str] | None = None) -> None:
-        self.process = subprocess.Popen(
-            [sys.executable, "-m", "hookcatcher", *args],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            bufsize=1,
-            env={**os.environ, **(env or {})},
-        )
-        self.url = ""
-        self.lines: dict[str, queue.Queue[str]] = {}
-        for name in ("stdout", "stderr"):
-            self.lines[name] = queue.Queue()
-            threading.Thread(
-                target=self._pump, args=(getattr(self.process, name), self.lines[name]), daemon=True
-            ).start()
-
-    @staticmethod
-    def _pump(pipe, lines: queue.Queue) -> None:
-        for line in pipe:
-            lines.put(line)
-
-    def read_until(self, pattern: str, stream: str = "stdout", timeout: float = 15) -> str:
-        """Lines from the process until one matches; fails after `timeout` seconds."""
-        seen = []
-        deadline = time.monotonic() + timeout
-        while (left := deadline - time.monotonic()) > 0:
-            try:
-                line = self.lines[stream].get(timeout=left)
-            except queue.Empty:
-                break
-            seen.append(line)
-            if re.search(pattern, line):
-                return line
-        raise AssertionError(f"no line matching {pattern!r} on {stream}; got {seen!r}")
-
-    def started(self, stream: str = "stdout") -> Running:
-        line = self.read_until(r"listening on http://", stream)
-        self.url = re.search(r"http://\S+", line).group(0)
-        return self
-
-    def stop(self) -> int:
-        self.process.send_signal(signal.SIGINT)
-        try:
-            return self.process.wait(timeout=15)
-        finally:
-            if self.process.poll() is None:
-                self.process.kill()
-
-
-@pytest.fixture
-def run() -> Iterator:
-    processes: list[Running] = []
-
-    def start(*args: str, env: dict[str, str] | None = None) -> Running:
-        process = Running(*args, env=env)
-        processes.append(process)
-        return process
-
-    yield start
-    for process in processes:
-        if process.process.poll() is None:
-            process.process.kill()
-            process.process.wait(timeout=10)
 
 
 def test_serve_prints_urls_then_one_line_per_capture(run) -> None:

@@ -22,8 +22,8 @@ from typing import Any
 
 import httpx
 import pytest
+from helpers.process import Running
 from helpers.rawhttp import Reply, SSEClient, address_of, exchange, read_reply, request_bytes
-from test_cli import Running
 
 from hookcatcher.answers import Answers
 from hookcatcher.cli import main

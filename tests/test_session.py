@@ -18,7 +18,6 @@ import httpx
 import pytest
 from helpers.api import TIMEOUT
 from helpers.bundled import body_of
-from test_cli import run  # noqa: F401 (a fixture: hookcatcher as a process)
 
 from hookcatcher.capture import Capture
 from hookcatcher.ingest import build_capture

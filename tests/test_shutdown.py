@@ -21,8 +21,8 @@ from pathlib import Path
 
 import httpx
 import pytest
+from helpers.process import Running
 from helpers.rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
-from test_cli import Running
 
 from hookcatcher import cli
 from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS

@@ -6,6 +6,8 @@ Import them by module, e.g. `from helpers.bundled import fixture`: tests/ is on 
 - `bundled`: the bundled fixture files (`fixture`, `body_of`, `fixtures_root`)
 - `api`: talking to a running server with httpx (`TIMEOUT`, `sse_events`)
 - `ports`: loopback ports (`free_socket`, `unused_port`)
+- `process`: hookcatcher as a real process, its output read line by line (`Running`; the
+  `run` fixture in conftest.py starts them)
 - `inspector`: driving the TUI with Textual's Pilot (`opened`, `until`, `post`, `shown`, ...)
 - `rawhttp`: HTTP/1.1 over plain sockets, for exact bytes and misbehaving clients
 - `senders`: many keep-alive senders at once (the load test and bench/load.py)
