@@ -11,7 +11,7 @@ import socket
 import sys
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from . import __version__, catalog, drive, export, offline
 from .access import Access, check_host, check_token, exposure
@@ -105,7 +105,11 @@ def _flag(convert: Callable[[str], object], flag: str) -> Callable[[str], object
     return parse
 
 
-def _env(name: str, convert: Callable[[str], object], default: object) -> object:
+_T = TypeVar("_T")
+_D = TypeVar("_D")
+
+
+def _env(name: str, convert: Callable[[str], _T], default: _D) -> _FromEnvironment[_T] | _D:
     """A flag's default from HOOKCATCHER_<NAME>, read only when the command that runs uses
     the flag: `HOOKCATCHER_PORT=abc hookcatcher validate x.json` is no error, since validate
     listens on no port (Arguments resolves it on first use)."""
@@ -116,21 +120,21 @@ def _env(name: str, convert: Callable[[str], object], default: object) -> object
     return _FromEnvironment(variable, value, convert)
 
 
-def _env_now(name: str, convert: Callable[[str], object], default: object) -> object:
+def _env_now(name: str, convert: Callable[[str], _T], default: _D) -> _T | _D:
     """The same, read at once (a repeatable flag's list, which argparse appends to)."""
     value = _env(name, convert, default)
     return value.resolve() if isinstance(value, _FromEnvironment) else value
 
 
-class _FromEnvironment:
+class _FromEnvironment(Generic[_T]):
     """An environment variable's text, converted (or refused naming the variable) on use."""
 
     __slots__ = ("variable", "text", "convert")
 
-    def __init__(self, variable: str, text: str, convert: Callable[[str], object]) -> None:
+    def __init__(self, variable: str, text: str, convert: Callable[[str], _T]) -> None:
         self.variable, self.text, self.convert = variable, text, convert
 
-    def resolve(self) -> object:
+    def resolve(self) -> _T:
         try:
             return self.convert(self.text)
         except ValueError as exc:
@@ -166,8 +170,10 @@ def _truthy(text: str) -> bool:
     raise ValueError(f"{text!r} is not a yes/no value (1, true, yes, 0, false, no)")
 
 
-def _common_options() -> argparse.ArgumentParser:
-    options = argparse.ArgumentParser(add_help=False)
+def _common_options() -> _Parser:
+    # A _Parser like the commands it is a parent of: typeshed types a command's parents
+    # as its own parser class (argparse only copies their options).
+    options = _Parser(add_help=False)
     group = options.add_argument_group("server options (also HOOKCATCHER_<NAME>)")
     _listen_options(group, DEFAULT_PORT)
     group.add_argument(
@@ -394,9 +400,9 @@ def _positive_float(text: str) -> float:
     return value
 
 
-def _delivery_options() -> argparse.ArgumentParser:
+def _delivery_options() -> _Parser:
     """What replay and send share: where to, in which form, how fast."""
-    options = argparse.ArgumentParser(add_help=False)
+    options = _Parser(add_help=False)  # a _Parser: see _common_options
     where = options.add_argument_group("where to")
     where.add_argument(
         "--to",
