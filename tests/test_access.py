@@ -380,6 +380,7 @@ def test_what_is_said_when_others_can_reach_the_server() -> None:
     assert exposure("::", Access(TOKEN, INGEST)).endswith("captures need --ingest-token.")
 
 
+@pytest.mark.slow
 def test_bound_to_every_interface_it_says_so_before_serving(tmp_path: Path) -> None:
     """`serve --host 0.0.0.0` warns; `hookcatcher --host 0.0.0.0 --token T` on a terminal
     notes it before the screen (which would hide it), and its inspector has the token."""

@@ -161,6 +161,7 @@ def test_a_timeout_names_the_query_and_lists_what_arrived(catcher: Catcher) -> N
     assert [capture.id for capture in raised.value.arrived] == [1, 2, 3]
 
 
+@pytest.mark.slow
 def test_a_timeout_lists_the_newest_and_counts_the_rest(catcher: Catcher) -> None:
     for _ in range(SHOWN + 3):
         post(catcher, "evolution/v2/messages.upsert.text")

@@ -55,6 +55,7 @@ def test_serve_prints_urls_then_one_line_per_capture(run) -> None:
     assert server.stop() == 0
 
 
+@pytest.mark.slow
 def test_plain_hookcatcher_without_a_terminal_runs_headless_and_says_so(run) -> None:
     server = run("--port", "0")
     assert "no terminal to draw the inspector on: running headless" in server.read_until(
@@ -66,6 +67,7 @@ def test_plain_hookcatcher_without_a_terminal_runs_headless_and_says_so(run) -> 
     assert server.stop() == 0
 
 
+@pytest.mark.slow
 def test_json_lines(run) -> None:
     server = run("serve", "--port", "0", "--json").started(stream="stderr")
     with httpx.Client(base_url=server.url, timeout=10) as http:
@@ -76,6 +78,7 @@ def test_json_lines(run) -> None:
     server.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("flags, shown", [([], False), (["--no-redact"], True)])
 def test_printed_lines_hide_secrets_unless_asked(run, flags, shown) -> None:
     server = run("serve", "--port", "0", "--json", *flags).started(stream="stderr")
@@ -95,6 +98,7 @@ def test_printed_lines_hide_secrets_unless_asked(run, flags, shown) -> None:
     server.stop()
 
 
+@pytest.mark.slow
 def test_environment_sets_flags(run) -> None:
     server = run("serve", env={"HOOKCATCHER_PORT": "0", "HOOKCATCHER_MAX_EVENTS": "2"}).started()
     with httpx.Client(base_url=server.url, timeout=10) as http:
@@ -105,6 +109,7 @@ def test_environment_sets_flags(run) -> None:
     server.stop()
 
 
+@pytest.mark.slow
 def test_port_in_use_is_a_clear_error(run) -> None:
     first = run("serve", "--port", "0").started()
     port = first.url.rsplit(":", 1)[1]
@@ -116,6 +121,7 @@ def test_port_in_use_is_a_clear_error(run) -> None:
     first.stop()
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "args, env, message",
     [
@@ -213,6 +219,7 @@ def test_fail_first_makes_a_retrying_sender_see_500_500_200(run) -> None:
     server.stop()
 
 
+@pytest.mark.slow
 def test_a_killed_server_loses_no_acknowledged_capture(run, tmp_path) -> None:
     """Issue 6's acceptance: `serve --save F` acknowledges 1,000 captures from four senders
     and is killed (SIGKILL) with more in flight; every acknowledged capture is in F with its
@@ -385,6 +392,7 @@ class Terminal:
             os.close(self.master)
 
 
+@pytest.mark.slow
 def test_plain_hookcatcher_on_a_terminal_opens_the_inspector_on_its_own_server(tmp_path) -> None:
     terminal = Terminal("--port", "0", env={"HOOKCATCHER_CONFIG_DIR": str(tmp_path)})
     try:
@@ -406,6 +414,7 @@ def test_plain_hookcatcher_on_a_terminal_opens_the_inspector_on_its_own_server(t
         httpx.get(f"http://127.0.0.1:{port}/_hookcatcher/health", timeout=5)
 
 
+@pytest.mark.slow
 def test_tui_connect_attaches_to_a_running_server(run, tmp_path) -> None:
     server = run("serve", "--port", "0").started()
     httpx.post(
@@ -430,6 +439,7 @@ def test_tui_connect_attaches_to_a_running_server(run, tmp_path) -> None:
     assert server.stop() == 0
 
 
+@pytest.mark.slow
 def test_tui_file_opens_the_inspector_on_a_saved_session(tmp_path, validator) -> None:
     file = tmp_path / "session.jsonl"
     store = Store()
@@ -513,6 +523,7 @@ def _configuration(client) -> str:
     return json.dumps(client.read().comparable(), sort_keys=True)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("case", list(ATTACH_CASES))
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
 def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case, stop) -> None:
@@ -579,6 +590,7 @@ def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case,
     assert _configuration(client) == before
 
 
+@pytest.mark.slow
 def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, capsys) -> None:
     from hookcatcher.access import Access
     from hookcatcher.cli import main

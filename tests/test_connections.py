@@ -209,6 +209,7 @@ def test_a_body_trickling_under_the_minimum_rate_is_closed(serve) -> None:
     assert stored(server) == []
 
 
+@pytest.mark.slow
 def test_a_body_that_keeps_coming_is_not_cut_however_long_it_takes(serve) -> None:
     """Over twice --body-timeout at 20 KB a second, over the minimum rate: taken. (A
     --body-timeout of 1 s: a pause of half a second on a busy machine is not a stall.)"""
@@ -233,6 +234,7 @@ def test_a_body_that_keeps_coming_is_not_cut_however_long_it_takes(serve) -> Non
     assert stored(server) == ["/webhook"]
 
 
+@pytest.mark.slow
 def test_an_answer_held_by_delay_is_not_cut(serve) -> None:
     """The request came whole: waiting on the app is not the sender's doing. An idle
     connection opened after it is closed first, so the timeouts had their chance."""
@@ -287,6 +289,7 @@ def wait_for(condition: Callable[[], bool], what: str) -> None:
         time.sleep(0.01)
 
 
+@pytest.mark.slow
 def test_busy_connections_are_never_evicted_and_a_full_house_says_503(serve) -> None:
     """Bound 2: a request waiting on --delay stays; the idle connection goes; once both
     are busy a new connection is told why it is turned away. (The store is read in
@@ -395,6 +398,7 @@ def running() -> Iterator[Callable[..., Running]]:
             process.process.wait(timeout=10)
 
 
+@pytest.mark.slow
 def test_the_flags_reach_the_server(running) -> None:
     server = running(
         "serve", "--port", "0", "--head-timeout", "0.5", "--body-timeout", "0.5"
@@ -447,6 +451,7 @@ sys.exit(main(["serve", "--port", "0"]))
 """
 
 
+@pytest.mark.slow
 def test_1100_idle_connections_under_a_1024_file_limit_do_not_stop_webhooks(tmp_path) -> None:
     """Old code: accept() failed with "Too many open files" (a traceback on stderr each
     time, hundreds of thousands of them) and the webhook timed out."""

@@ -186,6 +186,7 @@ def test_in_order_over_the_network_and_repeated() -> None:
     assert [sent.item.label for sent in done] == NAMES * 3
 
 
+@pytest.mark.slow
 def test_concurrency_keeps_every_request_and_the_rate_paces_them() -> None:
     with serving(Recorder()) as app:
         report, _ = run_deliver(app.url + "/in", NAMES, repeat=5, concurrency=4)
@@ -208,6 +209,7 @@ def test_the_first_refusal_stops_the_run() -> None:
     assert report.counts()["unreachable"] == 1 and not report.ok
 
 
+@pytest.mark.slow
 def test_a_slow_app_is_a_timeout_not_a_hang() -> None:
     release = threading.Event()
     app = flask.Flask("slow")

@@ -42,6 +42,7 @@ def expected_path(fixture: Fixture) -> tuple[str, str]:
     return "POST", "/webhook"
 
 
+@pytest.mark.slow
 def test_replay_the_whole_fixtures_folder_per_event(capsys: pytest.CaptureFixture[str]) -> None:
     everything = list(bundled())
     with serving(Recorder()) as app:
@@ -80,6 +81,7 @@ def test_replay_the_whole_fixtures_folder_per_event(capsys: pytest.CaptureFixtur
     assert lines[-1].endswith(": 184 answered 2xx")
 
 
+@pytest.mark.slow
 def test_the_summary_counts_what_the_app_answered(capsys: pytest.CaptureFixture[str]) -> None:
     app = Recorder(statuses={"/webhook/messages-update": 500, "/webhook/send-message": 404})
     with serving(app):
@@ -119,6 +121,7 @@ def test_an_app_that_is_not_running(capsys: pytest.CaptureFixture[str]) -> None:
     )
 
 
+@pytest.mark.slow
 def test_the_console_script_exit_code_for_a_refused_app() -> None:
     url = f"http://127.0.0.1:{unused_port()}/"
     done = subprocess.run(
@@ -394,6 +397,7 @@ def test_evolution_v1_instance(
     }
 
 
+@pytest.mark.slow
 def test_codechat_v2_instance(capsys: pytest.CaptureFixture[str], server: BackgroundServer) -> None:
     base = "/codechat/api/v2/instance/inst-42/webhook"
     with serving(Recorder()) as app:

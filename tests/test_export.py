@@ -756,6 +756,7 @@ def test_fixture_files_from_a_server_stay_inside_the_folder(
 # -- an export of a full store does not hold up the server
 
 
+@pytest.mark.slow
 def test_the_server_answers_while_a_full_store_is_exported(
     server: BackgroundServer, validator: Validator
 ) -> None:

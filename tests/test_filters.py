@@ -228,6 +228,7 @@ PATHOLOGICAL = [
 ]
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("query, sent, expected", PATHOLOGICAL)
 def test_wildcards_answer_at_once_on_inputs_that_made_the_regex_backtrack(
     query: str, sent: dict, expected: bool
@@ -247,6 +248,7 @@ def test_wildcards_answer_at_once_on_inputs_that_made_the_regex_backtrack(
     ) == [expected]
 
 
+@pytest.mark.slow
 def test_any_filter_against_a_20_mb_body_answers_at_once() -> None:
     """Free text, fields and body paths, with and without wildcards, several free-text terms
     at once, against 20 MB of ASCII and 20 MB that is not: each well under a second (here

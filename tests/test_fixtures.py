@@ -67,6 +67,7 @@ def _deliveries(fixture: Fixture) -> list[tuple[str, str]]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("fixture", FIXTURES, ids=IDS)
 def test_fixture_is_classified_as_its_own_event(server: BackgroundServer, fixture: Fixture) -> None:
     with httpx.Client(base_url=server.url, timeout=10) as http:

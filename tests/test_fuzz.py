@@ -49,6 +49,7 @@ def target(make_server: Callable[..., BackgroundServer]) -> Iterator[Target]:
     fuzzed.close()
 
 
+@pytest.mark.slow
 def test_every_acknowledged_request_is_stored_as_sent(target: Target, record_property) -> None:
     @bounded(VALID_CASES)
     @given(requests())
@@ -68,6 +69,7 @@ def test_every_acknowledged_request_is_stored_as_sent(target: Target, record_pro
     assert target.acknowledged <= stats["received"] <= target.cases
 
 
+@pytest.mark.slow
 def test_malformed_requests_get_400_or_a_closed_connection(target: Target, record_property) -> None:
     @bounded(MALFORMED_CASES)
     @given(malformed)
@@ -80,6 +82,7 @@ def test_malformed_requests_get_400_or_a_closed_connection(target: Target, recor
     assert target.statuses.get(400, 0) > MALFORMED_CASES // 2, target.statuses
 
 
+@pytest.mark.slow
 def test_read_api_answers_any_query_without_a_5xx(target: Target, record_property) -> None:
     target.api.post("/webhook", content=b'{"event":"messages.upsert","data":{}}')
 

@@ -42,6 +42,7 @@ def multipart_body(parts: int) -> tuple[bytes, str]:
     return body, f"multipart/form-data; boundary={boundary}"
 
 
+@pytest.mark.slow
 def test_heavy_bodies_do_not_hold_other_senders(server: BackgroundServer) -> None:
     """A 20 MB Whapi batch (80,000 messages, each one invalid: seconds of validation) and a
     40,000-part multipart form are processed while small webhooks keep being answered."""
@@ -177,6 +178,7 @@ def test_the_full_stream_leaves_a_large_body_out(
     assert kept["body"]["data"]["x"] == "A" * STREAM_BODY_BYTES
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("view", ["summary", "full"])
 def test_many_clients_are_each_told_every_capture(
     server: BackgroundServer, client: httpx.Client, view: str

@@ -241,6 +241,7 @@ def _same(raw: bytes) -> None:
     assert repr(fast.body) == repr(careful.body), raw[:200]
 
 
+@pytest.mark.slow
 @settings(max_examples=300, derandomize=True, deadline=None, database=None)
 @given(_JSON, st.booleans(), st.sampled_from([(",", ":"), (", ", ": "), (",", " : ")]))
 def test_fast_and_careful_parse_agree(value, ascii_only, separators) -> None:

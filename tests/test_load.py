@@ -8,6 +8,7 @@ from __future__ import annotations
 import time
 from collections.abc import Callable
 
+import pytest
 from helpers.rawhttp import address_of
 from helpers.senders import audit, send_concurrently
 
@@ -18,6 +19,7 @@ CAPTURES = 20_000
 RING = 5_000
 
 
+@pytest.mark.slow
 def test_concurrent_senders_lose_nothing(
     make_server: Callable[..., BackgroundServer], record_property
 ) -> None:

@@ -42,6 +42,7 @@ def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return built
 
 
+@pytest.mark.slow
 def test_wheel_carries_every_schema_and_fixture(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     for folder in ("schemas", "fixtures"):
@@ -51,6 +52,7 @@ def test_wheel_carries_every_schema_and_fixture(wheel: Path) -> None:
             assert f"hookcatcher/{file}" in names
 
 
+@pytest.mark.slow
 def test_wheel_carries_py_typed_license_and_the_one_version(wheel: Path) -> None:
     names = set(zipfile.ZipFile(wheel).namelist())
     assert "hookcatcher/py.typed" in names
@@ -60,6 +62,7 @@ def test_wheel_carries_py_typed_license_and_the_one_version(wheel: Path) -> None
     assert wheel.name.startswith(f"hookcatcher-{version[1]}-")
 
 
+@pytest.mark.slow
 def test_unpacked_wheel_validates_from_another_folder(wheel: Path, tmp_path: Path) -> None:
     site = tmp_path / "site"
     zipfile.ZipFile(wheel).extractall(site)
@@ -117,6 +120,7 @@ hookcatcher.replay("http://127.0.0.1:9/", "x.json", repeat="twice")
 """
 
 
+@pytest.mark.slow
 def test_installed_package_is_typed_for_mypy(wheel: Path, tmp_path: Path) -> None:
     """`pip install .` into a fresh venv (no editable path back to the checkout): the wheel
     carries py.typed and the lazy `hookcatcher.replay` shows mypy its real signature."""

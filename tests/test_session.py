@@ -349,6 +349,7 @@ def test_a_removed_file_on_a_full_disk_gives_its_space_back_and_saving_goes_on(
     assert writer.failed == 1
 
 
+@pytest.mark.slow
 def test_serve_says_on_stderr_that_its_session_file_was_removed(run, tmp_path: Path) -> None:
     file = tmp_path / "session.jsonl"
     server = run("serve", "--port", "0", "--save", str(file)).started()

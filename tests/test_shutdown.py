@@ -63,6 +63,7 @@ def drained(lines: queue.Queue[str]) -> list[str]:
     return found
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("stop_with", [signal.SIGTERM, signal.SIGINT], ids=["SIGTERM", "SIGINT"])
 def test_requests_in_flight_are_answered_and_saved(serve, tmp_path: Path, stop_with) -> None:
     saved = tmp_path / "session.jsonl"
@@ -106,6 +107,7 @@ def test_requests_in_flight_are_answered_and_saved(serve, tmp_path: Path, stop_w
     assert {capture.id: capture.raw for capture in session.captures} == acknowledged
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("held", ["half a body", "an answer held by --delay"])
 def test_what_the_graceful_window_cannot_finish_is_dropped_without_a_traceback(held: str) -> None:
     """A body that stops half way, or an answer held past the window: at its end the

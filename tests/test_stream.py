@@ -9,6 +9,7 @@ import time
 from urllib.parse import urlparse
 
 import httpx
+import pytest
 from helpers.api import TIMEOUT, sse_events
 from helpers.bundled import body_of
 
@@ -80,6 +81,7 @@ def test_last_event_id_from_another_run_resends_what_is_stored(server, client) -
     assert capture["id"] == "1"
 
 
+@pytest.mark.slow
 def test_stalled_client_does_not_hold_up_captures_and_is_told_what_it_lost(make_server) -> None:
     server = make_server(max_events=20)
     address = urlparse(server.url)

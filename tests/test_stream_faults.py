@@ -51,6 +51,7 @@ def wait_for_clients(server: BackgroundServer, count: int, timeout: float = 10) 
         time.sleep(0.02)
 
 
+@pytest.mark.slow
 def test_a_stalled_client_gets_the_rest_in_order_and_what_it_lost(
     make_server: Callable[..., BackgroundServer],
 ) -> None:
@@ -149,6 +150,7 @@ def test_an_id_from_another_run_resends_every_stored_capture(
     assert ids_of(stored) == [3, 4, 5]
 
 
+@pytest.mark.slow
 def test_fifty_clients_at_once_each_get_every_capture_in_order(server) -> None:
     clients = [
         SSEClient(server.url, "view=summary" if index % 2 else "").open() for index in range(50)
@@ -164,6 +166,7 @@ def test_fifty_clients_at_once_each_get_every_capture_in_order(server) -> None:
     wait_for_clients(server, 0)
 
 
+@pytest.mark.slow
 def test_shutdown_ends_every_stream_at_once_even_a_stalled_one(
     make_server: Callable[..., BackgroundServer],
 ) -> None:

@@ -189,6 +189,7 @@ def _variants(body: object) -> list[object]:
     return found
 
 
+@pytest.mark.slow
 def test_fast_check_agrees_with_jsonschema_on_every_fixture_and_mutation(
     validator: Validator, reference: Validator
 ) -> None:

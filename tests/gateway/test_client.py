@@ -171,6 +171,7 @@ def mock_instances(server: BackgroundServer) -> dict[str, Any]:
     return {f"{item['provider']}/{item['instance']}": item for item in answer}
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize("configured", [True, False], ids=["configured", "nothing-set"])
 @pytest.mark.parametrize("gateway", GATEWAYS, ids=IDS)
 def test_point_then_restore_exactly(

@@ -7,6 +7,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from helpers.bundled import fixture
 from helpers.inspector import SIZE, open_window, opened, plain, post, run, shown, until
 
@@ -19,6 +20,7 @@ def status_text(app) -> str:
     return str(app.query_one("#status").render())
 
 
+@pytest.mark.slow
 def test_posted_captures_appear_with_their_columns(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
@@ -58,6 +60,7 @@ def test_posted_captures_appear_with_their_columns(server, app_for) -> None:
     run(scenario)
 
 
+@pytest.mark.slow
 def test_filter_bar_applies_the_filter_language_and_says_what_is_wrong(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
@@ -119,6 +122,7 @@ def test_follow_pauses_when_moving_up_and_resumes_with_one_key(server, app_for) 
     run(scenario)
 
 
+@pytest.mark.slow
 def test_tabs_and_validation_errors_lead_to_their_place_in_the_body(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
@@ -186,6 +190,7 @@ def test_save_as_fixture_and_copy_as_curl_and_body(server, app_for, tmp_path: Pa
     run(scenario)
 
 
+@pytest.mark.slow
 def test_replay_to_a_test_receiver_as_received_per_event_and_edited(make_server, app_for) -> None:
     server, receiver = make_server(), make_server()
 
@@ -235,6 +240,7 @@ def test_replay_to_a_test_receiver_as_received_per_event_and_edited(make_server,
     run(scenario)
 
 
+@pytest.mark.slow
 def test_replay_to_an_app_that_is_not_running_says_so(server, app_for, unused_port) -> None:
     async def scenario() -> None:
         app = app_for(server)
@@ -254,6 +260,7 @@ def test_replay_to_an_app_that_is_not_running_says_so(server, app_for, unused_po
     run(scenario)
 
 
+@pytest.mark.slow
 def test_conversation_view_threads_messages_with_their_status_trail(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
@@ -297,6 +304,7 @@ def test_conversation_view_threads_messages_with_their_status_trail(server, app_
     run(scenario)
 
 
+@pytest.mark.slow
 def test_qr_view_draws_the_newest_qr_and_follows_new_ones(server, app_for) -> None:
     async def scenario() -> None:
         from hookcatcher import qr
@@ -400,6 +408,7 @@ def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, 
     run(scenario)
 
 
+@pytest.mark.slow
 def test_started_before_its_server_it_says_so_then_attaches(
     app_for, validator, unused_port, monkeypatch
 ) -> None:
@@ -432,6 +441,7 @@ def test_started_before_its_server_it_says_so_then_attaches(
     run(scenario)
 
 
+@pytest.mark.slow
 def test_replay_body_edited_in_the_users_editor(make_server, app_for, monkeypatch) -> None:
     """Ctrl+O hands the body to $EDITOR (a real program here, sed) and sends what it saved.
     Pilot's headless terminal cannot be suspended, so suspending is the one part stood in for."""
@@ -465,6 +475,7 @@ def test_replay_body_edited_in_the_users_editor(make_server, app_for, monkeypatc
     run(scenario)
 
 
+@pytest.mark.slow
 def test_retries_and_answers_other_than_200_are_marked(make_server, app_for) -> None:
     server = make_server(Answers.from_flags(fail_first=["2"]))
     body = json.dumps(fixture("evolution/v2/messages.upsert.text")["body"]).encode()

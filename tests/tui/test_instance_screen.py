@@ -4,6 +4,7 @@ requests the gateway would send for the selected capture, and sending them."""
 from __future__ import annotations
 
 import httpx
+import pytest
 from helpers.inspector import open_window, opened, post, run, shown, until
 
 
@@ -23,6 +24,7 @@ def configure_evolution(server, url: str) -> None:
     assert answer.status_code == 201, answer.text
 
 
+@pytest.mark.slow
 def test_send_as_the_gateway_to_a_configured_instance(make_server, app_for) -> None:
     server, receiver = make_server(), make_server()
     configure_evolution(server, f"{receiver.url}/app")

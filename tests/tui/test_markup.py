@@ -14,6 +14,7 @@ from typing import Any
 from urllib.parse import quote
 
 import httpx
+import pytest
 from helpers.bundled import fixture
 from helpers.inspector import SIZE, open_window, plain, run, shown, until
 from rich.console import Console
@@ -179,6 +180,7 @@ def foreign_controls(app: InspectorApp) -> list[str]:
     return TERMINAL_CONTROL.findall(own.sub("", terminal_output(app)))
 
 
+@pytest.mark.slow
 def test_markup_in_a_capture_is_shown_as_typed_in_the_list_and_every_tab(
     validator, tmp_path
 ) -> None:
@@ -209,6 +211,7 @@ def test_markup_in_a_capture_is_shown_as_typed_in_the_list_and_every_tab(
     run(scenario)
 
 
+@pytest.mark.slow
 def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
     validator, tmp_path, make_server
 ) -> None:
@@ -317,6 +320,7 @@ def test_markup_in_a_capture_is_shown_as_typed_in_every_window(
     run(scenario)
 
 
+@pytest.mark.slow
 def test_a_click_on_markup_from_a_capture_runs_no_action(validator, tmp_path) -> None:
     """`[@click=app.quit]quit[/]` as an event, in the windows' titles: a click where the
     event is shown runs nothing (when the title was markup, "quit" was there and quit)."""
@@ -340,6 +344,7 @@ def test_a_click_on_markup_from_a_capture_runs_no_action(validator, tmp_path) ->
     run(scenario)
 
 
+@pytest.mark.slow
 def test_terminal_controls_in_a_capture_are_drawn_not_sent(
     validator, tmp_path, make_server
 ) -> None:

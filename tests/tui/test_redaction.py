@@ -8,6 +8,7 @@ import json
 from pathlib import Path
 
 import httpx
+import pytest
 from haralyzer import HarParser
 from helpers.bundled import fixture
 from helpers.inspector import open_window, opened, plain, post, run, shown, until
@@ -65,6 +66,7 @@ def screens(app) -> str:
     )
 
 
+@pytest.mark.slow
 def test_tabs_clipboard_saves_and_export_hide_secrets_until_h(
     server, app_for, tmp_path: Path
 ) -> None:
@@ -128,6 +130,7 @@ def test_tabs_clipboard_saves_and_export_hide_secrets_until_h(
     run(scenario)
 
 
+@pytest.mark.slow
 def test_replays_send_the_real_bytes_while_the_screen_hides_them(make_server, app_for) -> None:
     server, receiver = make_server(), make_server()
 
@@ -236,6 +239,7 @@ async def every_screen(pilot, app, index: int, capture_id: int) -> list[tuple[st
     return texts
 
 
+@pytest.mark.slow
 def test_every_screen_hides_every_secret_of_the_body_full_of_them(make_server, app_for) -> None:
     """The list, the status line, each tab of the detail pane, the replay window (r) and the
     as-the-gateway window (a) with a Whapi channel (named by its token, its webhook URL

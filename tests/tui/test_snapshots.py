@@ -95,6 +95,7 @@ def test_main_screen(snap_compare, snapshot_app) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=ready)
 
 
+@pytest.mark.slow
 @pytest.mark.parametrize(
     "key,tab", [("2", "headers"), ("3", "validation"), ("4", "raw"), ("5", "replays")]
 )
@@ -110,6 +111,7 @@ def test_detail_tabs(snap_compare, snapshot_app, key: str, tab: str) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=open_tab)
 
 
+@pytest.mark.slow
 def test_qr_view(snap_compare, snapshot_app) -> None:
     app, ready = snapshot_app(
         [
@@ -127,6 +129,7 @@ def test_qr_view(snap_compare, snapshot_app) -> None:
     assert snap_compare(app, terminal_size=SIZE, run_before=open_qr)
 
 
+@pytest.mark.slow
 def test_conversation_view(snap_compare, snapshot_app) -> None:
     app, ready = snapshot_app(CHATS)
 
