@@ -130,7 +130,7 @@ def test_retry_term(captures: list) -> None:
         ([], b'  {"data": [{"key": {"fromMe": true}}]}'),
         (
             [("Content-Encoding", "gzip")],
-            __import__("gzip").compress(b'{"data": {"key": {"fromMe": true}}}'),
+            __import__("gzip").compress(b'{"data": {"key": {"fromMe": true}}}', mtime=0),
         ),
         ([], '{"data": {"key": {"fromMe": true}}}'.encode("utf-16")),
         ([], '{"data": {"key": {"fromMe": true}}}'.encode("utf-16-le")),
