@@ -372,7 +372,11 @@ class InspectorApp(App[None]):
     def _show_followed(self) -> None:
         if self._detail_due:
             self._detail_due = False
-            self.show_detail(self.capture_list.selected)
+            try:
+                selected = self.capture_list.selected
+            except NoMatches:  # the timer fired while the app shuts down: nothing to show
+                return
+            self.show_detail(selected)
 
     def on_capture_list_follow_changed(self, message: CaptureList.FollowChanged) -> None:
         self._draw_status()
