@@ -471,6 +471,7 @@ def test_no_cors_anywhere(serve) -> None:
         assert not [name for name in answer.headers if name.startswith("access-control-")]
 
 
+@pytest.mark.slow
 def test_no_endpoint_reads_or_writes_files_it_was_not_given(
     serve, tmp_path: Path, monkeypatch
 ) -> None:

@@ -189,6 +189,7 @@ def test_bad_flags_and_environment_name_what_was_wrong(args, env, message) -> No
     assert "Traceback" not in done.stderr
 
 
+@pytest.mark.slow
 def test_fail_first_makes_a_retrying_sender_see_500_500_200(run) -> None:
     server = run(
         "serve", "--port", "0", "--fail-first", "2", "--delay", "provider:whapi=50"
@@ -289,6 +290,7 @@ def test_a_killed_server_loses_no_acknowledged_capture(run, tmp_path) -> None:
     assert again.stop() == 0
 
 
+@pytest.mark.slow
 def test_serve_loads_what_it_can_then_appends_and_closes_the_file_on_sigterm(
     run, tmp_path, validator
 ) -> None:

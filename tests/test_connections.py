@@ -119,6 +119,7 @@ def stored(server: BackgroundServer) -> list[str]:
 # --- timeouts -----------------------------------------------------------------------------
 
 
+@pytest.mark.slow
 def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(serve) -> None:
     server = serve()
     with connect(server) as idle:
@@ -129,6 +130,7 @@ def test_a_connection_that_sends_nothing_is_closed_after_the_head_timeout(serve)
     assert httpx.post(server.url + "/after", content=b"{}").status_code == 200
 
 
+@pytest.mark.slow
 def test_a_connection_idle_after_an_answer_is_closed(serve) -> None:
     """Kept alive after an answer, then silent: closed (--keep-alive; --head-timeout counts
     from the answer too)."""
@@ -149,6 +151,7 @@ def test_a_half_sent_head_is_answered_408_and_closed(serve) -> None:
     assert stored(server) == []
 
 
+@pytest.mark.slow
 def test_a_head_sent_a_byte_at_a_time_is_closed_at_the_head_timeout(serve) -> None:
     """Each byte in time for any pause rule; the head as a whole is not."""
     server = serve()
@@ -183,6 +186,7 @@ def test_a_half_sent_body_is_answered_408_closed_and_not_stored(serve) -> None:
     assert server.registry.timed_out == 1
 
 
+@pytest.mark.slow
 def test_a_body_trickling_under_the_minimum_rate_is_closed(serve) -> None:
     """Five bytes every 50 ms: never a pause of --body-timeout, but 100 bytes a second,
     under --min-body-rate 1000 once --body-timeout has passed."""
@@ -252,6 +256,7 @@ def test_an_answer_held_by_delay_is_not_cut(serve) -> None:
     assert answer is not None and answer.status == 200
 
 
+@pytest.mark.slow
 def test_a_stream_is_not_cut(serve) -> None:
     server = serve()
     with SSEClient(server.url) as stream:

@@ -355,6 +355,7 @@ def test_evolution_v2_instance(
         assert out.splitlines()[-1].endswith(": 0 answered 2xx, 1 skipped")
 
 
+@pytest.mark.slow
 def test_evolution_v1_instance(
     capsys: pytest.CaptureFixture[str], server: BackgroundServer
 ) -> None:

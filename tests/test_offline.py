@@ -9,6 +9,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 from hookcatcher.resources import data_dir
 
 
@@ -22,6 +24,7 @@ def validate(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProc
     )
 
 
+@pytest.mark.slow
 def test_fixture_folder_is_all_valid() -> None:
     done = validate(str(data_dir("fixtures")))
     out = done.stdout.decode()

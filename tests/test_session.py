@@ -441,6 +441,7 @@ def test_a_full_disk_cuts_a_line_short_answers_507_and_the_next_line_reads(tmp_p
     ]
 
 
+@pytest.mark.slow
 def test_fsync_answers_concurrent_senders_with_every_line_saved(
     tmp_path: Path, validator: Validator
 ) -> None:

@@ -101,6 +101,7 @@ def test_filter_bar_applies_the_filter_language_and_says_what_is_wrong(server, a
     run(scenario)
 
 
+@pytest.mark.slow
 def test_follow_pauses_when_moving_up_and_resumes_with_one_key(server, app_for) -> None:
     async def scenario() -> None:
         app = app_for(server)
@@ -369,6 +370,7 @@ def test_help_and_command_palette_list_every_action(server, app_for) -> None:
     run(scenario)
 
 
+@pytest.mark.slow
 def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, validator) -> None:
     """The server stops: "reconnecting", then back with no capture missed; a new server run
     on the same port (ids begin again) replaces the list instead of mixing the two."""
