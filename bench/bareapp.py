@@ -17,7 +17,7 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse
 from starlette.routing import Route
 
-from hookcatcher.runner import HEAD_CEILING, bind, url_of
+from hookcatcher.receive.runner import HEAD_CEILING, bind, url_of
 
 __all__ = ["app"]
 

@@ -26,8 +26,8 @@ from helpers.fuzzing import Target, api_queries, break_request, malformed, reque
 from hypothesis import HealthCheck, given, seed, settings  # noqa: E402
 from hypothesis import strategies as st  # noqa: E402
 
-from hookcatcher.runner import BackgroundServer  # noqa: E402
-from hookcatcher.server import create_app  # noqa: E402
+from hookcatcher.receive.app import create_app  # noqa: E402
+from hookcatcher.receive.runner import BackgroundServer  # noqa: E402
 
 
 def run(

@@ -27,9 +27,9 @@ sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "tests"))
 from helpers.rawhttp import SSEClient, address_of  # noqa: E402
 from helpers.senders import audit, send_concurrently  # noqa: E402
 
-from hookcatcher.runner import BackgroundServer  # noqa: E402
-from hookcatcher.server import create_app  # noqa: E402
-from hookcatcher.store import Store  # noqa: E402
+from hookcatcher.receive.app import create_app  # noqa: E402
+from hookcatcher.receive.runner import BackgroundServer  # noqa: E402
+from hookcatcher.receive.store import Store  # noqa: E402
 
 
 def told_ids(messages: list[dict[str, Any]]) -> list[int]:

@@ -26,13 +26,13 @@ from typing import Any
 import httpx
 from textual.geometry import Region
 
-from hookcatcher.ingest import build_capture
-from hookcatcher.resources import data_dir
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.resources import data_dir
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 from hookcatcher.tui import InspectorApp
-from hookcatcher.validation import Validator
 
 SIZE = (120, 40)
 REPEAT = 5  # each filter is applied this many times; the median and the worst are shown

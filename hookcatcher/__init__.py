@@ -4,7 +4,7 @@ The Python API, for test suites: `replay` (and `areplay` for async code) sends f
 captures into an app, by URL or in-process (ASGI or WSGI), as the gateway would; it returns
 a `Report`. `Catcher` is the receiver on a background thread, for what the app sends out:
 `events(q)` and `wait_for(q)` (raising `WaitTimeout`). The pytest plugin
-(`hookcatcher.pytest_plugin`) offers both as the `gateway` and `hookcatcher` fixtures.
+(`hookcatcher.testing.plugin`) offers both as the `gateway` and `hookcatcher` fixtures.
 Names load on first use, so `import hookcatcher` stays cheap for the CLI and for pytest.
 """
 
@@ -13,21 +13,21 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any
 
 if TYPE_CHECKING:  # what type checkers see; at run time the names load on first use
-    from .catcher import Catcher, WaitTimeout
-    from .delivery import Report, areplay, replay
-    from .sources import SourceError
+    from hookcatcher.send.delivery import Report, areplay, replay
+    from hookcatcher.send.sources import SourceError
+    from hookcatcher.testing.catcher import Catcher, WaitTimeout
 
 __version__ = "0.2.0"
 
 __all__ = ["Catcher", "Report", "SourceError", "WaitTimeout", "__version__", "areplay", "replay"]
 
 _LAZY = {
-    "Catcher": "catcher",
-    "WaitTimeout": "catcher",
-    "Report": "delivery",
-    "areplay": "delivery",
-    "replay": "delivery",
-    "SourceError": "sources",
+    "Catcher": "testing.catcher",
+    "WaitTimeout": "testing.catcher",
+    "Report": "send.delivery",
+    "areplay": "send.delivery",
+    "replay": "send.delivery",
+    "SourceError": "send.sources",
 }
 
 

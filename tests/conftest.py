@@ -11,11 +11,11 @@ import pytest
 from helpers.api import TIMEOUT
 from helpers.process import Running
 
-from hookcatcher.answers import Answers
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.receive.answers import Answers
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 
 
 @pytest.fixture(scope="session")

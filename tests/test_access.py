@@ -25,13 +25,13 @@ from helpers.api import TIMEOUT, sse_events
 from helpers.bundled import body_of
 from starlette.routing import Mount, Route
 
-from hookcatcher.access import Access, exposure
-from hookcatcher.cli import main
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import Hookcatcher, create_app
-from hookcatcher.store import Store
+from hookcatcher.check.validation import Validator
+from hookcatcher.cli.main import main
+from hookcatcher.receive.access import Access, exposure
+from hookcatcher.receive.app import Hookcatcher, create_app
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 from hookcatcher.tui.connection import Arrived, ServerConnection, ServerError
-from hookcatcher.validation import Validator
 
 TOKEN = "tok-Admin_1234567890"
 INGEST = "tok-Ingest_0987654321"
@@ -563,7 +563,7 @@ def test_no_endpoint_reads_or_writes_files_it_was_not_given(
 
 
 def test_a_catcher_with_tokens_reads_and_clears_its_own_store() -> None:
-    from hookcatcher.catcher import Catcher
+    from hookcatcher.testing.catcher import Catcher
 
     with Catcher(token=TOKEN, ingest_token=INGEST) as catcher:
         assert httpx.post(catcher.webhook_url(), content=b"{}").status_code == 401

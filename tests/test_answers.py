@@ -8,10 +8,10 @@ import json
 import pytest
 from helpers.bundled import body_of
 
-from hookcatcher.answers import Answer, Answers
-from hookcatcher.capture import Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Capture
+from hookcatcher.receive.answers import Answer, Answers
+from hookcatcher.receive.ingest import build_capture
 
 UPSERT = body_of("evolution/v2/messages.upsert.text")
 UPDATE = body_of("evolution/v2/messages.update.read")

@@ -10,9 +10,9 @@ import json
 import httpx
 import pytest
 
-from hookcatcher.attach import attached, reachability_warning
-from hookcatcher.gateway.client import connect
-from hookcatcher.runner import BackgroundServer
+from hookcatcher.connect.attach import attached, reachability_warning
+from hookcatcher.connect.client import connect
+from hookcatcher.receive.runner import BackgroundServer
 
 APP_URL = "http://127.0.0.1:3000/app"
 HOOK_URL = "http://127.0.0.1:8787/webhook"

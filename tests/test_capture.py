@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import base64
 
-from hookcatcher.capture import Answer, Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Answer, Capture
+from hookcatcher.receive.ingest import build_capture
 
 VALIDATOR = Validator()
 
@@ -94,8 +94,8 @@ def test_a_released_body_comes_back_the_same() -> None:
     plain JSON, escapes and lone surrogates, a gzip body, a form."""
     import gzip
 
-    from hookcatcher.ingest import build_capture
-    from hookcatcher.validation import Validator
+    from hookcatcher.check.validation import Validator
+    from hookcatcher.receive.ingest import build_capture
 
     validator = Validator()
     cases = [

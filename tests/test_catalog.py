@@ -5,9 +5,9 @@ from __future__ import annotations
 import pytest
 from helpers.bundled import fixture
 
-from hookcatcher import catalog
-from hookcatcher.capture import Route
-from hookcatcher.catalog import classify
+from hookcatcher.core import catalog
+from hookcatcher.core.capture import Route
+from hookcatcher.core.catalog import classify
 
 
 def evolution_body(event: str = "messages.upsert", **extra) -> dict:
@@ -183,7 +183,8 @@ def test_readme_table_is_generated_from_the_catalog() -> None:
         pytest.skip("needs the source checkout")
     text = readme.read_text(encoding="utf-8")
     assert catalog.update_readme(text) == text, (
-        "README's event table is out of date: run\n  python -c \"import hookcatcher.catalog as c, "
+        "README's event table is out of date: run\n  python -c \"import "
+        "hookcatcher.core.catalog as c, "
         "pathlib; p = pathlib.Path('README.md'); p.write_text(c.update_readme(p.read_text()))\""
     )
     for provider in catalog.PROVIDERS.values():

@@ -16,8 +16,8 @@ import pytest
 from helpers.bundled import body_of
 
 import hookcatcher
-from hookcatcher.catcher import SHOWN, Catcher, WaitTimeout, shared_validator
-from hookcatcher.filters import FilterError
+from hookcatcher.core.filters import FilterError
+from hookcatcher.testing.catcher import SHOWN, Catcher, WaitTimeout, shared_validator
 
 TIMEOUT = 10.0
 

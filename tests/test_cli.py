@@ -20,11 +20,11 @@ import pytest
 from helpers.bundled import body_of, fixture
 from helpers.ports import unused_port
 
-from hookcatcher.capture import decode_raw
-from hookcatcher.cli import parse_size
-from hookcatcher.ingest import build_capture
-from hookcatcher.session import CUT_SHORT, SessionWriter, load
-from hookcatcher.store import Store
+from hookcatcher.core.capture import decode_raw
+from hookcatcher.core.units import parse_size
+from hookcatcher.files.session import CUT_SHORT, SessionWriter, load
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.store import Store
 
 
 def test_serve_prints_urls_then_one_line_per_capture(run) -> None:
@@ -529,7 +529,7 @@ def _configuration(client) -> str:
 @pytest.mark.parametrize("case", list(ATTACH_CASES))
 @pytest.mark.parametrize("stop", ["SIGTERM", "SIGINT"])
 def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case, stop) -> None:
-    from hookcatcher.gateway.client import connect
+    from hookcatcher.connect.client import connect
 
     gateway, prefix, key_flag, instance, (method, path, body) = ATTACH_CASES[case]
     mock = make_server()
@@ -594,10 +594,10 @@ def test_attach_points_the_gateway_here_and_puts_it_back(run, make_server, case,
 
 @pytest.mark.slow
 def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, capsys) -> None:
-    from hookcatcher.access import Access
-    from hookcatcher.cli import main
-    from hookcatcher.runner import BackgroundServer
-    from hookcatcher.server import create_app
+    from hookcatcher.cli.main import main
+    from hookcatcher.receive.access import Access
+    from hookcatcher.receive.app import create_app
+    from hookcatcher.receive.runner import BackgroundServer
 
     down = f"http://127.0.0.1:{unused_port()}"
     assert main(["attach", "evolution", "--api", down, "--instance", "s", "--no-tui"]) == 2
@@ -680,7 +680,7 @@ def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, ca
 def test_doctor_reports_each_problem_with_its_fix_and_exits_0_only_when_clean(
     make_server, capsys
 ) -> None:
-    from hookcatcher.cli import main
+    from hookcatcher.cli.main import main
 
     mock, app = make_server(), make_server()
     api = mock.url + "/_gateway/evolution/v2"
@@ -756,7 +756,7 @@ def test_every_help_example_is_a_command_line_the_parser_takes() -> None:
     """The examples at the end of each --help are checked, not just printed."""
     import shlex
 
-    from hookcatcher.cli import EXAMPLES, build_parser
+    from hookcatcher.cli.main import EXAMPLES, build_parser
 
     parser = build_parser()
     assert set(EXAMPLES) == {"hookcatcher", *parser._subparsers._group_actions[0].choices}  # type: ignore[union-attr]
@@ -788,7 +788,7 @@ def test_an_option_before_the_command_is_refused_not_dropped(
     argv: list[str], misplaced: str, capsys: pytest.CaptureFixture[str]
 ) -> None:
     """`hookcatcher --token T serve` once served the API without a token."""
-    from hookcatcher.cli import main
+    from hookcatcher.cli.main import main
 
     assert main(argv) == 2
     err = capsys.readouterr().err
@@ -799,7 +799,7 @@ def test_an_option_before_the_command_is_refused_not_dropped(
 def test_an_environment_default_is_read_only_by_the_command_that_uses_it(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch, capfd: pytest.CaptureFixture[str]
 ) -> None:
-    from hookcatcher.cli import main
+    from hookcatcher.cli.main import main
 
     body = tmp_path / "body.json"
     body.write_text('{"event": "call", "instance": "x", "data": {}}')

@@ -25,13 +25,13 @@ import pytest
 from helpers.process import Running
 from helpers.rawhttp import Reply, SSEClient, address_of, exchange, read_reply, request_bytes
 
-from hookcatcher.answers import Answers
-from hookcatcher.cli import main
-from hookcatcher.connections import HEAD_CEILING, ConnectionLimits, room_for_connections
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.cli.main import main
+from hookcatcher.receive.answers import Answers
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.connections import HEAD_CEILING, ConnectionLimits, room_for_connections
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 
 EVENTS = "/_hookcatcher/api/events"
 SHORT = 0.5  # seconds: the timeouts of the servers here
@@ -451,7 +451,7 @@ def test_a_bad_connection_flag_is_a_usage_error(monkeypatch, capsys, args, env, 
 SERVE_UNDER_1024 = """
 import resource, sys
 resource.setrlimit(resource.RLIMIT_NOFILE, (1024, 1024))
-from hookcatcher.cli import main
+from hookcatcher.cli.main import main
 sys.exit(main(["serve", "--port", "0"]))
 """
 

@@ -10,9 +10,10 @@ from typing import Any
 import pytest
 from helpers.bundled import body_of, fixture, fixtures_root
 
-from hookcatcher import catalog, conversation
-from hookcatcher.capture import Capture
-from hookcatcher.conversation import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.core import catalog, conversation
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.conversation import (
     NOT_CAPTURED,
     Message,
     StatusChange,
@@ -21,8 +22,7 @@ from hookcatcher.conversation import (
     statuses_of,
     thread,
 )
-from hookcatcher.ingest import build_capture
-from hookcatcher.validation import Validator
+from hookcatcher.receive.ingest import build_capture
 
 ANA = "5511900000001@s.whatsapp.net"
 JSON = [("content-type", "application/json")]
@@ -545,7 +545,7 @@ def test_partial_message_is_kept_with_what_it_has(validator: Validator) -> None:
 def test_events_lists_every_event_a_conversation_reads(validator) -> None:
     """The conversation view fetches only EVENTS: any fixture that yields messages or
     statuses must be of one of them."""
-    from hookcatcher.conversation import EVENTS
+    from hookcatcher.core.conversation import EVENTS
 
     readers = 0
     for path in sorted(fixtures_root().rglob("*.json")):

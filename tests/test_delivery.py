@@ -19,12 +19,12 @@ from starlette.responses import JSONResponse
 from starlette.routing import Route
 
 import hookcatcher
-from hookcatcher import catalog
-from hookcatcher.delivery import Report, deliver, to_url
-from hookcatcher.fixtures import bundled, pick
-from hookcatcher.outgoing import make_client
-from hookcatcher.resources import data_dir
-from hookcatcher.sources import item_of
+from hookcatcher.core import catalog
+from hookcatcher.core.resources import data_dir
+from hookcatcher.files.fixtures import bundled, pick
+from hookcatcher.send.delivery import Report, deliver, to_url
+from hookcatcher.send.outgoing import make_client
+from hookcatcher.send.sources import item_of
 
 
 def starlette_app(seen: list[tuple[str, str, bytes, list[tuple[str, str]]]]) -> Starlette:

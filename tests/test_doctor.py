@@ -23,7 +23,8 @@ from starlette.requests import Request
 from starlette.responses import JSONResponse, Response
 from starlette.routing import Route
 
-from hookcatcher.doctor import (
+from hookcatcher.connect.client import GatewayError, Saved, connect
+from hookcatcher.connect.doctor import (
     Finding,
     Observations,
     Reach,
@@ -34,9 +35,8 @@ from hookcatcher.doctor import (
     probe_paths,
     run_doctor,
 )
-from hookcatcher.gateway.client import GatewayError, Saved, connect
-from hookcatcher.gateway.webhook import Webhook
-from hookcatcher.runner import bind, url_of
+from hookcatcher.receive.runner import bind, url_of
+from hookcatcher.send.webhook import Webhook
 
 LOCAL_API = "http://127.0.0.1:8080"
 APP = "http://127.0.0.1:3000/webhook"

@@ -15,12 +15,12 @@ from helpers.bundled import body_of
 from helpers.ports import unused_port
 from helpers.recorder import Recorder, serving
 
-from hookcatcher import catalog
-from hookcatcher.cli import main
-from hookcatcher.fixtures import Fixture, bundled, pick
-from hookcatcher.outgoing import NOT_FORWARDED
-from hookcatcher.resources import data_dir
-from hookcatcher.runner import BackgroundServer
+from hookcatcher.cli.main import main
+from hookcatcher.core import catalog
+from hookcatcher.core.headers import NOT_FORWARDED
+from hookcatcher.core.resources import data_dir
+from hookcatcher.files.fixtures import Fixture, bundled, pick
+from hookcatcher.receive.runner import BackgroundServer
 
 
 def run(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
@@ -497,9 +497,9 @@ def test_instance_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
 def test_replay_a_saved_session(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, validator: Any
 ) -> None:
-    from hookcatcher.ingest import build_capture
-    from hookcatcher.session import SessionWriter
-    from hookcatcher.store import Store
+    from hookcatcher.files.session import SessionWriter
+    from hookcatcher.receive.ingest import build_capture
+    from hookcatcher.receive.store import Store
 
     store, session = Store(), tmp_path / "s.jsonl"
     raws = [body_of("evolution/v2/messages.upsert.text"), b"\xff not utf-8"]

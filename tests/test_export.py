@@ -25,26 +25,26 @@ from helpers.bundled import fixture
 from helpers.ports import unused_port
 from starlette.routing import Route
 
-from hookcatcher import fixtures
-from hookcatcher.answers import Answers
-from hookcatcher.capture import Capture
-from hookcatcher.export import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.redact import MARKER
+from hookcatcher.files import fixtures
+from hookcatcher.receive.answers import Answers
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.export_route import export_endpoint
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
+from hookcatcher.send.export import (
     add_arguments,
     curl_script,
     export_command,
-    export_endpoint,
     fixture_files,
     har,
     jsonl,
     received_request,
 )
-from hookcatcher.ingest import build_capture
-from hookcatcher.outgoing import ReplayError
-from hookcatcher.redact import MARKER
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.send.outgoing import ReplayError
 
 APIKEY = "EVO-INSTANCE-TOKEN-7c1f9e"
 BEARER = "whapi-channel-token-5b2d"
@@ -595,7 +595,7 @@ def test_command_without_a_server_or_with_a_bad_filter(
 
 def saved_session(path: Path, validator: Validator, names: list[str]) -> list[Capture]:
     """A session file as `serve --save` writes it, with one broken line at the end."""
-    from hookcatcher.session import SessionWriter
+    from hookcatcher.files.session import SessionWriter
 
     store = Store()
     captures = []
@@ -623,7 +623,7 @@ def saved_session(path: Path, validator: Validator, names: list[str]) -> list[Ca
 def test_command_exports_a_saved_session(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, validator: Validator
 ) -> None:
-    from hookcatcher.cli import main
+    from hookcatcher.cli.main import main
 
     session = tmp_path / "s.jsonl"
     captures = saved_session(
@@ -693,8 +693,8 @@ def test_fixture_files_from_a_crafted_session_stay_inside_the_folder(
 ) -> None:
     """A session file can say anything in `provider` and `event`; each becomes a safe name
     under -o, and nothing is written anywhere else."""
-    from hookcatcher.cli import main
-    from hookcatcher.session import SessionWriter
+    from hookcatcher.cli.main import main
+    from hookcatcher.files.session import SessionWriter
 
     work = tmp_path / "work"
     session = tmp_path / "crafted.jsonl"

@@ -8,7 +8,7 @@ from typing import Any
 import pytest
 from jsonschema import Draft202012Validator
 
-from hookcatcher.fastcheck import compile_check
+from hookcatcher.check.fastcheck import compile_check
 
 CASES: list[tuple[dict[str, Any], list[Any]]] = [
     ({"type": "integer"}, [1, 1.0, 1.5, True, "1", None]),

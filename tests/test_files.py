@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from hookcatcher.files import MAX_NAME, safe_name, write_new
+from hookcatcher.files.write import MAX_NAME, safe_name, write_new
 
 
 def test_a_counter_goes_before_the_suffix(tmp_path: Path) -> None:

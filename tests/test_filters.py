@@ -13,9 +13,9 @@ from dataclasses import replace
 import pytest
 from helpers.bundled import body_of
 
-from hookcatcher.filters import MAX_QUERY, MAX_TERMS, FilterError, parse
-from hookcatcher.ingest import build_capture
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.filters import MAX_QUERY, MAX_TERMS, FilterError, parse
+from hookcatcher.receive.ingest import build_capture
 
 
 @pytest.fixture(scope="module")
@@ -237,9 +237,9 @@ def test_wildcards_answer_at_once_on_inputs_that_made_the_regex_backtrack(
         5,
         f"""
         import json
-        from hookcatcher.filters import parse
-        from hookcatcher.ingest import build_capture
-        from hookcatcher.validation import Validator
+        from hookcatcher.core.filters import parse
+        from hookcatcher.receive.ingest import build_capture
+        from hookcatcher.check.validation import Validator
         sent = {sent!r}
         capture = build_capture(Validator(), "POST", sent.get("path", "/w"), "", [], "",
                                 sent.get("raw", "{{}}").encode())
@@ -267,9 +267,9 @@ def test_any_filter_against_a_20_mb_body_answers_at_once() -> None:
         10,
         f"""
         import json
-        from hookcatcher.filters import parse
-        from hookcatcher.ingest import build_capture
-        from hookcatcher.validation import Validator
+        from hookcatcher.core.filters import parse
+        from hookcatcher.receive.ingest import build_capture
+        from hookcatcher.check.validation import Validator
         answers = []
         for lead in ("", "é"):
             raw = ('{{"x": "' + lead + "a" * 20_000_000 + '"}}').encode()

@@ -12,12 +12,12 @@ from typing import Any
 import httpx
 import pytest
 
-from hookcatcher import catalog
-from hookcatcher.fixtures import Fixture, bundled
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core import catalog
+from hookcatcher.files.fixtures import Fixture, bundled
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 
 FIXTURES = list(bundled())
 IDS = [f.name for f in FIXTURES]
@@ -97,7 +97,7 @@ def _paths(node: Any, at: tuple = ()) -> Iterator[tuple]:
 
 
 def _json_path(parts: tuple) -> str:
-    from hookcatcher.validation import json_path
+    from hookcatcher.core.jsonpath import json_path
 
     return json_path(parts)
 
@@ -197,9 +197,10 @@ from pathlib import Path  # noqa: E402
 
 from helpers.bundled import body_of  # noqa: E402
 
-from hookcatcher import fixtures, offline  # noqa: E402
-from hookcatcher.capture import Capture  # noqa: E402
-from hookcatcher.ingest import build_capture  # noqa: E402
+from hookcatcher.cli import validate as offline  # noqa: E402
+from hookcatcher.core.capture import Capture  # noqa: E402
+from hookcatcher.files import fixtures  # noqa: E402
+from hookcatcher.receive.ingest import build_capture  # noqa: E402
 
 GATEWAY_HEADERS = [
     ("host", "hookcatcher.example:8787"),

@@ -17,7 +17,7 @@ from helpers.fuzzing import Sent, Target, api_queries, break_request, malformed,
 from helpers.rawhttp import address_of, exchange, request_bytes
 from hypothesis import HealthCheck, example, given, settings
 
-from hookcatcher.runner import BackgroundServer
+from hookcatcher.receive.runner import BackgroundServer
 
 VALID_CASES = 250
 MALFORMED_CASES = 120

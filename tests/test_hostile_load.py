@@ -17,9 +17,9 @@ from helpers.api import TIMEOUT
 from helpers.bundled import fixture
 from helpers.rawhttp import SSEClient
 
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import MOCK_MAX_BODY
-from hookcatcher.stream import STREAM_BODY_BYTES, WAKE_NOW
+from hookcatcher.receive.app import MOCK_MAX_BODY
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.stream import STREAM_BODY_BYTES, WAKE_NOW
 
 SMALL = json.dumps(fixture("evolution/v2/messages.upsert.text")["body"]).encode()
 

@@ -13,19 +13,12 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from hookcatcher import ingest
-from hookcatcher.ingest import (
-    MAX_MEMBERS,
-    Limits,
-    Parsed,
-    build_capture,
-    limit_text,
-    parse_body,
-    parse_json,
-    read_body,
-)
-from hookcatcher.resources import data_dir
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core import body as body_module
+from hookcatcher.core.body import MAX_MEMBERS, Parsed, parse_body, parse_json, read_body
+from hookcatcher.core.resources import data_dir
+from hookcatcher.core.units import limit_text
+from hookcatcher.receive.ingest import Limits, build_capture
 
 
 def test_parse_body_says_where() -> None:
@@ -149,7 +142,7 @@ def test_members_that_straddle_the_input_steps_decode_whole() -> None:
     rng = random.Random(15)
     plain = [rng.randbytes(size) for size in (70_000, 1, 0, 200_000, 65_536, 3)]
     packed = b"".join(gzip.compress(part) for part in plain)
-    assert ingest.decode_content(packed, ["gzip"], 1 << 20) == b"".join(plain)
+    assert body_module.decode_content(packed, ["gzip"], 1 << 20) == b"".join(plain)
     cut = read_body(packed[:-8], GZIP)
     assert cut.problem.message.startswith("the gzip body is cut short")
     long = zlib.compress(b"".join(plain))
@@ -169,7 +162,7 @@ def test_many_gzip_members_are_refused_at_once() -> None:
 
 def test_gzip_members_decode_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the member bound too, the work grows with the body, not its square."""
-    monkeypatch.setattr(ingest, "MAX_MEMBERS", 10**9)
+    monkeypatch.setattr(body_module, "MAX_MEMBERS", 10**9)
     raw = EMPTY_MEMBER * 240_000 + gzip.compress(b"[1]")
     started = time.monotonic()
     assert read_body(raw, GZIP, max_body=64 * 1024 * 1024).body == [1]
@@ -205,7 +198,7 @@ def test_limits_messages() -> None:
     assert [limit_text(n) for n in (1500, 1024, 3 * 1024**3)] == ["1,500 bytes", "1 KiB", "3 GiB"]
 
 
-# The common case is parsed by orjson (ingest._plain_json), anything it might read otherwise
+# The common case is parsed by orjson (body_module._plain_json), anything it might read otherwise
 # by the careful parse; both must give the same body, status and warnings.
 
 _JSON = st.recursive(
@@ -222,12 +215,12 @@ _JSON = st.recursive(
 
 
 def _careful(raw: bytes) -> Parsed:
-    original = ingest._plain_json
-    ingest._plain_json = lambda _raw: ingest._CAREFUL  # type: ignore[assignment]
+    original = body_module._plain_json
+    body_module._plain_json = lambda _raw: body_module._CAREFUL  # type: ignore[assignment]
     try:
         return parse_json(raw)
     finally:
-        ingest._plain_json = original
+        body_module._plain_json = original
 
 
 def _same(raw: bytes) -> None:

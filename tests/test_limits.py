@@ -23,19 +23,20 @@ from helpers.api import TIMEOUT, sse_events
 from helpers.bundled import body_of
 from rich.console import Console
 
-from hookcatcher.capture import Capture
-from hookcatcher.cli import build_parser, main
-from hookcatcher.ingest import MAX_DEPTH, Limits, build_capture
-from hookcatcher.outgoing import request_for
-from hookcatcher.redact import redacted
-from hookcatcher.runner import HEAD_CEILING, BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.session import SessionWriter, load
-from hookcatcher.store import Store
-from hookcatcher.summary import summary
+from hookcatcher.check.validation import Validator
+from hookcatcher.cli.main import build_parser, main
+from hookcatcher.core.body import MAX_DEPTH
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.redact import redacted
+from hookcatcher.core.summary import summary
+from hookcatcher.files.session import SessionWriter, load
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.ingest import Limits, build_capture
+from hookcatcher.receive.runner import HEAD_CEILING, BackgroundServer
+from hookcatcher.receive.store import Store
+from hookcatcher.send.outgoing import request_for
 from hookcatcher.tui.detail import body_note, headers_table, validation_heading
 from hookcatcher.tui.json_view import render_body
-from hookcatcher.validation import Validator
 
 EVENTS = "/_hookcatcher/api/events"
 LIMIT = 4096  # --max-body of the servers here: small, so over-limit bodies are cheap to send
@@ -524,7 +525,7 @@ def _readers_are_safe(http: httpx.Client) -> None:
 
 
 def test_refused_capture_reads_back_from_its_json_form() -> None:
-    from hookcatcher.ingest import refused_capture
+    from hookcatcher.receive.ingest import refused_capture
 
     capture = refused_capture("POST", "/w", "", [("a", "b")], "127.0.0.1:1", 99, 413, "why")
     capture.id = 3
@@ -548,7 +549,7 @@ def test_inspector_says_what_a_refused_capture_is(validator: Validator) -> None:
         "with --max-body. The Raw tab shows the bytes as received."
     )
     assert validation_heading(capture).plain == "over a limit: answered 413"
-    from hookcatcher.ingest import refused_capture
+    from hookcatcher.receive.ingest import refused_capture
 
     refused = refused_capture("POST", "/", "", [], "", 10**9, 413, "too big")
     console = Console(width=200, record=True, file=io.StringIO())

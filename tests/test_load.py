@@ -12,7 +12,7 @@ import pytest
 from helpers.rawhttp import address_of
 from helpers.senders import audit, send_concurrently
 
-from hookcatcher.runner import BackgroundServer
+from hookcatcher.receive.runner import BackgroundServer
 
 SENDERS = 100
 CAPTURES = 20_000

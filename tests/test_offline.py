@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from hookcatcher.resources import data_dir
+from hookcatcher.core.resources import data_dir
 
 
 def validate(*args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess:

@@ -21,9 +21,11 @@ import pytest
 from helpers.bundled import fixture
 from helpers.ports import unused_port
 
-from hookcatcher.capture import Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.outgoing import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Capture
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.send.outgoing import (
     Attempt,
     Outgoing,
     ReplayError,
@@ -33,8 +35,6 @@ from hookcatcher.outgoing import (
     send,
     with_headers,
 )
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.validation import Validator
 
 APP = "http://127.0.0.1:3000/webhook"
 GATEWAY_HEADERS = [

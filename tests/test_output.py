@@ -7,9 +7,9 @@ import json
 import threading
 import time
 
-from hookcatcher.ingest import build_capture
-from hookcatcher.output import LinePrinter, banner, capture_line
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.printer import LinePrinter, banner, capture_line
 
 VALIDATOR = Validator()
 

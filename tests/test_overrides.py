@@ -7,7 +7,7 @@ from typing import Any
 
 import pytest
 
-from hookcatcher.overrides import OverrideError, apply, at, parse
+from hookcatcher.core.overrides import OverrideError, apply, at, parse
 
 BODY: dict[str, Any] = {
     "event": "messages.upsert",

@@ -69,7 +69,7 @@ def test_unpacked_wheel_validates_from_another_folder(wheel: Path, tmp_path: Pat
     elsewhere = tmp_path / "elsewhere"
     elsewhere.mkdir()
     script = (
-        "import json, hookcatcher.resources as r, hookcatcher.validation as v\n"
+        "import json, hookcatcher.core.resources as r, hookcatcher.check.validation as v\n"
         "fixture = r.data_dir('fixtures') / 'evolution/v2/messages.upsert.text.json'\n"
         "body = json.load(open(fixture))['body']\n"
         "print(r.data_dir('schemas'))\n"

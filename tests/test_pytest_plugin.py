@@ -10,8 +10,7 @@ import textwrap
 import httpcore  # noqa: F401 (see below)
 import pytest
 
-import hookcatcher.catcher
-import hookcatcher.delivery  # noqa: F401
+import hookcatcher.send.delivery  # noqa: F401
 
 # Inner runs happen in this process, and pytester forgets every module an inner run imported
 # first. Imported here, these load once: the schemas are compiled once, and httpx (which
@@ -61,7 +60,7 @@ def run(pytester: pytest.Pytester, tests: str, *args: str) -> pytest.RunResult:
 def test_the_plugin_is_on_wherever_hookcatcher_is_installed(pytester: pytest.Pytester) -> None:
     pytester.runpytest(*INNER, "--fixtures").stdout.fnmatch_lines(
         [
-            "*fixtures defined from hookcatcher.pytest_plugin*",
+            "*fixtures defined from hookcatcher.testing.plugin*",
             "hookcatcher*",
             "*A `Catcher` serving on a free loopback port for this test*",
             "gateway*",
@@ -81,11 +80,11 @@ def test_importing_the_plugin_loads_nothing_heavy() -> None:
         "uvicorn",
         "starlette",
         "jsonschema",
-        "hookcatcher.catcher",
-        "hookcatcher.delivery",
+        "hookcatcher.testing.catcher",
+        "hookcatcher.send.delivery",
     ]
     script = (
-        "import sys, hookcatcher.pytest_plugin\n"
+        "import sys, hookcatcher.testing.plugin\n"
         f"print([name for name in {heavy!r} if name in sys.modules])"
     )
     done = subprocess.run(

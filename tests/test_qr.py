@@ -10,10 +10,10 @@ from typing import Any
 import pytest
 from helpers.bundled import fixture, fixtures_root
 
-from hookcatcher import qr
-from hookcatcher.capture import Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core import qr
+from hookcatcher.core.capture import Capture
+from hookcatcher.receive.ingest import build_capture
 
 FIXTURE_TEXT = "2@EXAMPLEexampleEXAMPLE==,EXAMPLEkey1=,EXAMPLEkey2=,EXAMPLEkey3="
 WHAPI_TEXT = (

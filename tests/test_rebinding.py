@@ -13,12 +13,12 @@ import pytest
 from helpers.api import TIMEOUT
 from test_access import call, endpoints
 
-from hookcatcher.access import Access, check_host
-from hookcatcher.cli import main
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.cli.main import main
+from hookcatcher.receive.access import Access, check_host
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 
 EVIL = "evil.example"
 

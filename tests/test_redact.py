@@ -14,10 +14,10 @@ from urllib.parse import unquote
 import pytest
 from helpers.bundled import fixture
 
-from hookcatcher import fixtures
-from hookcatcher.capture import Capture
-from hookcatcher.ingest import build_capture, parse_body
-from hookcatcher.redact import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.body import parse_body
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.redact import (
     MARKER,
     header_value,
     instance_name,
@@ -25,7 +25,8 @@ from hookcatcher.redact import (
     redacted,
     redacted_text,
 )
-from hookcatcher.validation import Validator
+from hookcatcher.files import fixtures
+from hookcatcher.receive.ingest import build_capture
 
 APIKEY = "EVO-INSTANCE-TOKEN-7c1f9e"
 JWT = (

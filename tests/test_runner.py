@@ -11,8 +11,10 @@ from collections.abc import Iterator
 import httpx
 import pytest
 
-from hookcatcher import runner
-from hookcatcher.runner import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.receive import runner
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.runner import (
     FREEZE_EVERY,
     THAW_EVERY,
     BackgroundServer,
@@ -20,9 +22,7 @@ from hookcatcher.runner import (
     PortError,
     bind,
 )
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.receive.store import Store
 
 
 @pytest.fixture

@@ -13,8 +13,8 @@ import httpx
 import pytest
 from helpers.bundled import body_of, fixture
 
-from hookcatcher.answers import Answers
-from hookcatcher.runner import BackgroundServer
+from hookcatcher.receive.answers import Answers
+from hookcatcher.receive.runner import BackgroundServer
 
 
 def post(

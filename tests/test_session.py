@@ -19,13 +19,13 @@ import pytest
 from helpers.api import TIMEOUT
 from helpers.bundled import body_of
 
-from hookcatcher.capture import Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.session import SessionError, SessionWriter, encode, load
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Capture
+from hookcatcher.files.session import SessionError, SessionWriter, encode, load
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 
 BODIES = [
     body_of("evolution/v2/messages.upsert.text"),
@@ -412,8 +412,8 @@ def test_a_full_disk_cuts_a_line_short_answers_507_and_the_next_line_reads(tmp_p
     file = tmp_path / "session.jsonl"
     script = textwrap.dedent(f"""
         import os, resource, signal
-        from hookcatcher.capture import Capture
-        from hookcatcher.session import SessionWriter, SessionWriteError
+        from hookcatcher.core.capture import Capture
+        from hookcatcher.files.session import SessionWriter, SessionWriteError
         def capture(n):
             return Capture.from_json({{"id": n, "received_at": "t", "method": "POST",
                                        "path": "/", "raw": "x" * 300}})

@@ -24,9 +24,9 @@ import pytest
 from helpers.process import Running
 from helpers.rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
 
-from hookcatcher import cli
-from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS
-from hookcatcher.session import load
+from hookcatcher.cli import main as cli
+from hookcatcher.files.session import load
+from hookcatcher.receive.runner import GRACEFUL_SHUTDOWN_SECONDS
 
 DELAY_MS = 800
 

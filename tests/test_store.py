@@ -4,10 +4,10 @@ from __future__ import annotations
 
 import pytest
 
-from hookcatcher.capture import Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Capture
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.store import Store
 
 VALIDATOR = Validator()
 
@@ -113,7 +113,7 @@ def test_an_empty_body_repeats_nothing() -> None:
 
 
 def test_a_hash_collision_is_no_mark(monkeypatch: pytest.MonkeyPatch) -> None:
-    from hookcatcher import store as store_module
+    from hookcatcher.receive import store as store_module
 
     monkeypatch.setattr(store_module, "hash", lambda value: 7, raising=False)  # every body
     store = Store()

@@ -17,7 +17,7 @@ from helpers.fuzzing import ServerErrors
 from helpers.rawhttp import SSEClient, address_of, parse_sse
 from helpers.senders import send_concurrently
 
-from hookcatcher.runner import GRACEFUL_SHUTDOWN_SECONDS, BackgroundServer
+from hookcatcher.receive.runner import GRACEFUL_SHUTDOWN_SECONDS, BackgroundServer
 
 
 def post(server: BackgroundServer, count: int, padding: int = 0, senders: int = 1) -> None:

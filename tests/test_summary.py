@@ -9,10 +9,10 @@ from typing import Any
 
 from helpers.bundled import fixture
 
-from hookcatcher.capture import Answer, Capture
-from hookcatcher.ingest import build_capture
-from hookcatcher.summary import row_json, rows_json, summary
-from hookcatcher.validation import Validator
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Answer, Capture
+from hookcatcher.core.summary import row_json, rows_json, summary
+from hookcatcher.receive.ingest import build_capture
 
 FIELDS = [
     "id",

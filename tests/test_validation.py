@@ -9,9 +9,10 @@ from pathlib import Path
 import pytest
 from helpers.bundled import fixture
 
-from hookcatcher.capture import Problem
-from hookcatcher.resources import data_dir
-from hookcatcher.validation import SchemaError, Validator, json_path
+from hookcatcher.check.validation import SchemaError, Validator
+from hookcatcher.core.capture import Problem
+from hookcatcher.core.jsonpath import json_path
+from hookcatcher.core.resources import data_dir
 
 FIXTURES = [
     "evolution/v2/messages.upsert.text",

@@ -11,7 +11,7 @@ from order_bot import HELP, MENU, create_app
 from starlette.applications import Starlette
 
 from hookcatcher import Catcher
-from hookcatcher.pytest_plugin import Gateway
+from hookcatcher.testing.plugin import Gateway
 
 FIXTURES = Path(__file__).parent / "fixtures"
 REPLIES = "path:/message/sendText/*"  # Evolution's send-text endpoint, any instance

@@ -1,5 +1,5 @@
 """The inspector TUI (Textual), attached to a hookcatcher server over HTTP and SSE."""
 
-from .app import InspectorApp
+from hookcatcher.tui.app import InspectorApp
 
 __all__ = ["InspectorApp"]

@@ -33,17 +33,19 @@ from textual.screen import Screen
 from textual.widget import Widget
 from textual.widgets import Footer, Input, OptionList, Static
 
-from .. import export, fixtures, qr
-from ..capture import Capture
-from ..conversation import EVENTS as CONVERSATION_EVENTS
-from ..files import write_new
-from ..gateway.webhook import Instance, plan
-from ..outgoing import Attempt, ReplayError, curl, make_client, request_for, send
-from ..redact import redacted
-from ..validation import field_key
-from .bindings import bindings, palette_entries
-from .capture_list import CaptureList, Row
-from .connection import (
+from hookcatcher.core import qr
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.conversation import EVENTS as CONVERSATION_EVENTS
+from hookcatcher.core.jsonpath import field_key
+from hookcatcher.core.redact import redacted
+from hookcatcher.files import fixtures
+from hookcatcher.files.write import write_new
+from hookcatcher.send import export
+from hookcatcher.send.outgoing import Attempt, ReplayError, curl, make_client, request_for, send
+from hookcatcher.send.webhook import Instance, plan
+from hookcatcher.tui.bindings import bindings, palette_entries
+from hookcatcher.tui.capture_list import CaptureList, Row
+from hookcatcher.tui.connection import (
     GONE_AFTER,
     Arrived,
     FilterProblem,
@@ -57,14 +59,14 @@ from .connection import (
     StreamEvent,
     collector_paused,
 )
-from .conversation_screen import ConversationScreen
-from .detail import TABS, DetailPane
-from .help_screen import HelpScreen
-from .instance_screen import InstanceScreen, hidden_secrets
-from .qr_screen import QrScreen
-from .replay_screen import ReplayChoice, ReplayScreen, TargetScreen
-from .settings import Settings
-from .text import literal, printable, replace_controls
+from hookcatcher.tui.conversation_screen import ConversationScreen
+from hookcatcher.tui.detail import TABS, DetailPane
+from hookcatcher.tui.help_screen import HelpScreen
+from hookcatcher.tui.instance_screen import InstanceScreen, hidden_secrets
+from hookcatcher.tui.qr_screen import QrScreen
+from hookcatcher.tui.replay_screen import ReplayChoice, ReplayScreen, TargetScreen
+from hookcatcher.tui.settings import Settings
+from hookcatcher.tui.text import literal, printable, replace_controls
 
 __all__ = ["InspectorApp"]
 

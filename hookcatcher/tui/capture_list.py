@@ -21,11 +21,11 @@ from textual.reactive import reactive
 from textual.scroll_view import ScrollView
 from textual.strip import Strip
 
-from ..output import size_text
-from .text import printable
+from hookcatcher.core.units import size_text
+from hookcatcher.tui.text import printable
 
 if TYPE_CHECKING:
-    from ..summary import Summary
+    from hookcatcher.core.summary import Summary
 
 __all__ = ["Row", "CaptureList", "COLUMNS"]
 

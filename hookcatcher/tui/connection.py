@@ -19,13 +19,13 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from ..access import auth_headers, refusal
-from ..capture import Capture
-from ..gateway.webhook import Instance
-from ..outgoing import why_failed
+from hookcatcher.core.capture import Capture
+from hookcatcher.remote import API_PREFIX, auth_headers, refusal
+from hookcatcher.send.outgoing import why_failed
+from hookcatcher.send.webhook import Instance
 
 if TYPE_CHECKING:
-    from ..summary import Summary
+    from hookcatcher.core.summary import Summary
 
 __all__ = [
     "ServerConnection",
@@ -42,8 +42,8 @@ __all__ = [
     "collector_paused",
 ]
 
-API = "/_hookcatcher/api"
-STREAM = "/_hookcatcher/stream"
+API = f"{API_PREFIX}/api"
+STREAM = f"{API_PREFIX}/stream"
 GONE_AFTER = 10.0  # seconds without a server before "reconnecting" becomes "gone"
 EVERYTHING = 1_000_000_000
 
@@ -132,7 +132,7 @@ class ServerConnection:
         return answer
 
     async def health(self) -> dict[str, Any]:
-        return await self._get("/_hookcatcher/health")
+        return await self._get(f"{API_PREFIX}/health")
 
     async def listing(self, q: str) -> Listing:
         """Every stored capture the filter lets through, as list rows."""

@@ -18,9 +18,9 @@ from textual.screen import ModalScreen
 from textual.widgets import OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..capture import Capture
-from ..conversation import Thread, thread
-from .text import literal, printable
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.conversation import Thread, thread
+from hookcatcher.tui.text import literal, printable
 
 __all__ = ["ConversationScreen", "thread_text"]
 

@@ -22,11 +22,11 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from ..capture import PLAIN_ANSWER, Capture
-from ..outgoing import Attempt
-from ..redact import MARKER, redacted, redacted_text
-from .json_view import BodyView, line_of, render_body
-from .text import literal, printable
+from hookcatcher.core.capture import PLAIN_ANSWER, Capture
+from hookcatcher.core.redact import MARKER, redacted, redacted_text
+from hookcatcher.send.outgoing import Attempt
+from hookcatcher.tui.json_view import BodyView, line_of, render_body
+from hookcatcher.tui.text import literal, printable
 
 __all__ = [
     "DetailPane",

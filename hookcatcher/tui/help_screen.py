@@ -9,7 +9,7 @@ from textual.containers import VerticalScroll
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .bindings import KEYS
+from hookcatcher.tui.bindings import KEYS
 
 __all__ = ["HelpScreen", "help_table"]
 

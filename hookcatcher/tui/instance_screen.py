@@ -19,10 +19,10 @@ from textual.screen import ModalScreen
 from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
-from ..capture import Capture
-from ..gateway.webhook import Instance, Webhook, plan
-from ..redact import instance_name, scrubbed
-from .text import literal
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.redact import instance_name, scrubbed
+from hookcatcher.send.webhook import Instance, Webhook, plan
+from hookcatcher.tui.text import literal
 
 __all__ = ["InstanceScreen", "NO_INSTANCES", "hidden_secrets", "preview"]
 

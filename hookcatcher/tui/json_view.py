@@ -15,9 +15,9 @@ from typing import Any
 from rich.syntax import Syntax
 from rich.text import Text
 
-from ..output import size_text
-from ..validation import json_path
-from .text import printable
+from hookcatcher.core.jsonpath import json_path
+from hookcatcher.core.units import size_text
+from hookcatcher.tui.text import printable
 
 __all__ = ["BodyView", "render_body", "fold", "line_of", "FOLD_OVER"]
 

@@ -14,9 +14,9 @@ from textual.containers import Center, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Static
 
-from .. import qr
-from ..capture import Capture
-from .text import literal
+from hookcatcher.core import qr
+from hookcatcher.core.capture import Capture
+from hookcatcher.tui.text import literal
 
 __all__ = ["QrScreen", "qr_text"]
 

@@ -21,10 +21,10 @@ from textual.containers import Horizontal, Vertical
 from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
-from ..capture import Capture
-from ..outgoing import ReplayError, check_target, request_for
-from ..redact import MARKER, redacted, redacted_text
-from .text import literal, printable
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.redact import MARKER, redacted, redacted_text
+from hookcatcher.send.outgoing import ReplayError, check_target, request_for
+from hookcatcher.tui.text import literal, printable
 
 __all__ = ["ReplayScreen", "ReplayChoice", "TargetScreen"]
 

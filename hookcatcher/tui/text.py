@@ -17,7 +17,7 @@ from __future__ import annotations
 from rich.style import Style
 from rich.text import Text
 
-from ..controls import drawn, replaced
+from hookcatcher.core.controls import drawn, replaced
 
 __all__ = ["literal", "printable", "replace_controls"]
 

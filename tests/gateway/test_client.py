@@ -13,8 +13,8 @@ from typing import Any
 import httpx
 import pytest
 
-from hookcatcher.access import Access
-from hookcatcher.gateway.client import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.connect.client import (
     CodeChatV2,
     EvolutionV1,
     EvolutionV2,
@@ -23,10 +23,10 @@ from hookcatcher.gateway.client import (
     Whapi,
     connect,
 )
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.validation import Validator
+from hookcatcher.receive.access import Access
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 
 APP_URL = "http://127.0.0.1:3000/app"
 HOOK_URL = "http://127.0.0.1:8787/webhook"
@@ -224,7 +224,7 @@ def test_restore_puts_back_every_field(server: BackgroundServer) -> None:
 
 
 def test_every_event_by_default(server: BackgroundServer) -> None:
-    from hookcatcher import catalog
+    from hookcatcher.core import catalog
 
     api = f"{server.url}/_gateway/evolution/v2"
     client = connect("evolution", api, key="k", instance="all")

@@ -9,7 +9,7 @@ from typing import Any
 
 import httpx
 
-from hookcatcher import catalog
+from hookcatcher.core import catalog
 
 BASE = "/_gateway/codechat/api/v2/instance"
 RESPONSE_KEYS = [

@@ -9,7 +9,7 @@ from typing import Any
 import httpx
 import pytest
 
-from hookcatcher import catalog
+from hookcatcher.core import catalog
 
 SEED_003 = {  # the v1 docs' "Set Webhook" example, as sent
     "enabled": True,

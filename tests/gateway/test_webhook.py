@@ -18,9 +18,13 @@ import httpx
 import pytest
 from helpers.bundled import fixture
 
-from hookcatcher.capture import Capture
-from hookcatcher.gateway import Gateways
-from hookcatcher.gateway.webhook import (
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Capture
+from hookcatcher.mock import Gateways
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.send.outgoing import make_client, send
+from hookcatcher.send.webhook import (
     JWT_LIFETIME,
     Instance,
     Plan,
@@ -30,10 +34,6 @@ from hookcatcher.gateway.webhook import (
     jwt_hs256,
     plan,
 )
-from hookcatcher.ingest import build_capture
-from hookcatcher.outgoing import make_client, send
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.validation import Validator
 
 APP = "http://127.0.0.1:3000/hook"
 EVOLUTION = "/_gateway/evolution/webhook/set"

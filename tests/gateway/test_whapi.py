@@ -8,7 +8,7 @@ from typing import Any
 
 import httpx
 
-from hookcatcher import catalog
+from hookcatcher.core import catalog
 
 SETTINGS = "/_gateway/whapi/settings"
 HOOK = {

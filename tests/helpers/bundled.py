@@ -6,7 +6,7 @@ import json
 from pathlib import Path
 from typing import Any
 
-from hookcatcher.resources import data_dir
+from hookcatcher.core.resources import data_dir
 
 
 def fixture(name: str) -> dict[str, Any]:

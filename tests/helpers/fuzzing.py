@@ -23,8 +23,8 @@ from urllib.parse import quote, unquote
 import httpx
 from hypothesis import strategies as st
 
-from hookcatcher.capture import decode_raw
-from hookcatcher.fixtures import bundled
+from hookcatcher.core.capture import decode_raw
+from hookcatcher.files.fixtures import bundled
 
 from .rawhttp import Address, Reply, SSEClient, exchange, request_bytes
 

@@ -16,11 +16,11 @@ from typing import Any
 import httpx
 from rich.console import Console
 
-from hookcatcher.ingest import build_capture
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.store import Store
+from hookcatcher.check.validation import Validator
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 from hookcatcher.tui import InspectorApp
-from hookcatcher.validation import Validator
 
 from .bundled import fixture
 

@@ -10,7 +10,7 @@ from typing import Any
 import pytest
 from helpers import ports
 
-from hookcatcher.runner import BackgroundServer
+from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.tui import InspectorApp
 
 

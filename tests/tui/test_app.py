@@ -11,8 +11,8 @@ import pytest
 from helpers.bundled import fixture
 from helpers.inspector import SIZE, open_window, opened, plain, post, run, shown, until
 
-from hookcatcher import fixtures
-from hookcatcher.answers import Answers
+from hookcatcher.files import fixtures
+from hookcatcher.receive.answers import Answers
 from hookcatcher.tui.detail import DetailPane
 
 
@@ -308,7 +308,7 @@ def test_conversation_view_threads_messages_with_their_status_trail(server, app_
 @pytest.mark.slow
 def test_qr_view_draws_the_newest_qr_and_follows_new_ones(server, app_for) -> None:
     async def scenario() -> None:
-        from hookcatcher import qr
+        from hookcatcher.core import qr
 
         app = app_for(server)
         async with opened(app) as pilot:
@@ -374,9 +374,9 @@ def test_help_and_command_palette_list_every_action(server, app_for) -> None:
 def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, validator) -> None:
     """The server stops: "reconnecting", then back with no capture missed; a new server run
     on the same port (ids begin again) replaces the list instead of mixing the two."""
-    from hookcatcher.runner import BackgroundServer
-    from hookcatcher.server import create_app
-    from hookcatcher.store import Store
+    from hookcatcher.receive.app import create_app
+    from hookcatcher.receive.runner import BackgroundServer
+    from hookcatcher.receive.store import Store
 
     first = make_server()
     port = int(first.url.rsplit(":", 1)[1])
@@ -414,9 +414,9 @@ def test_connection_indicator_tells_the_truth_and_resumes(make_server, app_for, 
 def test_started_before_its_server_it_says_so_then_attaches(
     app_for, validator, unused_port, monkeypatch
 ) -> None:
-    from hookcatcher.runner import BackgroundServer
-    from hookcatcher.server import create_app
-    from hookcatcher.store import Store
+    from hookcatcher.receive.app import create_app
+    from hookcatcher.receive.runner import BackgroundServer
+    from hookcatcher.receive.store import Store
     from hookcatcher.tui import app as app_module
 
     monkeypatch.setattr(app_module, "GONE_AFTER", 0.5)

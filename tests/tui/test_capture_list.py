@@ -14,10 +14,10 @@ from helpers.bundled import fixture
 from helpers.inspector import SIZE
 from textual.app import App, ComposeResult
 
-from hookcatcher.ingest import build_capture
-from hookcatcher.summary import summary
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.summary import summary
+from hookcatcher.receive.ingest import build_capture
 from hookcatcher.tui.capture_list import COLUMNS, CaptureList, Row
-from hookcatcher.validation import Validator
 
 
 def item(capture_id: int, **changes: Any) -> dict[str, Any]:

@@ -13,11 +13,12 @@ import pytest
 from helpers.bundled import fixture
 from helpers.inspector import post, run
 
-from hookcatcher.ingest import build_capture
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
-from hookcatcher.summary import summary
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.summary import summary
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 from hookcatcher.tui.connection import (
     Arrived,
     FilterProblem,
@@ -29,7 +30,6 @@ from hookcatcher.tui.connection import (
     StreamEvent,
     _sse,
 )
-from hookcatcher.validation import Validator
 
 WAIT = 5.0  # seconds for any one thing to happen
 

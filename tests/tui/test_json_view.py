@@ -11,9 +11,10 @@ from typing import Any
 import pytest
 from helpers.bundled import fixture
 
-from hookcatcher.ingest import build_capture
+from hookcatcher.check.validation import Validator
+from hookcatcher.core.jsonpath import json_path
+from hookcatcher.receive.ingest import build_capture
 from hookcatcher.tui.json_view import FOLD_OVER, fold, line_of, render_body
-from hookcatcher.validation import Validator, json_path
 
 
 def shown_lines(body: Any) -> list[str]:
@@ -21,7 +22,7 @@ def shown_lines(body: Any) -> list[str]:
 
 
 def every_path(value: Any, parts: tuple[Any, ...] = ()) -> dict[str, Any]:
-    """Each JSON path of `value` (written by validation.json_path) and the value there."""
+    """Each JSON path of `value` (written by jsonpath.json_path) and the value there."""
     found = {json_path(parts): value}
     if isinstance(value, dict):
         for key, item in value.items():

@@ -19,10 +19,10 @@ from helpers.bundled import fixture
 from helpers.inspector import SIZE, open_window, plain, run, shown, until
 from rich.console import Console
 
-from hookcatcher.ingest import build_capture
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
-from hookcatcher.store import Store
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.ingest import build_capture
+from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.receive.store import Store
 from hookcatcher.tui import InspectorApp
 from hookcatcher.tui.text import literal, printable
 

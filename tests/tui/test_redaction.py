@@ -21,8 +21,8 @@ from helpers.secret_requests import (
     leaked,
 )
 
-from hookcatcher import fixtures
-from hookcatcher.redact import MARKER
+from hookcatcher.core.redact import MARKER
+from hookcatcher.files import fixtures
 
 APIKEY = "EVO-INSTANCE-TOKEN-7c1f9e"
 BEARER = "whapi-channel-token-5b2d"

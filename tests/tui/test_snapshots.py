@@ -12,8 +12,8 @@ import pytest
 from helpers.bundled import fixture
 from helpers.inspector import SIZE, filled_store, open_window, until
 
-from hookcatcher.runner import BackgroundServer
-from hookcatcher.server import create_app
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.tui import InspectorApp
 
 MAIN = [

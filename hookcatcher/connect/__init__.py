@@ -1,0 +1,1 @@
+"""Real gateways: their configuration APIs, attach and doctor."""

@@ -1,0 +1,69 @@
+"""A capture in one line: what the TUI's list shows and `/api/events?view=summary` serves.
+
+A list of 10,000 captures is fetched whenever the filter changes; rows carry only what a list
+column needs (a few hundred bytes each instead of whole bodies), and the chat a message
+belongs to is worked out here, once, by the server.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterable
+from typing import TypedDict
+
+from hookcatcher.core.capture import Capture
+from hookcatcher.core.conversation import chat_of
+
+__all__ = ["Summary", "summary", "row_json", "rows_json"]
+
+
+class Summary(TypedDict):
+    """A capture's list row, as the server serves it and the TUI reads it."""
+
+    id: int
+    received_at: str
+    method: str
+    path: str
+    provider: str
+    event: str | None
+    instance: str | None
+    chat: str | None
+    status: str
+    errors: int
+    warnings: int
+    size: int
+    retry_of: int | None
+    answered: int
+
+
+def summary(capture: Capture) -> Summary:
+    return {
+        "id": capture.id,
+        "received_at": capture.received_at,
+        "method": capture.method,
+        "path": capture.path,
+        "provider": capture.provider,
+        "event": capture.event,
+        "instance": capture.instance,
+        "chat": chat_of(capture),
+        "status": capture.validation.status,
+        "errors": len(capture.validation.errors),
+        "warnings": len(capture.warnings),
+        "size": capture.size,
+        "retry_of": capture.retry_of,
+        "answered": capture.answer.status,
+    }
+
+
+def row_json(capture: Capture) -> bytes:
+    """The summary as compact JSON, worked out once per capture."""
+    if capture.row is None:
+        capture.row = json.dumps(
+            summary(capture), ensure_ascii=False, separators=(",", ":")
+        ).encode("utf-8")
+    return capture.row
+
+
+def rows_json(captures: Iterable[Capture]) -> bytes:
+    """A JSON array of summaries, joined from the cached rows."""
+    return b"[" + b",".join(row_json(capture) for capture in captures) + b"]"

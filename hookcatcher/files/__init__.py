@@ -1,0 +1,1 @@
+"""What hookcatcher reads and writes as files: sessions, fixtures, safe writes."""

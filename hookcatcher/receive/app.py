@@ -1,0 +1,627 @@
+"""The server: every request outside /_hookcatcher/ and /_gateway/ is a capture; the first
+prefix is hookcatcher's own API, the second the mocked gateway configuration APIs.
+
+Captures skip Starlette's router: the request path is the one hot path, so it is a bare ASGI
+callable that reads the body, ingests it, stores it and answers 200 (or, when answer rules
+were given, what they say). With a session file, the capture's line is handed to the OS
+before the answer goes out, and a capture that could not be saved is not answered 2xx. A
+request over a limit (`ingest.Limits`: --max-body, the header limits) is answered 413 or 431
+and recorded without its body; reading stops at the limit.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import json
+from collections.abc import Iterable
+from itertools import islice
+from typing import Any
+
+from starlette.applications import Starlette
+from starlette.requests import Request
+from starlette.responses import JSONResponse, Response
+from starlette.routing import BaseRoute, Mount, Route
+from starlette.types import Message, Receive, Scope, Send
+
+from hookcatcher import __version__
+from hookcatcher.check.validation import Validator
+from hookcatcher.core import catalog
+from hookcatcher.core.capture import Answer, Capture
+from hookcatcher.core.filters import Filter, FilterError, parse
+from hookcatcher.core.summary import rows_json
+from hookcatcher.files.session import SessionWriteError, SessionWriter
+from hookcatcher.mock import Gateways, list_instances
+from hookcatcher.mock import routes as gateway_routes
+from hookcatcher.receive.access import Access, Guard
+from hookcatcher.receive.answers import Answers
+from hookcatcher.receive.export_route import export_endpoint
+from hookcatcher.receive.ingest import Limits, build_capture, received_now, refused_capture
+from hookcatcher.receive.store import Store
+from hookcatcher.receive.stream import Hub, stream_endpoint
+from hookcatcher.receive.workers import INLINE_BYTES, Workers
+from hookcatcher.remote import API_PREFIX, GATEWAY_PREFIX
+
+__all__ = ["create_app", "Hookcatcher", "API_PREFIX", "GATEWAY_PREFIX"]
+
+DEFAULT_LIMIT = 100
+MOCK_MAX_BODY = 1024 * 1024  # a gateway configuration body is a few hundred bytes
+
+
+class Hookcatcher:
+    """The ASGI application: captures on every path but the two reserved prefixes."""
+
+    def __init__(
+        self,
+        store: Store,
+        validator: Validator,
+        answers: Answers | None = None,
+        session: SessionWriter | None = None,
+        access: Access | None = None,
+        limits: Limits | None = None,
+    ) -> None:
+        self.store = store
+        self.limits = limits or Limits()  # what one request may bring
+        self.validator = validator
+        self.answers = answers or None  # None: no rules, the plain 200 path
+        self.session = session
+        self.workers = Workers()  # heavy work, off the event loop
+        self.hub = Hub(store, self.workers)
+        self.gateways = Gateways()
+        self.guard = Guard(access or Access(), API_PREFIX, GATEWAY_PREFIX)
+        self.api = Starlette(
+            routes=_routes(), exception_handlers={404: not_found, 405: method_not_allowed}
+        )
+        self.api.state.store = store
+        self.api.state.validator = validator
+        self.api.state.answers = self.answers
+        self.api.state.hub = self.hub
+        self.api.state.gateways = self.gateways
+        self.api.state.guard = self.guard
+        self.api.state.workers = self.workers
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "http" and not _reserved(scope["path"]):
+            if self.guard.captures_open or await self.guard.admit_capture(scope, send):
+                await self._capture(scope, receive, send)
+        else:
+            admitted = await self.guard.admit(scope, send)  # Host, origin, --token
+            if admitted is None:
+                return
+            if admitted["type"] == "http" and _under(admitted["path"], GATEWAY_PREFIX):
+                buffered = await _mock_body(admitted, receive, send)
+                if buffered is None:
+                    return
+                receive = buffered
+            await self.api(admitted, receive, send)
+
+    async def _capture(self, scope: Scope, receive: Receive, send: Send) -> None:
+        limits = self.limits
+        over: _OverLimit | None = None
+        try:
+            raw = await _read_body(scope, receive, limits)
+        except _OverLimit as exc:
+            over, raw = exc, b""
+        if raw is None:
+            return  # the sender gave up before the body was complete: nothing to answer
+        client = scope.get("client")
+        method, path = scope["method"], scope["path"]
+        query = scope.get("query_string", b"").decode("latin-1")
+        headers = _text_headers(scope["headers"])
+        remote = f"{client[0]}:{client[1]}" if client else ""
+        if over is not None:
+            await self._refuse(
+                refused_capture(
+                    method,
+                    path,
+                    query,
+                    limits.headers_kept(headers),
+                    remote,
+                    over.size,
+                    over.status,
+                    over.reason,
+                ),
+                send,
+            )
+            return
+        if len(raw) > INLINE_BYTES or _encoded(scope["headers"]):
+            # Seconds of CPU for some bodies (20 MB of messages, a gzip that decodes to 64 MB,
+            # 40,000 form parts): off the loop, so every other sender is answered meanwhile.
+            capture = await self.workers.run(
+                _build_heavy,
+                self.validator,
+                method,
+                path,
+                query,
+                headers,
+                remote,
+                raw,
+                limits.max_body,
+                received_now(),
+            )
+        else:
+            capture = build_capture(
+                self.validator, method, path, query, headers, remote, raw, max_body=limits.max_body
+            )
+        if capture.validation.status == "too-large":  # it decodes to more than --max-body
+            await self._refuse(capture, send)
+            return
+        if method == "CONNECT":
+            # A 2xx to CONNECT turns the connection into a tunnel, which carries no answer
+            # body: the request is kept like any other and refused in words.
+            capture.answer = Answer(405, 0, _NO_TUNNEL)
+            await self._refuse(capture, send)
+            return
+        if self.answers is not None or self.session is not None:
+            await self._answer(capture, receive, send)
+        else:
+            self.store.add(capture)
+            payload = b'{"ok":true,"id":%d}' % capture.id
+            await send(
+                {
+                    "type": "http.response.start",
+                    "status": 200,
+                    "headers": [
+                        (b"content-type", b"application/json"),
+                        (b"content-length", str(len(payload)).encode()),
+                    ],
+                }
+            )
+            await send({"type": "http.response.body", "body": payload})
+        # Kept as bytes from here on; whoever asks for the body gets it parsed again.
+        capture.release_body()
+
+    async def _refuse(self, capture: Capture, send: Send) -> None:
+        """A request over a limit (kept as a record: headers, size, no body) or a CONNECT:
+        answered with its `answer` status and a body that says why. Not left to answer
+        rules; and not held up by --fsync, since nothing was accepted."""
+        self.store.add(capture)
+        if self.session is not None:
+            # A failed write: the writer has said so on stderr; the answer is the limit's all
+            # the same.
+            with contextlib.suppress(SessionWriteError):
+                self.session.append(capture)
+        payload = json.dumps(
+            {
+                "ok": False,
+                "id": capture.id,
+                "status": capture.answer.status,
+                "error": capture.answer.reason,
+            }
+        ).encode("utf-8")
+        await send(
+            {
+                "type": "http.response.start",
+                "status": capture.answer.status,
+                "headers": [
+                    (b"content-type", b"application/json"),
+                    (b"content-length", str(len(payload)).encode()),
+                ],
+            }
+        )
+        await send({"type": "http.response.body", "body": payload})
+
+    async def _answer(self, capture: Capture, receive: Receive, send: Send) -> None:
+        """The answer when rules or a session file have a say in it."""
+        if self.answers is not None:
+            # Chosen before storing, so the stored capture says what it is answered; stored
+            # before the delay, so it shows at once and is kept if the sender hangs up.
+            capture.answer = self.answers.decide(capture)
+        self.store.add(capture)
+        if self.session is not None:
+            try:
+                self.session.append(capture)
+                if self.session.fsync:
+                    await self.session.sync()
+            except SessionWriteError as exc:
+                # Kept in memory all the same; the sender sees a failure and will retry.
+                capture.answer = Answer(exc.status, 0, str(exc))
+                capture.row = None
+                self.hub.forget(capture)
+        answer = capture.answer
+        if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
+            return
+        headers, payload = answer.message(capture.id)
+        await send({"type": "http.response.start", "status": answer.status, "headers": headers})
+        await send({"type": "http.response.body", "body": payload})
+
+
+def create_app(
+    store: Store | None = None,
+    validator: Validator | None = None,
+    answers: Answers | None = None,
+    session: SessionWriter | None = None,
+    access: Access | None = None,
+    limits: Limits | None = None,
+) -> Hookcatcher:
+    """`session`: append every capture to this file before answering it (`--save`);
+    `access`: the tokens `--token` and `--ingest-token` require; `limits`: what one request
+    may bring (`--max-body`)."""
+    return Hookcatcher(
+        Store() if store is None else store,
+        Validator() if validator is None else validator,
+        answers,
+        session,
+        access,
+        limits,
+    )
+
+
+class _OverLimit(Exception):
+    """A request past one of the limits: its answer's status, why, and the body's size as
+    far as known (declared, or seen before reading stopped)."""
+
+    def __init__(self, status: int, reason: str, size: int) -> None:
+        super().__init__(reason)
+        self.status, self.reason, self.size = status, reason, size
+
+
+async def _read_body(scope: Scope, receive: Receive, limits: Limits) -> bytes | None:
+    """The request body, or None when the sender hung up before it was complete.
+
+    A request past a limit raises _OverLimit as soon as that is known: headers past the
+    header limits, or a Content-Length past --max-body, before any of the body is read; a
+    body without a length (chunked) once more than --max-body has come, so memory never
+    holds more than the limit. The HTTP layer reads and drops what is left after the
+    answer, and the connection goes on to its next request."""
+    declared = _declared_size(scope["headers"])
+    if (reason := limits.headers_over(scope["headers"])) is not None:
+        raise _OverLimit(431, reason, declared)
+    if declared > limits.max_body:
+        raise _OverLimit(413, limits.body_over(declared, declared=True), declared)
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > limits.max_body:
+            raise _OverLimit(413, limits.body_over(size, declared=False), size)
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            return b"".join(chunks)
+
+
+def _encoded(headers: list[tuple[bytes, bytes]]) -> bool:
+    """Whether the body comes with a Content-Encoding: a few bytes may decode to --max-body."""
+    return any(name == b"content-encoding" for name, _ in headers)
+
+
+def _build_heavy(
+    validator: Validator,
+    method: str,
+    path: str,
+    query: str,
+    headers: list[tuple[str, str]],
+    remote: str,
+    raw: bytes,
+    max_body: int,
+    received_at: str,
+) -> Capture:
+    """build_capture on a worker thread. The bytes' hash is worked out here too: bytes keep
+    it, so the store's retry check on the loop does not pass over 20 MB again."""
+    hash(raw)
+    return build_capture(
+        validator,
+        method,
+        path,
+        query,
+        headers,
+        remote,
+        raw,
+        max_body=max_body,
+        received_at=received_at,
+    )
+
+
+def _text_headers(headers: list[tuple[bytes, bytes]]) -> list[tuple[str, str]]:
+    """The headers as text. A gateway sends the same few headers with every request, so
+    each short pair is decoded once and its tuple shared by every capture that has it: a
+    stored capture then holds one list of shared pairs instead of a tuple and two strings
+    per header, which is less to allocate on the request path and less memory per capture."""
+    cache = _HEADER_TEXT
+    text = []
+    for pair in headers:
+        if type(pair) is not tuple:  # ASGI allows any iterable pair; uvicorn sends tuples
+            name, value = pair
+            pair = (name, value)
+        found = cache.get(pair)
+        if found is None:
+            name, value = pair
+            found = (name.decode("latin-1"), value.decode("latin-1"))
+            if len(value) <= _SHARED_HEADER_BYTES:
+                if len(cache) >= _SHARED_HEADERS:
+                    cache.clear()  # a sender that varies its headers: start over
+                cache[(name, value)] = found
+        text.append(found)
+    return text
+
+
+_HEADER_TEXT: dict[tuple[bytes, bytes], tuple[str, str]] = {}
+_SHARED_HEADERS = 4096
+_SHARED_HEADER_BYTES = 256
+
+
+def _declared_size(headers: list[tuple[bytes, bytes]]) -> int:
+    """The Content-Length (0 without one: a chunked body is counted as it comes)."""
+    for name, value in headers:
+        if name == b"content-length":
+            return int(value) if value.isdigit() else 0
+    return 0
+
+
+async def _hung_up(receive: Receive, seconds: float) -> bool:
+    """Wait `seconds`, or less when the sender hangs up (then True): an abandoned request
+    does not keep a coroutine alive for up to ten minutes."""
+
+    async def disconnect() -> None:
+        while (await receive())["type"] != "http.disconnect":
+            pass
+
+    try:
+        await asyncio.wait_for(disconnect(), seconds)
+    except asyncio.TimeoutError:
+        return False
+    return True
+
+
+async def _mock_body(scope: Scope, receive: Receive, send: Send) -> Receive | None:
+    """A mocked gateway's request body, read whole up to MOCK_MAX_BODY, as a `receive` for
+    the route; None once a larger body was answered 413 (or the sender hung up). A
+    webhook configuration is a few hundred bytes; unbounded, one request could fill memory."""
+    declared = _declared_size(scope["headers"])
+    if declared > MOCK_MAX_BODY:
+        await _too_large_for_mock(send, declared)
+        return None
+    chunks: list[bytes] = []
+    size = 0
+    while True:
+        message = await receive()
+        if message["type"] == "http.disconnect":
+            return None
+        chunk = message.get("body", b"")
+        size += len(chunk)
+        if size > MOCK_MAX_BODY:
+            await _too_large_for_mock(send, size)
+            return None
+        chunks.append(chunk)
+        if not message.get("more_body", False):
+            break
+    first: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+
+    async def replay() -> Message:
+        nonlocal first
+        if first is None:
+            return await receive()  # the disconnect, when the route waits for it
+        message, first = first, None
+        return message
+
+    return replay
+
+
+async def _too_large_for_mock(send: Send, size: int) -> None:
+    payload = json.dumps(
+        {
+            "error": (
+                f"the body ({size:,} bytes so far) is over the {MOCK_MAX_BODY // 1024 // 1024} MiB "
+                "that a mocked gateway's configuration request may bring"
+            )
+        }
+    ).encode()
+    await send(
+        {
+            "type": "http.response.start",
+            "status": 413,
+            "headers": [
+                (b"content-type", b"application/json"),
+                (b"content-length", str(len(payload)).encode()),
+                (b"connection", b"close"),
+            ],
+        }
+    )
+    await send({"type": "http.response.body", "body": payload})
+
+
+def _under(path: str, prefix: str) -> bool:
+    return path == prefix or path.startswith(prefix + "/")
+
+
+def _reserved(path: str) -> bool:
+    """Whether a path is hookcatcher's own (asked on every request: the cheap test first)."""
+    return path.startswith(_PREFIXES) and any(
+        path == prefix or path.startswith(prefix + "/") for prefix in _PREFIXES
+    )
+
+
+_PREFIXES = (API_PREFIX, GATEWAY_PREFIX)
+
+
+def _error(message: str, status: int, **extra: Any) -> JSONResponse:
+    return JSONResponse({"error": message, **extra}, status_code=status)
+
+
+def _int_param(request: Request, name: str, default: int | None, minimum: int) -> int | None:
+    value = request.query_params.get(name)
+    if value is None or value == "":
+        return default
+    # Written as ASCII digits only: int() also reads "١", " 5", "1_000" and "+5".
+    number = int(value) if len(value) <= 40 and value.isascii() and value.isdigit() else None
+    if number is None:
+        raise _BadParam(f"query parameter {name}={value[:40]!r} is not a whole number")
+    if number < minimum:
+        raise _BadParam(f"query parameter {name}={value!r} must be at least {minimum}")
+    if number > _LARGEST:
+        raise _BadParam(f"query parameter {name}={value!r} is too large (at most {_LARGEST})")
+    return number
+
+
+_NO_TUNNEL = (
+    "CONNECT asks for a tunnel, which a webhook receiver does not open; the request is recorded"
+)
+_LARGEST = 2**63 - 1  # ids, limits and cursors beyond this cannot name anything stored
+
+
+def _id(text: str) -> int | None:
+    """A capture id from a path, or None when it is not one (letters, 5,000 digits)."""
+    if not (text.isascii() and text.isdigit()) or len(text) > 19:
+        return None
+    number = int(text)
+    return number if number <= _LARGEST else None
+
+
+class _BadParam(Exception):
+    pass
+
+
+async def health(request: Request) -> Response:
+    store: Store = request.app.state.store
+    return JSONResponse(
+        {"status": "ok", "version": __version__, "run": store.run, "stored": len(store)}
+    )
+
+
+async def list_events(request: Request) -> Response:
+    """Captures oldest first. With `after`, the first `limit` after that id (paging forward);
+    without it, the newest `limit`. `view=summary` gives list rows (summary.py) instead of
+    whole captures; `last_id` is the newest id at the moment of the answer, so a client can
+    open the stream from exactly there and miss nothing."""
+    store: Store = request.app.state.store
+    try:
+        query = parse(request.query_params.get("q"))
+        limit = _int_param(request, "limit", DEFAULT_LIMIT, 1) or DEFAULT_LIMIT
+        after = _int_param(request, "after", None, 0)
+    except FilterError as exc:
+        return _error(str(exc), 400, term=exc.term)
+    except _BadParam as exc:
+        return _error(str(exc), 400)
+    include_raw = request.query_params.get("raw", "") in ("1", "true", "yes")
+    view = request.query_params.get("view", "full")
+    if view not in ("full", "summary"):
+        return _error(f"query parameter view={view!r} must be full or summary", 400)
+    wanted = min(limit, len(store)) + 1
+    if query.reads_body:
+        # Bodies are read (and large ones parsed): on a worker, over the captures stored
+        # now, so the receiver answers meanwhile.
+        stored = list(store.after(after)) if after is not None else list(store)[::-1]
+        workers: Workers = request.app.state.workers
+        found = await workers.run(_select, stored, query, wanted)
+    else:
+        candidates = store.after(after) if after is not None else reversed(list(store))
+        found = _select(candidates, query, wanted)
+    more = len(found) > limit
+    found = found[:limit]
+    if after is None:
+        found.reverse()
+    if view == "summary":
+        tail = json.dumps({"more": more, "last_id": store.last_id, "run": store.run})
+        return Response(
+            b'{"events":' + rows_json(found) + b"," + tail[1:].encode(),
+            media_type="application/json",
+        )
+    document = {"more": more, "last_id": store.last_id, "run": store.run}
+    if sum(capture.size for capture in found) > INLINE_BYTES:  # bodies parsed and encoded
+        workers = request.app.state.workers
+        return Response(
+            await workers.run(_events_json, found, include_raw, document),
+            media_type="application/json",
+        )
+    return Response(_events_json(found, include_raw, document), media_type="application/json")
+
+
+def _select(candidates: Iterable[Capture], query: Filter, wanted: int) -> list[Capture]:
+    return list(islice((capture for capture in candidates if query(capture)), wanted))
+
+
+def _events_json(found: list[Capture], include_raw: bool, document: dict[str, Any]) -> bytes:
+    events = [capture.to_json(include_raw=include_raw) for capture in found]
+    return json.dumps(
+        {"events": events, **document}, ensure_ascii=False, separators=(",", ":")
+    ).encode("utf-8")
+
+
+async def get_event(request: Request) -> Response:
+    store: Store = request.app.state.store
+    capture_id = _id(request.path_params["id"])
+    if capture_id is None:
+        return _error(
+            f"no capture {request.path_params['id'][:40]!r}: capture ids are whole numbers", 404
+        )
+    capture = store.get(capture_id)
+    if capture is None:
+        if 0 < capture_id <= store.last_id:
+            return _error(
+                f"capture {capture_id} is no longer stored (evicted or cleared; "
+                f"stored ids are {store.first_id}..{store.last_id})",
+                404,
+            )
+        return _error(f"no capture {capture_id} in this server run", 404)
+    if capture.size > INLINE_BYTES:
+        workers: Workers = request.app.state.workers
+        return Response(await workers.run(_capture_json, capture), media_type="application/json")
+    return Response(_capture_json(capture), media_type="application/json")
+
+
+def _capture_json(capture: Capture) -> bytes:
+    return json.dumps(capture.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
+
+
+async def clear_events(request: Request) -> Response:
+    store: Store = request.app.state.store
+    return JSONResponse({"cleared": store.clear()})
+
+
+async def stats(request: Request) -> Response:
+    """The store's counts, and the answer rules in force (the order they are tried in)."""
+    answers: Answers | None = request.app.state.answers
+    return JSONResponse(
+        {
+            **request.app.state.store.stats(),
+            "refused": request.app.state.guard.refused,
+            "answers": answers.to_json() if answers else [],
+        }
+    )
+
+
+async def catalog_endpoint(request: Request) -> Response:
+    validator: Validator = request.app.state.validator
+    described = catalog.describe(validator.schema_ids)
+    described["schemas"] = {
+        schema_id: _explained(validator, schema_id) for schema_id in validator.schema_ids
+    }
+    return JSONResponse(described)
+
+
+def _explained(validator: Validator, schema_id: str) -> dict[str, Any]:
+    """A schema's title, description and per-field descriptions, to explain an event."""
+    document = validator.document(schema_id) or {}
+    return {
+        "title": document.get("title"),
+        "description": document.get("description"),
+        "fields": validator.fields(schema_id),
+    }
+
+
+async def not_found(request: Request, exc: Exception) -> Response:
+    return _error(f"no such endpoint: {request.method} {request.url.path}", 404)
+
+
+async def method_not_allowed(request: Request, exc: Exception) -> Response:
+    return _error(f"{request.method} is not allowed on {request.url.path}", 405)
+
+
+def _routes() -> list[BaseRoute]:
+    api = f"{API_PREFIX}/api"
+    return [
+        Route(f"{API_PREFIX}/health", health),
+        Route(f"{api}/events", list_events, methods=["GET"]),
+        Route(f"{api}/events", clear_events, methods=["DELETE"]),
+        Route(f"{api}/events/{{id}}", get_event),
+        Route(f"{api}/stats", stats),
+        Route(f"{api}/catalog", catalog_endpoint),
+        Route(f"{api}/instances", list_instances, methods=["GET"]),
+        Route(f"{api}/export", export_endpoint, methods=["GET"]),
+        Route(f"{API_PREFIX}/stream", stream_endpoint),
+        Mount(GATEWAY_PREFIX, routes=gateway_routes()),
+    ]

@@ -1,0 +1,1 @@
+"""hookcatcher as the gateway: the outgoing request, delivery, what to send (sources), exports."""

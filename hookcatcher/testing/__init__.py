@@ -1,0 +1,1 @@
+"""hookcatcher inside a test suite: Catcher and the pytest plugin."""
