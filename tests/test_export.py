@@ -26,6 +26,7 @@ from helpers.ports import unused_port
 from starlette.routing import Route
 
 from hookcatcher.check.validation import Validator
+from hookcatcher.cli.export import add_arguments, export_command
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.redact import MARKER
 from hookcatcher.files import fixtures
@@ -36,9 +37,7 @@ from hookcatcher.receive.ingest import build_capture
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import Store
 from hookcatcher.send.export import (
-    add_arguments,
     curl_script,
-    export_command,
     fixture_files,
     har,
     jsonl,

@@ -15,7 +15,9 @@ from hypothesis import strategies as st
 
 from hookcatcher.check.validation import Validator
 from hookcatcher.core import body as body_module
-from hookcatcher.core.body import MAX_MEMBERS, Parsed, parse_body, parse_json, read_body
+from hookcatcher.core import decoding
+from hookcatcher.core.body import Parsed, parse_body, parse_json, read_body
+from hookcatcher.core.decoding import MAX_MEMBERS
 from hookcatcher.core.resources import data_dir
 from hookcatcher.core.units import limit_text
 from hookcatcher.receive.ingest import Limits, build_capture
@@ -142,7 +144,7 @@ def test_members_that_straddle_the_input_steps_decode_whole() -> None:
     rng = random.Random(15)
     plain = [rng.randbytes(size) for size in (70_000, 1, 0, 200_000, 65_536, 3)]
     packed = b"".join(gzip.compress(part) for part in plain)
-    assert body_module.decode_content(packed, ["gzip"], 1 << 20) == b"".join(plain)
+    assert decoding.decode_content(packed, ["gzip"], 1 << 20) == b"".join(plain)
     cut = read_body(packed[:-8], GZIP)
     assert cut.problem.message.startswith("the gzip body is cut short")
     long = zlib.compress(b"".join(plain))
@@ -162,7 +164,7 @@ def test_many_gzip_members_are_refused_at_once() -> None:
 
 def test_gzip_members_decode_in_one_pass(monkeypatch: pytest.MonkeyPatch) -> None:
     """Without the member bound too, the work grows with the body, not its square."""
-    monkeypatch.setattr(body_module, "MAX_MEMBERS", 10**9)
+    monkeypatch.setattr(decoding, "MAX_MEMBERS", 10**9)
     raw = EMPTY_MEMBER * 240_000 + gzip.compress(b"[1]")
     started = time.monotonic()
     assert read_body(raw, GZIP, max_body=64 * 1024 * 1024).body == [1]

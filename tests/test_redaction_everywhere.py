@@ -27,9 +27,9 @@ from helpers.secret_requests import (
     leaked,
 )
 
+from hookcatcher.cli.export import add_arguments, export_command
 from hookcatcher.receive.printer import LinePrinter
 from hookcatcher.receive.runner import BackgroundServer
-from hookcatcher.send.export import add_arguments, export_command
 
 IN_REQUESTS = set(SECRETS) - {WHAPI_CHANNEL, WEBHOOK_TOKEN}  # those two are for the `a` window
 

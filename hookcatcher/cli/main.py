@@ -15,7 +15,7 @@ from typing import TYPE_CHECKING, Any, Generic, TypeVar
 
 from hookcatcher import __version__
 from hookcatcher.check.validation import SchemaError, Validator
-from hookcatcher.cli import drive
+from hookcatcher.cli import drive, export
 from hookcatcher.cli import validate as offline
 from hookcatcher.core import catalog
 from hookcatcher.core.body import DEFAULT_MAX_BODY
@@ -38,7 +38,6 @@ from hookcatcher.receive.printer import LinePrinter, banner
 from hookcatcher.receive.runner import BackgroundServer, PortError, bind, run, url_of
 from hookcatcher.receive.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from hookcatcher.remote import DEFAULT_PORT, check_token
-from hookcatcher.send import export
 
 if TYPE_CHECKING:
     from hookcatcher.connect.client import GatewayClient

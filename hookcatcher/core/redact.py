@@ -52,14 +52,9 @@ from urllib.parse import quote_plus, unquote, unquote_plus
 
 import orjson
 
-from hookcatcher.core.body import (
-    DEFAULT_MAX_BODY,
-    Undecodable,
-    content_codings,
-    decode_content,
-    parse_body,
-)
+from hookcatcher.core.body import DEFAULT_MAX_BODY, parse_body
 from hookcatcher.core.capture import Answer, Capture, Problem, Route, Validation
+from hookcatcher.core.decoding import Undecodable, content_codings, decode_content
 
 __all__ = [
     "MARKER",
