@@ -22,7 +22,8 @@ from helpers.ports import unused_port
 
 from hookcatcher.core.capture import decode_raw
 from hookcatcher.core.units import parse_size
-from hookcatcher.files.session import CUT_SHORT, SessionWriter, load
+from hookcatcher.files.session import CUT_SHORT, load
+from hookcatcher.files.session_writer import SessionWriter
 from hookcatcher.receive.ingest import build_capture
 from hookcatcher.receive.store import Store
 

@@ -497,7 +497,7 @@ def test_instance_without_a_server(capsys: pytest.CaptureFixture[str]) -> None:
 def test_replay_a_saved_session(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, validator: Any
 ) -> None:
-    from hookcatcher.files.session import SessionWriter
+    from hookcatcher.files.session_writer import SessionWriter
     from hookcatcher.receive.ingest import build_capture
     from hookcatcher.receive.store import Store
 

@@ -594,7 +594,7 @@ def test_command_without_a_server_or_with_a_bad_filter(
 
 def saved_session(path: Path, validator: Validator, names: list[str]) -> list[Capture]:
     """A session file as `serve --save` writes it, with one broken line at the end."""
-    from hookcatcher.files.session import SessionWriter
+    from hookcatcher.files.session_writer import SessionWriter
 
     store = Store()
     captures = []
@@ -693,7 +693,7 @@ def test_fixture_files_from_a_crafted_session_stay_inside_the_folder(
     """A session file can say anything in `provider` and `event`; each becomes a safe name
     under -o, and nothing is written anywhere else."""
     from hookcatcher.cli.main import main
-    from hookcatcher.files.session import SessionWriter
+    from hookcatcher.files.session_writer import SessionWriter
 
     work = tmp_path / "work"
     session = tmp_path / "crafted.jsonl"

@@ -29,7 +29,8 @@ from hookcatcher.core.body import MAX_DEPTH
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.redact import redacted
 from hookcatcher.core.summary import summary
-from hookcatcher.files.session import SessionWriter, load
+from hookcatcher.files.session import load
+from hookcatcher.files.session_writer import SessionWriter
 from hookcatcher.receive.app import create_app
 from hookcatcher.receive.ingest import Limits, build_capture
 from hookcatcher.receive.runner import HEAD_CEILING, BackgroundServer

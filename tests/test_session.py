@@ -21,7 +21,8 @@ from helpers.bundled import body_of
 
 from hookcatcher.check.validation import Validator
 from hookcatcher.core.capture import Capture
-from hookcatcher.files.session import SessionError, SessionWriter, encode, load
+from hookcatcher.files.session import SessionError, encode, load
+from hookcatcher.files.session_writer import SessionWriter
 from hookcatcher.receive.app import create_app
 from hookcatcher.receive.ingest import build_capture
 from hookcatcher.receive.runner import BackgroundServer
@@ -413,7 +414,7 @@ def test_a_full_disk_cuts_a_line_short_answers_507_and_the_next_line_reads(tmp_p
     script = textwrap.dedent(f"""
         import os, resource, signal
         from hookcatcher.core.capture import Capture
-        from hookcatcher.files.session import SessionWriter, SessionWriteError
+        from hookcatcher.files.session_writer import SessionWriter, SessionWriteError
         def capture(n):
             return Capture.from_json({{"id": n, "received_at": "t", "method": "POST",
                                        "path": "/", "raw": "x" * 300}})

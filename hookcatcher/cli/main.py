@@ -876,6 +876,7 @@ def attach_gateway(args: argparse.Namespace) -> int:
     except KeyboardInterrupt:
         pass
     finally:
+        client.close()
         if receiver.session is not None:
             receiver.session.close()
     return 0
@@ -920,14 +921,18 @@ def doctor_command(args: argparse.Namespace) -> int:
         client: Any = _gateway_client(args)
     except GatewayError as exc:
         client = exc
-    return doctor.run_doctor(
-        client,
-        expected_events=list(args.expect),
-        as_json=args.json,
-        api=args.api,
-        provider=args.gateway,
-        timeout=args.timeout,
-    )
+    try:
+        return doctor.run_doctor(
+            client,
+            expected_events=list(args.expect),
+            as_json=args.json,
+            api=args.api,
+            provider=args.gateway,
+            timeout=args.timeout,
+        )
+    finally:
+        if not isinstance(client, GatewayError):
+            client.close()
 
 
 def _refuse_misplaced(parser: argparse.ArgumentParser, argv: list[str]) -> None:

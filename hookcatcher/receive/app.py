@@ -30,7 +30,7 @@ from hookcatcher.core import catalog
 from hookcatcher.core.capture import Answer, Capture
 from hookcatcher.core.filters import Filter, FilterError, parse
 from hookcatcher.core.summary import rows_json
-from hookcatcher.files.session import SessionWriteError, SessionWriter
+from hookcatcher.files.session_writer import SessionWriteError, SessionWriter
 from hookcatcher.mock import Gateways, list_instances
 from hookcatcher.mock import routes as gateway_routes
 from hookcatcher.receive.access import Access, Guard

@@ -446,6 +446,36 @@ def test_long_answers_are_cut() -> None:
     )
 
 
+class Closing(httpx.MockTransport):
+    """fake()'s answers, counting how often a client closed it."""
+
+    closed = 0
+
+    def close(self) -> None:
+        self.closed += 1
+
+
+def test_a_client_closes_its_connections() -> None:
+    """close() and `with` close the HTTP client; so does a connect() that fails, and the v2
+    probe that an Evolution v1 answer replaces."""
+    settings = {"/settings": (200, {"webhooks": []})}
+    transport = Closing(fake(settings).handler)
+    with connect("whapi", "http://gw", key="k", instance=None, transport=transport) as client:
+        client.read()
+        assert transport.closed == 0
+    assert transport.closed == 1
+    v1 = {"enabled": False, "url": "", "events": [], "webhook_by_events": False}
+    transport = Closing(fake({"/webhook/find/a": (200, v1)}).handler)
+    client = connect("evolution", "http://gw", key="k", instance="a", transport=transport)
+    assert type(client) is EvolutionV1 and transport.closed == 1  # the v2 probe
+    client.close()
+    assert transport.closed == 2
+    transport = Closing(fake({}).handler)
+    with pytest.raises(GatewayError):
+        connect("evolution", "http://gw", key="k", instance="nobody", transport=transport)
+    assert transport.closed == 1
+
+
 # Connection state and the gateway's own test
 
 
