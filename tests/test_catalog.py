@@ -7,7 +7,7 @@ from helpers.bundled import fixture
 
 from hookcatcher.core import catalog
 from hookcatcher.core.capture import Route
-from hookcatcher.core.catalog import classify
+from hookcatcher.core.classify import classify
 
 
 def evolution_body(event: str = "messages.upsert", **extra) -> dict:

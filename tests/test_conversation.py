@@ -11,17 +11,11 @@ import pytest
 from helpers.bundled import body_of, fixture, fixtures_root
 
 from hookcatcher.check.validation import Validator
-from hookcatcher.core import catalog, conversation
+from hookcatcher.core import catalog, chats
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.conversation import (
-    NOT_CAPTURED,
-    Message,
-    StatusChange,
-    chat_of,
-    messages_of,
-    statuses_of,
-    thread,
-)
+from hookcatcher.core.chats import chat_of
+from hookcatcher.core.conversation import NOT_CAPTURED, thread
+from hookcatcher.core.messages import Message, StatusChange, messages_of, statuses_of
 from hookcatcher.receive.ingest import build_capture
 
 ANA = "5511900000001@s.whatsapp.net"
@@ -111,10 +105,10 @@ def test_chat_of_looks_where_each_event_keeps_it(
 
 
 def test_chat_tables_name_only_catalog_events() -> None:
-    for name in conversation._CHAT_PATHS:
+    for name in chats._CHAT_PATHS:
         assert catalog.find("evolution", name) or catalog.find("codechat", name), name
     payloads = {key for event in catalog.PROVIDERS["whapi"].events for key in event.payload}
-    assert set(conversation._WHAPI_CHAT) <= payloads
+    assert set(chats._WHAPI_CHAT) <= payloads
 
 
 @pytest.mark.parametrize(
@@ -545,7 +539,7 @@ def test_partial_message_is_kept_with_what_it_has(validator: Validator) -> None:
 def test_events_lists_every_event_a_conversation_reads(validator) -> None:
     """The conversation view fetches only EVENTS: any fixture that yields messages or
     statuses must be of one of them."""
-    from hookcatcher.core.conversation import EVENTS
+    from hookcatcher.core.messages import EVENTS
 
     readers = 0
     for path in sorted(fixtures_root().rglob("*.json")):

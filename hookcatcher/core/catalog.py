@@ -1,7 +1,9 @@
 """The event catalog: the one place that knows every gateway's events and URL rules.
 
-Classification, validation, the `/api/catalog` endpoint (and later replay's per-event URLs)
-all read these tables, so a gateway fact is written down once.
+Classification (core/classify.py), validation, the `/api/catalog` endpoint and replay's
+per-event URLs all read these tables, so a gateway fact is written down once. What the
+gateways' configuration APIs accept as subscriptions is in core/subscriptions.py and is
+importable from here too, so every gateway fact has one address.
 Evolution's APPLICATION_STARTUP and CONTACTS_SET can be subscribed to but no version sends
 them, so they are not here: a body naming them is reported as an unknown event.
 Sources: the project's gateway reference notes (Evolution API 1.x-2.3, CodeChat's
@@ -11,18 +13,24 @@ generations, Whapi.Cloud's OpenAPI 1.8.7).
 from __future__ import annotations
 
 import re
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
-from hookcatcher.core.capture import Route
+from hookcatcher.core.subscriptions import (
+    CODECHAT_V2_FLAGS,
+    EVOLUTION_EVENTS,
+    EVOLUTION_NEVER_DELIVERED,
+    WHAPI_DEFAULT_EVENTS,
+    WHAPI_MAX_HEADERS,
+    WHAPI_MODES,
+    codechat_flag,
+)
 
 __all__ = [
     "Event",
     "Provider",
-    "Classification",
     "PROVIDERS",
-    "classify",
     "find",
     "evolution_suffix",
     "evolution_key",
@@ -116,86 +124,6 @@ def evolution_key(name: str) -> str:
     if name == "new.jwt":
         return "NEW_JWT_TOKEN"
     return evolution_suffix(name).replace("-", "_").upper()
-
-
-# What POST /webhook/set accepts in `events`: 1.8.2's jsonschema enum, and 2.3.6's
-# EventController.events. A key outside these can never be in an instance's list.
-EVOLUTION_EVENTS: dict[str, tuple[str, ...]] = {
-    "v1": (
-        "APPLICATION_STARTUP",
-        "QRCODE_UPDATED",
-        "MESSAGES_SET",
-        "MESSAGES_UPSERT",
-        "MESSAGES_UPDATE",
-        "MESSAGES_DELETE",
-        "SEND_MESSAGE",
-        "CONTACTS_SET",
-        "CONTACTS_UPSERT",
-        "CONTACTS_UPDATE",
-        "PRESENCE_UPDATE",
-        "CHATS_SET",
-        "CHATS_UPSERT",
-        "CHATS_UPDATE",
-        "CHATS_DELETE",
-        "GROUPS_UPSERT",
-        "GROUP_UPDATE",
-        "GROUP_PARTICIPANTS_UPDATE",
-        "CONNECTION_UPDATE",
-        "LABELS_EDIT",
-        "LABELS_ASSOCIATION",
-        "CALL",
-        "NEW_JWT_TOKEN",
-        "TYPEBOT_START",
-        "TYPEBOT_CHANGE_STATUS",
-        "CHAMA_AI_ACTION",
-    ),
-    "v2": (
-        "APPLICATION_STARTUP",
-        "QRCODE_UPDATED",
-        "MESSAGES_SET",
-        "MESSAGES_UPSERT",
-        "MESSAGES_EDITED",
-        "MESSAGES_UPDATE",
-        "MESSAGES_DELETE",
-        "SEND_MESSAGE",
-        "SEND_MESSAGE_UPDATE",
-        "CONTACTS_SET",
-        "CONTACTS_UPSERT",
-        "CONTACTS_UPDATE",
-        "PRESENCE_UPDATE",
-        "CHATS_SET",
-        "CHATS_UPSERT",
-        "CHATS_UPDATE",
-        "CHATS_DELETE",
-        "GROUPS_UPSERT",
-        "GROUP_UPDATE",
-        "GROUP_PARTICIPANTS_UPDATE",
-        "CONNECTION_UPDATE",
-        "LABELS_EDIT",
-        "LABELS_ASSOCIATION",
-        "CALL",
-        "TYPEBOT_START",
-        "TYPEBOT_CHANGE_STATUS",
-        "REMOVE_INSTANCE",
-        "LOGOUT_INSTANCE",
-        "INSTANCE_CREATE",
-        "INSTANCE_DELETE",
-        "STATUS_INSTANCE",
-    ),
-}
-
-# Events Evolution sends that no instance webhook receives, whatever its events list says.
-EVOLUTION_NEVER_DELIVERED: dict[str, str] = {
-    "groups.update": (
-        "groups.update is never delivered by Evolution API: it is checked against the key "
-        "GROUPS_UPDATE, which /webhook/set does not accept (its list has GROUP_UPDATE instead), "
-        "a bug in every version"
-    ),
-    "error": (
-        "error goes to Evolution's separate errors webhook (WEBHOOK_EVENTS_ERRORS_WEBHOOK), "
-        "never to an instance's webhook"
-    ),
-}
 
 
 def _evolution() -> Provider:
@@ -396,43 +324,6 @@ def _codechat() -> Provider:
     return Provider("codechat", "CodeChat", tuple(generations), events)
 
 
-# CodeChat API v2's webhook event flags (PATCH .../webhook/{id}/events), in the order of its
-# WebhookEvents, and the event names each one turns on. A flag covers the same event under
-# every generation's spelling (group.upsert in v2, groups.upsert before and after).
-CODECHAT_V2_FLAGS: dict[str, tuple[str, ...]] = {
-    "qrcodeUpdate": ("qrcode.updated",),
-    "stateInstance": ("state.instance",),
-    "messagesSet": ("messages.set",),
-    "messagesUpsert": ("messages.upsert",),
-    "messagesUpdate": ("messages.update",),
-    "sendMessage": ("send.message",),
-    "contactsSet": ("contacts.set",),
-    "contactsUpsert": ("contacts.upsert",),
-    "contactsUpdate": ("contacts.update",),
-    "presenceUpdate": ("presence.update",),
-    "chatsSet": ("chats.set",),
-    "chatsUpdate": ("chats.update",),
-    "chatsUpsert": ("chats.upsert",),
-    "chatsDelete": ("chats.delete",),
-    "groupsUpsert": ("group.upsert", "groups.upsert"),
-    "groupUpdate": ("group.update", "groups.update"),
-    "groupParticipantsUpdate": (
-        "group.participants:update",
-        "group-participants.update",
-        "groups.participants.update",
-    ),
-    "connectionUpdate": ("connection.update",),
-    "newJwt": ("new.jwt",),
-}
-_CODECHAT_FLAG_OF = {name: flag for flag, names in CODECHAT_V2_FLAGS.items() for name in names}
-
-
-def codechat_flag(name: str) -> str | None:
-    """The CodeChat v2 flag that turns an event on, or None for events no flag covers
-    (call.upsert has a v2 event page but no flag)."""
-    return _CODECHAT_FLAG_OF.get(name)
-
-
 WHAPI_TYPES = (
     "messages",
     "statuses",
@@ -454,11 +345,6 @@ WHAPI_LEGACY_TYPES = {
     "chat": "chats",
     "status": "statuses",
 }
-WHAPI_MODES = ("body", "path", "method")  # a webhook's `mode`; body is the default
-WHAPI_MAX_HEADERS = 5  # additional headers per webhook
-# A webhook's `events` when left out, as OpenAPI 1.8.7 gives it ({"type": "message",
-# "method": "put"}), under the current type name.
-WHAPI_DEFAULT_EVENTS = (("messages", "put"),)
 
 
 def _whapi() -> Provider:
@@ -514,222 +400,10 @@ def whapi_pairs() -> list[tuple[str, str]]:
     ]
 
 
-_EVOLUTION_BY_SUFFIX: dict[str, Event] = {
-    e.suffix: e for e in PROVIDERS["evolution"].events if e.suffix
-}
-_WHAPI_PAYLOAD_KEYS = frozenset(k for e in PROVIDERS["whapi"].events for k in e.payload) | {
-    "errors"
-}
-
-
 def find(provider: str, name: str | None) -> Event | None:
     """The catalog entry for a provider's event name, or None when the catalog has none."""
     known = PROVIDERS.get(provider)
     return known.event(name) if known else None
-
-
-@dataclass(frozen=True, slots=True)
-class Classification:
-    provider: str
-    event: str | None
-    instance: str | None
-    route: Route
-    warnings: tuple[str, ...] = ()
-
-
-def classify(
-    method: str,
-    path: str,
-    query: str,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]],
-    body: Any,
-) -> Classification:
-    """Say which gateway sent a request, which event it is, for which instance, and how the
-    URL was built. The body decides when it is recognisable; the path fills in (or disagrees,
-    which becomes a warning) as the gateways' per-event modes allow."""
-    suffix_route = _evolution_route(path, query)
-
-    if isinstance(body, dict):
-        tag = body.get("event")
-        if (isinstance(tag, dict) and "type" in tag) or (
-            tag is None and _WHAPI_PAYLOAD_KEYS.intersection(body)
-        ):
-            return _classify_whapi(method, path, body, tag, _whapi_route(method, path))
-        if isinstance(tag, str):
-            provider = _envelope_provider(body, query, headers, suffix_route)
-            if provider is not None:
-                return _evolution_or_codechat(provider, path, body, tag, suffix_route)
-
-    # The body tells nothing: the path may still name the event.
-    if suffix_route is not None:
-        route, event = suffix_route
-        return Classification("evolution", event.name, None, route, _route_warnings(route, path))
-    whapi_route = _whapi_route(method, path)
-    if whapi_route is not None and (method.upper() != "POST" or whapi_route[0].mode == "path"):
-        route, name, warnings = whapi_route
-        return Classification("whapi", name, None, route, tuple(warnings))
-    return Classification("unknown", None, None, Route("single", path))
-
-
-def _pairs(headers: Mapping[str, str] | Iterable[tuple[str, str]]) -> Iterable[tuple[str, str]]:
-    return headers.items() if isinstance(headers, Mapping) else headers
-
-
-_EVOLUTION_ONLY = frozenset({"destination", "date_time", "server_url", "apikey", "sender"})
-
-
-def _envelope_provider(
-    body: dict[str, Any],
-    query: str,
-    headers: Mapping[str, str] | Iterable[tuple[str, str]],
-    suffix_route: tuple[Route, Event] | None,
-) -> str | None:
-    """Tell Evolution API from CodeChat by the envelope, for bodies `{"event": "..."}`."""
-    instance = body.get("instance")
-    tag = body["event"]
-    if isinstance(instance, dict):
-        return "codechat"  # v1.3, v2 and the 2026 rewrite all send the instance as an object
-    if isinstance(instance, str):
-        # CodeChat v1.0-1.2 is Evolution's ancestor with the same envelope; it names the
-        # owner in an x-owner header (v1.2.7+) or ?owner= (v1.2.0-1.2.6), and never sends
-        # Evolution's later envelope fields.
-        if (
-            not _EVOLUTION_ONLY.intersection(body)
-            and tag != "new.jwt"
-            and (
-                any(name.lower() == "x-owner" for name, _ in _pairs(headers))
-                or re.search(r"(^|&)owner=", query)
-            )
-        ):
-            return "codechat"
-        return "evolution"
-    if tag == "error" and "api_key" in body:
-        return "evolution"  # Evolution's errors webhook has no instance
-    if tag == "new.jwt" and "auth" in body:
-        return "codechat"  # v1.3 token refresh: {"event": "new.jwt", "auth": "..."}
-    if suffix_route is not None or find("evolution", tag):
-        return "evolution"
-    if find("codechat", tag):
-        return "codechat"
-    return None
-
-
-def _evolution_or_codechat(
-    provider: str,
-    path: str,
-    body: dict[str, Any],
-    tag: str,
-    suffix_route: tuple[Route, Event] | None,
-) -> Classification:
-    instance = body.get("instance")
-    warnings: list[str] = []
-    route = Route("single", path)
-    # CodeChat v1.3 and later have no per-event URLs; its v1.0-1.2 (string instance) shares
-    # Evolution's rule.
-    if suffix_route is not None and (provider == "evolution" or isinstance(instance, str)):
-        route, by_path = suffix_route
-        warnings.extend(_route_warnings(route, path))
-        if by_path.name != tag:
-            warnings.append(
-                f"the path says {by_path.name} (/{by_path.suffix}) but the body says {tag}"
-            )
-    return Classification(provider, tag, _instance_name(instance), route, tuple(warnings))
-
-
-def _instance_name(instance: Any) -> str | None:
-    """Evolution and CodeChat v1 send the instance name; later CodeChat sends an object."""
-    if isinstance(instance, dict):
-        name = instance.get("name") or instance.get("instanceId") or instance.get("id")
-        return None if name is None else str(name)
-    return instance if isinstance(instance, str) else None
-
-
-def _evolution_route(path: str, query: str) -> tuple[Route, Event] | None:
-    """Recognise `<base>/<suffix>`; Evolution also appends the suffix inside a query string
-    when the configured URL had one (`/hook?t=1/messages-upsert`)."""
-    head, _, last = path.rpartition("/")
-    event = _EVOLUTION_BY_SUFFIX.get(last)
-    if event is not None:
-        return Route("by-events", head or "/", last), event
-    if query:
-        qhead, _, qlast = query.rpartition("/")
-        event = _EVOLUTION_BY_SUFFIX.get(qlast)
-        if event is not None and qhead:
-            return Route("by-events", f"{path}?{qhead}", qlast), event
-    return None
-
-
-def _route_warnings(route: Route, path: str) -> tuple[str, ...]:
-    if path.endswith(f"//{route.suffix}"):
-        return (
-            f"double slash before /{route.suffix}: the webhook URL configured in the gateway "
-            "ends with '/'",
-        )
-    if "?" in route.base:
-        return (
-            f"/{route.suffix} was appended inside the query string: the webhook URL "
-            "configured in the gateway has a query",
-        )
-    return ()
-
-
-def _whapi_route(method: str, path: str) -> tuple[Route, str, list[str]] | None:
-    """Recognise Whapi's path mode `<base>/<type>/<method>` and method mode `<base>/<type>`."""
-    parts = path.rstrip("/").split("/")
-    warnings: list[str] = []
-
-    def kind_of(segment: str) -> str | None:
-        if segment in WHAPI_TYPES:
-            return segment
-        if segment in WHAPI_LEGACY_TYPES:
-            warnings.append(
-                f"legacy Whapi type name '{segment}' in the path "
-                f"(current name: {WHAPI_LEGACY_TYPES[segment]})"
-            )
-            return WHAPI_LEGACY_TYPES[segment]
-        return None
-
-    if len(parts) >= 3 and parts[-1] in WHAPI_METHODS and (kind := kind_of(parts[-2])):
-        base = "/".join(parts[:-2]) or "/"
-        return Route("path", base, f"{parts[-2]}/{parts[-1]}"), f"{kind}/{parts[-1]}", warnings
-    verb = method.lower()
-    if len(parts) >= 2 and verb in WHAPI_METHODS and (kind := kind_of(parts[-1])):
-        base = "/".join(parts[:-1]) or "/"
-        return Route("method", base, parts[-1]), f"{kind}/{verb}", warnings
-    return None
-
-
-def _classify_whapi(
-    method: str,
-    path: str,
-    body: dict[str, Any],
-    tag: Any,
-    whapi_route: tuple[Route, str, list[str]] | None,
-) -> Classification:
-    channel = body.get("channel_id")
-    instance = None if channel is None else str(channel)
-    by_body = None
-    if (
-        isinstance(tag, dict)
-        and isinstance(tag.get("type"), str)
-        and isinstance(tag.get("event"), str)
-    ):
-        by_body = f"{tag['type']}/{tag['event']}"
-    if whapi_route is None:
-        return Classification("whapi", by_body, instance, Route("single", path))
-    route, by_path, warnings = whapi_route
-    if (
-        route.mode == "method"
-        and by_body is not None
-        and method.upper() == "POST"
-        and by_body != by_path
-    ):
-        # A POST in body mode to a URL that happens to end in a type name.
-        return Classification("whapi", by_body, instance, Route("single", path))
-    if by_body is not None and by_body != by_path:
-        where = f"/{route.suffix}" if route.mode == "path" else f"{method.upper()} /{route.suffix}"
-        warnings.append(f"the path says {by_path} ({where}) but the body says {by_body}")
-    return Classification("whapi", by_body or by_path, instance, route, tuple(warnings))
 
 
 def describe(schema_ids: Iterable[str] = ()) -> dict[str, Any]:

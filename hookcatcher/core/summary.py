@@ -12,7 +12,7 @@ from collections.abc import Iterable
 from typing import TypedDict
 
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.conversation import chat_of
+from hookcatcher.core.chats import chat_of
 
 __all__ = ["Summary", "summary", "row_json", "rows_json"]
 

@@ -15,10 +15,10 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hookcatcher.check.validation import Validator
-from hookcatcher.core import catalog
 from hookcatcher.core.body import DEFAULT_MAX_BODY, JSON, NOT_JSON, TOO_LARGE, read_body
 from hookcatcher.core.capture import Answer, Capture, Problem, Validation, headers_size
-from hookcatcher.core.conversation import chat_of
+from hookcatcher.core.chats import chat_of
+from hookcatcher.core.classify import Classification, classify
 from hookcatcher.core.units import limit_text
 
 __all__ = [
@@ -94,7 +94,7 @@ def build_capture(
     if parsed.status == JSON:
         found, validation = judge(validator, method, path, query, headers, parsed.body)
     else:
-        found = catalog.classify(method, path, query, headers, None)
+        found = classify(method, path, query, headers, None)
         validation = Validation(parsed.status, None, (parsed.problem,) if parsed.problem else ())
     capture = Capture(
         received_at=received_at,
@@ -139,7 +139,7 @@ def refused_capture(
 ) -> Capture:
     """The record of a request refused before its body was read (over --max-body, or over
     the header limits): who sent what where, the size it came with, and the answer."""
-    found = catalog.classify(method, path, query, headers, None)
+    found = classify(method, path, query, headers, None)
     return Capture(
         received_at=_now(),
         method=method,
@@ -192,10 +192,10 @@ def judge(
     headers: list[tuple[str, str]],
     body: Any,
     problem: Problem | None = None,
-) -> tuple[catalog.Classification, Validation]:
+) -> tuple[Classification, Validation]:
     """What a parsed body is and whether it holds: the server and `validate` both ask here.
     `problem` is the parse error, when the bytes were not JSON."""
-    found = catalog.classify(method, path, query, headers, body)
+    found = classify(method, path, query, headers, body)
     if problem is not None:
         return found, Validation(NOT_JSON, None, (problem,))
     return found, validator.check(found.provider, found.event, body)

@@ -16,9 +16,9 @@ from typing import Any
 
 import httpx
 
-from hookcatcher.core import catalog
 from hookcatcher.core.body import parse_body
 from hookcatcher.core.capture import Capture, Problem, Validation
+from hookcatcher.core.classify import classify
 from hookcatcher.core.overrides import Override, apply
 from hookcatcher.core.resources import data_dir
 from hookcatcher.files import fixtures
@@ -72,7 +72,7 @@ def _capture(
     problem: Problem | None = None,
 ) -> Capture:
     """Not validated: replay sends bytes, and says nothing about their contract."""
-    found = catalog.classify("POST", "/", "", headers, body)
+    found = classify("POST", "/", "", headers, body)
     validation = Validation("not-json", None, (problem,)) if problem else Validation("no-schema")
     return Capture(
         received_at="",
@@ -265,7 +265,7 @@ def with_overrides(items: list[Item], overrides: Iterable[Override]) -> Iterator
 
 
 def _replace_body(capture: Capture, body: Any, raw: bytes) -> Capture:
-    found = catalog.classify(capture.method, capture.path, capture.query, capture.headers, body)
+    found = classify(capture.method, capture.path, capture.query, capture.headers, body)
     return Capture(
         received_at=capture.received_at,
         method=capture.method,

@@ -35,8 +35,8 @@ from textual.widgets import Footer, Input, OptionList, Static
 
 from hookcatcher.core import qr
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.conversation import EVENTS as CONVERSATION_EVENTS
 from hookcatcher.core.jsonpath import field_key
+from hookcatcher.core.messages import EVENTS as CONVERSATION_EVENTS
 from hookcatcher.core.redact import redacted
 from hookcatcher.files import fixtures
 from hookcatcher.files.write import write_new
