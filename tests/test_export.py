@@ -28,7 +28,7 @@ from starlette.routing import Route
 from hookcatcher.check.validation import Validator
 from hookcatcher.cli.export import add_arguments, export_command
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.redact import MARKER
+from hookcatcher.core.secrets import MARKER
 from hookcatcher.files import fixtures
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.app import create_app

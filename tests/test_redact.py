@@ -17,12 +17,12 @@ from helpers.bundled import fixture
 from hookcatcher.check.validation import Validator
 from hookcatcher.core.body import parse_body
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.redact import (
+from hookcatcher.core.redact import redacted
+from hookcatcher.core.secrets import (
     MARKER,
     header_value,
     instance_name,
     is_secret_name,
-    redacted,
     redacted_text,
 )
 from hookcatcher.files import fixtures

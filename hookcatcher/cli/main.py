@@ -20,7 +20,8 @@ from hookcatcher.cli import validate as offline
 from hookcatcher.core import catalog
 from hookcatcher.core.body import DEFAULT_MAX_BODY
 from hookcatcher.core.units import parse_size
-from hookcatcher.files.session import Loaded, SessionError, SessionWriter, load
+from hookcatcher.files.session import Loaded, SessionError, load
+from hookcatcher.files.session_writer import SessionWriter
 from hookcatcher.receive.access import Access, check_host, exposure
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.app import Hookcatcher, create_app

@@ -16,7 +16,8 @@ from typing import TextIO
 
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.controls import escaped
-from hookcatcher.core.redact import redacted, redacted_text
+from hookcatcher.core.redact import redacted
+from hookcatcher.core.secrets import redacted_text
 from hookcatcher.core.units import size_text
 
 __all__ = ["banner", "capture_line", "json_line", "LinePrinter", "printable", "FLUSH_SECONDS"]

@@ -23,7 +23,8 @@ from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
 from hookcatcher.core.capture import PLAIN_ANSWER, Capture
-from hookcatcher.core.redact import MARKER, redacted, redacted_text
+from hookcatcher.core.redact import redacted
+from hookcatcher.core.secrets import MARKER, redacted_text
 from hookcatcher.send.outgoing import Attempt
 from hookcatcher.tui.json_view import BodyView, line_of, render_body
 from hookcatcher.tui.text import literal, printable

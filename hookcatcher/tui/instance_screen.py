@@ -20,7 +20,7 @@ from textual.widgets import Label, OptionList, Static
 from textual.widgets.option_list import Option
 
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.redact import instance_name, scrubbed
+from hookcatcher.core.secrets import instance_name, scrubbed
 from hookcatcher.send.webhook import Instance, Webhook, plan
 from hookcatcher.tui.text import literal
 

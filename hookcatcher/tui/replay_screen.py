@@ -22,7 +22,8 @@ from textual.screen import ModalScreen
 from textual.widgets import Button, Checkbox, Input, Label, Static, TextArea
 
 from hookcatcher.core.capture import Capture
-from hookcatcher.core.redact import MARKER, redacted, redacted_text
+from hookcatcher.core.redact import redacted
+from hookcatcher.core.secrets import MARKER, redacted_text
 from hookcatcher.send.outgoing import ReplayError, check_target, request_for
 from hookcatcher.tui.text import literal, printable
 

@@ -21,7 +21,7 @@ from helpers.secret_requests import (
     leaked,
 )
 
-from hookcatcher.core.redact import MARKER
+from hookcatcher.core.secrets import MARKER
 from hookcatcher.files import fixtures
 
 APIKEY = "EVO-INSTANCE-TOKEN-7c1f9e"
