@@ -11,20 +11,16 @@ or export, until `h` shows them; replays and deliveries always send the real byt
 from __future__ import annotations
 
 import asyncio
-import json
-import re
-import shlex
 import time
 from collections import OrderedDict
 from collections.abc import Iterable
 from contextlib import suppress
-from dataclasses import replace
 from pathlib import Path
 from typing import Any, ClassVar
 
 from rich.text import Text
 from textual import work
-from textual.app import App, ComposeResult, SystemCommand
+from textual.app import ComposeResult, SystemCommand
 from textual.binding import BindingType
 from textual.containers import Vertical
 from textual.css.query import NoMatches
@@ -37,12 +33,8 @@ from hookcatcher.core import qr
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.jsonpath import field_key
 from hookcatcher.core.messages import EVENTS as CONVERSATION_EVENTS
-from hookcatcher.core.redact import redacted
-from hookcatcher.files import fixtures
-from hookcatcher.files.write import write_new
-from hookcatcher.send import export
-from hookcatcher.send.outgoing import Attempt, ReplayError, curl, make_client, request_for, send
-from hookcatcher.send.webhook import Instance, plan
+from hookcatcher.send.outgoing import Attempt
+from hookcatcher.tui.base import InspectorBase
 from hookcatcher.tui.bindings import bindings, palette_entries
 from hookcatcher.tui.capture_list import CaptureList, Row
 from hookcatcher.tui.connection import (
@@ -61,16 +53,17 @@ from hookcatcher.tui.connection import (
 )
 from hookcatcher.tui.conversation_screen import ConversationScreen
 from hookcatcher.tui.detail import TABS, DetailPane
+from hookcatcher.tui.filter_bar import FilterBar
 from hookcatcher.tui.help_screen import HelpScreen
-from hookcatcher.tui.instance_screen import InstanceScreen, hidden_secrets
 from hookcatcher.tui.qr_screen import QrScreen
-from hookcatcher.tui.replay_screen import ReplayChoice, ReplayScreen, TargetScreen
+from hookcatcher.tui.replay_actions import ReplayActions
+from hookcatcher.tui.save_actions import SaveActions
 from hookcatcher.tui.settings import Settings
-from hookcatcher.tui.text import literal, printable, replace_controls
+from hookcatcher.tui.text import printable
+from hookcatcher.tui.whatsapp_views import WhatsAppViews
 
 __all__ = ["InspectorApp"]
 
-CACHE = 512  # whole captures kept for the detail pane
 FLUSH_EVERY = 0.1  # seconds: arrivals are drawn in batches, so 1,000/s cost 10 redraws
 DETAIL_EVERY = 0.3  # seconds: the detail pane follows new arrivals at most this often
 
@@ -93,7 +86,10 @@ class StatusLine(Widget):
         return self.text
 
 
-class InspectorApp(App[None]):
+class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, InspectorBase):
+    """The main screen (status line, filter bar, list over detail pane, footer) wired to the
+    server connection, and every key's action; the features' work is in the mixins."""
+
     TITLE = "hookcatcher"
     BINDINGS: ClassVar[list[BindingType]] = [*bindings()]
     CSS = """
@@ -156,14 +152,6 @@ class InspectorApp(App[None]):
         yield CaptureList(id="list")
         yield DetailPane(self.describe, redact=self.redact, id="detail")
         yield Footer()
-
-    @property
-    def capture_list(self) -> CaptureList:
-        return self.query_one(CaptureList)
-
-    @property
-    def detail(self) -> DetailPane:
-        return self.query_one(DetailPane)
 
     def on_mount(self) -> None:
         for note in self._startup_notes:
@@ -266,21 +254,6 @@ class InspectorApp(App[None]):
         if wanted:
             self.offer_to_screen(screen, wanted)
 
-    @work(group="offer")
-    async def offer_to_screen(self, screen: Screen[Any], rows: list[Row]) -> None:
-        """Whole captures for the open QR or conversation window, fetched as they arrive."""
-        captures = []
-        for row in rows:
-            try:
-                captures.append(await self.whole_capture(row.id))
-            except ServerError:
-                continue  # evicted already: nothing to show
-        if isinstance(screen, QrScreen):
-            for capture in captures:
-                screen.offer(capture)
-        elif isinstance(screen, ConversationScreen) and screen.is_attached:
-            screen.offer(captures)
-
     async def poll_stats(self) -> None:
         if self.state not in ("connected", "connecting"):
             return
@@ -336,21 +309,6 @@ class InspectorApp(App[None]):
         )
         status.show(text)
 
-    def _remember(self, capture: Capture) -> None:
-        self.cache[capture.id] = capture
-        self.cache.move_to_end(capture.id)
-        while len(self.cache) > CACHE:
-            self.cache.popitem(last=False)
-
-    async def whole_capture(self, capture_id: int) -> Capture:
-        """The capture with its exact bytes, from the cache or the server."""
-        if capture_id in self.cache:
-            self.cache.move_to_end(capture_id)
-            return self.cache[capture_id]
-        capture = await self.connection.capture(capture_id)
-        self._remember(capture)
-        return capture
-
     def describe(self, schema: str | None, path: str) -> str | None:
         if not schema:
             return None
@@ -397,65 +355,6 @@ class InspectorApp(App[None]):
         if self.capture_list.selected is row:
             self.detail.show(capture, self.attempts.get(row.id, ()))
 
-    async def selected_capture(self) -> Capture | None:
-        row = self.capture_list.selected
-        if row is None:
-            self.notify("No capture selected.", severity="warning")
-            return None
-        try:
-            return await self.whole_capture(row.id)
-        except ServerError as exc:
-            self.notify(str(exc), severity="error")
-            return None
-
-    # -- filtering
-
-    def on_input_submitted(self, message: Input.Submitted) -> None:
-        if message.input.id == "filter":
-            self.apply_filter(message.value)
-            self.capture_list.focus()
-
-    def on_input_changed(self, message: Input.Changed) -> None:
-        if message.input.id == "filter":
-            self._clear_filter_error()
-
-    @work(group="list", exclusive=True)
-    async def apply_filter(self, text: str) -> None:
-        text = text.strip()
-        try:
-            listing = await self.connection.listing(text)
-        except FilterProblem as problem:
-            self._show_filter_error(problem)
-            return
-        except ServerError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.filter_text = text
-        self.query_one("#filter", Input).value = text
-        self._clear_filter_error()
-        selected = self.capture_list.selected
-        self._take_listing(listing, keep=selected.id if selected else None)
-
-    def _show_filter_error(self, problem: FilterProblem) -> None:
-        self.query_one("#filter", Input).add_class("-bad")
-        error = self.query_one("#filter-error", Static)
-        error.update(literal(f"✗ {problem}  (the list still shows the previous filter)"))
-        error.add_class("-shown")
-
-    def _clear_filter_error(self) -> None:
-        self.query_one("#filter", Input).remove_class("-bad")
-        self.query_one("#filter-error", Static).remove_class("-shown")
-
-    def action_back_to_list(self) -> None:
-        bar = self.query_one("#filter", Input)
-        if bar.has_focus:
-            bar.value = self.filter_text
-            self._clear_filter_error()
-        self.capture_list.focus()
-
-    def action_focus_filter(self) -> None:
-        self.query_one("#filter", Input).focus()
-
     def notify(
         self,
         message: str,
@@ -476,30 +375,6 @@ class InspectorApp(App[None]):
             markup=False,
         )
 
-    def _toggle(self, prefix: str, term: str | None) -> None:
-        """Add `term` to the filter, or remove every `prefix` term already there."""
-        terms = shlex.split(self.filter_text) if self.filter_text else []
-        kept = [t for t in terms if not t.startswith(prefix)]
-        if len(kept) == len(terms):
-            if term is None:
-                return
-            kept.append(term)
-        self.apply_filter(" ".join(_quoted(t) for t in kept))
-
-    def action_toggle_invalid(self) -> None:
-        self._toggle("valid:", "valid:no")
-
-    def action_toggle_event(self) -> None:
-        row = self.capture_list.selected
-        self._toggle("event:", f"event:{_typable(row.event)}" if row and row.event != "-" else None)
-
-    def action_toggle_instance(self) -> None:
-        row = self.capture_list.selected
-        self._toggle(
-            "instance:",
-            f"instance:{_typable(row.instance)}" if row and row.instance != "-" else None,
-        )
-
     def action_follow(self) -> None:
         self.capture_list.set_follow(True)
         self._draw_status()
@@ -514,6 +389,57 @@ class InspectorApp(App[None]):
     def action_help(self) -> None:
         self.push_screen(HelpScreen())
 
+    # -- the other keys' actions (bindings.py): the app's own, the work done by the feature
+    # mixins (filter_bar.py, replay_actions.py, save_actions.py, whatsapp_views.py)
+
+    async def action_replay(self) -> None:
+        await self.ask_replay()
+
+    async def action_replay_all(self) -> None:
+        await self.ask_replay_all()
+
+    async def action_deliver(self) -> None:
+        await self.ask_deliver()
+
+    def action_set_target(self) -> None:
+        self.ask_target()
+
+    async def action_save_fixture(self) -> None:
+        await self.save_fixture()
+
+    async def action_copy_curl(self) -> None:
+        await self.copy_curl()
+
+    async def action_copy_body(self) -> None:
+        await self.copy_body()
+
+    def action_export_har(self) -> None:
+        self.export_har()
+
+    def action_toggle_redact(self) -> None:
+        self.toggle_redact()
+
+    async def action_show_qr(self) -> None:
+        await self.show_qr()
+
+    async def action_show_conversations(self) -> None:
+        await self.show_conversations()
+
+    def action_back_to_list(self) -> None:
+        self.back_to_list()
+
+    def action_focus_filter(self) -> None:
+        self.focus_filter()
+
+    def action_toggle_invalid(self) -> None:
+        self.toggle_invalid()
+
+    def action_toggle_event(self) -> None:
+        self.toggle_event()
+
+    def action_toggle_instance(self) -> None:
+        self.toggle_instance()
+
     def get_system_commands(self, screen: Screen[Any]) -> Iterable[SystemCommand]:
         yield from super().get_system_commands(screen)
         for key in palette_entries():
@@ -522,347 +448,3 @@ class InspectorApp(App[None]):
                 key.help,
                 lambda action=key.action: self.run_action(action),
             )
-
-    # -- replay
-
-    async def action_replay(self) -> None:
-        capture = await self.selected_capture()
-        if capture is None:
-            return
-
-        def chosen(choice: ReplayChoice | None) -> None:
-            if choice is not None:
-                self.replay_one(capture, choice)
-
-        self.push_screen(
-            ReplayScreen(capture, self.settings.target, self.settings.by_events), chosen
-        )
-
-    async def action_replay_all(self) -> None:
-        rows = self.capture_list.rows
-        if not rows:
-            self.notify("Nothing shown to replay.", severity="warning")
-            return
-        try:
-            first = await self.whole_capture(rows[0].id)
-        except ServerError as exc:
-            self.notify(str(exc), severity="error")
-            return
-
-        def chosen(choice: ReplayChoice | None) -> None:
-            if choice is not None:
-                self.replay_shown(choice, rows[-1].id)
-
-        self.push_screen(
-            ReplayScreen(first, self.settings.target, self.settings.by_events, bodies=len(rows)),
-            chosen,
-        )
-
-    async def action_deliver(self) -> None:
-        """Send the selected capture as the gateway would to an instance the app configured
-        through this server's /_gateway/ API."""
-        capture = await self.selected_capture()
-        if capture is None:
-            return
-        try:
-            instances = await self.connection.instances()
-        except ServerError as exc:
-            self.notify(str(exc), severity="error")
-            return
-
-        def chosen(instance: Instance | None) -> None:
-            if instance is not None:
-                self.deliver_one(capture, instance)
-
-        self.push_screen(InstanceScreen(capture, instances), chosen)
-
-    @work(group="replay")
-    async def deliver_one(self, capture: Capture, instance: Instance) -> list[Attempt]:
-        planned = plan(instance.webhooks, capture)
-
-        def said(text: str) -> str:  # as the window said it: a channel's token hidden
-            return hidden_secrets(text, [instance], self.redact)
-
-        for reason in planned.skipped:
-            self.notify(
-                said(reason),
-                title=said(f"{instance.key} would not send #{capture.id}"),
-                severity="warning",
-            )
-        attempts: list[Attempt] = []
-        async with make_client() as client:
-            for outgoing in planned.requests:
-                attempt = await send(client, outgoing, capture.id)
-                self._record(attempt)
-                attempts.append(attempt)
-                if attempt.error:
-                    self.notify(
-                        said(attempt.error),
-                        title=said(f"#{capture.id} to {instance.key} failed"),
-                        severity="error",
-                    )
-                else:
-                    self.notify(
-                        said(
-                            f"{attempt.method} {attempt.url} → {attempt.status} in "
-                            f"{attempt.elapsed_ms:.0f} ms"
-                        ),
-                        title=said(f"#{capture.id} sent to {instance.key}"),
-                        severity="information" if attempt.ok else "warning",
-                    )
-        return attempts
-
-    def action_set_target(self) -> None:
-        def chosen(target: str | None) -> None:
-            if target:
-                self._remember_target(target, self.settings.by_events)
-                self.notify(f"Replays go to {target}")
-
-        self.push_screen(TargetScreen(self.settings.target), chosen)
-
-    def _remember_target(self, target: str, by_events: bool) -> None:
-        self.settings.target, self.settings.by_events = target, by_events
-        problem = self.settings.save(self.config_dir)
-        if problem:
-            self.notify(problem, severity="warning")
-
-    @work(group="replay")
-    async def replay_one(self, capture: Capture, choice: ReplayChoice) -> Attempt | None:
-        self._remember_target(choice.target, choice.by_events)
-        try:
-            outgoing = request_for(capture, choice.target, choice.by_events)
-        except ReplayError as exc:
-            self.notify(str(exc), severity="error")
-            return None
-        if choice.content is not None:
-            outgoing = replace(outgoing, content=choice.content)
-        async with make_client() as client:
-            attempt = await send(client, outgoing, capture.id)
-        self._record(attempt)
-        edited = " (edited body)" if choice.content is not None else ""
-        if attempt.error:
-            self.notify(
-                hidden_secrets(attempt.error, (), self.redact),
-                title=f"replay of #{capture.id} failed",
-                severity="error",
-            )
-        else:
-            self.notify(
-                hidden_secrets(
-                    f"{attempt.method} {attempt.url}{edited} → "
-                    f"{attempt.status} in {attempt.elapsed_ms:.0f} ms",
-                    (),
-                    self.redact,
-                ),
-                title=f"replayed #{capture.id}",
-                severity="information" if attempt.ok else "warning",
-            )
-        return attempt
-
-    @work(group="replay")
-    async def replay_shown(self, choice: ReplayChoice, through: int) -> list[Attempt]:
-        """Every capture the filter shows (up to the newest when asked), oldest first."""
-        self._remember_target(choice.target, choice.by_events)
-        attempts: list[Attempt] = []
-        after, query = 0, self.filter_text
-        async with make_client() as client:
-            while True:
-                try:
-                    page, more = await self.connection.captures(query, after)
-                except ServerError as exc:
-                    self.notify(str(exc), severity="error")
-                    break
-                for capture in page:
-                    if capture.id > through:
-                        more = False
-                        break
-                    outgoing = request_for(capture, choice.target, choice.by_events)
-                    attempt = await send(client, outgoing, capture.id)
-                    self._record(attempt)
-                    attempts.append(attempt)
-                if not more or not page:
-                    break
-                after = page[-1].id
-        good = sum(attempt.ok for attempt in attempts)
-        self.notify(
-            f"{len(attempts)} sent to {choice.target}: {good} answered 2xx, "
-            f"{len(attempts) - good} did not",
-            title="replay all",
-            severity="information" if good == len(attempts) else "warning",
-        )
-        return attempts
-
-    def _record(self, attempt: Attempt) -> None:
-        self.attempts.setdefault(attempt.capture_id, []).append(attempt)
-        if self.detail.capture is not None and self.detail.capture.id == attempt.capture_id:
-            self.detail.show_replays(self.attempts[attempt.capture_id])
-            self.detail.active = "replays"
-            self.capture_list.focus()  # keys act on the list again, not a hidden tab's widget
-
-    # -- save and copy
-
-    def _shown(self, capture: Capture) -> tuple[Capture, str]:
-        """The capture as it may leave this window (redacted unless secrets are shown), and
-        what the notice adds when something was hidden: a redacted curl command does not
-        authenticate, and the user should know why."""
-        shown = redacted(capture) if self.redact else capture
-        return shown, "" if shown is capture else "; secrets redacted (h shows them)"
-
-    async def action_save_fixture(self) -> None:
-        capture = await self.selected_capture()
-        if capture is None:
-            return
-        shown, hidden = self._shown(capture)
-        try:
-            path = fixtures.save(shown, self.save_dir)
-        except (fixtures.FixtureError, OSError) as exc:
-            self.notify(str(exc), severity="error")
-            return
-        self.notify(f"saved capture #{capture.id} as {path}{hidden}", title="fixture")
-
-    async def action_copy_curl(self) -> None:
-        capture = await self.selected_capture()
-        if capture is None:
-            return
-        shown, hidden = self._shown(capture)
-        target = self.settings.target
-        aimed = "your replay target" if target else "hookcatcher (t sets a replay target)"
-        try:
-            outgoing = (
-                request_for(shown, target, self.settings.by_events)
-                if target
-                else export.received_request(shown, self.url)
-            )
-        except ReplayError as exc:
-            self.notify(str(exc), severity="error")
-            return
-        command = curl(outgoing)
-        self.copy_to_clipboard(command)
-        self.notify(
-            f"curl command for #{capture.id} ({len(command):,} characters), aimed at "
-            f"{aimed}, copied to the clipboard{hidden}",
-            title="copied",
-        )
-
-    async def action_copy_body(self) -> None:
-        capture = await self.selected_capture()
-        if capture is None:
-            return
-        shown, hidden = self._shown(capture)
-        try:
-            text = shown.raw.decode("utf-8")
-        except UnicodeDecodeError:
-            self.notify(
-                "This body is not UTF-8 text, so it cannot go on the clipboard; the "
-                "Raw tab shows it, s saves it.",
-                severity="warning",
-            )
-            return
-        self.copy_to_clipboard(text)
-        self.notify(
-            f"body of #{capture.id} ({shown.size:,} bytes) copied to the clipboard{hidden}",
-            title="copied",
-        )
-
-    def action_export_har(self) -> None:
-        rows = self.capture_list.rows
-        if not rows:
-            self.notify("Nothing shown to export.", severity="warning")
-            return
-        self.export_shown(rows[-1].id)
-
-    @work(group="export", exclusive=True)
-    async def export_shown(self, through: int) -> Path | None:
-        """Every capture the filter shows, up to the newest row shown when `x` was pressed, as
-        one HAR file in the save folder."""
-        captures: list[Capture] = []
-        after = 0
-        while True:
-            try:
-                page, more = await self.connection.captures(self.filter_text, after, limit=500)
-            except ServerError as exc:
-                self.notify(str(exc), severity="error")
-                return None
-            captures.extend(capture for capture in page if capture.id <= through)
-            if not more or not page or page[-1].id >= through:
-                break
-            after = page[-1].id
-        text = export.har(captures, base_url=self.url, redact=self.redact)
-        try:
-            path = write_new(self.save_dir, export.file_name("har"), text)
-        except OSError as exc:
-            self.notify(f"{self.save_dir}: cannot write: {exc.strerror}", severity="error")
-            return None
-        secrets = "secrets redacted" if self.redact else "secrets included"
-        self.notify(f"{len(captures):,} capture(s) as HAR in {path} ({secrets})", title="exported")
-        return path
-
-    def action_toggle_redact(self) -> None:
-        self.redact = self.detail.redact = not self.redact
-        capture = self.detail.capture
-        if capture is not None:
-            self.detail.show(capture, self.attempts.get(capture.id, ()))
-        self._draw_status()
-        if self.redact:
-            self.notify("Secrets are hidden again.", title="secrets")
-        else:
-            self.notify(
-                "Secrets are shown here and in copies, saves and exports; h hides them.",
-                title="secrets",
-                severity="warning",
-            )
-
-    # -- WhatsApp views
-
-    async def action_show_qr(self) -> None:
-        self.push_screen(QrScreen(await self.newest_qr()))
-
-    async def newest_qr(self) -> Capture | None:
-        """The selected capture if it carries a QR code, else the newest one that does."""
-        selected = self.capture_list.selected
-        rows = list(reversed(self.capture_list.rows))
-        if selected is not None:
-            rows.insert(0, selected)
-        tried = 0
-        for row in rows:
-            if not qr.may_carry(row.provider, row.event):
-                continue
-            try:
-                capture = await self.whole_capture(row.id)
-            except ServerError:
-                continue
-            if qr.find(capture) is not None or row is selected:
-                return capture
-            tried += 1
-            if tried >= 50:
-                break
-        return None
-
-    async def action_show_conversations(self) -> None:
-        captures: list[Capture] = []
-        for provider, event in CONVERSATION_EVENTS:
-            query = f"{self.filter_text} provider:{provider} event:{_quoted(event)}".strip()
-            after = 0
-            while True:
-                try:
-                    page, more = await self.connection.captures(query, after, limit=500)
-                except ServerError as exc:
-                    self.notify(str(exc), severity="error")
-                    return
-                captures.extend(page)
-                if not more or not page:
-                    break
-                after = page[-1].id
-        captures.sort(key=lambda capture: capture.id)
-        self.push_screen(ConversationScreen(captures, self.filter_text))
-
-
-def _typable(value: str) -> str:
-    """A value for a filter term in the filter bar, which would send a terminal control to
-    the terminal as is: each control becomes the wildcard `*`, which still matches it."""
-    return replace_controls(value, "*")
-
-
-def _quoted(term: str) -> str:
-    """A filter term as the filter bar shows it: quoted only when it has a space."""
-    return json.dumps(term) if re.search(r"\s", term) else term
