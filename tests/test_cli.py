@@ -757,7 +757,7 @@ def test_every_help_example_is_a_command_line_the_parser_takes() -> None:
     """The examples at the end of each --help are checked, not just printed."""
     import shlex
 
-    from hookcatcher.cli.main import EXAMPLES, build_parser
+    from hookcatcher.cli.parser import EXAMPLES, build_parser
 
     parser = build_parser()
     assert set(EXAMPLES) == {"hookcatcher", *parser._subparsers._group_actions[0].choices}  # type: ignore[union-attr]

@@ -24,7 +24,8 @@ from helpers.bundled import body_of
 from rich.console import Console
 
 from hookcatcher.check.validation import Validator
-from hookcatcher.cli.main import build_parser, main
+from hookcatcher.cli.main import main
+from hookcatcher.cli.parser import build_parser
 from hookcatcher.core.body import MAX_DEPTH
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.redact import redacted
