@@ -163,7 +163,7 @@ def test_unreachable(api: str, kind: str) -> None:
     assert reachability_warning(api, "http://127.0.0.1:8787/webhook") == (
         f"warning: the gateway's address {host} {kind}, so it cannot reach "
         "http://127.0.0.1:8787/webhook: 127.0.0.1 there is the gateway's own machine, not "
-        "this one. Start hookcatcher with --host 0.0.0.0 --server-token SECRET and register an "
+        "this one. Start hookcatcher with --host 0.0.0.0 --token SECRET and register an "
         "address the gateway can reach with --public-url "
         "http://host.docker.internal:8787/webhook (Docker Desktop; on Linux start the "
         "gateway's container with --add-host=host.docker.internal:host-gateway), or this "

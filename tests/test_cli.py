@@ -500,14 +500,14 @@ ATTACH_CASES = {
     "codechat-v2": (
         "codechat",
         "/_gateway/codechat",
-        "--token",
+        "--gateway-token",
         "inst-1",
         ("POST", "/api/v2/instance/inst-1/webhook", {"name": "app", "url": APP, "enabled": True}),
     ),
     "whapi": (
         "whapi",
         "/_gateway/whapi",
-        "--token",
+        "--gateway-token",
         None,
         (
             "PATCH",
@@ -604,7 +604,12 @@ def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, ca
     assert main(["attach", "evolution", "--api", down, "--instance", "s", "--no-tui"]) == 2
     assert "attach evolution needs --apikey KEY" in capsys.readouterr().err
     assert main(["attach", "whapi", "--api", down, "--no-tui"]) == 2
-    assert "attach whapi needs --token TOKEN (the channel token)" in capsys.readouterr().err
+    assert "attach whapi needs --gateway-token TOKEN (the channel token)" in capsys.readouterr().err
+    assert main(["attach", "whapi", "--api", down, "--token", "tok-1", "--no-tui"]) == 2
+    assert (
+        "attach whapi needs --gateway-token TOKEN (the channel token) (--token is hookcatcher's "
+        "own token since 0.2.0)" in capsys.readouterr().err
+    )
     assert (
         main(
             [
@@ -808,3 +813,48 @@ def test_an_environment_default_is_read_only_by_the_command_that_uses_it(
     assert main(["validate", str(body)]) == 1  # 1: it ran, and found the body invalid
     assert main(["serve"]) == 2
     assert "HOOKCATCHER_PORT: 'abc' is not a port number" in capfd.readouterr().err
+
+
+def test_token_is_hookcatchers_own_in_attach_and_the_old_names_still_work(
+    capsys: pytest.CaptureFixture[str],
+) -> None:
+    """--token means hookcatcher's own token in every command; the gateway's credential is
+    --gateway-token. 0.1's --server-token (attach) and doctor's --token for the gateway
+    still work this release, each with a notice."""
+    from hookcatcher.cli import gateway
+    from hookcatcher.cli.parser import build_parser
+
+    parser = build_parser()
+    args = parser.parse_args(
+        [
+            "attach",
+            "whapi",
+            "--api",
+            "http://127.0.0.1:1",
+            "--gateway-token",
+            "chan-1",
+            "--token",
+            "own-1",
+        ]
+    )
+    assert (gateway._gateway_key(args), gateway._own_token(args)) == ("chan-1", "own-1")
+    assert capsys.readouterr().err == ""
+    old = parser.parse_args(
+        [
+            "attach",
+            "whapi",
+            "--api",
+            "http://127.0.0.1:1",
+            "--gateway-token",
+            "chan-1",
+            "--server-token",
+            "own-2",
+        ]
+    )
+    assert gateway._own_token(old) == "own-2"
+    assert gateway._own_token(old) == "own-2"  # said once
+    err = capsys.readouterr().err
+    assert err.count("--server-token is now --token") == 1
+    doctor = parser.parse_args(["doctor", "whapi", "--api", "http://127.0.0.1:1", "--token", "c"])
+    assert gateway._gateway_key(doctor) == "c"
+    assert "doctor's --token is now --gateway-token" in capsys.readouterr().err

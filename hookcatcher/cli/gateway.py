@@ -15,6 +15,7 @@ from hookcatcher.cli.serve import Receiver, build_receiver, say, warn_if_exposed
 from hookcatcher.core import catalog
 from hookcatcher.receive.printer import LinePrinter
 from hookcatcher.receive.runner import BackgroundServer, run, url_of
+from hookcatcher.remote import check_token
 
 if TYPE_CHECKING:
     from hookcatcher.connect.client import GatewayClient
@@ -29,10 +30,34 @@ def _gateway_key(args: argparse.Namespace) -> str:
                 "key: AUTHENTICATION_API_KEY, or the instance's own)"
             )
         return str(args.apikey)
-    if not args.token:
-        what = "the instance's bearer JWT" if args.gateway == "codechat" else "the channel token"
-        raise UsageError(f"{args.command} {args.gateway} needs --token TOKEN ({what})")
-    return str(args.token)
+    if args.gateway_token:
+        return str(args.gateway_token)
+    if args.command == "doctor" and args.token:
+        say(
+            "hookcatcher: doctor's --token is now --gateway-token (--token means hookcatcher's "
+            "own token everywhere); the old name goes away in the next release"
+        )
+        return str(args.token)
+    what = "the instance's bearer JWT" if args.gateway == "codechat" else "the channel token"
+    moved = " (--token is hookcatcher's own token since 0.2.0)" if args.token else ""
+    raise UsageError(f"{args.command} {args.gateway} needs --gateway-token TOKEN ({what}){moved}")
+
+
+def _own_token(args: argparse.Namespace) -> str | None:
+    """hookcatcher's own token in attach: --token, or 0.1's --server-token with a notice."""
+    if args.old_server_token is not None:
+        say(
+            "hookcatcher: --server-token is now --token (hookcatcher's own token, as in every "
+            "command); the old name goes away in the next release"
+        )
+        if args.token is None:
+            try:
+                args.token = check_token(args.old_server_token)
+            except ValueError as exc:
+                raise UsageError(f"--server-token: {exc}") from None
+        args.old_server_token = None  # said once
+    token: str | None = args.token
+    return token
 
 
 def _gateway_client(args: argparse.Namespace) -> GatewayClient:
@@ -76,7 +101,7 @@ def attach_gateway(args: argparse.Namespace) -> int:
     settings = {
         **vars(common_options().parse_args([])),
         **vars(args),
-        "token": args.server_token,
+        "token": _own_token(args),
         "json": False,
     }
     receiver = build_receiver(Arguments(**settings), say=say)
@@ -131,7 +156,7 @@ def _inspect_attached(receiver: Receiver, args: argparse.Namespace) -> None:
     server = BackgroundServer(
         receiver.app, sock=receiver.sock, quiet=True, limits=receiver.limits
     ).start()
-    app = InspectorApp(server.url, redact=args.redact, token=args.server_token)
+    app = InspectorApp(server.url, redact=args.redact, token=_own_token(args))
     # SIGTERM and SIGHUP close the inspector as q does (the terminal is put back), then the
     # caller restores the gateway.
     for ending in (signal.SIGTERM, signal.SIGHUP):

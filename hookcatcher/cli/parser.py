@@ -206,12 +206,12 @@ EXAMPLES: dict[str, list[str]] = {
     ],
     "attach": [
         "hookcatcher attach evolution --api http://127.0.0.1:8080 --apikey K --instance sales",
-        "hookcatcher attach whapi --api https://gate.whapi.cloud --token T --no-tui",
-        "hookcatcher attach codechat --api http://127.0.0.1:8084 --token JWT --instance sales",
+        "hookcatcher attach whapi --api https://gate.whapi.cloud --gateway-token T --no-tui",
+        "hookcatcher attach codechat --api http://127.0.0.1:8084 --gateway-token JWT --instance a",
     ],
     "doctor": [
         "hookcatcher doctor evolution --api http://127.0.0.1:8080 --apikey K --instance sales",
-        "hookcatcher doctor whapi --api https://gate.whapi.cloud --token T --json",
+        "hookcatcher doctor whapi --api https://gate.whapi.cloud --gateway-token T --json",
         "hookcatcher doctor evolution --api URL --apikey K --instance a --expect messages.upsert",
     ],
 }
@@ -251,7 +251,7 @@ def _gateway_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
             help="Evolution's API key (global or the instance's), sent as apikey",
         )
         where.add_argument(
-            "--token",
+            "--gateway-token",
             metavar="TOKEN",
             default=None,
             help="CodeChat: the instance's bearer JWT; Whapi: the channel token",
@@ -306,10 +306,16 @@ def _gateway_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
     listen_options(here, 0)
     server_token_option(
         here,
+        "--token",
+        "require this token for /_hookcatcher/ (as hookcatcher serve --token; also "
+        "HOOKCATCHER_TOKEN): needed with --host 0.0.0.0",
+    )
+    here.add_argument(
         "--server-token",
-        "require this token for /_hookcatcher/ (what "
-        "--token is to hookcatcher serve; also HOOKCATCHER_TOKEN): needed "
-        "with --host 0.0.0.0",
+        dest="old_server_token",
+        metavar="T",
+        default=None,
+        help=argparse.SUPPRESS,  # 0.1's name for --token, taken this release with a notice
     )
     here.add_argument(
         "--save",
@@ -338,6 +344,13 @@ def _gateway_commands(commands: argparse._SubParsersAction) -> None:  # type: ig
         "its fix. Exits 0 only when nothing is wrong.",
     )
     gateway_options(doctor)
+    doctor.add_argument(
+        "--token",
+        dest="token",
+        metavar="TOKEN",
+        default=None,
+        help=argparse.SUPPRESS,  # 0.1's name for --gateway-token, taken with a notice
+    )
     doctor.add_argument(
         "--expect",
         nargs="+",

@@ -129,8 +129,9 @@ def summary(results: list[Result]) -> dict[str, int]:
     return counts
 
 
-def run(validator: Validator, names: list[str], as_json: bool, out: TextIO = sys.stdout) -> int:
+def run(validator: Validator, names: list[str], as_json: bool, out: TextIO | None = None) -> int:
     """Print one line per file (and its errors), then a summary; 1 when any file failed."""
+    out = out or sys.stdout  # the stream of the moment, not the one at import
     stdin = sys.stdin.buffer.read() if "-" in names else None
     results = check_files(validator, names, stdin)
     counts = summary(results)

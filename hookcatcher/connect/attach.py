@@ -139,7 +139,7 @@ def reachability_warning(api: str, url: str) -> str | None:
     return (
         f"warning: the gateway's address {gateway} {kind}, so it cannot reach {url}: "
         f"127.0.0.1 there is the gateway's own machine, not this one. Start hookcatcher "
-        f"with --host 0.0.0.0 --server-token SECRET and register an address the gateway can "
+        f"with --host 0.0.0.0 --token SECRET and register an address the gateway can "
         f"reach with --public-url {public} (Docker Desktop; on Linux start the gateway's "
         f"container with --add-host=host.docker.internal:host-gateway), or this "
         f"machine's LAN address in place of host.docker.internal."
