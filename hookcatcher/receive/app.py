@@ -258,6 +258,21 @@ async def _read_body(scope: Scope, receive: Receive, limits: Limits) -> bytes | 
         raise _OverLimit(431, reason, declared)
     if declared > limits.max_body:
         raise _OverLimit(413, limits.body_over(declared, declared=True), declared)
+    try:
+        return await _body_up_to(receive, limits.max_body)
+    except _PastLimit as exc:
+        raise _OverLimit(413, limits.body_over(exc.size, declared=False), exc.size) from None
+
+
+class _PastLimit(Exception):
+    def __init__(self, size: int) -> None:
+        super().__init__(size)
+        self.size = size
+
+
+async def _body_up_to(receive: Receive, limit: int) -> bytes | None:
+    """The whole body, or None when the sender hung up before it was complete; _PastLimit
+    (with the bytes seen) as soon as more than `limit` came, so memory never holds more."""
     chunks: list[bytes] = []
     size = 0
     while True:
@@ -266,8 +281,8 @@ async def _read_body(scope: Scope, receive: Receive, limits: Limits) -> bytes | 
             return None
         chunk = message.get("body", b"")
         size += len(chunk)
-        if size > limits.max_body:
-            raise _OverLimit(413, limits.body_over(size, declared=False), size)
+        if size > limit:
+            raise _PastLimit(size)
         chunks.append(chunk)
         if not message.get("more_body", False):
             return b"".join(chunks)
@@ -364,21 +379,14 @@ async def _mock_body(scope: Scope, receive: Receive, send: Send) -> Receive | No
     if declared > MOCK_MAX_BODY:
         await _too_large_for_mock(send, declared)
         return None
-    chunks: list[bytes] = []
-    size = 0
-    while True:
-        message = await receive()
-        if message["type"] == "http.disconnect":
-            return None
-        chunk = message.get("body", b"")
-        size += len(chunk)
-        if size > MOCK_MAX_BODY:
-            await _too_large_for_mock(send, size)
-            return None
-        chunks.append(chunk)
-        if not message.get("more_body", False):
-            break
-    first: Message | None = {"type": "http.request", "body": b"".join(chunks), "more_body": False}
+    try:
+        body = await _body_up_to(receive, MOCK_MAX_BODY)
+    except _PastLimit as exc:
+        await _too_large_for_mock(send, exc.size)
+        return None
+    if body is None:
+        return None
+    first: Message | None = {"type": "http.request", "body": body, "more_body": False}
 
     async def replay() -> Message:
         nonlocal first
