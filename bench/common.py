@@ -37,6 +37,7 @@ __all__ = [
     "post_many",
     "report",
     "rss",
+    "settled_rss",
     "run_pinned",
     "serve_bare",
     "serve_hookcatcher",
@@ -247,6 +248,18 @@ def _status_kib(pid: int, key: str) -> int:
 def rss(pid: int) -> int:
     """Resident set size now, in bytes."""
     return _status_kib(pid, "VmRSS") * 1024
+
+
+def settled_rss(pid: int, tries: int = 30) -> int:
+    """RSS once it stops moving: the allocator may still be returning pages after a burst."""
+    last = rss(pid)
+    for _ in range(tries):
+        time.sleep(0.1)
+        now = rss(pid)
+        if abs(now - last) < 64 * 1024:
+            return now
+        last = now
+    return last
 
 
 def peak_rss(pid: int) -> int:

@@ -16,23 +16,19 @@ import time
 from typing import Any
 
 import httpx
-from common import Figure, fixture, post_many, report, rss, serve_hookcatcher, wait_healthy
+from common import (
+    Figure,
+    fixture,
+    post_many,
+    report,
+    serve_hookcatcher,
+    settled_rss,
+    wait_healthy,
+)
 
 __all__ = ["run"]
 
 MB = 1024 * 1024
-
-
-def settled_rss(pid: int) -> int:
-    """RSS once it stops moving: the allocator may still be returning pages."""
-    last = rss(pid)
-    for _ in range(30):
-        time.sleep(0.1)
-        now = rss(pid)
-        if abs(now - last) < 64 * 1024:
-            return now
-        last = now
-    return last
 
 
 def health_waits(url: str, stop: threading.Event, waits: list[float]) -> None:

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import argparse
 import json
-import time
 from typing import Any
 
 import httpx
@@ -17,26 +16,14 @@ from common import (
     fixture,
     post_many,
     report,
-    rss,
     serve_hookcatcher,
+    settled_rss,
     wait_healthy,
 )
 
 __all__ = ["run"]
 
 MB = 1024 * 1024
-
-
-def settled_rss(pid: int) -> int:
-    """RSS once it stops moving: the allocator may still be returning pages after a burst."""
-    last = rss(pid)
-    for _ in range(20):
-        time.sleep(0.1)
-        now = rss(pid)
-        if abs(now - last) < 64 * 1024:
-            return now
-        last = now
-    return last
 
 
 def run(captures: int = 10_000) -> dict[str, Any]:
