@@ -344,8 +344,8 @@ def test_replay_send_and_export_pass_the_token(serve, capsys, monkeypatch) -> No
 @pytest.mark.parametrize(
     ("argv", "env", "said"),
     [
-        (["serve", "--token", "two words"], {}, "argument --token: a token must be visible ASCII"),
-        (["export", "--token", "é"], {}, "argument --token: a token must be visible ASCII"),
+        (["serve", "--token", "two words"], {}, "'--token': a token must be visible ASCII"),
+        (["export", "--token", "é"], {}, "'--token': a token must"),
         (["serve"], {"HOOKCATCHER_INGEST_TOKEN": "a b"}, "HOOKCATCHER_INGEST_TOKEN: a token must"),
     ],
 )
@@ -354,11 +354,7 @@ def test_a_token_that_cannot_travel_is_refused_at_the_start(
 ) -> None:
     for name, value in env.items():
         monkeypatch.setenv(name, value)
-    try:
-        code = main(argv)
-    except SystemExit as exc:  # argparse's own exit for a bad flag
-        code = exc.code
-    assert code == 2
+    assert main(argv) == 2
     assert said in capsys.readouterr().err
 
 

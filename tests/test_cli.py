@@ -126,15 +126,19 @@ def test_port_in_use_is_a_clear_error(run) -> None:
 @pytest.mark.parametrize(
     "args, env, message",
     [
-        (["serve", "--port", "http"], {}, "argument --port: 'http' is not a port number"),
-        (["serve", "--max-bytes", "12XB"], {}, "argument --max-bytes: '12XB' is not a size"),
-        (["serve", "--max-events", "0"], {}, "argument --max-events: '0' must be at least 1"),
+        (["serve", "--port", "http"], {}, "'--port': 'http' is not a port number"),
+        (["serve", "--max-bytes", "12XB"], {}, "'--max-bytes': '12XB' is not a size"),
+        (["serve", "--max-events", "0"], {}, "'--max-events': '0' must be at least 1"),
         (
             ["serve"],
             {"HOOKCATCHER_PORT": "99999"},
             "HOOKCATCHER_PORT: '99999' is not a port number",
         ),
-        (["serve"], {"HOOKCATCHER_JSON": "perhaps"}, "HOOKCATCHER_JSON: 'perhaps' is not a yes/no"),
+        (
+            ["serve"],
+            {"HOOKCATCHER_JSON": "perhaps"},
+            "HOOKCATCHER_JSON: 'perhaps' is not a valid boolean",
+        ),
         (
             ["tui", "--connect", "localhost:8787"],
             {},
@@ -762,23 +766,31 @@ def test_every_help_example_is_a_command_line_the_parser_takes() -> None:
     """The examples at the end of each --help are checked, not just printed."""
     import shlex
 
-    from hookcatcher.cli.parser import EXAMPLES, build_parser
+    import click
 
-    parser = build_parser()
-    assert set(EXAMPLES) == {"hookcatcher", *parser._subparsers._group_actions[0].choices}  # type: ignore[union-attr]
-    for name, lines in EXAMPLES.items():
+    from hookcatcher.cli.main import COMMANDS, MAIN_JOB, cli
+
+    for name in [MAIN_JOB, *COMMANDS]:
+        command = cli.get_command(click.Context(cli), name)
+        assert command is not None and command.epilog, name
+        lines = command.epilog.splitlines()
         assert 2 <= len(lines) <= 4, name
         for line in lines:
             segments = line.split("  ")[0].split(" | ")
             words = next(shlex.split(part) for part in segments if part.startswith("hookcatcher"))
-            with contextlib.redirect_stderr(io.StringIO()) as err:
-                try:
-                    parser.parse_args(words[1:])
-                except SystemExit as exc:
-                    raise AssertionError(f"{line!r}: {err.getvalue()}") from exc
+            which = words[1] if len(words) > 1 and words[1] in COMMANDS else MAIN_JOB
+            example = cli.get_command(click.Context(cli), which)
+            assert example is not None
+            given = words[2:] if which != MAIN_JOB else words[1:]
+            try:
+                example.make_context(which, given).close()
+            except click.ClickException as exc:
+                raise AssertionError(f"{line!r}: {exc.format_message()}") from exc
     help_text = io.StringIO()
-    with contextlib.redirect_stdout(help_text), pytest.raises(SystemExit):
-        parser.parse_args(["serve", "--help"])
+    with contextlib.redirect_stdout(help_text):
+        from hookcatcher.cli.main import main
+
+        assert main(["serve", "--help"]) == 0
     assert "examples:\n  hookcatcher serve " in help_text.getvalue()
 
 
@@ -821,40 +833,44 @@ def test_token_is_hookcatchers_own_in_attach_and_the_old_names_still_work(
     """--token means hookcatcher's own token in every command; the gateway's credential is
     --gateway-token. 0.1's --server-token (attach) and doctor's --token for the gateway
     still work this release, each with a notice."""
-    from hookcatcher.cli import gateway
-    from hookcatcher.cli.parser import build_parser
+    from hookcatcher.cli.attach import own_token
+    from hookcatcher.cli.gateway import Gateway, gateway_key
+    from hookcatcher.cli.main import main
 
-    parser = build_parser()
-    args = parser.parse_args(
-        [
-            "attach",
-            "whapi",
-            "--api",
-            "http://127.0.0.1:1",
-            "--gateway-token",
-            "chan-1",
-            "--token",
-            "own-1",
-        ]
-    )
-    assert (gateway._gateway_key(args), gateway._own_token(args)) == ("chan-1", "own-1")
+    whapi = Gateway("whapi", "http://127.0.0.1:1", gateway_token="chan-1")
+    assert (gateway_key(whapi, "attach"), own_token("own-1", None)) == ("chan-1", "own-1")
     assert capsys.readouterr().err == ""
-    old = parser.parse_args(
-        [
-            "attach",
-            "whapi",
-            "--api",
-            "http://127.0.0.1:1",
-            "--gateway-token",
-            "chan-1",
-            "--server-token",
-            "own-2",
-        ]
-    )
-    assert gateway._own_token(old) == "own-2"
-    assert gateway._own_token(old) == "own-2"  # said once
-    err = capsys.readouterr().err
-    assert err.count("--server-token is now --token") == 1
-    doctor = parser.parse_args(["doctor", "whapi", "--api", "http://127.0.0.1:1", "--token", "c"])
-    assert gateway._gateway_key(doctor) == "c"
+    assert own_token(None, "own-2") == "own-2"
+    assert own_token("own-1", "own-2") == "own-1"  # --token wins
+    assert capsys.readouterr().err.count("--server-token is now --token") == 2
+    doctor = Gateway("whapi", "http://127.0.0.1:1")
+    assert gateway_key(doctor, "doctor", token="c") == "c"
     assert "doctor's --token is now --gateway-token" in capsys.readouterr().err
+    # and from the command line: the old spellings are taken, not refused
+    assert main(["doctor", "whapi", "--api", "http://127.0.0.1:1", "--token", "c", "--json"]) == 1
+    assert "doctor's --token is now --gateway-token" in capsys.readouterr().err
+
+
+@pytest.mark.parametrize(
+    ("argv", "absent"),
+    [
+        (["validate", "--help"], ("jsonschema", "httpx", "starlette", "uvicorn", "textual")),
+        (["serve", "--help"], ("httpx", "starlette", "uvicorn", "textual")),
+        (["--help"], ("jsonschema", "httpx", "starlette", "uvicorn", "textual")),
+    ],
+)
+def test_a_command_imports_only_what_it_needs(argv: list[str], absent: tuple[str, ...]) -> None:
+    """Each command's module loads when it runs: `validate --help` is click and validate."""
+    probe = (
+        "import sys, contextlib, io\n"
+        "from hookcatcher.cli.main import main\n"
+        "with contextlib.redirect_stdout(io.StringIO()):\n"
+        f"    code = main({argv!r})\n"
+        "print(code, sorted(m.split('.')[0] for m in sys.modules))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", probe], capture_output=True, text=True, timeout=60, check=False
+    )
+    code, loaded = done.stdout.split(" ", 1)
+    assert code == "0", done.stderr
+    assert [name for name in absent if f"'{name}'" in loaded] == []

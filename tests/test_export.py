@@ -5,7 +5,6 @@ redacted in all of them unless asked, through the API route and the `export` com
 
 from __future__ import annotations
 
-import argparse
 import base64
 import json
 import os
@@ -26,7 +25,7 @@ from helpers.ports import unused_port
 from starlette.routing import Route
 
 from hookcatcher.check.validation import Validator
-from hookcatcher.cli.export import add_arguments, export_command
+from hookcatcher.cli.main import main
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.secrets import MARKER
 from hookcatcher.files import fixtures
@@ -513,9 +512,7 @@ def test_api_bad_parameters_are_400_naming_them(
 
 
 def command(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:
-    parser = argparse.ArgumentParser(prog="hookcatcher export")
-    add_arguments(parser)
-    code = export_command(parser.parse_args(list(argv)))
+    code = main(["export", *argv])
     out, err = capsys.readouterr()
     return code, out, err
 
@@ -622,7 +619,6 @@ def saved_session(path: Path, validator: Validator, names: list[str]) -> list[Ca
 def test_command_exports_a_saved_session(
     capsys: pytest.CaptureFixture[str], tmp_path: Path, validator: Validator
 ) -> None:
-    from hookcatcher.cli.main import main
 
     session = tmp_path / "s.jsonl"
     captures = saved_session(
@@ -692,7 +688,7 @@ def test_fixture_files_from_a_crafted_session_stay_inside_the_folder(
 ) -> None:
     """A session file can say anything in `provider` and `event`; each becomes a safe name
     under -o, and nothing is written anywhere else."""
-    from hookcatcher.cli.main import main
+
     from hookcatcher.files.session_writer import SessionWriter
 
     work = tmp_path / "work"
@@ -735,19 +731,7 @@ def test_fixture_files_from_a_server_stay_inside_the_folder(
     for capture, (provider, event) in zip(server.app.store, CRAFTED, strict=True):
         capture.provider, capture.event = provider.format(abs=tmp_path / "abs"), event
     out = tmp_path / "work" / "out"  # deep enough that ../../ stays in tmp_path, even unchecked
-    code = export_command(
-        argparse.Namespace(
-            session=None,
-            source_server=server.url,
-            token=None,
-            filter="",
-            format="fixtures",
-            output=str(out),
-            to=None,
-            by_events=False,
-            redact=True,
-        )
-    )
+    code = main(["export", "--from", server.url, "--format", "fixtures", "-o", str(out)])
     assert code == 0, capsys.readouterr().err
     assert len(files_under(out)) == len(CRAFTED) and files_under(tmp_path) == files_under(out)
 

@@ -197,8 +197,8 @@ from pathlib import Path  # noqa: E402
 
 from helpers.bundled import body_of  # noqa: E402
 
-from hookcatcher.cli import validate as offline  # noqa: E402
 from hookcatcher.core.capture import Capture  # noqa: E402
+from hookcatcher.files import checking as offline  # noqa: E402
 from hookcatcher.files import fixtures  # noqa: E402
 from hookcatcher.receive.ingest import build_capture  # noqa: E402
 

@@ -25,7 +25,7 @@ from rich.console import Console
 
 from hookcatcher.check.validation import Validator
 from hookcatcher.cli.main import main
-from hookcatcher.cli.parser import build_parser
+from hookcatcher.cli.serve import command as serve_command
 from hookcatcher.core.body import MAX_DEPTH
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.redact import redacted
@@ -561,13 +561,16 @@ def test_inspector_says_what_a_refused_capture_is(validator: Validator) -> None:
 
 
 def test_max_body_flag_and_environment(monkeypatch: pytest.MonkeyPatch, capsys) -> None:
-    assert build_parser().parse_args(["serve"]).max_body == 64 * 1024 * 1024
-    assert build_parser().parse_args(["serve", "--max-body", "1KiB"]).max_body == 1024
+    def max_body(*argv: str) -> int:
+        with serve_command.make_context("serve", list(argv)) as ctx:
+            return int(ctx.params["max_body"])
+
+    assert max_body() == 64 * 1024 * 1024
+    assert max_body("--max-body", "1KiB") == 1024
     monkeypatch.setenv("HOOKCATCHER_MAX_BODY", "200MB")
-    assert build_parser().parse_args(["serve"]).max_body == 200_000_000
-    with pytest.raises(SystemExit):
-        build_parser().parse_args(["serve", "--max-body", "0"])
-    assert "argument --max-body: '0' must be at least 1 byte" in capsys.readouterr().err
+    assert max_body() == 200_000_000
+    assert main(["serve", "--max-body", "0"]) == 2
+    assert "Invalid value for '--max-body': '0' must be at least 1 byte" in capsys.readouterr().err
     monkeypatch.setenv("HOOKCATCHER_MAX_BODY", "lots")
     assert main(["serve"]) == 2
     assert "HOOKCATCHER_MAX_BODY: 'lots' is not a size" in capsys.readouterr().err

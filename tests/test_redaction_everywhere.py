@@ -7,7 +7,6 @@ inspector's screens are tested against the same requests in tests/tui/test_redac
 
 from __future__ import annotations
 
-import argparse
 import io
 from pathlib import Path
 
@@ -27,7 +26,7 @@ from helpers.secret_requests import (
     leaked,
 )
 
-from hookcatcher.cli.export import add_arguments, export_command
+from hookcatcher.cli.main import main
 from hookcatcher.receive.printer import LinePrinter
 from hookcatcher.receive.runner import BackgroundServer
 
@@ -42,9 +41,7 @@ def send_all(server: BackgroundServer) -> None:
 
 
 def export(capsys: pytest.CaptureFixture[str], *argv: str) -> str:
-    parser = argparse.ArgumentParser(prog="hookcatcher export")
-    add_arguments(parser)
-    code = export_command(parser.parse_args(list(argv)))
+    code = main(["export", *argv])
     out, err = capsys.readouterr()
     assert code == 0, err
     return out

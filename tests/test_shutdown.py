@@ -25,8 +25,8 @@ from helpers.process import Running
 from helpers.rawhttp import SSEClient, address_of, exchange, read_reply, request_bytes
 
 from hookcatcher.cli import main as cli
-from hookcatcher.cli import serve as serve_command
 from hookcatcher.files.session import load
+from hookcatcher.receive import printer, runner
 from hookcatcher.receive.runner import GRACEFUL_SHUTDOWN_SECONDS
 
 DELAY_MS = 800
@@ -180,8 +180,9 @@ def test_the_banner_comes_when_a_signal_would_stop_the_server_cleanly(
         handlers.append(signal.getsignal(signal.SIGTERM))
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(serve_command, "banner", banner_then_ctrl_c)
-    monkeypatch.setattr(serve_command, "run", lambda *args: pytest.fail("served after Ctrl+C"))
+    # serve takes both from their modules as it starts
+    monkeypatch.setattr(printer, "banner", banner_then_ctrl_c)
+    monkeypatch.setattr(runner, "run", lambda *args: pytest.fail("served after Ctrl+C"))
     saved = tmp_path / "session.jsonl"
     try:
         status = cli.main(["serve", "--port", "0", "--save", str(saved)])

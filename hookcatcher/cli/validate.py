@@ -1,136 +1,50 @@
-"""`hookcatcher validate`: check body files (or fixture files) offline, as the server would.
-
-A file is a body exactly as a gateway posts it, or a bundled-style fixture
-(`{title, provider, version, event, headers, body}`), whose headers help classify it and whose
-declared event must be what the body says."""
+"""`hookcatcher validate`: body or fixture files checked offline, as the server would
+(files/checking.py), one line each and a summary. Its --help loads click and nothing of the
+server: the schemas load when a file is checked."""
 
 from __future__ import annotations
 
 import json
 import sys
-from collections.abc import Iterable
-from dataclasses import dataclass, field
-from pathlib import Path
-from typing import Any, TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from hookcatcher.check.validation import Validator
-from hookcatcher.core.body import parse_body
-from hookcatcher.core.capture import Problem
-from hookcatcher.files.fixtures import is_fixture
-from hookcatcher.receive.ingest import judge
+import click
 
-__all__ = ["Result", "check_files", "run"]
+from hookcatcher.cli.main import COMMANDS
+from hookcatcher.cli.options import CONTEXT, Command, examples
 
+if TYPE_CHECKING:
+    from hookcatcher.check.validation import Validator
 
-@dataclass(slots=True)
-class Result:
-    file: str
-    status: str  # valid | invalid | no-schema | not-json | unreadable
-    provider: str | None = None
-    event: str | None = None
-    schema: str | None = None
-    errors: list[Problem] = field(default_factory=list)
-    warnings: list[str] = field(default_factory=list)
-
-    @property
-    def failed(self) -> bool:
-        return self.status in ("invalid", "not-json", "unreadable")
-
-    def to_json(self) -> dict[str, Any]:
-        return {
-            "file": self.file,
-            "status": self.status,
-            "provider": self.provider,
-            "event": self.event,
-            "schema": self.schema,
-            "errors": [e.to_json() for e in self.errors],
-            "warnings": self.warnings,
-        }
+__all__ = ["command", "run"]
 
 
-def _files(names: Iterable[str]) -> Iterable[tuple[str, Path | None]]:
-    for name in names:
-        if name == "-":
-            yield "-", None
-            continue
-        path = Path(name)
-        if path.is_dir():
-            found = sorted(p for p in path.rglob("*.json") if p.is_file())
-            if not found:
-                yield name, path  # reported: a folder with nothing to check
-            for file in found:
-                yield str(file), file
-        else:
-            yield name, path
+@click.command(
+    "validate",
+    cls=Command,
+    context_settings=CONTEXT,
+    short_help=COMMANDS["validate"][1],
+    epilog=examples(
+        "hookcatcher validate body.json",
+        "hookcatcher validate fixtures/evolution/v2/",
+        "curl -s http://127.0.0.1:3000/last-body | hookcatcher validate -",
+    ),
+)
+@click.argument("files", nargs=-1, required=True, metavar="FILE...")
+@click.option("--json", "as_json", is_flag=True, help="print the results as JSON")
+def command(files: tuple[str, ...], as_json: bool) -> int:
+    """Validate bodies offline, as the server would: prints provider, event and each error
+    with its JSON path; exits 1 when any file is invalid or not JSON. FILE is a body or
+    fixture file, a folder of them, or - for stdin."""
+    from hookcatcher.check.validation import Validator
 
-
-def check_one(validator: Validator, name: str, raw: bytes) -> Result:
-    document, problem = parse_body(raw)
-    if problem is not None:
-        return Result(name, "not-json", errors=[problem])
-    headers: list[tuple[str, str]] = []
-    declared: tuple[str, str] | None = None
-    body = document
-    if is_fixture(document):
-        body = document["body"]
-        headers = [tuple(pair) for pair in document.get("headers", []) if len(pair) == 2]
-        declared = (document["provider"], document["event"])
-    found, checked = judge(validator, "POST", "/", "", headers, body)
-    result = Result(
-        name,
-        checked.status,
-        found.provider,
-        found.event,
-        checked.schema,
-        list(checked.errors),
-        list(found.warnings),
-    )
-    if declared is not None and declared != (found.provider, found.event):
-        result.status = "invalid"
-        result.errors.insert(
-            0,
-            Problem(
-                "$.body",
-                f"the fixture says {declared[0]} {declared[1]} "
-                f"but the body is {found.provider} {found.event}",
-            ),
-        )
-    return result
-
-
-def check_files(
-    validator: Validator, names: Iterable[str], stdin: bytes | None = None
-) -> list[Result]:
-    results = []
-    for name, path in _files(names):
-        if path is None:
-            results.append(check_one(validator, "<stdin>", stdin or b""))
-            continue
-        if path.is_dir():
-            results.append(
-                Result(name, "unreadable", errors=[Problem("$", "no .json files in this folder")])
-            )
-            continue
-        try:
-            raw = path.read_bytes()
-        except OSError as exc:
-            results.append(
-                Result(name, "unreadable", errors=[Problem("$", f"cannot read: {exc.strerror}")])
-            )
-            continue
-        results.append(check_one(validator, name, raw))
-    return results
-
-
-def summary(results: list[Result]) -> dict[str, int]:
-    counts = {"files": len(results)}
-    for status in ("valid", "invalid", "no-schema", "not-json", "unreadable"):
-        counts[status] = sum(r.status == status for r in results)
-    return counts
+    return run(Validator(), list(files), as_json)
 
 
 def run(validator: Validator, names: list[str], as_json: bool, out: TextIO | None = None) -> int:
     """Print one line per file (and its errors), then a summary; 1 when any file failed."""
+    from hookcatcher.files.checking import check_files, summary
+
     out = out or sys.stdout  # the stream of the moment, not the one at import
     stdin = sys.stdin.buffer.read() if "-" in names else None
     results = check_files(validator, names, stdin)

@@ -15,17 +15,17 @@ from datetime import datetime, timezone
 from typing import Any
 
 from hookcatcher.check.validation import Validator
-from hookcatcher.core.body import DEFAULT_MAX_BODY, JSON, NOT_JSON, TOO_LARGE, read_body
+from hookcatcher.check.verdict import judge
+from hookcatcher.core.body import DEFAULT_MAX_BODY, JSON, TOO_LARGE, read_body
 from hookcatcher.core.capture import Answer, Capture, Problem, Validation, headers_size
 from hookcatcher.core.chats import chat_of
-from hookcatcher.core.classify import Classification, classify
+from hookcatcher.core.classify import classify
 from hookcatcher.core.units import limit_text
 
 __all__ = [
     "build_capture",
     "received_now",
     "refused_capture",
-    "judge",
     "Limits",
     "DEFAULT_MAX_HEADERS",
     "DEFAULT_MAX_HEADER_BYTES",
@@ -182,20 +182,3 @@ def _now() -> str:
 
 
 _second: tuple[int, str] = (-1, "")  # the last second formatted, and its text
-
-
-def judge(
-    validator: Validator,
-    method: str,
-    path: str,
-    query: str,
-    headers: list[tuple[str, str]],
-    body: Any,
-    problem: Problem | None = None,
-) -> tuple[Classification, Validation]:
-    """What a parsed body is and whether it holds: the server and `validate` both ask here.
-    `problem` is the parse error, when the bytes were not JSON."""
-    found = classify(method, path, query, headers, body)
-    if problem is not None:
-        return found, Validation(NOT_JSON, None, (problem,))
-    return found, validator.check(found.provider, found.event, body)
