@@ -21,8 +21,8 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "check": {"core"},
     "files": {"core", "check"},
-    "remote": {"core"},
-    "send": {"core", "check", "files", "remote"},
+    "send": {"core", "check", "files", "remote"},  # remote: until the CLI leaves from_server
+    "remote": {"core", "check", "files", "send"},
     "mock": {"core", "check", "files", "send"},
     "receive": {"core", "check", "files", "send", "mock", "remote"},
     "connect": {"core", "check", "files", "send", "mock", "remote"},

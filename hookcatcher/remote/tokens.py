@@ -1,29 +1,11 @@
-"""hookcatcher's own HTTP API as its clients see it: where it is (the prefixes, the default
-URL), how a client sends the token and what it says when refused, and what a token may be.
-The inspector, `replay --from`, `send --instance`, `export --from` and the test helpers reach
-a server through these, so its paths and its rules are written once."""
+"""How a client of hookcatcher's own API sends its token, what it says when refused, and what
+a token may be. The server reads the same header (receive/access.py)."""
 
 from __future__ import annotations
 
 import re
 
-__all__ = [
-    "API_PREFIX",
-    "DEFAULT_PORT",
-    "DEFAULT_URL",
-    "GATEWAY_PREFIX",
-    "HEADER",
-    "auth_headers",
-    "check_token",
-    "refusal",
-]
-
-API_PREFIX = "/_hookcatcher"
-
-
-GATEWAY_PREFIX = "/_gateway"
-DEFAULT_PORT = 8787
-DEFAULT_URL = f"http://127.0.0.1:{DEFAULT_PORT}"
+__all__ = ["HEADER", "auth_headers", "check_token", "refusal"]
 
 HEADER = "x-hookcatcher-token"
 
