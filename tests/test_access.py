@@ -31,7 +31,7 @@ from hookcatcher.receive.access import Access, exposure
 from hookcatcher.receive.app import Hookcatcher, create_app
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import Store
-from hookcatcher.tui.connection import Arrived, ServerConnection, ServerError
+from hookcatcher.remote import Arrived, Remote, RemoteError
 
 TOKEN = "tok-Admin_1234567890"
 INGEST = "tok-Ingest_0987654321"
@@ -257,11 +257,11 @@ def test_the_inspectors_connection_sends_the_token(serve) -> None:
             (None, "needs the token it was started with: give --token T"),
             ("nope", "refused the token given"),
         ):
-            connection = ServerConnection(server.url, token=token)
-            with pytest.raises(ServerError, match=said):
+            connection = Remote(server.url, token=token)
+            with pytest.raises(RemoteError, match=said):
                 await connection.listing("")
             await connection.close()
-        connection = ServerConnection(server.url, token=TOKEN)
+        connection = Remote(server.url, token=TOKEN)
         listing = await connection.listing("")
         assert [row["id"] for row in listing.rows] == [1]
         arrived: asyncio.Queue[int] = asyncio.Queue()

@@ -1,6 +1,6 @@
 """The inspector: a live list of captures over a detail pane, attached to a server by URL.
 
-Everything it knows comes from the server's HTTP API and SSE stream (connection.py), so it
+Everything it knows comes from the server's HTTP API and SSE stream (hookcatcher.remote), so it
 attaches the same way to the server it started itself and to one running elsewhere. Filtering
 is done by the server (the one filter implementation); the app keeps only list rows, a small
 cache of whole captures, and the replay attempts made from this window.
@@ -33,24 +33,24 @@ from hookcatcher.core import qr
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.jsonpath import field_key
 from hookcatcher.core.messages import EVENTS as CONVERSATION_EVENTS
-from hookcatcher.send.outgoing import Attempt
-from hookcatcher.tui.base import InspectorBase
-from hookcatcher.tui.bindings import bindings, palette_entries
-from hookcatcher.tui.capture_list import CaptureList, Row
-from hookcatcher.tui.connection import (
+from hookcatcher.remote import (
     GONE_AFTER,
     Arrived,
     FilterProblem,
     Listing,
     Lost,
     Notice,
+    Remote,
+    RemoteError,
     Restarted,
-    ServerConnection,
-    ServerError,
     StateChanged,
     StreamEvent,
     collector_paused,
 )
+from hookcatcher.send.outgoing import Attempt
+from hookcatcher.tui.base import InspectorBase
+from hookcatcher.tui.bindings import bindings, palette_entries
+from hookcatcher.tui.capture_list import CaptureList, Row
 from hookcatcher.tui.conversation_screen import ConversationScreen
 from hookcatcher.tui.detail import TABS, DetailPane
 from hookcatcher.tui.filter_bar import FilterBar
@@ -118,7 +118,7 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
         self.redact = redact
         self.url = url.rstrip("/")
         self.label = label or self.url.removeprefix("http://")
-        self.connection = ServerConnection(self.url, token=token)
+        self.connection = Remote(self.url, token=token)
         self.filter_text = filter_text.strip()
         self.save_dir = save_dir or Path.cwd() / "captured-fixtures"
         self.config_dir = config_dir
@@ -178,13 +178,13 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
             except FilterProblem as problem:
                 self._show_filter_error(problem)
                 self.filter_text = ""
-            except ServerError as exc:
+            except RemoteError as exc:
                 failing_since = failing_since or time.monotonic()
                 gone = time.monotonic() - failing_since >= GONE_AFTER
                 self._set_state("gone" if gone else "reconnecting", str(exc))
                 await asyncio.sleep(0.5)
         if not self.catalog:
-            with suppress(ServerError):  # descriptions are a help, not a need
+            with suppress(RemoteError):  # descriptions are a help, not a need
                 self.catalog = await self.connection.catalog()
         self._take_listing(listing)
         await self.poll_stats()
@@ -259,7 +259,7 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
             return
         try:
             self.stats = await self.connection.stats()
-        except ServerError:
+        except RemoteError:
             return
         self._draw_status()
 
@@ -348,7 +348,7 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
             return
         try:
             capture = await self.whole_capture(row.id)
-        except ServerError as exc:
+        except RemoteError as exc:
             self.detail.show(None)
             self.notify(str(exc), severity="warning")
             return

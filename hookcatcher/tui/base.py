@@ -14,9 +14,9 @@ from pathlib import Path
 from textual.app import App
 
 from hookcatcher.core.capture import Capture
+from hookcatcher.remote import Listing, Remote, RemoteError
 from hookcatcher.send.outgoing import Attempt
 from hookcatcher.tui.capture_list import CaptureList
-from hookcatcher.tui.connection import Listing, ServerConnection, ServerError
 from hookcatcher.tui.detail import DetailPane
 from hookcatcher.tui.settings import Settings
 
@@ -30,7 +30,7 @@ class InspectorBase(App[None]):
 
     redact: bool
     url: str
-    connection: ServerConnection
+    connection: Remote
     filter_text: str
     save_dir: Path
     config_dir: Path | None
@@ -68,7 +68,7 @@ class InspectorBase(App[None]):
             return None
         try:
             return await self.whole_capture(row.id)
-        except ServerError as exc:
+        except RemoteError as exc:
             self.notify(str(exc), severity="error")
             return None
 

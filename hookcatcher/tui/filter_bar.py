@@ -12,8 +12,8 @@ import shlex
 from textual import work
 from textual.widgets import Input, Static
 
+from hookcatcher.remote import FilterProblem, RemoteError
 from hookcatcher.tui.base import InspectorBase
-from hookcatcher.tui.connection import FilterProblem, ServerError
 from hookcatcher.tui.text import literal, replace_controls
 
 __all__ = ["FilterBar", "quoted"]
@@ -39,7 +39,7 @@ class FilterBar(InspectorBase):
         except FilterProblem as problem:
             self._show_filter_error(problem)
             return
-        except ServerError as exc:
+        except RemoteError as exc:
             self.notify(str(exc), severity="error")
             return
         self.filter_text = text

@@ -10,10 +10,10 @@ from dataclasses import replace
 from textual import work
 
 from hookcatcher.core.capture import Capture
+from hookcatcher.remote import RemoteError
 from hookcatcher.send.outgoing import Attempt, ReplayError, make_client, request_for, send
 from hookcatcher.send.webhook import Instance, plan
 from hookcatcher.tui.base import InspectorBase
-from hookcatcher.tui.connection import ServerError
 from hookcatcher.tui.instance_screen import InstanceScreen, hidden_secrets
 from hookcatcher.tui.replay_screen import ReplayChoice, ReplayScreen, TargetScreen
 
@@ -43,7 +43,7 @@ class ReplayActions(InspectorBase):
             return
         try:
             first = await self.whole_capture(rows[0].id)
-        except ServerError as exc:
+        except RemoteError as exc:
             self.notify(str(exc), severity="error")
             return
 
@@ -64,7 +64,7 @@ class ReplayActions(InspectorBase):
             return
         try:
             instances = await self.connection.instances()
-        except ServerError as exc:
+        except RemoteError as exc:
             self.notify(str(exc), severity="error")
             return
 
@@ -166,11 +166,12 @@ class ReplayActions(InspectorBase):
         async with make_client() as client:
             while True:
                 try:
-                    page, more = await self.connection.captures(query, after)
-                except ServerError as exc:
+                    page = await self.connection.page(query, after)
+                except RemoteError as exc:
                     self.notify(str(exc), severity="error")
                     break
-                for capture in page:
+                more = page.more
+                for capture in page.captures:
                     if capture.id > through:
                         more = False
                         break
@@ -178,9 +179,9 @@ class ReplayActions(InspectorBase):
                     attempt = await send(client, outgoing, capture.id)
                     self._record(attempt)
                     attempts.append(attempt)
-                if not more or not page:
+                if not more or not page.captures:
                     break
-                after = page[-1].id
+                after = page.captures[-1].id
         good = sum(attempt.ok for attempt in attempts)
         self.notify(
             f"{len(attempts)} sent to {choice.target}: {good} answered 2xx, "

@@ -13,10 +13,10 @@ from hookcatcher.core.capture import Capture
 from hookcatcher.core.redact import redacted
 from hookcatcher.files import fixtures
 from hookcatcher.files.write import write_new
+from hookcatcher.remote import RemoteError
 from hookcatcher.send import export
 from hookcatcher.send.outgoing import ReplayError, curl, request_for
 from hookcatcher.tui.base import InspectorBase
-from hookcatcher.tui.connection import ServerError
 
 __all__ = ["SaveActions"]
 
@@ -102,14 +102,14 @@ class SaveActions(InspectorBase):
         after = 0
         while True:
             try:
-                page, more = await self.connection.captures(self.filter_text, after, limit=500)
-            except ServerError as exc:
+                page = await self.connection.page(self.filter_text, after, limit=500)
+            except RemoteError as exc:
                 self.notify(str(exc), severity="error")
                 return None
-            captures.extend(capture for capture in page if capture.id <= through)
-            if not more or not page or page[-1].id >= through:
+            captures.extend(capture for capture in page.captures if capture.id <= through)
+            if not page.more or not page.captures or page.captures[-1].id >= through:
                 break
-            after = page[-1].id
+            after = page.captures[-1].id
         text = export.har(captures, base_url=self.url, redact=self.redact)
         try:
             path = write_new(self.save_dir, export.file_name("har"), text)

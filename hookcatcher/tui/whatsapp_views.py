@@ -12,9 +12,9 @@ from textual.screen import Screen
 from hookcatcher.core import qr
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.messages import EVENTS as CONVERSATION_EVENTS
+from hookcatcher.remote import RemoteError
 from hookcatcher.tui.base import InspectorBase
 from hookcatcher.tui.capture_list import Row
-from hookcatcher.tui.connection import ServerError
 from hookcatcher.tui.conversation_screen import ConversationScreen
 from hookcatcher.tui.filter_bar import quoted
 from hookcatcher.tui.qr_screen import QrScreen
@@ -32,7 +32,7 @@ class WhatsAppViews(InspectorBase):
         for row in rows:
             try:
                 captures.append(await self.whole_capture(row.id))
-            except ServerError:
+            except RemoteError:
                 continue  # evicted already: nothing to show
         if isinstance(screen, QrScreen):
             for capture in captures:
@@ -55,7 +55,7 @@ class WhatsAppViews(InspectorBase):
                 continue
             try:
                 capture = await self.whole_capture(row.id)
-            except ServerError:
+            except RemoteError:
                 continue
             if qr.find(capture) is not None or row is selected:
                 return capture
@@ -71,13 +71,13 @@ class WhatsAppViews(InspectorBase):
             after = 0
             while True:
                 try:
-                    page, more = await self.connection.captures(query, after, limit=500)
-                except ServerError as exc:
+                    page = await self.connection.page(query, after, limit=500)
+                except RemoteError as exc:
                     self.notify(str(exc), severity="error")
                     return
-                captures.extend(page)
-                if not more or not page:
+                captures.extend(page.captures)
+                if not page.more or not page.captures:
                     break
-                after = page[-1].id
+                after = page.captures[-1].id
         captures.sort(key=lambda capture: capture.id)
         self.push_screen(ConversationScreen(captures, self.filter_text))

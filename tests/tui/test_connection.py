@@ -1,6 +1,6 @@
-"""The inspector's connection against a real server: listings, whole captures, clear errors,
-and the stream that resumes after an outage with nothing missed, or stops when the server
-turned out to be another run."""
+"""The inspector's client (hookcatcher.remote.Remote) against a real server: listings, whole
+captures, clear errors, and the stream that resumes after an outage with nothing missed, or
+stops when the server turned out to be another run."""
 
 from __future__ import annotations
 
@@ -19,17 +19,17 @@ from hookcatcher.receive.app import create_app
 from hookcatcher.receive.ingest import build_capture
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import Store
-from hookcatcher.tui.connection import (
+from hookcatcher.remote import (
     Arrived,
     FilterProblem,
     Notice,
+    Remote,
+    RemoteError,
     Restarted,
-    ServerConnection,
-    ServerError,
     StateChanged,
     StreamEvent,
-    _sse,
 )
+from hookcatcher.remote.stream import _sse
 
 WAIT = 5.0  # seconds for any one thing to happen
 
@@ -88,7 +88,7 @@ def port_of(server: BackgroundServer) -> int:
 
 def test_listing_gives_rows_last_id_and_run(server: BackgroundServer) -> None:
     async def scenario() -> None:
-        connection = ServerConnection(server.url + "/")
+        connection = Remote(server.url + "/")
         try:
             empty = await connection.listing("")
             assert (empty.rows, empty.last_id, empty.run) == ([], 0, server.app.store.run)
@@ -114,7 +114,7 @@ def test_listing_gives_rows_last_id_and_run(server: BackgroundServer) -> None:
 
 def test_a_bad_filter_raises_filter_problem_naming_the_term(server: BackgroundServer) -> None:
     async def scenario() -> None:
-        connection = ServerConnection(server.url)
+        connection = Remote(server.url)
         try:
             with pytest.raises(FilterProblem) as problem:
                 await connection.listing("provider:whapi valid:perhaps")
@@ -128,9 +128,9 @@ def test_a_bad_filter_raises_filter_problem_naming_the_term(server: BackgroundSe
 
 def test_nothing_listening_is_a_server_error_saying_so(unused_port: int) -> None:
     async def scenario() -> None:
-        connection = ServerConnection(f"http://127.0.0.1:{unused_port}")
+        connection = Remote(f"http://127.0.0.1:{unused_port}")
         try:
-            with pytest.raises(ServerError) as error:
+            with pytest.raises(RemoteError) as error:
                 await connection.listing("")
             assert not isinstance(error.value, FilterProblem)
             assert str(error.value) == (
@@ -148,7 +148,7 @@ def test_capture_returns_the_whole_capture_with_its_raw_bytes(server: Background
     binary = b"\xff\x00\x89PNG not json"
 
     async def scenario() -> None:
-        connection = ServerConnection(server.url)
+        connection = Remote(server.url)
         try:
             async with httpx.AsyncClient(base_url=server.url, timeout=WAIT) as http:
                 first = (await http.post("/hook?x=1", content=spaced)).json()["id"]
@@ -166,7 +166,7 @@ def test_capture_returns_the_whole_capture_with_its_raw_bytes(server: Background
             raw = await connection.capture(second)
             assert raw.raw == binary and raw.validation.status == "not-json"
             assert raw.method == "PUT"
-            with pytest.raises(ServerError, match=r"^no capture 99 in this server run$"):
+            with pytest.raises(RemoteError, match=r"^no capture 99 in this server run$"):
                 await connection.capture(99)
         finally:
             await connection.close()
@@ -179,7 +179,7 @@ def test_capture_returns_the_whole_capture_with_its_raw_bytes(server: Background
 
 def test_follow_streams_new_rows_in_order_after_last_id(server: BackgroundServer) -> None:
     async def scenario() -> None:
-        connection = ServerConnection(server.url)
+        connection = Remote(server.url)
         collector = Collector()
         task: asyncio.Task[None] | None = None
         try:
@@ -213,7 +213,7 @@ def test_follow_streams_new_rows_in_order_after_last_id(server: BackgroundServer
 
 def test_follow_with_a_filter_streams_only_what_it_lets_through(server: BackgroundServer) -> None:
     async def scenario() -> None:
-        connection = ServerConnection(server.url)
+        connection = Remote(server.url)
         collector = Collector()
         task = asyncio.create_task(
             connection.follow("valid:no", 0, server.app.store.run, collector)
@@ -246,7 +246,7 @@ def test_follow_resumes_after_an_outage_with_nothing_missed(validator: Validator
     servers = [first]
 
     async def scenario() -> None:
-        connection = ServerConnection(first.url)
+        connection = Remote(first.url)
         collector = Collector()
         task = asyncio.create_task(connection.follow("", 0, store.run, collector))
         try:
@@ -292,7 +292,7 @@ def test_follow_reports_a_new_run_and_returns(validator: Validator) -> None:
     servers = [first]
 
     async def scenario() -> None:
-        connection = ServerConnection(first.url)
+        connection = Remote(first.url)
         collector = Collector()
         task = asyncio.create_task(connection.follow("", 0, first.app.store.run, collector))
         try:
