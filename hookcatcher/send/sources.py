@@ -26,6 +26,7 @@ from hookcatcher.files.fixtures import Fixture, FixtureError
 from hookcatcher.files.session import MARK, SessionError
 from hookcatcher.files.session import load as load_session
 from hookcatcher.remote import auth_headers, refusal
+from hookcatcher.remote.paths import EVENTS
 from hookcatcher.send.outgoing import why_failed
 
 __all__ = [
@@ -167,6 +168,7 @@ def _bundled(name: str) -> Item:
         raise SourceError(f"{name}: no such file or folder, and {exc}") from None
 
 
+# moves to hookcatcher.remote: the CLI switches to SyncRemote
 def from_server(
     url: str, query: str = "", timeout: float = 10.0, token: str | None = None
 ) -> list[Item]:
@@ -204,9 +206,7 @@ def _label(capture: Capture) -> str:
 def _page(
     http: httpx.Client, base: str, query: str, after: int, token: str | None
 ) -> dict[str, Any]:
-    response = http.get(
-        "/_hookcatcher/api/events", params={"q": query, "after": after, "limit": PAGE, "raw": "1"}
-    )
+    response = http.get(EVENTS, params={"q": query, "after": after, "limit": PAGE, "raw": "1"})
     if response.status_code == 401:
         raise SourceError(refusal(base, token))
     try:

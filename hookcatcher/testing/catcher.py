@@ -26,7 +26,8 @@ from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.app import create_app
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
-from hookcatcher.remote import API_PREFIX, GATEWAY_PREFIX, auth_headers, check_token
+from hookcatcher.remote import GATEWAY_PREFIX, auth_headers, check_token
+from hookcatcher.remote.paths import EVENTS
 
 __all__ = ["Catcher", "WaitTimeout", "shared_validator"]
 
@@ -189,7 +190,7 @@ class Catcher:
         """Forget every stored capture (ids keep increasing); returns how many. The store
         is changed only on the server's thread, so this goes through the HTTP API."""
         response = httpx.delete(
-            f"{self.url}{API_PREFIX}/api/events",
+            f"{self.url}{EVENTS}",
             timeout=10.0,
             headers=auth_headers(self._access.token),
         )
