@@ -25,6 +25,7 @@ from hypothesis import strategies as st
 
 from hookcatcher.core.capture import decode_raw
 from hookcatcher.files.fixtures import bundled
+from hookcatcher.remote import SyncRemote
 
 from .rawhttp import Address, Reply, SSEClient, exchange, request_bytes
 
@@ -466,13 +467,16 @@ class ServerErrors(logging.Handler):
 class Target:
     """A running server under fuzzing: sends each request and checks what the store made
     of it, through the API, the export and the stream a client has open all along.
-    Start it after the server: uvicorn's logging set-up drops handlers added before."""
+    Start it after the server: uvicorn's logging set-up drops handlers added before.
+    `api` is raw httpx, since the checks read the API's own JSON and fuzz its parameters;
+    `remote`, hookcatcher's client, reads the counters and the health."""
 
     def __init__(self, url: str) -> None:
         self.errors = ServerErrors()
         logging.getLogger("uvicorn.error").addHandler(self.errors)
         self.url = url
         self.api = httpx.Client(base_url=url, timeout=30)
+        self.remote = SyncRemote(url, timeout=30)
         address = self.api.base_url
         self.address: Address = (address.host, address.port or 80)
         self.stream = SSEClient(url, timeout=30).open()
@@ -485,6 +489,7 @@ class Target:
         logging.getLogger("uvicorn.error").removeHandler(self.errors)
         self.stream.close()
         self.api.close()
+        self.remote.close()
 
     def _no_errors(self) -> None:
         errors, self.errors.seen[:] = list(self.errors.seen), []
@@ -563,7 +568,7 @@ class Target:
         parser is lenient, a capture that is then stored; or a 4xx from the receiver);
         never a 5xx; the server goes on serving."""
         self.errors.seen.clear()
-        before = self._api("/_hookcatcher/api/stats").json()["received"]
+        before = self.remote.stats()["received"]
         head = data.startswith(b"HEAD ")
         reply = exchange(self.address, data, finish=True, head_only=head)
         self._count(reply)
@@ -575,9 +580,9 @@ class Target:
         else:
             assert reply is None or 400 <= reply.status < 500, reply
             if reply is not None and reply.status == 400:  # the HTTP parser's: not stored
-                received = self._api("/_hookcatcher/api/stats").json()["received"]
+                received = self.remote.stats()["received"]
                 assert received == before, "a request answered 400 was stored"
-        assert self._api("/_hookcatcher/health").json()["status"] == "ok"
+        assert self.remote.health()["status"] == "ok"
         self._no_errors()
 
     def query(self, path: str, params: dict[str, str]) -> None:

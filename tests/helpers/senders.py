@@ -10,7 +10,7 @@ import time
 from collections import Counter
 from dataclasses import dataclass, field
 
-import httpx
+from hookcatcher.remote import SyncRemote
 
 from .rawhttp import Address, aread_reply, request_bytes
 
@@ -107,12 +107,10 @@ def audit(logs: list[SenderLog], url: str) -> Audit:
         if capture_id is not None
     }
     acknowledged = sum(len([i for i in log.ids if i is not None]) for log in logs)
-    with httpx.Client(base_url=url, timeout=60) as api:
-        stats = api.get("/_hookcatcher/api/stats").json()
-        stored = api.get(
-            "/_hookcatcher/api/events", params={"after": 0, "limit": stats["stored"] or 1, "raw": 1}
-        ).json()["events"]
-    stored_ids = [capture["id"] for capture in stored]
+    with SyncRemote(url, timeout=60) as remote:
+        stats = remote.stats()
+        stored = remote.captures()
+    stored_ids = [capture.id for capture in stored]
     unstored = set(body_of) - set(stored_ids)
     # The ring evicts the oldest first, so an acknowledged id at or above the oldest stored
     # one must be stored; the older ones may be gone only as many as the counts say.
@@ -131,9 +129,9 @@ def audit(logs: list[SenderLog], url: str) -> Audit:
         stats={key: stats[key] for key in ("received", "stored", "evicted", "cleared", "retries")},
         stored_ids=stored_ids,
         wrong_bytes=[
-            capture["id"]
+            capture.id
             for capture in stored
-            if capture["id"] in body_of and capture["raw"].encode() != body_of[capture["id"]]
+            if capture.id in body_of and capture.raw != body_of[capture.id]
         ],
         lost=lost,
     )
