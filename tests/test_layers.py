@@ -21,7 +21,7 @@ ALLOWED: dict[str, set[str]] = {
     "core": set(),
     "check": {"core"},
     "files": {"core", "check"},
-    "send": {"core", "check", "files", "remote"},  # remote: until the CLI leaves from_server
+    "send": {"core", "check", "files"},
     "remote": {"core", "check", "files", "send"},
     "mock": {"core", "check", "files", "send"},
     "receive": {"core", "check", "files", "send", "mock", "remote"},

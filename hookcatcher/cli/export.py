@@ -109,12 +109,13 @@ def command(
         )
     if session is not None:
         return export_captures(_from_session(session, filter), written)
-    from hookcatcher.send.sources import SourceError, from_server
+    from hookcatcher.remote import RemoteError, SyncRemote
 
     server = source_server or DEFAULT_URL
     try:
-        captures = [item.capture for item in from_server(server, filter, token=token)]
-    except SourceError as exc:
+        with SyncRemote(server, token=token) as remote:
+            captures = remote.captures(filter)
+    except RemoteError as exc:
         raise UsageError(str(exc)) from None
     return export_captures(captures, written, base_url=server)
 

@@ -58,7 +58,8 @@ def command(
     a summary; exits 1 when any answer was not 2xx or the app could not be reached. SOURCE
     is a fixture or body file, a folder of them, a session file saved with --save, or a
     bundled fixture name."""
-    from hookcatcher.send.sources import Item, SourceError, from_paths, from_server
+    from hookcatcher.remote import RemoteError, SyncRemote
+    from hookcatcher.send.sources import Item, SourceError, from_paths, items_of
 
     if not sources and not source_server:
         raise UsageError(
@@ -69,8 +70,9 @@ def command(
     try:
         items += from_paths(sources, on_problem=say_problem)
         if source_server:
-            items += from_server(source_server, filter, delivery.timeout, delivery.token)
-    except SourceError as exc:
+            with SyncRemote(source_server, token=delivery.token, timeout=delivery.timeout) as hc:
+                items += items_of(hc.captures(filter))
+    except (SourceError, RemoteError) as exc:
         raise UsageError(str(exc)) from None
     planner = planner_for(delivery, instance_of(delivery, source_server))
     if not items:

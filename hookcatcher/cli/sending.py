@@ -203,31 +203,17 @@ def instance_of(delivery: Delivery, source_server: str | None = None) -> Instanc
             "--by-events and --whapi-mode do not go with --instance: the "
             "instance's own configuration says how its gateway sends"
         )
-    import httpx
+    from hookcatcher.remote import RemoteError, SyncRemote
+    from hookcatcher.send.webhook import UnknownInstance, find_instance
 
-    from hookcatcher.remote import auth_headers, refusal
-    from hookcatcher.send.outgoing import why_failed
-    from hookcatcher.send.webhook import Instance, UnknownInstance, find_instance
-
-    server = (delivery.server or source_server or DEFAULT_URL).rstrip("/")
+    server = delivery.server or source_server or DEFAULT_URL
     try:
-        response = httpx.get(
-            f"{server}/_hookcatcher/api/instances",
-            timeout=delivery.timeout,
-            headers=auth_headers(delivery.token),
-        )
-        if response.status_code == 401:
-            raise UsageError(refusal(server, delivery.token))
-        listed = response.json()["instances"]
-    except httpx.HTTPError as exc:
-        raise UsageError(
-            f"cannot read the configured instances from {server}: "
-            f"{why_failed(exc)}: is hookcatcher running there? (--server URL)"
-        ) from None
-    except (ValueError, KeyError, TypeError):
-        raise UsageError(f"{server} did not list instances: is it a hookcatcher server?") from None
+        with SyncRemote(server, token=delivery.token, timeout=delivery.timeout) as remote:
+            listed = remote.instances()
+    except RemoteError as exc:
+        raise UsageError(str(exc)) from None
     try:
-        return find_instance([Instance.from_json(item) for item in listed], delivery.instance)
+        return find_instance(listed, delivery.instance)
     except UnknownInstance as exc:
         raise UsageError(f"--instance {delivery.instance}: {exc}") from None
 

@@ -13,21 +13,53 @@ commands import it.
 
 from __future__ import annotations
 
-from hookcatcher.remote.answers import collector_paused
-from hookcatcher.remote.client import Listing, Page, Remote
-from hookcatcher.remote.errors import FilterProblem, RemoteError
-from hookcatcher.remote.paths import API_PREFIX, DEFAULT_PORT, DEFAULT_URL, GATEWAY_PREFIX
-from hookcatcher.remote.stream import (
-    GONE_AFTER,
-    Arrived,
-    Lost,
-    Notice,
-    Restarted,
-    StateChanged,
-    StreamEvent,
-)
-from hookcatcher.remote.sync import SyncRemote
+from typing import TYPE_CHECKING, Any
+
+from hookcatcher.core.paths import API_PREFIX, DEFAULT_PORT, DEFAULT_URL, GATEWAY_PREFIX
 from hookcatcher.remote.tokens import HEADER, auth_headers, check_token, refusal
+
+if TYPE_CHECKING:  # the clients load on first use: the server and `--help` need only the above
+    from hookcatcher.remote.answers import collector_paused
+    from hookcatcher.remote.client import Listing, Page, Remote
+    from hookcatcher.remote.errors import FilterProblem, RemoteError
+    from hookcatcher.remote.stream import (
+        GONE_AFTER,
+        Arrived,
+        Lost,
+        Notice,
+        Restarted,
+        StateChanged,
+        StreamEvent,
+    )
+    from hookcatcher.remote.sync import SyncRemote
+
+_LAZY = {
+    "collector_paused": "answers",
+    "Listing": "client",
+    "Page": "client",
+    "Remote": "client",
+    "FilterProblem": "errors",
+    "RemoteError": "errors",
+    "GONE_AFTER": "stream",
+    "Arrived": "stream",
+    "Lost": "stream",
+    "Notice": "stream",
+    "Restarted": "stream",
+    "StateChanged": "stream",
+    "StreamEvent": "stream",
+    "SyncRemote": "sync",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        value = getattr(import_module(f"{__name__}.{_LAZY[name]}"), name)
+        globals()[name] = value
+        return value
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
+
 
 __all__ = [
     "API_PREFIX",

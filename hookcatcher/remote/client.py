@@ -12,9 +12,9 @@ from typing import TYPE_CHECKING, Any
 import httpx
 
 from hookcatcher.core.capture import Capture
+from hookcatcher.core.paths import CATALOG, EVENTS, HEALTH, INSTANCES, STATS, event_path
 from hookcatcher.remote.answers import object_of, without_blanks
 from hookcatcher.remote.errors import RemoteError, unreachable
-from hookcatcher.remote.paths import CATALOG, EVENTS, HEALTH, INSTANCES, STATS, event_path
 from hookcatcher.remote.stream import StreamEvent, follow
 from hookcatcher.remote.tokens import auth_headers
 from hookcatcher.send.webhook import Instance

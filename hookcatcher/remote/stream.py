@@ -14,8 +14,8 @@ from typing import TYPE_CHECKING
 
 import httpx
 
+from hookcatcher.core.paths import STREAM
 from hookcatcher.remote.errors import RemoteError, unreachable
-from hookcatcher.remote.paths import STREAM
 from hookcatcher.remote.tokens import refusal
 
 if TYPE_CHECKING:

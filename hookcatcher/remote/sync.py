@@ -11,9 +11,9 @@ from typing import Any
 import httpx
 
 from hookcatcher.core.capture import Capture
+from hookcatcher.core.paths import EVENTS, HEALTH, INSTANCES, STATS
 from hookcatcher.remote.answers import object_of, without_blanks
 from hookcatcher.remote.errors import FilterProblem, RemoteError, unreachable
-from hookcatcher.remote.paths import EVENTS, HEALTH, INSTANCES, STATS
 from hookcatcher.remote.tokens import auth_headers, refusal
 from hookcatcher.send.outgoing import why_failed
 from hookcatcher.send.webhook import Instance

@@ -36,12 +36,12 @@ from hookcatcher import __version__
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.controls import escaped
 from hookcatcher.core.headers import forwardable
+from hookcatcher.core.paths import DEFAULT_URL
 from hookcatcher.core.redact import redacted
 from hookcatcher.files import fixtures
 from hookcatcher.send.outgoing import Outgoing, ReplayError, check_target, curl, request_for
 
 __all__ = [
-    "DEFAULT_BASE_URL",
     "FORMATS",
     "Saved",
     "chunks",
@@ -53,7 +53,6 @@ __all__ = [
     "received_request",
 ]
 
-DEFAULT_BASE_URL = "http://127.0.0.1:8787"
 FORMATS = ("har", "jsonl", "curl", "fixtures")
 # The formats that are one file: (media type, file name suffix).
 FILES = {
@@ -69,7 +68,7 @@ def _shown(capture: Capture, redact: bool) -> Capture:
     return redacted(capture) if redact else capture
 
 
-def received_request(capture: Capture, base_url: str = DEFAULT_BASE_URL) -> Outgoing:
+def received_request(capture: Capture, base_url: str = DEFAULT_URL) -> Outgoing:
     """The request exactly as it reached hookcatcher at `base_url`: its method, path, whole
     query and forwardable headers. (A replay's `request_for` leaves out a query that held
     Evolution's per-event suffix; arriving at hookcatcher again, it belongs.)"""
@@ -87,9 +86,7 @@ def _url(base_url: str, capture: Capture) -> str:
 # -- HAR
 
 
-def har(
-    captures: Iterable[Capture], *, base_url: str = DEFAULT_BASE_URL, redact: bool = True
-) -> str:
+def har(captures: Iterable[Capture], *, base_url: str = DEFAULT_URL, redact: bool = True) -> str:
     """A HAR 1.2 log of the captures, oldest first, as UTF-8 JSON text."""
     return "".join(_har_parts(captures, base_url=base_url, redact=redact))
 
@@ -240,7 +237,7 @@ def curl_script(
     target: str | None = None,
     *,
     by_events: bool = False,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_URL,
     redact: bool = True,
 ) -> str:
     """A shell script that sends the captures again with curl, oldest first: to `target`
@@ -314,7 +311,7 @@ def chunks(
     kind: str,
     captures: Iterable[Capture],
     *,
-    base_url: str = DEFAULT_BASE_URL,
+    base_url: str = DEFAULT_URL,
     target: str | None = None,
     by_events: bool = False,
     redact: bool = True,

@@ -14,8 +14,6 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-import httpx
-
 from hookcatcher.core.body import parse_body
 from hookcatcher.core.capture import Capture, Problem, Validation
 from hookcatcher.core.classify import classify
@@ -25,21 +23,15 @@ from hookcatcher.files import fixtures
 from hookcatcher.files.fixtures import Fixture, FixtureError
 from hookcatcher.files.session import MARK, SessionError
 from hookcatcher.files.session import load as load_session
-from hookcatcher.remote import auth_headers, refusal
-from hookcatcher.remote.paths import EVENTS
-from hookcatcher.send.outgoing import why_failed
 
 __all__ = [
     "Item",
     "SourceError",
     "from_paths",
-    "from_server",
     "item_of",
     "items_of",
     "with_overrides",
 ]
-
-PAGE = 500  # captures per API request when reading a server
 
 
 class SourceError(ValueError):
@@ -169,57 +161,9 @@ def _bundled(name: str) -> Item:
 
 
 # moves to hookcatcher.remote: the CLI switches to SyncRemote
-def from_server(
-    url: str, query: str = "", timeout: float = 10.0, token: str | None = None
-) -> list[Item]:
-    """The stored captures of a running server that match `query`, oldest first, with their
-    exact bytes. Only what was stored when reading began: replaying into the same server
-    must not chase its own arrivals. `token`: the server's --token, if it has one."""
-    base = url.rstrip("/")
-    items: list[Item] = []
-    try:
-        with httpx.Client(base_url=base, timeout=timeout, headers=auth_headers(token)) as http:
-            after, last = 0, None
-            while True:
-                page = _page(http, base, query, after, token)
-                last = page["last_id"] if last is None else last
-                captures = [Capture.from_json(data) for data in page["events"]]
-                items.extend(
-                    Item(_label(capture), capture)
-                    for capture in captures
-                    if last is None or capture.id <= last
-                )
-                if not page["more"] or not captures or captures[-1].id >= (last or 0):
-                    return items
-                after = captures[-1].id
-    except httpx.HTTPError as exc:
-        raise SourceError(
-            f"cannot read captures from {base}: {why_failed(exc)}: is hookcatcher running there?"
-        ) from None
-
-
 def _label(capture: Capture) -> str:
     """`#12 evolution messages.upsert`: a capture by its id, and what it is."""
     return f"#{capture.id} {capture.provider} {capture.event or '(no event)'}"
-
-
-def _page(
-    http: httpx.Client, base: str, query: str, after: int, token: str | None
-) -> dict[str, Any]:
-    response = http.get(EVENTS, params={"q": query, "after": after, "limit": PAGE, "raw": "1"})
-    if response.status_code == 401:
-        raise SourceError(refusal(base, token))
-    try:
-        document = response.json()
-    except json.JSONDecodeError:
-        document = None
-    if response.status_code != 200 or not isinstance(document, dict) or "events" not in document:
-        message = document.get("error") if isinstance(document, dict) else None
-        raise SourceError(
-            f"{base} did not list captures: {message or f'HTTP {response.status_code}'}"
-            f"{'' if message else ' (is this a hookcatcher server?)'}"
-        )
-    return document
 
 
 def items_of(source: Any) -> list[Item]:

@@ -21,13 +21,13 @@ from hookcatcher.check.validation import Validator
 from hookcatcher.core import catalog
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.filters import parse
+from hookcatcher.core.paths import EVENTS
 from hookcatcher.receive.access import Access
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.app import create_app
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from hookcatcher.remote import GATEWAY_PREFIX, auth_headers, check_token
-from hookcatcher.remote.paths import EVENTS
 
 __all__ = ["Catcher", "WaitTimeout", "shared_validator"]
 
