@@ -1,4 +1,4 @@
-"""The long fuzz run: the strategies and checks of tests/test_fuzz.py, with many more cases
+"""The long fuzz run: the strategies and checks of tests/receive/test_fuzz.py, with many more cases
 and a fresh random seed each run (or the one given, to repeat a run).
 
     python bench/fuzz.py [--examples 20000] [--malformed 5000] [--api 5000] [--seed N]

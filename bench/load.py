@@ -1,5 +1,5 @@
 """The long load run: many senders at once, then an audit of what the server kept (the
-check of tests/test_load.py, at any size), and the answer times the senders saw.
+check of tests/receive/test_load.py, at any size), and the answer times the senders saw.
 
     python bench/load.py [--senders 100] [--captures 200000] [--ring 5000] [--padding 0]
                          [--stalled 0] [--listeners 0]

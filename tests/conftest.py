@@ -1,5 +1,8 @@
 """Shared fixtures: a real hookcatcher server on a free loopback port, and an httpx client of
-it. Every wait is bounded. Helpers that are not fixtures are in tests/helpers/."""
+it. Every wait is bounded. Helpers that are not fixtures are in tests/helpers/.
+
+The test folders mirror the package: tests/<subpackage>/ tests hookcatcher/<subpackage>/;
+what checks the whole package (layers, packaging, redaction everywhere) stays here."""
 
 from __future__ import annotations
 
@@ -31,7 +34,8 @@ def make_server(validator: Validator) -> Iterator[Callable[..., BackgroundServer
 
     def make(answers: Answers | None = None, **store_options: Any) -> BackgroundServer:
         # Not pacing the collector: in a test process, a heap frozen per server would keep
-        # every earlier test's reference cycles alive (tests/test_runner.py tests the pacer).
+        # every earlier test's reference cycles alive (tests/receive/test_runner.py tests the
+        # pacer).
         server = BackgroundServer(
             create_app(Store(**store_options), validator, answers), pace_collector=False
         ).start()

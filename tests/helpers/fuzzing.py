@@ -1,4 +1,4 @@
-"""Generated requests for the fuzz tests (tests/test_fuzz.py) and the long fuzz run
+"""Generated requests for the fuzz tests (tests/receive/test_fuzz.py) and the long fuzz run
 (bench/fuzz.py), and the checks each one must pass against a real server.
 
 Two kinds of request. `requests()` stays inside HTTP/1.1's grammar (any method token, any

@@ -1,5 +1,5 @@
 """Many senders at once, each on its own keep-alive connection, posting pre-built requests
-and keeping every answer in order: for the load test (tests/test_load.py) and the long
+and keeping every answer in order: for the load test (tests/receive/test_load.py) and the long
 load run (bench/load.py). asyncio and plain sockets, so the client costs little next to
 the server it measures."""
 

@@ -178,7 +178,7 @@ def test_catalog_describes_every_provider() -> None:
 def test_readme_table_is_generated_from_the_catalog() -> None:
     from pathlib import Path
 
-    readme = Path(__file__).resolve().parents[1] / "README.md"
+    readme = Path(__file__).resolve().parents[2] / "README.md"
     if not readme.is_file():
         pytest.skip("needs the source checkout")
     text = readme.read_text(encoding="utf-8")

@@ -11,7 +11,6 @@ from typing import Any
 import httpx
 import pytest
 from helpers.api import TIMEOUT
-from test_access import call, endpoints
 
 from hookcatcher.check.validation import Validator
 from hookcatcher.cli.main import main
@@ -19,6 +18,7 @@ from hookcatcher.receive.access import Access, check_host
 from hookcatcher.receive.app import create_app
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import Store
+from receive.test_access import call, endpoints
 
 EVIL = "evil.example"
 

@@ -160,8 +160,8 @@ def test_field_descriptions_by_path(validator: Validator) -> None:
 # The fast check (fastcheck.py) says "holds" for a valid body; anything it rejects goes to
 # jsonschema. It must never hold where jsonschema finds an error, nor miss a valid body.
 
-from test_fixtures import FIXTURES as BUNDLED  # noqa: E402
-from test_fixtures import _mutated, _other_type, _paths  # noqa: E402
+from files.test_fixtures import FIXTURES as BUNDLED  # noqa: E402
+from files.test_fixtures import _mutated, _other_type, _paths  # noqa: E402
 
 
 @pytest.fixture(scope="module")
@@ -173,7 +173,7 @@ def reference() -> Validator:
 
 
 def _variants(body: object) -> list[object]:
-    """The body, and the mutations tests/test_fixtures.py makes: each field removed, retyped
+    """The body, and the mutations tests/files/test_fixtures.py makes: each field removed, retyped
     and set to a value outside any enum."""
     found = [body]
     for parts in _paths(body):
