@@ -42,6 +42,7 @@ if TYPE_CHECKING:
     from hookcatcher.receive.access import Access
     from hookcatcher.receive.answers import Answers
     from hookcatcher.receive.app import Hookcatcher
+    from hookcatcher.receive.forwarder import Forwarder
 
 __all__ = ["Receiver", "ServerSettings", "build_receiver", "server_options", "say"]
 
@@ -73,6 +74,8 @@ class ServerSettings:
     respond: tuple[str, ...] = ()
     delay: tuple[str, ...] = ()
     fail_first: tuple[str, ...] = ()
+    forward_to: tuple[str, ...] = ()
+    forward_timeout: float = 10.0
 
 
 LISTEN = "where it listens"
@@ -173,9 +176,27 @@ def _server_options() -> list[Callable[[Any], Any]]:
     ]  # fmt: skip
 
 
+FORWARDING = "forwarding to your app (passthrough: the gateway gets the app's answer)"
+
+
+def forward_options() -> list[Callable[[Any], Any]]:
+    return [
+        option("--forward-to", env="forward-to", type=RULE, multiple=True,
+               metavar="[SELECTOR=]URL", section=FORWARDING,
+               help="send every capture (or those SELECTOR matches) on to your app, as the "
+               "gateway sent it, keeping the gateway's per-event path and the query; repeatable "
+               "(a capture several rules match goes to each, the first one's answer is the "
+               "gateway's)"),
+        option("--forward-timeout", env="forward-timeout", type=POSITIVE_FLOAT, default=10.0,
+               section=FORWARDING,
+               help="wait this long for your app's answer, then answer the gateway 504 "
+               "(default 10)"),
+    ]  # fmt: skip
+
+
 def server_options(function: Any) -> Any:
     """Every receiver option, given to the command as `server=ServerSettings(...)`."""
-    return collected(ServerSettings, "server", _server_options())(function)
+    return collected(ServerSettings, "server", [*_server_options(), *forward_options()])(function)
 
 
 def say(message: str) -> None:
@@ -298,6 +319,37 @@ def _limits(settings: ServerSettings) -> ConnectionLimits:
         raise UsageError(f"--max-connections: {exc}") from None
 
 
+def _forwarder(settings: ServerSettings, sock: socket.socket) -> Forwarder | None:
+    """--forward-to's rules, or None; a rule that does not parse, or that points back at this
+    server (every capture would come round again), is a usage error naming it."""
+    if not settings.forward_to:
+        return None
+    from urllib.parse import urlsplit
+
+    from hookcatcher.core.forwarding import parse_rule
+    from hookcatcher.receive.forwarder import Forwarder
+
+    rules = []
+    own_port = sock.getsockname()[1]
+    for text in settings.forward_to:
+        try:
+            rule = parse_rule(text)
+        except ValueError as exc:
+            raise UsageError(f"--forward-to {exc}") from None
+        target = urlsplit(rule.url)
+        port = target.port or (443 if target.scheme == "https" else 80)
+        if port == own_port and (target.hostname or "") in _LOOPBACK | {settings.host}:
+            raise UsageError(
+                f"--forward-to {text!r} is this hookcatcher itself (port {own_port}): every "
+                "capture would be forwarded to itself again; give your app's URL"
+            )
+        rules.append(rule)
+    return Forwarder(rules, settings.forward_timeout)
+
+
+_LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
+
+
 def build_receiver(settings: ServerSettings, say: Callable[[str], None] | None) -> Receiver:
     from hookcatcher.check.validation import Validator
     from hookcatcher.receive.app import create_app
@@ -311,5 +363,21 @@ def build_receiver(settings: ServerSettings, say: Callable[[str], None] | None) 
     store = Store(max_events=settings.max_events, max_bytes=settings.max_bytes)
     session, notes = _sessions(settings, store, say=say)
     access = _access(settings)
-    app = create_app(store, validator, answers, session, access, Limits(max_body=settings.max_body))
+    forwarder = _forwarder(settings, sock)
+    if forwarder is not None:
+        notes.append(
+            "Forwarding every capture a rule matches to your app (passthrough, "
+            f"{settings.forward_timeout:g} s at most):\n"
+            + "\n".join(f"  {rule.describe()}" for rule in forwarder.rules)
+            + "\n  (a capture no rule matches is answered here)"
+        )
+    app = create_app(
+        store,
+        validator,
+        answers,
+        session,
+        access,
+        Limits(max_body=settings.max_body),
+        forwarder,
+    )
     return Receiver(sock, store, session, notes, answers, access, app, limits)

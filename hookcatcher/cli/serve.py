@@ -123,6 +123,7 @@ def serve(settings: ServerSettings) -> int:
     out = sys.stderr if settings.json else sys.stdout
     printer = LinePrinter(as_json=settings.json, redact=settings.redact)
     store.subscribe(printer)
+    store.on_delivery(printer.delivered)
     # uvicorn shuts down gracefully on SIGINT and SIGTERM, then raises the signal again; as
     # KeyboardInterrupt, SIGTERM then ends as Ctrl+C does: through the `finally` below. Set
     # before the banner, so a signal sent as soon as the banner is read stops it cleanly too.

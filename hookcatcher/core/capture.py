@@ -38,6 +38,56 @@ def headers_size(headers: Iterable[tuple[AnyStr, AnyStr]]) -> int:
     return sum(map(len, chain.from_iterable(pairs))) + 4 * len(pairs)
 
 
+@dataclass(frozen=True, slots=True)
+class Forward:
+    """One delivery of a capture to the app: the rule's URL (`target`), the URL called, and
+    the app's answer (its first 64 KiB, `response_size` the whole) or why there was none."""
+
+    target: str
+    url: str
+    at: str
+    status: int | None
+    elapsed_ms: float
+    response_headers: tuple[tuple[str, str], ...] = ()
+    response_body: str = ""
+    response_size: int = 0
+    error: str | None = None
+
+    @property
+    def ok(self) -> bool:
+        return self.status is not None and 200 <= self.status < 300
+
+    def to_json(self) -> dict[str, Any]:
+        return {
+            "target": self.target,
+            "url": self.url,
+            "at": self.at,
+            "status": self.status,
+            "ok": self.ok,
+            "elapsed_ms": self.elapsed_ms,
+            "response_headers": [[name, value] for name, value in self.response_headers],
+            "response_body": self.response_body,
+            "response_size": self.response_size,
+            "error": self.error,
+        }
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> Forward:
+        return cls(
+            target=str(data.get("target", "")),
+            url=str(data.get("url", "")),
+            at=str(data.get("at", "")),
+            status=data.get("status"),
+            elapsed_ms=float(data.get("elapsed_ms") or 0.0),
+            response_headers=tuple(
+                (str(name), str(value)) for name, value in data.get("response_headers", [])
+            ),
+            response_body=str(data.get("response_body", "")),
+            response_size=int(data.get("response_size") or 0),
+            error=data.get("error"),
+        )
+
+
 @dataclass(slots=True, frozen=True)
 class Route:
     """How a request was recognised: the gateway's delivery mode and the parts of its URL."""
@@ -147,6 +197,8 @@ class _CaptureFields:
     # The body's size once its Content-Encoding (gzip, deflate) was undone, None when it came
     # unencoded: `raw` stays as received, `body` is what it decodes to.
     decoded_size: int | None = None
+    # Its deliveries to the user's app (--forward-to), in the order they were made.
+    forwards: list[Forward] = field(default_factory=list)
     # Its list row, encoded once (summary.row_json): a capture does not change once kept,
     # and a 10,000-row listing then costs a join instead of 10,000 encodings.
     row: bytes | None = field(default=None, init=False, repr=False, compare=False)
@@ -256,6 +308,7 @@ class Capture(_CaptureFields):
             "warnings": list(self.warnings),
             "retry_of": self.retry_of,
             "answer": self.answer.to_json(),
+            "forwards": [forward.to_json() for forward in self.forwards],
         }
         if include_body and (include_raw or not self.is_json or self.decoded_size is not None):
             data.update(encode_raw(self.raw))
@@ -306,6 +359,7 @@ class Capture(_CaptureFields):
             # Only a body that was not kept is larger than its bytes.
             refused_size=size if not raw and _whole(size) and size > 0 else None,
             decoded_size=decoded_size if _whole(decoded_size) else None,
+            forwards=[Forward.from_json(item) for item in data.get("forwards") or ()],
         )
 
 

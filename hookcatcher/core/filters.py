@@ -20,7 +20,7 @@ from typing import Any, TypeVar
 
 from hookcatcher.core.capture import NOT_JSON_STATUSES, STATUSES, Capture
 
-__all__ = ["Filter", "FilterError", "parse", "FIELDS", "MAX_QUERY", "MAX_TERMS"]
+__all__ = ["Filter", "FilterError", "parse", "selector_query", "FIELDS", "MAX_QUERY", "MAX_TERMS"]
 
 Predicate = Callable[[Capture], bool]
 _Searched = TypeVar("_Searched", str, bytes)
@@ -66,6 +66,15 @@ class Filter:
 
     def __call__(self, capture: Capture) -> bool:
         return all(term(capture) for term in self.terms)
+
+
+def selector_query(text: str) -> str:
+    """A rule's selector (`--respond`, `--forward-to`) as a query: a filter, or a lone event
+    name or glob (`messages.*`; `-name` excludes it)."""
+    if not any(char in text for char in ':"') and not any(char.isspace() for char in text):
+        negate = text.startswith("-")
+        return ("-" if negate else "") + "event:" + text.removeprefix("-")
+    return text
 
 
 def parse(query: str | None) -> Filter:

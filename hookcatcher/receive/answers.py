@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from hookcatcher.core.capture import PLAIN_ANSWER, Answer, Capture
-from hookcatcher.core.filters import Filter, FilterError, parse
+from hookcatcher.core.filters import Filter, FilterError, parse, selector_query
 
 __all__ = [
     "Answer",
@@ -119,9 +119,7 @@ class Rule:
 
 def _selector(text: str) -> Filter:
     """A query in the filter language; a lone name or glob is an event (`-name` excludes it)."""
-    if not any(char in text for char in ':"') and not any(char.isspace() for char in text):
-        negate = text.startswith("-")
-        text = ("-" if negate else "") + "event:" + text.removeprefix("-")
+    text = selector_query(text)
     if _RETRY_TERM.search(text):
         raise _BadValue(
             "retry: cannot choose an answer: the answer is chosen before a "

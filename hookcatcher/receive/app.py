@@ -20,12 +20,13 @@ from starlette.applications import Starlette
 from starlette.types import Message, Receive, Scope, Send
 
 from hookcatcher.check.validation import Validator
-from hookcatcher.core.capture import Answer, Capture
+from hookcatcher.core.capture import PLAIN_ANSWER, Answer, Capture
 from hookcatcher.files.session_writer import SessionWriteError, SessionWriter
 from hookcatcher.mock import Gateways
 from hookcatcher.receive.access import Access, Guard
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.api import method_not_allowed, not_found, routes
+from hookcatcher.receive.forwarder import Forwarder, Relayed, not_forwarded
 from hookcatcher.receive.ingest import Limits, build_capture, received_now, refused_capture
 from hookcatcher.receive.store import Store
 from hookcatcher.receive.stream import Hub
@@ -48,8 +49,10 @@ class Hookcatcher:
         session: SessionWriter | None = None,
         access: Access | None = None,
         limits: Limits | None = None,
+        forwarder: Forwarder | None = None,
     ) -> None:
         self.store = store
+        self.forwarder = forwarder  # --forward-to: None, captures stay here
         self.limits = limits or Limits()  # what one request may bring
         self.validator = validator
         self.answers = answers or None  # None: no rules, the plain 200 path
@@ -68,6 +71,7 @@ class Hookcatcher:
         self.api.state.gateways = self.gateways
         self.api.state.guard = self.guard
         self.api.state.workers = self.workers
+        self.api.state.forwarder = forwarder
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] == "http" and not _reserved(scope["path"]):
@@ -141,7 +145,7 @@ class Hookcatcher:
             capture.answer = Answer(405, 0, _NO_TUNNEL)
             await self._refuse(capture, send)
             return
-        if self.answers is not None or self.session is not None:
+        if self.answers is not None or self.session is not None or self.forwarder is not None:
             await self._answer(capture, receive, send)
         else:
             self.store.add(capture)
@@ -197,9 +201,10 @@ class Hookcatcher:
             # before the delay, so it shows at once and is kept if the sender hangs up.
             capture.answer = self.answers.decide(capture)
         self.store.add(capture)
+        relayed = await self._forward(capture) if self.forwarder is not None else None
         if self.session is not None:
             try:
-                self.session.append(capture)
+                self.session.append(capture)  # after forwarding: the line holds the deliveries
                 if self.session.fsync:
                     await self.session.sync()
             except SessionWriteError as exc:
@@ -207,12 +212,35 @@ class Hookcatcher:
                 capture.answer = Answer(exc.status, 0, str(exc))
                 capture.row = None
                 self.hub.forget(capture)
+                relayed = None
+        if relayed is not None:
+            headers = [*relayed.headers, (b"content-length", str(len(relayed.body)).encode())]
+            await send(
+                {"type": "http.response.start", "status": relayed.status, "headers": headers}
+            )
+            await send({"type": "http.response.body", "body": relayed.body})
+            return
         answer = capture.answer
         if answer.delay_ms and await _hung_up(receive, answer.delay_ms / 1000):
             return
         headers, payload = answer.message(capture.id)
         await send({"type": "http.response.start", "status": answer.status, "headers": headers})
         await send({"type": "http.response.body", "body": payload})
+
+    async def _forward(self, capture: Capture) -> Relayed | None:
+        """Passthrough: the app's answer becomes the gateway's, unless an answer rule
+        (--respond, --delay, --fail-first) decided it first; then the capture stays here."""
+        assert self.forwarder is not None
+        if capture.answer is not PLAIN_ANSWER:
+            if self.forwarder.targets(capture):
+                capture.forwards.append(not_forwarded(capture))
+            return None
+        relayed = await self.forwarder.deliver(capture)
+        if capture.forwards:
+            capture.row = None  # its list row now says how the app answered
+            self.hub.forget(capture)
+            self.store.delivered(capture)
+        return relayed
 
 
 def create_app(
@@ -222,6 +250,7 @@ def create_app(
     session: SessionWriter | None = None,
     access: Access | None = None,
     limits: Limits | None = None,
+    forwarder: Forwarder | None = None,
 ) -> Hookcatcher:
     """`session`: append every capture to this file before answering it (`--save`);
     `access`: the tokens `--token` and `--ingest-token` require; `limits`: what one request
@@ -233,6 +262,7 @@ def create_app(
         session,
         access,
         limits,
+        forwarder,
     )
 
 

@@ -111,6 +111,33 @@ def capture_line(capture: Capture, redact: bool = False) -> str:
     return line
 
 
+class _Delivered:
+    __slots__ = ("capture",)
+
+    def __init__(self, capture: Capture) -> None:
+        self.capture = capture
+
+
+def delivery_lines(capture: Capture, as_json: bool = False, redact: bool = True) -> str:
+    """`<-- 200 POST http://127.0.0.1:3000/webhook/messages-upsert (12 ms)` for each
+    delivery of a capture to the app, or why it failed, in words; as JSON, one line
+    `{"id": N, "forwards": [...]}`."""
+    if as_json:
+        data = {"id": capture.id, "forwards": [f.to_json() for f in capture.forwards]}
+        return json_line(data)
+    lines = []
+    for forward in capture.forwards:
+        url = printable(redacted_text(forward.url) if redact else forward.url)
+        if forward.status is not None:
+            lines.append(
+                f"<-- {forward.status} {capture.method} {url} ({forward.elapsed_ms:.0f} ms)"
+                f"  #{capture.id}"
+            )
+        else:
+            lines.append(f"<-- ✗ #{capture.id}: {printable(forward.error or 'no answer')}")
+    return "\n".join(lines)
+
+
 class LinePrinter:
     """A store listener that prints captures from a thread, never blocking the caller."""
 
@@ -127,7 +154,8 @@ class LinePrinter:
         self.out = out or sys.stdout
         self.backlog = backlog
         self.every = every
-        self._pending: deque[Capture] = deque()
+        # A capture to print, or (after forwarding) a capture whose deliveries to print.
+        self._pending: deque[Capture | _Delivered] = deque()
         self._skipped = 0
         self._lock = threading.Lock()  # guards _skipped
         self._wake = threading.Event()
@@ -135,7 +163,7 @@ class LinePrinter:
         self._thread = threading.Thread(target=self._run, name="hookcatcher-printer", daemon=True)
         self._thread.start()
 
-    def __call__(self, capture: Capture) -> None:
+    def __call__(self, capture: Capture | _Delivered) -> None:
         if len(self._pending) < self.backlog:
             self._pending.append(capture)
         else:
@@ -144,8 +172,15 @@ class LinePrinter:
         if not self._wake.is_set():
             self._wake.set()
 
-    def _format(self, capture: Capture) -> str:
+    def delivered(self, capture: Capture) -> None:
+        """A store delivery listener: the app's answers to a forwarded capture."""
+        self(_Delivered(capture))
+
+    def _format(self, item: Capture | _Delivered) -> str:
         """On the printer's thread, so redacting costs the receiver's thread nothing."""
+        if isinstance(item, _Delivered):
+            return delivery_lines(item.capture, self.as_json, self.redact)
+        capture = item
         if self.as_json:
             shown = redacted(capture) if self.redact else capture
             return json_line(shown.to_json(include_raw=False))

@@ -57,6 +57,7 @@ class Store:
         # (0: none); while it is not stored past the first, a position is id - first_id.
         self._gap_at = 0
         self._listeners: list[Listener] = []
+        self._delivery_listeners: list[Listener] = []
         # Ids restart with the server; a client that sees another run knows its ids are stale.
         self.run = uuid4().hex[:12]
 
@@ -139,6 +140,20 @@ class Store:
         entry = self._bodies.get(key)
         if entry is not None and entry[1] == gone.id:
             del self._bodies[key]  # no capture with these bytes is stored any more
+
+    def delivered(self, capture: Capture) -> None:
+        """A stored capture was sent on to the app (--forward-to): tell who asked."""
+        for listener in tuple(self._delivery_listeners):
+            listener(capture)
+
+    def on_delivery(self, listener: Listener) -> Callable[[], None]:
+        """Call `listener` with every capture once it has been forwarded."""
+        self._delivery_listeners.append(listener)
+        return lambda: (
+            self._delivery_listeners.remove(listener)
+            if listener in self._delivery_listeners
+            else None
+        )
 
     def subscribe(self, listener: Listener) -> Callable[[], None]:
         """Call `listener` with every new capture; returns the function that stops it."""

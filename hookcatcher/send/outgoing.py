@@ -28,7 +28,7 @@ import shlex
 import socket
 import time
 from collections.abc import Iterable
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timezone
 from typing import Any
 
@@ -44,6 +44,7 @@ __all__ = [
     "Outgoing",
     "ReplayError",
     "curl",
+    "forwarded",
     "make_client",
     "request_for",
     "send",
@@ -86,6 +87,8 @@ class Attempt:
     response_body: str = ""
     error: str | None = None
     refused: bool = False  # nothing listens at the target: the app is not running
+    # The answer's bytes whole, for whoever relays them (forwarding's passthrough).
+    content: bytes = field(default=b"", repr=False, compare=False)
 
     @property
     def ok(self) -> bool:
@@ -134,6 +137,20 @@ def request_for(
     if capture.query and not suffix_in_query:
         url = f"{url}{'&' if '?' in url else '?'}{capture.query}"
     return Outgoing(method, url, headers, capture.raw, note)
+
+
+def forwarded(capture: Capture, url: str) -> Outgoing:
+    """`capture` sent on to `url` (--forward-to) as the gateway sent it: its method, bytes and
+    headers in their order, hop-by-hop ones dropped (Host and Content-Length become the new
+    request's), and where it came from said in X-Forwarded-For and X-Forwarded-Host."""
+    headers = list(forwardable(capture.headers))
+    client = capture.remote.rpartition(":")[0] if capture.remote else ""
+    if client:
+        headers.append(("X-Forwarded-For", client.strip("[]")))
+    host = capture.header("host")
+    if host:
+        headers.append(("X-Forwarded-Host", host))
+    return Outgoing(capture.method, url, tuple(headers), capture.raw)
 
 
 def check_target(target: str) -> None:
@@ -260,6 +277,7 @@ async def send(
         _since(started),
         tuple(response.headers.multi_items()),
         _shown(response.content),
+        content=response.content,
     )
 
 

@@ -1,0 +1,224 @@
+"""--forward-to in passthrough mode, against a real app on a free loopback port: the app
+gets what the gateway sent (path suffix, query, bytes, headers in order), the gateway gets the
+app's answer, and each delivery is recorded with its capture."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import threading
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+
+import httpx
+import pytest
+from helpers.ports import unused_port
+from helpers.recorder import Recorder, serving
+from starlette.requests import Request
+from starlette.responses import Response
+from starlette.types import Receive, Scope, Send
+
+from hookcatcher.cli.main import main
+from hookcatcher.core.forwarding import forward_url, parse_rule
+from hookcatcher.files.session import load
+from hookcatcher.receive.answers import Answers
+from hookcatcher.receive.app import create_app
+from hookcatcher.receive.forwarder import Forwarder
+from hookcatcher.receive.runner import BackgroundServer
+
+EVOLUTION = {"event": "messages.upsert", "instance": "sales", "data": {"key": {"id": "A1"}}}
+
+
+@pytest.fixture
+def app() -> Iterator[Recorder]:
+    with serving(Recorder()) as recorder:
+        yield recorder
+
+
+def catcher(*rules: str, timeout: float = 10.0, answers: Answers | None = None):
+    forwarder = Forwarder([parse_rule(rule) for rule in rules], timeout)
+    return BackgroundServer(create_app(answers=answers, forwarder=forwarder), quiet=True)
+
+
+def test_the_app_gets_the_gateways_path_suffix_query_bytes_and_headers(app: Recorder) -> None:
+    raw = json.dumps(EVOLUTION, indent=1).encode()  # bytes as sent, whitespace and all
+    with catcher(f"{app.url}/bot") as server:
+        answer = httpx.post(
+            f"{server.url}/webhook/messages-upsert?x=1",
+            content=raw,
+            headers=[("Content-Type", "application/json"), ("apikey", "K-1"), ("X-Zed", "z")],
+        )
+        stored = httpx.get(f"{server.url}/_hookcatcher/api/events/1").json()
+    assert answer.status_code == 200
+    assert answer.json() == {"path": "/bot/messages-upsert"}  # the app's own answer
+    [arrival] = app.arrivals
+    assert (arrival.method, arrival.path, arrival.query, arrival.body) == (
+        "POST",
+        "/bot/messages-upsert",
+        "x=1",
+        raw,
+    )
+    names = [name for name, _ in arrival.headers]
+    assert names.index("content-type") < names.index("apikey") < names.index("x-zed")
+    headers = dict(arrival.headers)
+    assert headers["host"] == app.url.removeprefix("http://")
+    assert headers["x-forwarded-for"] == "127.0.0.1"
+    assert headers["x-forwarded-host"] == server.url.removeprefix("http://")
+    [forward] = stored["forwards"]
+    assert forward["url"] == f"{app.url}/bot/messages-upsert?x=1"
+    assert (forward["status"], forward["target"], forward["error"]) == (200, f"{app.url}/bot", None)
+    assert json.loads(forward["response_body"]) == {"path": "/bot/messages-upsert"}
+
+
+@pytest.mark.parametrize(
+    ("method", "path", "body", "expected"),
+    [
+        ("POST", "/hooks/messages/post", {"messages": [{"id": "m"}]}, "/app/messages/post"),
+        ("PATCH", "/hooks/messages", {"messages_updates": [{"id": "m"}]}, "/app/messages"),
+    ],
+    ids=["whapi-path-mode", "whapi-method-mode"],
+)  # fmt: skip
+def test_whapi_path_and_method_modes_reach_the_app_as_whapi_sends_them(
+    app: Recorder, method: str, path: str, body: dict[str, object], expected: str
+) -> None:
+    with catcher(f"{app.url}/app") as server:
+        answer = httpx.request(method, server.url + path, json=body)
+    assert answer.status_code == 200
+    assert [(a.method, a.path) for a in app.arrivals] == [(method, expected)]
+
+
+def test_the_apps_500_is_the_gateways_and_its_retry_is_marked(app: Recorder) -> None:
+    app.statuses["/down"] = 500
+    with catcher(f"{app.url}/down") as server:
+        first = httpx.post(f"{server.url}/webhook", json=EVOLUTION)
+        again = httpx.post(f"{server.url}/webhook", json=EVOLUTION)
+        events = httpx.get(f"{server.url}/_hookcatcher/api/events").json()["events"]
+    assert (first.status_code, again.status_code) == (500, 500)
+    assert first.json() == {"path": "/down"}
+    assert [e["retry_of"] for e in events] == [None, 1]
+    assert [e["forwards"][0]["status"] for e in events] == [500, 500]
+
+
+def test_an_app_that_is_down_is_a_502_with_the_reason_and_the_capture_is_kept() -> None:
+    down = f"http://127.0.0.1:{unused_port()}/hook"
+    with catcher(down) as server:
+        answer = httpx.post(f"{server.url}/webhook", json=EVOLUTION)
+        stored = httpx.get(f"{server.url}/_hookcatcher/api/events/1").json()
+    assert answer.status_code == 502
+    assert "refused the connection: is it running?" in answer.json()["error"]
+    [forward] = stored["forwards"]
+    assert forward["status"] is None and "refused" in forward["error"]
+
+
+@dataclass
+class Slow:
+    """An app that answers after the test lets it go."""
+
+    release: threading.Event = field(default_factory=threading.Event)
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            return
+        await Request(scope, receive).body()
+        while not self.release.is_set():
+            await asyncio.sleep(0.01)
+        await Response("late")(scope, receive, send)
+
+
+def test_an_app_slower_than_the_timeout_is_a_504() -> None:
+    slow = Slow()
+    with serving(slow) as app, catcher(f"{app.url}/", timeout=0.3) as server:  # type: ignore[type-var]
+        try:
+            answer = httpx.post(f"{server.url}/webhook", json=EVOLUTION, timeout=10)
+        finally:
+            slow.release.set()
+    assert answer.status_code == 504
+    assert "within 0.3 s" in answer.json()["error"]
+
+
+def test_rules_route_by_filter_and_fan_out(app: Recorder) -> None:
+    with catcher(
+        f"event:messages.*={app.url}/messages",
+        f"provider:whapi={app.url}/whapi",
+        f"{app.url}/all",
+    ) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        httpx.post(
+            f"{server.url}/", json={"event": "connection.update", "instance": "s", "data": {}}
+        )
+    assert sorted(a.path for a in app.arrivals) == ["/all", "/all", "/messages"]
+
+
+def test_a_capture_no_rule_matches_stays_here(app: Recorder) -> None:
+    with catcher(f"provider:whapi={app.url}/whapi") as server:
+        answer = httpx.post(f"{server.url}/", json=EVOLUTION)
+        stored = httpx.get(f"{server.url}/_hookcatcher/api/events/1").json()
+    assert answer.status_code == 200 and answer.json()["id"] == 1
+    assert app.arrivals == [] and stored["forwards"] == []
+
+
+def test_answer_rules_win_and_the_capture_says_it_was_not_forwarded(app: Recorder) -> None:
+    rules = Answers.from_flags(["503"], [], [])
+    with catcher(app.url, answers=rules) as server:
+        answer = httpx.post(f"{server.url}/", json=EVOLUTION)
+        stored = httpx.get(f"{server.url}/_hookcatcher/api/events/1").json()
+    assert answer.status_code == 503
+    assert app.arrivals == []
+    assert stored["forwards"][0]["error"].startswith("not forwarded: answered 503")
+
+
+def test_forward_url_keeps_the_suffix_and_query() -> None:
+    from hookcatcher.core.capture import Capture, Route, Validation
+
+    capture = Capture(
+        received_at="",
+        method="POST",
+        path="/w/messages-upsert",
+        query="a=1",
+        headers=[],
+        remote="",
+        raw=b"{}",
+        body={},
+        provider="evolution",
+        event="messages.upsert",
+        instance=None,
+        route=Route("by-events", "/w", "/messages-upsert"),
+        validation=Validation("valid"),
+    )
+    assert forward_url("http://app/hook/", capture) == "http://app/hook/messages-upsert?a=1"
+
+
+@pytest.mark.parametrize(
+    ("rule", "said"),
+    [
+        ("ftp://x/", "is not URL or SELECTOR=URL with an http(s) URL"),
+        ("valid:perhaps=http://127.0.0.1:3000/", "valid takes yes or no"),
+    ],
+)
+def test_a_bad_rule_is_a_usage_error_naming_it(rule: str, said: str, capsys) -> None:
+    assert main(["serve", "--port", "0", "--forward-to", rule]) == 2
+    err = capsys.readouterr().err
+    assert "--forward-to" in err and said in err
+
+
+def test_forwarding_to_itself_is_refused(capsys) -> None:
+    port = unused_port()
+    assert main(["serve", "--port", str(port), "--forward-to", f"http://127.0.0.1:{port}/x"]) == 2
+    assert "is this hookcatcher itself" in capsys.readouterr().err
+
+
+@pytest.mark.slow
+def test_serve_prints_each_delivery_and_the_session_keeps_it(app: Recorder, tmp_path) -> None:
+    from helpers.process import Running
+
+    saved = tmp_path / "day.jsonl"
+    running = Running("serve", "--port", "0", "--save", str(saved), "--forward-to", app.url)
+    try:
+        url = running.started().url
+        assert httpx.post(f"{url}/webhook", json=EVOLUTION).status_code == 200
+        line = running.read_until(r"<-- 200 POST ")
+        assert f"{app.url}/ " not in line and f"POST {app.url}" in line
+    finally:
+        running.stop()
+    [capture] = load(str(saved)).captures
+    assert [f.status for f in capture.forwards] == [200]
