@@ -12,7 +12,16 @@ import click
 from hookcatcher import __version__
 from hookcatcher.cli.gateway import Gateway, gateway_client, gateway_key, gateway_options
 from hookcatcher.cli.main import COMMANDS
-from hookcatcher.cli.options import CONTEXT, TOKEN, Command, UsageError, examples, option
+from hookcatcher.cli.options import (
+    CONTEXT,
+    POSITIVE_FLOAT,
+    RULE,
+    TOKEN,
+    Command,
+    UsageError,
+    examples,
+    option,
+)
 from hookcatcher.cli.receiver import (
     Receiver,
     ServerSettings,
@@ -25,6 +34,7 @@ from hookcatcher.cli.receiver import (
 __all__ = ["command"]
 
 HERE = "this hookcatcher"
+FORWARDING = "forwarding to your app"
 
 
 def _listen(function: click.decorators.FC) -> click.decorators.FC:
@@ -95,6 +105,28 @@ def _listen(function: click.decorators.FC) -> click.decorators.FC:
     section=HERE,
     help="hide secrets in printed lines and the inspector (default)",
 )
+@option(
+    "--forward-to",
+    multiple=True,
+    type=RULE,
+    metavar="[SELECTOR=]URL",
+    section=FORWARDING,
+    help="forward captures here instead of to the instance's own webhook URL",
+)
+@option(
+    "--forward/--no-forward",
+    default=True,
+    section=FORWARDING,
+    help="forward each capture to the webhook URL the instance had (Evolution: attach "
+    "replaces it, so your app keeps receiving through hookcatcher; default), or not",
+)
+@option(
+    "--forward-timeout",
+    type=POSITIVE_FLOAT,
+    default=10.0,
+    section=FORWARDING,
+    help="wait this long for your app's answer (default 10)",
+)
 def command(
     gateway: Gateway,
     events: tuple[str, ...],
@@ -108,13 +140,16 @@ def command(
     save: str | None,
     tui: bool,
     redact: bool,
+    forward_to: tuple[str, ...],
+    forward: bool,
+    forward_timeout: float,
 ) -> int:
     """Read the instance's webhook configuration from the gateway, save it, point the
     webhook at this hookcatcher (the events asked for, default all), run the server and the
     inspector, and on exit (q, Ctrl-C, SIGTERM) put the saved configuration back exactly.
     Prints what it changed and what it restored; if restoring fails, prints the saved
     configuration and the command that restores it."""
-    from hookcatcher.connect.attach import attached, reachability_warning
+    from hookcatcher.connect.attach import attached, reachability_warning, tap
     from hookcatcher.connect.client import GatewayError
     from hookcatcher.receive.runner import url_of
 
@@ -131,25 +166,44 @@ def command(
             "to (e.g. http://host.docker.internal:8787/webhook)"
         )
     token = own_token(token, old_server_token)
+    try:
+        client = gateway_client(gateway, "attach", key)
+        saved = client.read()
+    except GatewayError as exc:
+        say(f"hookcatcher: {exc}")
+        return 1
+    targets, per_event = (list(forward_to), False) if forward_to else tap(saved)
+    if not forward:
+        targets, per_event = [], False
     settings = ServerSettings(
-        host=host, port=port, allow_host=allow_host, token=token, save=save, redact=redact
+        host=host,
+        port=port,
+        allow_host=allow_host,
+        token=token,
+        save=save,
+        redact=redact,
+        forward_to=tuple(targets),
+        forward_timeout=forward_timeout,
     )
-    receiver = build_receiver(settings, say=say)
+    try:
+        receiver = build_receiver(settings, say=say)
+    except BaseException:
+        client.close()
+        raise
     url = public_url or f"{url_of(receiver.sock)}/webhook"
     warning = reachability_warning(gateway.api, url)  # said first: it explains what follows
     if warning is not None:
         say(f"hookcatcher: {warning}")
     warn_if_exposed(receiver.sock, receiver.access)
-    try:
-        client = gateway_client(gateway, "attach", key)
-    except GatewayError as exc:
-        say(f"hookcatcher: {exc}")
-        return 1
+    for target in targets:
+        how = " (per event, as the gateway sent it)" if per_event else ""
+        say(f"hookcatcher: forwarding every capture to {target}{how}; --no-forward stops it")
+    by_events = by_events or per_event
     # SIGTERM, and SIGHUP (the terminal closed), restore the gateway as Ctrl-C does.
     for ending in (signal.SIGTERM, signal.SIGHUP):
         signal.signal(ending, signal.default_int_handler)
     try:
-        with attached(client, url, list(events) or None, by_events, say=say):
+        with attached(client, url, list(events) or None, by_events, say=say, saved=saved):
             if tui:
                 _inspect(receiver, settings)
             else:
@@ -194,6 +248,7 @@ def _serve(receiver: Receiver, settings: ServerSettings) -> None:
 
     printer = LinePrinter(redact=settings.redact)
     receiver.store.subscribe(printer)
+    receiver.store.on_delivery(printer.delivered)
     try:
         print(
             f"hookcatcher {__version__} is listening on {url_of(receiver.sock)} "

@@ -21,7 +21,7 @@ from hookcatcher.connect.client import GatewayClient, GatewayError, Saved
 from hookcatcher.core import catalog
 from hookcatcher.send.webhook import Webhook
 
-__all__ = ["attached", "reachability_warning", "describe"]
+__all__ = ["attached", "reachability_warning", "describe", "tap"]
 
 _SHOWN_EVENTS = 4
 
@@ -33,18 +33,31 @@ def attached(
     events: Sequence[str] | None,
     by_events: bool,
     say: Callable[[str], None],
+    saved: Saved | None = None,
 ) -> Iterator[Saved]:
     """Save the instance's webhook configuration, point it at `url`, yield what is now in
     force, and restore the saved one on the way out, whatever ends the session (also
-    KeyboardInterrupt). A failed restore says how to restore by hand and does not raise."""
+    KeyboardInterrupt). A failed restore says how to restore by hand and does not raise.
+    `saved`: the configuration already read (to forward to the app's own URL)."""
     where = _where(client)
-    saved = client.read()
+    saved = client.read() if saved is None else saved
     try:
         now = client.point(url, events, by_events)
         _changed(say, where, saved, now)
         yield now
     finally:
         _restore(client, saved, where, say)
+
+
+def tap(saved: Saved) -> tuple[list[str], bool]:
+    """Where the app received the instance's webhooks before attaching, for forwarding to it
+    (the URLs, and whether the gateway sent per event), when attaching takes them from it:
+    Evolution has one webhook, which attach replaces; CodeChat's and Whapi's own webhooks
+    keep delivering beside hookcatcher's, so nothing is forwarded for them."""
+    if saved.provider != "evolution":
+        return [], False
+    hooks = [hook for hook in saved.webhooks if hook.enabled and hook.url]
+    return [hook.url for hook in hooks], any(hook.mode == "by-events" for hook in hooks)
 
 
 def _where(client: GatewayClient) -> str:
