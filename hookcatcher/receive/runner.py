@@ -161,6 +161,8 @@ class _Server(uvicorn.Server):
             window_end.cancel()
             self.registry.close()
             self.app.workers.close()
+            if self.app.forwarder is not None:
+                await self.app.forwarder.close()  # its connections to the app
 
     def _drop_unfinished(self) -> None:
         """The graceful window is over: every connection still open (a body still coming,
