@@ -21,10 +21,12 @@ from hookcatcher.check.validation import Validator
 from hookcatcher.core import catalog
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.filters import parse
+from hookcatcher.core.forwarding import parse_rule
 from hookcatcher.core.paths import EVENTS
 from hookcatcher.receive.access import Access
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.app import create_app
+from hookcatcher.receive.forwarder import Forwarder
 from hookcatcher.receive.runner import BackgroundServer
 from hookcatcher.receive.store import DEFAULT_MAX_BYTES, DEFAULT_MAX_EVENTS, Store
 from hookcatcher.remote import GATEWAY_PREFIX, auth_headers, check_token
@@ -69,7 +71,10 @@ class Catcher:
     as its flags are (`503`, `"messages.update=503"`, or a list of them), for testing how the
     sender copes with refusals, slow answers and failures. `token` and `ingest_token` are
     `--token` and `--ingest-token`: what the app under test must send to reach `/_gateway/`,
-    and with its webhooks; the Catcher's own reads need neither."""
+    and with its webhooks; the Catcher's own reads need neither. `forward_to` is
+    `--forward-to` (a URL, `SELECTOR=URL`, or a list): what arrives goes on to the app under
+    test and the sender gets the app's answer, so a test can sit between a gateway stand-in
+    and the app (`forward_timeout`: seconds before a 504)."""
 
     def __init__(
         self,
@@ -83,12 +88,15 @@ class Catcher:
         max_bytes: int = DEFAULT_MAX_BYTES,
         token: str | None = None,
         ingest_token: str | None = None,
+        forward_to: str | Iterable[str] | None = None,
+        forward_timeout: float = 10.0,
     ) -> None:
         self._host = host
         self._port = port
         self._access = Access(_checked(token, "token"), _checked(ingest_token, "ingest_token"))
         self._answers = Answers.from_flags(_texts(respond), _texts(delay), _texts(fail_first))
         self._store = Store(max_events, max_bytes)
+        self._forwarder = _forwarder(forward_to, forward_timeout)
         self._store.subscribe(self._arrived)
         self._server: BackgroundServer | None = None
         self._stopped = False
@@ -99,7 +107,13 @@ class Catcher:
         """Bind the port and serve until `stop()`; a Catcher serves once."""
         if self._server is not None or self._stopped:
             raise RuntimeError("this Catcher has already been started; make a new one")
-        app = create_app(self._store, shared_validator(), self._answers, access=self._access)
+        app = create_app(
+            self._store,
+            shared_validator(),
+            self._answers,
+            access=self._access,
+            forwarder=self._forwarder,
+        )
         # Not the collector pacing of a long-running receiver (runner.CollectorPacer): in a
         # test process it would keep every reference cycle alive at this moment forever.
         self._server = BackgroundServer(app, self._host, self._port, pace_collector=False).start()
@@ -241,6 +255,20 @@ def _checked(token: str | None, name: str) -> str | None:
         return check_token(token)
     except ValueError as exc:
         raise ValueError(f"{name}: {exc}") from None
+
+
+def _forwarder(given: str | Iterable[str] | None, timeout: float) -> Forwarder | None:
+    """forward_to's rules, or ValueError naming the one that does not parse."""
+    texts = [given] if isinstance(given, str) else list(given or ())
+    if not texts:
+        return None
+    rules = []
+    for text in texts:
+        try:
+            rules.append(parse_rule(text))
+        except ValueError as exc:
+            raise ValueError(f"forward_to: {exc}") from None
+    return Forwarder(rules, timeout)
 
 
 def _texts(given: Flag) -> list[str]:

@@ -263,3 +263,21 @@ def test_public_names_and_one_validator_per_process() -> None:
     assert hookcatcher.Catcher is Catcher and hookcatcher.WaitTimeout is WaitTimeout
     assert {"Catcher", "WaitTimeout"} <= set(hookcatcher.__all__)
     assert shared_validator() is shared_validator()
+
+
+def test_a_catcher_between_a_gateway_stand_in_and_the_app_forwards_to_it() -> None:
+    from helpers.recorder import Recorder, serving
+
+    with serving(Recorder()) as app:
+        app.statuses["/hook"] = 201
+        with Catcher(forward_to=f"{app.url}/hook") as catcher:
+            answer = httpx.post(catcher.webhook_url(), json={"event": "x"}, timeout=10)
+            [capture] = catcher.events()
+    assert answer.status_code == 201  # the app's answer, not the Catcher's
+    assert [a.path for a in app.arrivals] == ["/hook"]
+    assert [f.status for f in capture.forwards] == [201]
+
+
+def test_a_forward_rule_that_does_not_parse_names_the_argument() -> None:
+    with pytest.raises(ValueError, match="forward_to: 'ftp://x' is not URL"):
+        Catcher(forward_to=["ftp://x"])
