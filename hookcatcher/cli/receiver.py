@@ -11,6 +11,8 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+import click
+
 from hookcatcher.cli.options import (
     BODY_SIZE,
     HOST,
@@ -76,6 +78,8 @@ class ServerSettings:
     fail_first: tuple[str, ...] = ()
     forward_to: tuple[str, ...] = ()
     forward_timeout: float = 10.0
+    forward_mode: str = "passthrough"
+    forward_queue: int = 1000
 
 
 LISTEN = "where it listens"
@@ -176,7 +180,7 @@ def _server_options() -> list[Callable[[Any], Any]]:
     ]  # fmt: skip
 
 
-FORWARDING = "forwarding to your app (passthrough: the gateway gets the app's answer)"
+FORWARDING = "forwarding to your app"
 
 
 def forward_options() -> list[Callable[[Any], Any]]:
@@ -191,6 +195,16 @@ def forward_options() -> list[Callable[[Any], Any]]:
                section=FORWARDING,
                help="wait this long for your app's answer, then answer the gateway 504 "
                "(default 10)"),
+        option("--forward-mode", env="forward-mode",
+               type=click.Choice(["passthrough", "detach"]), default="passthrough",
+               section=FORWARDING,
+               help="passthrough: the gateway gets your app's answer (default); detach: the "
+               "gateway gets hookcatcher's at once and each target's deliveries follow in order "
+               "from a bounded queue"),
+        option("--forward-queue", env="forward-queue", type=POSITIVE_INT, default=1000,
+               section=FORWARDING,
+               help="detach: deliveries waiting per target; when full the oldest is dropped, "
+               "counted and recorded (default 1,000)"),
     ]  # fmt: skip
 
 
@@ -344,7 +358,7 @@ def _forwarder(settings: ServerSettings, sock: socket.socket) -> Forwarder | Non
                 "capture would be forwarded to itself again; give your app's URL"
             )
         rules.append(rule)
-    return Forwarder(rules, settings.forward_timeout)
+    return Forwarder(rules, settings.forward_timeout, settings.forward_mode, settings.forward_queue)
 
 
 _LOOPBACK = frozenset({"127.0.0.1", "localhost", "::1", "0.0.0.0"})
@@ -366,7 +380,7 @@ def build_receiver(settings: ServerSettings, say: Callable[[str], None] | None) 
     forwarder = _forwarder(settings, sock)
     if forwarder is not None:
         notes.append(
-            "Forwarding every capture a rule matches to your app (passthrough, "
+            f"Forwarding every capture a rule matches to your app ({settings.forward_mode}, "
             f"{settings.forward_timeout:g} s at most):\n"
             + "\n".join(f"  {rule.describe()}" for rule in forwarder.rules)
             + "\n  (a capture no rule matches is answered here)"

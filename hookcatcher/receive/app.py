@@ -53,6 +53,8 @@ class Hookcatcher:
     ) -> None:
         self.store = store
         self.forwarder = forwarder  # --forward-to: None, captures stay here
+        if forwarder is not None:
+            forwarder.on_delivered = self._delivered
         self.limits = limits or Limits()  # what one request may bring
         self.validator = validator
         self.answers = answers or None  # None: no rules, the plain 200 path
@@ -235,12 +237,18 @@ class Hookcatcher:
             if self.forwarder.targets(capture):
                 capture.forwards.append(not_forwarded(capture))
             return None
+        if self.forwarder.mode == "detach":
+            self.forwarder.enqueue(capture)
+            return None
         relayed = await self.forwarder.deliver(capture)
         if capture.forwards:
-            capture.row = None  # its list row now says how the app answered
-            self.hub.forget(capture)
-            self.store.delivered(capture)
+            self._delivered(capture)
         return relayed
+
+    def _delivered(self, capture: Capture) -> None:
+        capture.row = None  # its list row now says how the app answered
+        self.hub.forget(capture)
+        self.store.delivered(capture)
 
 
 def create_app(

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import asyncio
 import json
-from collections.abc import Sequence
+from collections import deque
+from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hookcatcher.core.capture import Forward
@@ -24,6 +25,8 @@ if TYPE_CHECKING:
 __all__ = ["DEFAULT_FORWARD_TIMEOUT", "Forwarder", "Relayed", "not_forwarded"]
 
 DEFAULT_FORWARD_TIMEOUT = 10.0
+DEFAULT_QUEUE = 1000  # detach: deliveries waiting per target before the oldest is dropped
+MODES = ("passthrough", "detach")
 # The app's answer headers relayed to the gateway: what says what the body is. The rest
 # (its cookies, its server's name, its connection handling) was for hookcatcher.
 RELAYED_HEADERS = frozenset({"content-type", "content-language", "retry-after", "location"})
@@ -42,13 +45,67 @@ class Forwarder:
     """The forwarding rules of one server and the client that delivers them."""
 
     def __init__(
-        self, rules: Sequence[ForwardRule], timeout: float = DEFAULT_FORWARD_TIMEOUT
+        self,
+        rules: Sequence[ForwardRule],
+        timeout: float = DEFAULT_FORWARD_TIMEOUT,
+        mode: str = "passthrough",
+        queue_size: int = DEFAULT_QUEUE,
     ) -> None:
+        """`mode`: passthrough (the gateway waits for the app's answer) or detach (the
+        gateway is answered at once; each target's deliveries wait in a queue of at most
+        `queue_size`, in order, and the oldest waiting one is dropped when it is full)."""
         self.rules = tuple(rules)
         self.timeout = timeout
+        self.mode = mode
+        self.queue_size = queue_size
         self._client: httpx.AsyncClient | None = None
         self.forwarded = 0  # deliveries the app answered 2xx
         self.failed = 0  # deliveries answered otherwise, or not at all
+        self.dropped = 0  # detach: deliveries let go while the queue was full
+        self._queues: dict[str, deque[Capture]] = {}
+        self._workers: dict[str, asyncio.Task[None]] = {}
+        self.on_delivered: Callable[[Capture], None] = lambda capture: None
+
+    @property
+    def waiting(self) -> int:
+        """Detach: deliveries queued and not yet sent."""
+        return sum(len(queue) for queue in self._queues.values())
+
+    def enqueue(self, capture: Capture) -> None:
+        """Detach: queue `capture` for each matching target and return at once."""
+        for rule in self.targets(capture):
+            queue = self._queues.setdefault(rule.url, deque())
+            if len(queue) >= self.queue_size:
+                lost = queue.popleft()
+                self.dropped += 1
+                lost.forwards.append(_dropped(rule, lost, self.queue_size))
+                self.on_delivered(lost)
+            queue.append(capture)
+            worker = self._workers.get(rule.url)
+            if worker is None or worker.done():
+                self._workers[rule.url] = asyncio.create_task(self._drain(rule, queue))
+
+    async def _drain(self, rule: ForwardRule, queue: deque[Capture]) -> None:
+        """Detach: one target's deliveries, oldest first, one at a time."""
+        client = self._open()
+        while queue:
+            capture = queue.popleft()
+            url = forward_url(rule.url, capture)
+            attempt = await send(client, forwarded(capture, url), capture.id, self.timeout)
+            self._count(attempt)
+            capture.forwards.append(_record(rule, attempt))
+            self.on_delivered(capture)
+
+    def _open(self) -> httpx.AsyncClient:
+        if self._client is None:
+            self._client = make_client(concurrency=100)
+        return self._client
+
+    def _count(self, attempt: Attempt) -> None:
+        if attempt.ok:
+            self.forwarded += 1
+        else:
+            self.failed += 1
 
     def targets(self, capture: Capture) -> list[ForwardRule]:
         return [rule for rule in self.rules if rule.applies(capture)]
@@ -59,24 +116,22 @@ class Forwarder:
         rules = self.targets(capture)
         if not rules:
             return None
-        if self._client is None:
-            self._client = make_client(concurrency=100)
+        client = self._open()
         attempts = await asyncio.gather(
             *(
-                send(self._client, forwarded(capture, forward_url(rule.url, capture)), capture.id,
+                send(client, forwarded(capture, forward_url(rule.url, capture)), capture.id,
                      self.timeout)
                 for rule in rules
             )
         )  # fmt: skip
         for rule, attempt in zip(rules, attempts, strict=True):
             capture.forwards.append(_record(rule, attempt))
-            if attempt.ok:
-                self.forwarded += 1
-            else:
-                self.failed += 1
+            self._count(attempt)
         return _relayed(attempts[0], self.timeout)
 
     async def close(self) -> None:
+        for worker in self._workers.values():
+            worker.cancel()
         if self._client is not None:
             await self._client.aclose()
             self._client = None
@@ -92,6 +147,18 @@ def not_forwarded(capture: Capture) -> Forward:
         elapsed_ms=0.0,
         error=f"not forwarded: answered {capture.answer.status} by an answer rule "
         f"({capture.answer.reason or '--respond/--delay/--fail-first'})",
+    )
+
+
+def _dropped(rule: ForwardRule, capture: Capture, size: int) -> Forward:
+    return Forward(
+        target=rule.url,
+        url=forward_url(rule.url, capture),
+        at=capture.received_at,
+        status=None,
+        elapsed_ms=0.0,
+        error=f"dropped: {size:,} deliveries were already waiting for {rule.url} "
+        "(is the app down or slow?)",
     )
 
 

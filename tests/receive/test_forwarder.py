@@ -222,3 +222,50 @@ def test_serve_prints_each_delivery_and_the_session_keeps_it(app: Recorder, tmp_
         running.stop()
     [capture] = load(str(saved)).captures
     assert [f.status for f in capture.forwards] == [200]
+
+
+def detached(*rules: str, queue: int = 1000, timeout: float = 10.0) -> BackgroundServer:
+    forwarder = Forwarder([parse_rule(rule) for rule in rules], timeout, "detach", queue)
+    return BackgroundServer(create_app(forwarder=forwarder), quiet=True)
+
+
+def wait_until(check, timeout: float = 10.0) -> None:  # type: ignore[no-untyped-def]
+    import time
+
+    deadline = time.monotonic() + timeout
+    while not check():
+        assert time.monotonic() < deadline, "not in time"
+        time.sleep(0.02)
+
+
+def test_detach_answers_at_once_and_delivers_in_order(app: Recorder) -> None:
+    with detached(f"{app.url}/bot") as server:
+        answers = [
+            httpx.post(f"{server.url}/webhook", json={**EVOLUTION, "n": n}) for n in range(20)
+        ]
+        wait_until(lambda: len(app.arrivals) == 20)
+        events = httpx.get(f"{server.url}/_hookcatcher/api/events").json()["events"]
+    assert {a.status_code for a in answers} == {200}
+    assert all("id" in a.json() for a in answers)  # hookcatcher's answer, not the app's
+    assert [json.loads(a.body)["n"] for a in app.arrivals] == list(range(20))
+    assert [e["forwards"][0]["status"] for e in events] == [200] * 20
+
+
+def test_detach_with_the_app_down_keeps_the_queue_bounded_and_counts_drops() -> None:
+    slow = Slow()  # holds every delivery until released: the queue fills behind the first
+    with serving(slow) as app, detached(f"{app.url}/", queue=5) as server:  # type: ignore[type-var]
+        try:
+            for n in range(50):
+                answer = httpx.post(f"{server.url}/webhook", json={**EVOLUTION, "n": n})
+                assert answer.status_code == 200
+            forwarder = server.app.forwarder
+            assert forwarder is not None
+            assert forwarder.waiting <= 5
+            assert forwarder.dropped == 50 - 1 - 5  # one in flight, five waiting
+        finally:
+            slow.release.set()
+        wait_until(lambda: forwarder.waiting == 0 and forwarder.forwarded == 6)
+        events = httpx.get(f"{server.url}/_hookcatcher/api/events?limit=100").json()["events"]
+    dropped = [e for e in events if e["forwards"] and e["forwards"][0]["error"]]
+    assert len(dropped) == 44
+    assert dropped[0]["forwards"][0]["error"].startswith("dropped: 5 deliveries")
