@@ -1,13 +1,15 @@
 """Forwarding cost: a typical messages.upsert posted straight to the bare app (bench/bareapp.py),
 next to the same body posted to `hookcatcher serve --forward-to <the bare app>`, which captures
-it, sends it on to that same bare app and answers with the app's answer (passthrough).
+it, sends it on to that same bare app and answers with the app's answer (passthrough). A plain
+`hookcatcher serve` (capturing, forwarding nothing) is measured too, for reference: what
+capturing alone costs, apart from the forwarding hop.
 
     python bench/forward.py [--duration 16] [--connections 32] [--rounds 8] [--requests 400]
 
-One bare app and one hookcatcher run side by side, pinned to the same CPU (so the forwarded
-path shares it with the app it forwards to, as on a developer's machine), and a load
-generator in another process, on the other CPUs, loads them in turn: `rounds` rounds, each
-first the bare app then hookcatcher. Per round and side:
+The three servers run side by side, pinned to the same CPU (so the forwarded path shares it
+with the app it forwards to, as on a developer's machine), and a load generator in another
+process, on the other CPUs, loads them in turn: `rounds` rounds, each the bare app, the
+forwarding hookcatcher, the plain one. Per round and side:
 
 - latency: `requests` POSTs one after the other on one kept-alive connection, the time from
   sending each to its whole answer; the figure is the p50, what a gateway waits per webhook.
@@ -16,7 +18,8 @@ first the bare app then hookcatcher. Per round and side:
 
 Each figure is the median over the rounds, each ratio the median of the rounds' ratios.
 wrk is used for throughput when it is installed, else a Python load generator (raw HTTP/1.1,
-as in common.post_many).
+as in common.post_many). That generator can itself be what caps the bare app's rate (and the
+plain hookcatcher's): when the two are about equal, the throughput ratio is an upper bound.
 
 Targets (ratios from one run): p50 latency at most 1.5 times the bare app's, throughput at
 least 0.5 of the bare app's.
@@ -160,16 +163,22 @@ def run(
     seconds = max(1.0, duration / rounds)
     base: list[Round] = []
     mine: list[Round] = []
+    plain: list[Round] = []
     with tempfile.TemporaryDirectory() as tmp:
         load = Load(headers, raw, write_wrk_body(Path(tmp) / "body", headers, raw))
-        with serve_bare() as bare, serve_hookcatcher("--forward-to", bare.url + "/webhook") as hook:
+        with (
+            serve_bare() as bare,
+            serve_hookcatcher("--forward-to", bare.url + "/webhook") as hook,
+            serve_hookcatcher() as alone,
+        ):
             check_passthrough(hook.url, headers, raw)
             # Imports, caches, the forwarder's connections and the allocator settle first.
-            for server in (bare, hook):
+            for server in (bare, hook, alone):
                 load.round(server.url, requests, WARMUP_SECONDS, connections)
             for _ in range(rounds):
                 base.append(load.round(bare.url, requests, seconds, connections))
                 mine.append(load.round(hook.url, requests, seconds, connections))
+                plain.append(load.round(alone.url, requests, seconds, connections))
     latencies = [m.p50_ms / b.p50_ms for b, m in zip(base, mine, strict=True)]
     rates = [m.requests_per_second / b.requests_per_second for b, m in zip(base, mine, strict=True)]
     latency_ratio, rate_ratio = statistics.median(latencies), statistics.median(rates)
@@ -183,6 +192,8 @@ def run(
         Figure(f"bare app {loaded}", median(base, "requests_per_second"), "req/s"),
         Figure("forwarded p50 (1 connection)", median(mine, "p50_ms"), "ms"),
         Figure(f"forwarded {loaded}", median(mine, "requests_per_second"), "req/s"),
+        Figure("hookcatcher alone p50 (1 connection)", median(plain, "p50_ms"), "ms"),
+        Figure(f"hookcatcher alone {loaded}", median(plain, "requests_per_second"), "req/s"),
         Figure(
             "p50 ratio (forwarded / bare app)", latency_ratio, "x", "<= 1.5", latency_ratio <= 1.5
         ),
@@ -203,7 +214,8 @@ def run(
         f"(range {min(rates):.2f}-{max(rates):.2f})"
     )
     result["rounds"] = [
-        {"bare": vars_of(b), "forwarded": vars_of(m)} for b, m in zip(base, mine, strict=True)
+        {"bare": vars_of(b), "forwarded": vars_of(m), "hookcatcher_alone": vars_of(p)}
+        for b, m, p in zip(base, mine, plain, strict=True)
     ]
     result["load_generator"] = generator
     return result
