@@ -4,7 +4,8 @@ latest.json).
 
     python bench/run.py [--quick] [--only NAME ...] [--duration S] [--connections N]
 
-Scenarios: ingest (wrk, hookcatcher against a bare Starlette app), bigbody (20 MB media body,
+Scenarios: ingest (wrk, hookcatcher against a bare Starlette app), forward (the bare app
+straight, and through `serve --forward-to` into it), bigbody (20 MB media body,
 5,000-message messages.set), sse (delivery latency at 1,000 captures/s), tui (open with
 10,000 captures, filter change), memory (per 10,000 stored captures), replay (replay
 throughput into a bare app), startup (to the first answer). Each is also a script of its own
@@ -28,6 +29,7 @@ from datetime import datetime, timezone
 from typing import Any
 
 import bigbody
+import forward
 import ingest
 import memory
 import replay_speed
@@ -86,6 +88,9 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]
     duration = args.duration or (4 if quick else 16)
     return {
         "ingest": lambda: ingest.run(duration, args.connections, 4 if quick else 16),
+        "forward": lambda: forward.run(
+            duration, args.connections, 2 if quick else 8, 200 if quick else 400
+        ),
         "bigbody": lambda: bigbody.run(20, 5000, 1 if quick else 5),
         "sse": lambda: sse.run(1000, 2 if quick else 5),
         "tui": lambda: tui(quick),
@@ -98,7 +103,7 @@ def scenarios(args: argparse.Namespace) -> dict[str, Callable[[], dict[str, Any]
     }
 
 
-SCENARIOS = ["ingest", "bigbody", "sse", "tui", "memory", "replay", "startup", "streams"]
+SCENARIOS = ["ingest", "forward", "bigbody", "sse", "tui", "memory", "replay", "startup", "streams"]
 
 
 def machine() -> dict[str, Any]:
