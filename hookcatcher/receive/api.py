@@ -27,6 +27,7 @@ from hookcatcher.mock import list_instances
 from hookcatcher.mock import routes as gateway_routes
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.export_route import export_endpoint
+from hookcatcher.receive.forwarder import Forwarder
 from hookcatcher.receive.store import Store
 from hookcatcher.receive.stream import stream_endpoint
 from hookcatcher.receive.workers import INLINE_BYTES, Workers
@@ -72,9 +73,18 @@ class _BadParam(Exception):
 
 
 async def health(request: Request) -> Response:
+    """Alive, which run, how much is stored, and where captures are forwarded (--forward-to:
+    each rule as `URL` or `SELECTOR -> URL`, none without)."""
     store: Store = request.app.state.store
+    forwarder: Forwarder | None = request.app.state.forwarder
     return JSONResponse(
-        {"status": "ok", "version": __version__, "run": store.run, "stored": len(store)}
+        {
+            "status": "ok",
+            "version": __version__,
+            "run": store.run,
+            "stored": len(store),
+            "forward": [rule.describe() for rule in forwarder.rules] if forwarder else [],
+        }
     )
 
 
@@ -137,7 +147,8 @@ def _events_json(found: list[Capture], include_raw: bool, document: dict[str, An
     ).encode("utf-8")
 
 
-async def get_event(request: Request) -> Response:
+def _stored(request: Request) -> Capture | Response:
+    """The stored capture the path's `{id}` names, or the 404 that says why there is none."""
     store: Store = request.app.state.store
     capture_id = _id(request.path_params["id"])
     if capture_id is None:
@@ -153,6 +164,13 @@ async def get_event(request: Request) -> Response:
                 404,
             )
         return _error(f"no capture {capture_id} in this server run", 404)
+    return capture
+
+
+async def get_event(request: Request) -> Response:
+    capture = _stored(request)
+    if isinstance(capture, Response):
+        return capture
     if capture.size > INLINE_BYTES:
         workers: Workers = request.app.state.workers
         return Response(await workers.run(_capture_json, capture), media_type="application/json")
@@ -169,12 +187,16 @@ async def clear_events(request: Request) -> Response:
 
 
 async def stats(request: Request) -> Response:
-    """The store's counts, and the answer rules in force (the order they are tried in)."""
+    """The store's counts, the deliveries to the app (--forward-to: answered 2xx, and not),
+    and the answer rules in force (the order they are tried in)."""
     answers: Answers | None = request.app.state.answers
+    forwarder: Forwarder | None = request.app.state.forwarder
     return JSONResponse(
         {
             **request.app.state.store.stats(),
             "refused": request.app.state.guard.refused,
+            "forwarded": forwarder.forwarded if forwarder else 0,
+            "failed": forwarder.failed if forwarder else 0,
             "answers": answers.to_json() if answers else [],
         }
     )

@@ -222,3 +222,30 @@ def test_serve_prints_each_delivery_and_the_session_keeps_it(app: Recorder, tmp_
         running.stop()
     [capture] = load(str(saved)).captures
     assert [f.status for f in capture.forwards] == [200]
+
+
+def test_stats_count_deliveries_and_health_says_the_rules(app: Recorder) -> None:
+    app.statuses["/down"] = 503
+    with catcher(f"event:messages.*={app.url}/down", f"{app.url}/ok") as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)  # /down 503 and /ok 200
+        httpx.post(f"{server.url}/", json={"event": "connection.update", "data": {}})  # /ok
+        stats = httpx.get(f"{server.url}/_hookcatcher/api/stats").json()
+        health = httpx.get(f"{server.url}/_hookcatcher/health").json()
+        failed = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward:failed").json()
+        fives = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward.status:5*").json()
+        ok = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward:ok").json()
+    assert (stats["forwarded"], stats["failed"]) == (2, 1)
+    assert health["forward"] == [f"event:messages.* -> {app.url}/down", f"{app.url}/ok"]
+    assert [e["id"] for e in failed["events"]] == [e["id"] for e in fives["events"]] == [1]
+    assert [e["id"] for e in ok["events"]] == [2]
+
+
+def test_without_forwarding_stats_count_nothing_and_health_lists_no_rule() -> None:
+    with BackgroundServer(create_app(), quiet=True) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        stats = httpx.get(f"{server.url}/_hookcatcher/api/stats").json()
+        health = httpx.get(f"{server.url}/_hookcatcher/health").json()
+        none = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward:none").json()
+    assert (stats["forwarded"], stats["failed"]) == (0, 0)
+    assert health["forward"] == []
+    assert [e["id"] for e in none["events"]] == [1]
