@@ -1,9 +1,9 @@
 """hookcatcher's own HTTP API under /_hookcatcher/: health, the stored captures (list with
-filters and paging, one by id, clear), stats, the event catalog and the instances, plus the
-route table that also mounts the export route, the stream and the mocked gateways. Apart from
-receive/app.py, whose one hot path (a capture) never goes through Starlette's router: these
-routes read the store, and heavy reads (body filters, large captures encoded) run on the
-workers.
+filters and paging, one by id, clear, one sent again to the app), stats, the event catalog
+and the instances, plus the route table that also mounts the export route, the stream and
+the mocked gateways. Apart from receive/app.py, whose one hot path (a capture) never goes
+through Starlette's router: these routes read the store, and heavy reads (body filters,
+large captures encoded) run on the workers.
 """
 
 from __future__ import annotations
@@ -29,7 +29,7 @@ from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.export_route import export_endpoint
 from hookcatcher.receive.forwarder import Forwarder
 from hookcatcher.receive.store import Store
-from hookcatcher.receive.stream import stream_endpoint
+from hookcatcher.receive.stream import Hub, stream_endpoint
 from hookcatcher.receive.workers import INLINE_BYTES, Workers
 from hookcatcher.remote import API_PREFIX, GATEWAY_PREFIX
 
@@ -181,6 +181,40 @@ def _capture_json(capture: Capture) -> bytes:
     return json.dumps(capture.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+async def forward_event(request: Request) -> Response:
+    """Redelivery: the stored capture sent again, as received, to every --forward-to target
+    whose rule matches it (answer rules have no say: this is asked for). The deliveries are
+    added to the capture's and answered; 409 when there is nowhere to send it."""
+    capture = _stored(request)
+    if isinstance(capture, Response):
+        return capture
+    forwarder: Forwarder | None = request.app.state.forwarder
+    if forwarder is None:
+        return _error(
+            "this server forwards nowhere: start it with --forward-to URL to redeliver captures",
+            409,
+        )
+    rules = forwarder.targets(capture)
+    if not rules:
+        return _error(
+            f"no --forward-to rule matches capture {capture.id} "
+            f"(rules: {'; '.join(rule.describe() for rule in forwarder.rules)})",
+            409,
+        )
+    await forwarder.deliver(capture)
+    # deliver adds its records together once every target answered, with no wait between
+    # that and here: the last ones are this redelivery's, whatever else is under way.
+    deliveries = capture.forwards[-len(rules) :]
+    capture.row = None  # its list row now says how the app answered
+    hub: Hub = request.app.state.hub
+    hub.forget(capture)
+    store: Store = request.app.state.store
+    store.delivered(capture)
+    return JSONResponse(
+        {"id": capture.id, "forwards": [forward.to_json() for forward in deliveries]}
+    )
+
+
 async def clear_events(request: Request) -> Response:
     store: Store = request.app.state.store
     return JSONResponse({"cleared": store.clear()})
@@ -236,6 +270,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{api}/events", list_events, methods=["GET"]),
         Route(f"{api}/events", clear_events, methods=["DELETE"]),
         Route(f"{api}/events/{{id}}", get_event),
+        Route(f"{api}/events/{{id}}/forward", forward_event, methods=["POST"]),
         Route(f"{api}/stats", stats),
         Route(f"{api}/catalog", catalog_endpoint),
         Route(f"{api}/instances", list_instances, methods=["GET"]),
