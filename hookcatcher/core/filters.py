@@ -1,7 +1,7 @@
 """The filter language, one implementation for the API, the stream, the TUI and replay.
 
     event:messages.*  provider:whapi  -instance:test  valid:no  method:PATCH  path:/webhook*
-    retry:yes  data.key.fromMe:true  "free text"
+    retry:yes  forward:failed  forward.status:5*  data.key.fromMe:true  "free text"
 
 Terms are separated by spaces and must all hold; `-term` negates; `*` is a wildcard; quotes
 group words. A term that cannot be understood raises FilterError naming it, so a typo never
@@ -35,7 +35,11 @@ FIELDS: dict[str, str] = {
     "path": "request path",
     "mode": "route mode: single, by-events, path, method",
     "retry": "yes (the body repeats an earlier capture's, byte for byte) or no",
+    "forward": "ok (every delivery to the app answered 2xx), failed (one did not, or was "
+    "not made) or none (no delivery)",
+    "forward.status": "the HTTP status of a delivery to the app (5*, 404)",
 }
+_FORWARD = ("ok", "failed", "none")
 _BOOLEAN = {"yes": True, "true": True, "no": False, "false": False}
 _FAILED = frozenset({"invalid"} | NOT_JSON_STATUSES)
 # A filter a person types is a few terms; these leave room for scripts and stop a query from
@@ -201,6 +205,15 @@ def _field(key: str, value: str, raw: str) -> Predicate:
         if _BOOLEAN[value.lower()]:
             return lambda c: c.retry_of is not None
         return lambda c: c.retry_of is None
+    if key == "forward":
+        return _forward(value.lower(), raw)
+    if key == "forward.status":
+        if not all(char.isdigit() or char == "*" for char in value) or len(value) > 3:
+            raise FilterError(raw, "forward.status takes an HTTP status or a glob (5*, 404)")
+        matches = _glob(value)
+        return lambda c: any(
+            forward.status is not None and matches(str(forward.status)) for forward in c.forwards
+        )
     if key == "status":
         matches = _glob(value)
         if not any(matches(status) for status in STATUSES):
@@ -218,6 +231,18 @@ def _field(key: str, value: str, raw: str) -> Predicate:
         matches = _glob(value)
         return lambda c: (text := attribute(c)) is not None and matches(text)
     return _body_path(key, value, raw)
+
+
+def _forward(value: str, raw: str) -> Predicate:
+    """How the app answered the capture's deliveries (--forward-to). A record of a capture an
+    answer rule kept from the app counts as a failed delivery: the app never saw it."""
+    if value == "ok":
+        return lambda c: bool(c.forwards) and all(forward.ok for forward in c.forwards)
+    if value == "failed":
+        return lambda c: any(not forward.ok for forward in c.forwards)
+    if value == "none":
+        return lambda c: not c.forwards
+    raise FilterError(raw, f"forward takes {', '.join(_FORWARD)}")
 
 
 def _body_path(key: str, value: str, raw: str) -> Predicate:

@@ -15,6 +15,7 @@ __all__ = [
     "STATS",
     "STREAM",
     "event_path",
+    "forward_path",
 ]
 
 API_PREFIX = "/_hookcatcher"
@@ -33,3 +34,8 @@ INSTANCES = f"{API_PREFIX}/api/instances"
 def event_path(capture_id: int) -> str:
     """One stored capture, whole, by the id the server gave it."""
     return f"{EVENTS}/{capture_id}"
+
+
+def forward_path(capture_id: int) -> str:
+    """POST: one stored capture sent again to the app (--forward-to), by its id."""
+    return f"{event_path(capture_id)}/forward"

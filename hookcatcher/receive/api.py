@@ -1,9 +1,9 @@
 """hookcatcher's own HTTP API under /_hookcatcher/: health, the stored captures (list with
-filters and paging, one by id, clear), stats, the event catalog and the instances, plus the
-route table that also mounts the export route, the stream and the mocked gateways. Apart from
-receive/app.py, whose one hot path (a capture) never goes through Starlette's router: these
-routes read the store, and heavy reads (body filters, large captures encoded) run on the
-workers.
+filters and paging, one by id, clear, one sent again to the app), stats, the event catalog
+and the instances, plus the route table that also mounts the export route, the stream and
+the mocked gateways. Apart from receive/app.py, whose one hot path (a capture) never goes
+through Starlette's router: these routes read the store, and heavy reads (body filters,
+large captures encoded) run on the workers.
 """
 
 from __future__ import annotations
@@ -27,8 +27,9 @@ from hookcatcher.mock import list_instances
 from hookcatcher.mock import routes as gateway_routes
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.export_route import export_endpoint
+from hookcatcher.receive.forwarder import Forwarder
 from hookcatcher.receive.store import Store
-from hookcatcher.receive.stream import stream_endpoint
+from hookcatcher.receive.stream import Hub, stream_endpoint
 from hookcatcher.receive.workers import INLINE_BYTES, Workers
 from hookcatcher.remote import API_PREFIX, GATEWAY_PREFIX
 
@@ -72,9 +73,18 @@ class _BadParam(Exception):
 
 
 async def health(request: Request) -> Response:
+    """Alive, which run, how much is stored, and where captures are forwarded (--forward-to:
+    each rule as `URL` or `SELECTOR -> URL`, none without)."""
     store: Store = request.app.state.store
+    forwarder: Forwarder | None = request.app.state.forwarder
     return JSONResponse(
-        {"status": "ok", "version": __version__, "run": store.run, "stored": len(store)}
+        {
+            "status": "ok",
+            "version": __version__,
+            "run": store.run,
+            "stored": len(store),
+            "forward": [rule.describe() for rule in forwarder.rules] if forwarder else [],
+        }
     )
 
 
@@ -137,7 +147,8 @@ def _events_json(found: list[Capture], include_raw: bool, document: dict[str, An
     ).encode("utf-8")
 
 
-async def get_event(request: Request) -> Response:
+def _stored(request: Request) -> Capture | Response:
+    """The stored capture the path's `{id}` names, or the 404 that says why there is none."""
     store: Store = request.app.state.store
     capture_id = _id(request.path_params["id"])
     if capture_id is None:
@@ -153,6 +164,13 @@ async def get_event(request: Request) -> Response:
                 404,
             )
         return _error(f"no capture {capture_id} in this server run", 404)
+    return capture
+
+
+async def get_event(request: Request) -> Response:
+    capture = _stored(request)
+    if isinstance(capture, Response):
+        return capture
     if capture.size > INLINE_BYTES:
         workers: Workers = request.app.state.workers
         return Response(await workers.run(_capture_json, capture), media_type="application/json")
@@ -163,18 +181,56 @@ def _capture_json(capture: Capture) -> bytes:
     return json.dumps(capture.to_json(), ensure_ascii=False, separators=(",", ":")).encode("utf-8")
 
 
+async def forward_event(request: Request) -> Response:
+    """Redelivery: the stored capture sent again, as received, to every --forward-to target
+    whose rule matches it (answer rules have no say: this is asked for). The deliveries are
+    added to the capture's and answered; 409 when there is nowhere to send it."""
+    capture = _stored(request)
+    if isinstance(capture, Response):
+        return capture
+    forwarder: Forwarder | None = request.app.state.forwarder
+    if forwarder is None:
+        return _error(
+            "this server forwards nowhere: start it with --forward-to URL to redeliver captures",
+            409,
+        )
+    rules = forwarder.targets(capture)
+    if not rules:
+        return _error(
+            f"no --forward-to rule matches capture {capture.id} "
+            f"(rules: {'; '.join(rule.describe() for rule in forwarder.rules)})",
+            409,
+        )
+    await forwarder.deliver(capture)
+    # deliver adds its records together once every target answered, with no wait between
+    # that and here: the last ones are this redelivery's, whatever else is under way.
+    deliveries = capture.forwards[-len(rules) :]
+    capture.row = None  # its list row now says how the app answered
+    hub: Hub = request.app.state.hub
+    hub.forget(capture)
+    store: Store = request.app.state.store
+    store.delivered(capture)
+    return JSONResponse(
+        {"id": capture.id, "forwards": [forward.to_json() for forward in deliveries]}
+    )
+
+
 async def clear_events(request: Request) -> Response:
     store: Store = request.app.state.store
     return JSONResponse({"cleared": store.clear()})
 
 
 async def stats(request: Request) -> Response:
-    """The store's counts, and the answer rules in force (the order they are tried in)."""
+    """The store's counts, the deliveries to the app (--forward-to: answered 2xx, and not),
+    and the answer rules in force (the order they are tried in)."""
     answers: Answers | None = request.app.state.answers
+    forwarder: Forwarder | None = request.app.state.forwarder
     return JSONResponse(
         {
             **request.app.state.store.stats(),
             "refused": request.app.state.guard.refused,
+            "forwarded": forwarder.forwarded if forwarder else 0,
+            "failed": forwarder.failed if forwarder else 0,
             "answers": answers.to_json() if answers else [],
         }
     )
@@ -214,6 +270,7 @@ def routes() -> list[BaseRoute]:
         Route(f"{api}/events", list_events, methods=["GET"]),
         Route(f"{api}/events", clear_events, methods=["DELETE"]),
         Route(f"{api}/events/{{id}}", get_event),
+        Route(f"{api}/events/{{id}}/forward", forward_event, methods=["POST"]),
         Route(f"{api}/stats", stats),
         Route(f"{api}/catalog", catalog_endpoint),
         Route(f"{api}/instances", list_instances, methods=["GET"]),

@@ -11,8 +11,16 @@ from typing import TYPE_CHECKING, Any
 
 import httpx
 
-from hookcatcher.core.capture import Capture
-from hookcatcher.core.paths import CATALOG, EVENTS, HEALTH, INSTANCES, STATS, event_path
+from hookcatcher.core.capture import Capture, Forward
+from hookcatcher.core.paths import (
+    CATALOG,
+    EVENTS,
+    HEALTH,
+    INSTANCES,
+    STATS,
+    event_path,
+    forward_path,
+)
 from hookcatcher.remote.answers import object_of, without_blanks
 from hookcatcher.remote.errors import RemoteError, unreachable
 from hookcatcher.remote.stream import StreamEvent, follow
@@ -103,6 +111,19 @@ class Remote:
 
     async def stats(self) -> dict[str, Any]:
         return await self._get(STATS)
+
+    async def redeliver(self, capture_id: int) -> list[Forward]:
+        """Have the server send a stored capture again to its --forward-to targets; the new
+        deliveries (RemoteError when the capture is gone or the server forwards nowhere)."""
+        path = forward_path(capture_id)
+        try:
+            response = await self.http.post(path)
+        except httpx.TransportError as exc:
+            raise RemoteError(
+                f"cannot reach the server at {self.url}: {unreachable(exc)}"
+            ) from None
+        answer = object_of(response, path, self.url, self.token)
+        return [Forward.from_json(item) for item in answer["forwards"]]
 
     async def catalog(self) -> dict[str, Any]:
         return await self._get(CATALOG)

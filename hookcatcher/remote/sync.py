@@ -10,8 +10,8 @@ from typing import Any
 
 import httpx
 
-from hookcatcher.core.capture import Capture
-from hookcatcher.core.paths import EVENTS, HEALTH, INSTANCES, STATS
+from hookcatcher.core.capture import Capture, Forward
+from hookcatcher.core.paths import EVENTS, HEALTH, INSTANCES, STATS, forward_path
 from hookcatcher.remote.answers import object_of, without_blanks
 from hookcatcher.remote.errors import FilterProblem, RemoteError, unreachable
 from hookcatcher.remote.tokens import auth_headers, refusal
@@ -60,6 +60,19 @@ class SyncRemote:
 
     def stats(self) -> dict[str, Any]:
         return self._get(STATS)
+
+    def redeliver(self, capture_id: int) -> list[Forward]:
+        """Have the server send a stored capture again to its --forward-to targets; the new
+        deliveries (RemoteError when the capture is gone or the server forwards nowhere)."""
+        path = forward_path(capture_id)
+        try:
+            response = self.http.post(path)
+        except httpx.TransportError as exc:
+            raise RemoteError(
+                f"cannot reach the server at {self.url}: {unreachable(exc)}"
+            ) from None
+        answer = object_of(response, path, self.url, self.token)
+        return [Forward.from_json(item) for item in answer["forwards"]]
 
     def captures(self, query: str = "") -> list[Capture]:
         """The stored captures that match `query`, oldest first, with their exact bytes.

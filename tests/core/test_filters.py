@@ -14,6 +14,7 @@ import pytest
 from helpers.bundled import body_of
 
 from hookcatcher.check.validation import Validator
+from hookcatcher.core.capture import Forward
 from hookcatcher.core.filters import MAX_QUERY, MAX_TERMS, FilterError, parse
 from hookcatcher.receive.ingest import build_capture
 
@@ -120,6 +121,64 @@ def test_retry_term(captures: list) -> None:
     with pytest.raises(FilterError) as caught:
         parse("retry:maybe")
     assert str(caught.value) == "bad filter term 'retry:maybe': retry takes yes or no"
+
+
+def _delivery(status: int | None, error: str | None = None) -> Forward:
+    return Forward("http://app/", "http://app/", "t", status, 1.0, error=error)
+
+
+@pytest.fixture
+def delivered(captures: list) -> list:
+    """1: no delivery; 2: 200; 3: 200 and 503; 4: no answer; 5: kept by an answer rule;
+    6: 204 and 201."""
+    deliveries = {
+        2: [_delivery(200)],
+        3: [_delivery(200), _delivery(503)],
+        4: [_delivery(None, "no answer within 10 s")],
+        5: [_delivery(None, "not forwarded: answered 500 by an answer rule (--respond)")],
+        6: [_delivery(204), _delivery(201)],
+    }
+    return [
+        replace(capture, forwards=deliveries.get(capture.id, []), body=capture.body)
+        for capture in captures
+    ]
+
+
+@pytest.mark.parametrize(
+    "query, expected",
+    [
+        ("forward:ok", [2, 6]),
+        ("forward:OK", [2, 6]),
+        ("forward:failed", [3, 4, 5]),
+        ("forward:none", [1]),
+        ("-forward:none", [2, 3, 4, 5, 6]),
+        ("-forward:failed", [1, 2, 6]),
+        ("forward.status:5*", [3]),
+        ("forward.status:2*", [2, 3, 6]),
+        ("forward.status:204", [6]),
+        ("forward.status:*", [2, 3, 6]),  # a delivery with an answer
+        ("-forward.status:5*", [1, 2, 4, 5, 6]),
+        ("forward.status:2* forward:failed", [3]),
+    ],
+)
+def test_forward_terms(delivered: list, query: str, expected: list[int]) -> None:
+    assert ids(query, delivered) == expected
+    assert not parse(query).reads_body
+
+
+@pytest.mark.parametrize(
+    "query, reason",
+    [
+        ("forward:maybe", "forward takes ok, failed, none"),
+        ("forward.status:abc", "forward.status takes an HTTP status or a glob"),
+        ("forward.status:5000", "forward.status takes an HTTP status or a glob"),
+    ],
+)
+def test_bad_forward_terms_are_named(query: str, reason: str) -> None:
+    with pytest.raises(FilterError) as caught:
+        parse(query)
+    assert caught.value.term == query
+    assert reason in str(caught.value)
 
 
 @pytest.mark.parametrize(

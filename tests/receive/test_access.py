@@ -142,7 +142,7 @@ def test_every_route_needs_the_token_and_takes_it_each_way(serve) -> None:
 def test_health_with_the_token_has_the_details(serve) -> None:
     server = serve()
     answer = httpx.get(f"{server.url}/_hookcatcher/health", params={"token": TOKEN})
-    assert set(answer.json()) == {"status", "version", "run", "stored"}
+    assert set(answer.json()) == {"status", "version", "run", "stored", "forward"}
 
 
 def test_evolution_set_up_code_uses_the_token_as_its_api_key(serve) -> None:

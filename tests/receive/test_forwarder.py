@@ -19,12 +19,17 @@ from starlette.responses import Response
 from starlette.types import Receive, Scope, Send
 
 from hookcatcher.cli.main import main
+from hookcatcher.core.capture import Forward
 from hookcatcher.core.forwarding import forward_url, parse_rule
 from hookcatcher.files.session import load
+from hookcatcher.receive.access import Access
 from hookcatcher.receive.answers import Answers
 from hookcatcher.receive.app import create_app
 from hookcatcher.receive.forwarder import Forwarder
 from hookcatcher.receive.runner import BackgroundServer
+from hookcatcher.remote.client import Remote
+from hookcatcher.remote.errors import RemoteError
+from hookcatcher.remote.sync import SyncRemote
 
 EVOLUTION = {"event": "messages.upsert", "instance": "sales", "data": {"key": {"id": "A1"}}}
 
@@ -269,3 +274,156 @@ def test_detach_with_the_app_down_keeps_the_queue_bounded_and_counts_drops() -> 
     dropped = [e for e in events if e["forwards"] and e["forwards"][0]["error"]]
     assert len(dropped) == 44
     assert dropped[0]["forwards"][0]["error"].startswith("dropped: 5 deliveries")
+
+
+def test_stats_count_deliveries_and_health_says_the_rules(app: Recorder) -> None:
+    app.statuses["/down"] = 503
+    with catcher(f"event:messages.*={app.url}/down", f"{app.url}/ok") as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)  # /down 503 and /ok 200
+        httpx.post(f"{server.url}/", json={"event": "connection.update", "data": {}})  # /ok
+        stats = httpx.get(f"{server.url}/_hookcatcher/api/stats").json()
+        health = httpx.get(f"{server.url}/_hookcatcher/health").json()
+        failed = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward:failed").json()
+        fives = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward.status:5*").json()
+        ok = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward:ok").json()
+    assert (stats["forwarded"], stats["failed"]) == (2, 1)
+    assert health["forward"] == [f"event:messages.* -> {app.url}/down", f"{app.url}/ok"]
+    assert [e["id"] for e in failed["events"]] == [e["id"] for e in fives["events"]] == [1]
+    assert [e["id"] for e in ok["events"]] == [2]
+
+
+def test_without_forwarding_stats_count_nothing_and_health_lists_no_rule() -> None:
+    with BackgroundServer(create_app(), quiet=True) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        stats = httpx.get(f"{server.url}/_hookcatcher/api/stats").json()
+        health = httpx.get(f"{server.url}/_hookcatcher/health").json()
+        none = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward:none").json()
+    assert (stats["forwarded"], stats["failed"]) == (0, 0)
+    assert health["forward"] == []
+    assert [e["id"] for e in none["events"]] == [1]
+
+
+def test_a_capture_is_redelivered_from_the_api_and_its_deliveries_are_added(
+    app: Recorder,
+) -> None:
+    app.statuses["/hook/messages-upsert"] = 500
+    with catcher(f"{app.url}/hook") as server:
+        raw = json.dumps(EVOLUTION).encode()
+        first = httpx.post(
+            f"{server.url}/webhook/messages-upsert?x=1",
+            content=raw,
+            headers={"Content-Type": "application/json"},
+        )
+        app.statuses.clear()  # the app is fixed
+        again = httpx.post(f"{server.url}/_hookcatcher/api/events/1/forward")
+        stored = httpx.get(f"{server.url}/_hookcatcher/api/events/1").json()
+        row = httpx.get(f"{server.url}/_hookcatcher/api/events?q=forward.status:200").json()
+        stats = httpx.get(f"{server.url}/_hookcatcher/api/stats").json()
+    assert first.status_code == 500
+    assert again.status_code == 200
+    answer = again.json()
+    assert answer["id"] == 1
+    [delivery] = answer["forwards"]
+    assert (delivery["status"], delivery["ok"]) == (200, True)
+    assert delivery["url"] == f"{app.url}/hook/messages-upsert?x=1"
+    assert [f["status"] for f in stored["forwards"]] == [500, 200]
+    assert [e["id"] for e in row["events"]] == [1]
+    assert (stats["forwarded"], stats["failed"]) == (1, 1)
+    assert [(a.path, a.query, a.body) for a in app.arrivals] == [
+        ("/hook/messages-upsert", "x=1", raw)
+    ] * 2
+
+
+def test_redelivery_sends_a_capture_an_answer_rule_kept_and_tells_who_listens(
+    app: Recorder,
+) -> None:
+    rules = Answers.from_flags(["503"], [], [])
+    forwarder = Forwarder([parse_rule(app.url)])
+    hookcatcher = create_app(answers=rules, forwarder=forwarder)
+    told: list[int] = []
+    hookcatcher.store.on_delivery(lambda capture: told.append(capture.id))
+    with BackgroundServer(hookcatcher, quiet=True) as server:
+        assert httpx.post(f"{server.url}/", json=EVOLUTION).status_code == 503
+        assert app.arrivals == [] and told == []
+        httpx.get(f"{server.url}/_hookcatcher/api/events?view=summary")  # its row is made
+        [capture] = hookcatcher.store
+        assert capture.row is not None
+        again = httpx.post(f"{server.url}/_hookcatcher/api/events/1/forward")
+    assert again.status_code == 200 and len(app.arrivals) == 1 and told == [1]
+    assert capture.row is None  # made again, with the delivery, when next listed
+    assert [f.status for f in capture.forwards] == [None, 200]
+
+
+def test_redelivery_of_an_unknown_capture_is_404_and_without_forwarding_409(
+    app: Recorder,
+) -> None:
+    with catcher(app.url) as server:
+        unknown = httpx.post(f"{server.url}/_hookcatcher/api/events/7/forward")
+        word = httpx.post(f"{server.url}/_hookcatcher/api/events/abc/forward")
+        read = httpx.get(f"{server.url}/_hookcatcher/api/events/1/forward")
+    assert (unknown.status_code, word.status_code) == (404, 404)
+    assert "no capture 7" in unknown.json()["error"]
+    assert read.status_code == 405
+    with BackgroundServer(create_app(), quiet=True) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        nowhere = httpx.post(f"{server.url}/_hookcatcher/api/events/1/forward")
+    assert nowhere.status_code == 409
+    assert "forwards nowhere" in nowhere.json()["error"]
+    assert "--forward-to" in nowhere.json()["error"]
+
+
+def test_redelivery_of_a_capture_no_rule_matches_is_409(app: Recorder) -> None:
+    with catcher(f"provider:whapi={app.url}") as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        answer = httpx.post(f"{server.url}/_hookcatcher/api/events/1/forward")
+    assert answer.status_code == 409
+    assert "no --forward-to rule matches capture 1" in answer.json()["error"]
+    assert app.arrivals == []
+
+
+def test_redelivery_needs_the_token(app: Recorder) -> None:
+    forwarder = Forwarder([parse_rule(app.url)])
+    guarded = create_app(forwarder=forwarder, access=Access(token="T"))
+    with BackgroundServer(guarded, quiet=True) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        refused = httpx.post(f"{server.url}/_hookcatcher/api/events/1/forward")
+        foreign = httpx.post(
+            f"{server.url}/_hookcatcher/api/events/1/forward?token=T",
+            headers={"Origin": "http://evil.example"},
+        )
+        allowed = httpx.post(
+            f"{server.url}/_hookcatcher/api/events/1/forward",
+            headers={"Authorization": "Bearer T"},
+        )
+    assert (refused.status_code, foreign.status_code, allowed.status_code) == (401, 403, 200)
+    assert len(app.arrivals) == 2  # the capture, and the one redelivery let through
+
+
+def test_the_clients_redeliver(app: Recorder) -> None:
+    forwarder = Forwarder([parse_rule(f"{app.url}/a"), parse_rule(f"{app.url}/b")])
+    guarded = create_app(forwarder=forwarder, access=Access(token="T"))
+    with BackgroundServer(guarded, quiet=True) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        with SyncRemote(server.url, token="T") as remote:
+            deliveries = remote.redeliver(1)
+            with pytest.raises(RemoteError, match="no capture 9"):
+                remote.redeliver(9)
+
+        async def from_async() -> list[Forward]:
+            async with Remote(server.url, token="T") as remote:
+                return await remote.redeliver(1)
+
+        again = asyncio.run(from_async())
+        with SyncRemote(server.url, token="T") as remote:
+            stored = remote.captures()
+    assert sorted(f.target for f in deliveries) == [f"{app.url}/a", f"{app.url}/b"]
+    assert all(f.ok for f in deliveries + again) and len(again) == 2
+    assert len(stored[0].forwards) == 6
+    assert len(app.arrivals) == 6
+
+
+def test_the_clients_say_when_the_server_forwards_nowhere() -> None:
+    with BackgroundServer(create_app(), quiet=True) as server:
+        httpx.post(f"{server.url}/", json=EVOLUTION)
+        with SyncRemote(server.url) as remote, pytest.raises(RemoteError, match="nowhere"):
+            remote.redeliver(1)
