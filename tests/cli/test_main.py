@@ -13,12 +13,14 @@ import subprocess
 import sys
 import threading
 import time
+from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
 import pytest
 from helpers.bundled import body_of, fixture
 from helpers.ports import unused_port
+from helpers.recorder import Recorder, serving
 
 from hookcatcher.core.capture import decode_raw
 from hookcatcher.core.units import parse_size
@@ -687,12 +689,19 @@ def test_attach_and_doctor_say_what_is_wrong_without_a_traceback(make_server, ca
         assert "401" in out and "fix:" in out
 
 
+@pytest.fixture
+def plain_app() -> Iterator[Recorder]:
+    """An app that answers 200 everywhere (not a hookcatcher: doctor tells those apart)."""
+    with serving(Recorder()) as app:
+        yield app
+
+
 def test_doctor_reports_each_problem_with_its_fix_and_exits_0_only_when_clean(
-    make_server, capsys
+    make_server, plain_app, capsys
 ) -> None:
     from hookcatcher.cli.main import main
 
-    mock, app = make_server(), make_server()
+    mock, app = make_server(), plain_app
     api = mock.url + "/_gateway/evolution/v2"
 
     def configure(url: str, by_events: bool) -> None:
@@ -760,6 +769,31 @@ def test_doctor_reports_each_problem_with_its_fix_and_exits_0_only_when_clean(
     )
     report = json.loads(capsys.readouterr().out)
     assert report["ok"] is True and report["findings"] == []
+
+
+def test_doctor_says_when_the_webhook_is_a_hookcatcher_that_forwards_nowhere(
+    make_server, plain_app, capsys
+) -> None:
+    from hookcatcher.cli.main import main
+    from hookcatcher.core.forwarding import parse_rule
+    from hookcatcher.receive.app import create_app
+    from hookcatcher.receive.forwarder import Forwarder
+    from hookcatcher.receive.runner import BackgroundServer
+
+    mock, idle = make_server(), make_server()
+    api = mock.url + "/_gateway/evolution/v2"
+    forwarding = create_app(forwarder=Forwarder([parse_rule(plain_app.url)]))
+    with BackgroundServer(forwarding, quiet=True) as tap:
+        for url, nowhere in ((idle.url, True), (tap.url, False)):
+            hook = {"enabled": True, "url": f"{url}/webhook", "events": ["MESSAGES_UPSERT"]}
+            answer = httpx.post(f"{api}/webhook/set/sales", json={"webhook": hook}, timeout=10)
+            assert answer.status_code == 201, answer.text
+            flags = ["--api", api, "--apikey", "k", "--instance", "sales", "--json"]
+            code = main(["doctor", "evolution", *flags])
+            findings = json.loads(capsys.readouterr().out)["findings"]
+            codes = [finding["code"] for finding in findings]
+            assert ("forwards-nowhere" in codes) is nowhere, findings
+            assert code == (1 if nowhere else 0)
 
 
 def test_every_help_example_is_a_command_line_the_parser_takes() -> None:

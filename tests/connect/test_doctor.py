@@ -655,6 +655,7 @@ def test_json_report() -> None:
             "kind": "refused",
             "gateway_test": None,
             "gateway_failed": None,
+            "forwards_to": None,
         }
     ]
 

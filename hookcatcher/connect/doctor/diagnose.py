@@ -206,6 +206,17 @@ def _reach(webhook: Webhook, reach: Reach | None) -> list[Finding]:
                 f"({endpoint(webhook)})",
             )
         )
+    if reach.forwards_to == ():
+        found.append(
+            Finding(
+                "forwards-nowhere",
+                f"{webhook.url} is a hookcatcher that forwards nowhere: it keeps every event, "
+                "and your app receives none of them while it runs",
+                "start it with --forward-to YOUR_APP_URL, or use hookcatcher attach (which "
+                "forwards to the URL the instance had); point the webhook back at your app "
+                f"when you are done ({endpoint(webhook)})",
+            )
+        )
     if reach.gateway_failed:
         found.append(
             Finding(

@@ -41,6 +41,9 @@ class Reach:
     kind: str | None = None  # refused | dns | timeout | other
     gateway_test: str | None = None  # the gateway's own test: its one-line result
     gateway_failed: str | None = None  # ...or what the gateway said when it failed
+    # When a hookcatcher answered: where it forwards (--forward-to), () for nowhere; None
+    # when the answer was not hookcatcher's, or its rules could not be read.
+    forwards_to: tuple[str, ...] | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -50,6 +53,7 @@ class Reach:
             "kind": self.kind,
             "gateway_test": self.gateway_test,
             "gateway_failed": self.gateway_failed,
+            "forwards_to": None if self.forwards_to is None else list(self.forwards_to),
         }
 
 
@@ -97,7 +101,32 @@ def probe(url: str, *, timeout: float = 5.0, transport: httpx.BaseTransport | No
     except (httpx.HTTPError, httpx.InvalidURL) as exc:
         kind, error = _why(exc, url, timeout)
         return Reach(url, None, error, kind)
-    return Reach(url, response.status_code)
+    forwards_to = _hookcatcher_rules(url, timeout) if _from_hookcatcher(response) else None
+    return Reach(url, response.status_code, forwards_to=forwards_to)
+
+
+def _from_hookcatcher(response: httpx.Response) -> bool:
+    """hookcatcher answers a capture `{"ok": true, "id": N}` (and forwards its own way)."""
+    try:
+        data = response.json()
+    except ValueError:
+        return False
+    return isinstance(data, dict) and set(data) == {"ok", "id"} and data.get("ok") is True
+
+
+def _hookcatcher_rules(url: str, timeout: float) -> tuple[str, ...] | None:
+    """Where the hookcatcher at `url` forwards, read from its health (None if unreadable:
+    a token it needs, an older version)."""
+    from hookcatcher.remote import RemoteError, SyncRemote
+
+    parts = httpx.URL(url)
+    origin = f"{parts.scheme}://{parts.netloc.decode('ascii')}"
+    try:
+        with SyncRemote(origin, timeout=timeout) as hookcatcher:
+            rules = hookcatcher.health().get("forward")
+    except RemoteError:
+        return None
+    return tuple(str(rule) for rule in rules) if isinstance(rules, list) else None
 
 
 def probe_paths(
