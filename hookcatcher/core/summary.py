@@ -14,7 +14,7 @@ from typing import TypedDict
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.chats import chat_of
 
-__all__ = ["Summary", "summary", "row_json", "rows_json"]
+__all__ = ["Summary", "summary", "app_status", "row_json", "rows_json"]
 
 
 class Summary(TypedDict):
@@ -34,6 +34,16 @@ class Summary(TypedDict):
     size: int
     retry_of: int | None
     answered: int
+    app: int | str | None  # the first delivery's status, "✗" without one; None: not forwarded
+
+
+def app_status(capture: Capture) -> int | str | None:
+    """What the app answered the first delivery (`--forward-to`): its status, `✗` when it
+    gave no answer or the capture was not forwarded, None when nothing was delivered."""
+    if not capture.forwards:
+        return None
+    status = capture.forwards[0].status
+    return status if status is not None else "✗"
 
 
 def summary(capture: Capture) -> Summary:
@@ -52,6 +62,7 @@ def summary(capture: Capture) -> Summary:
         "size": capture.size,
         "retry_of": capture.retry_of,
         "answered": capture.answer.status,
+        "app": app_status(capture),
     }
 
 

@@ -27,12 +27,13 @@ from textual.css.query import NoMatches
 from textual.notifications import SeverityLevel
 from textual.screen import Screen
 from textual.widget import Widget
-from textual.widgets import Footer, Input, OptionList, Static
+from textual.widgets import Footer, Input, OptionList, Static, TabbedContent
 
 from hookcatcher.core import qr
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.jsonpath import field_key
 from hookcatcher.core.messages import EVENTS as CONVERSATION_EVENTS
+from hookcatcher.core.summary import app_status
 from hookcatcher.remote import (
     GONE_AFTER,
     Arrived,
@@ -50,7 +51,7 @@ from hookcatcher.remote import (
 from hookcatcher.send.outgoing import Attempt
 from hookcatcher.tui.base import InspectorBase
 from hookcatcher.tui.bindings import bindings, palette_entries
-from hookcatcher.tui.capture_list import CaptureList, Row
+from hookcatcher.tui.capture_list import COLUMNS, CaptureList, Row
 from hookcatcher.tui.conversation_screen import ConversationScreen
 from hookcatcher.tui.detail import TABS, DetailPane
 from hookcatcher.tui.filter_bar import FilterBar
@@ -199,6 +200,8 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
         with collector_paused():
             rows = [Row.from_summary(item) for item in listing.rows]
         self.capture_list.set_rows(rows, keep)
+        if self.forwarding:
+            self.detail.show_forwards_tab()
         self._draw_status()
         self.loaded.set()
         self._follow()
@@ -341,19 +344,35 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
     def on_capture_list_follow_changed(self, message: CaptureList.FollowChanged) -> None:
         self._draw_status()
 
+    @property
+    def forwarding(self) -> bool:
+        """The server is known to forward (`--forward-to`): a shown capture was delivered."""
+        return self.capture_list.columns is not COLUMNS
+
     @work(group="detail", exclusive=True)
-    async def show_detail(self, row: Row | None) -> None:
+    async def show_detail(self, row: Row | None, again: bool = False) -> None:
+        """`again`: fetch the capture anew when it has no deliveries yet (the Forwards tab
+        was opened), as is done on every selection once the server is known to forward."""
         if row is None:
             self.detail.show(None)
             return
         try:
             capture = await self.whole_capture(row.id)
+            if not capture.forwards and (again or self.forwarding):
+                # The stream sends a capture's row before its forwarding is done, and the
+                # cache may hold it from then: the server's copy has the deliveries since.
+                capture = await self.connection.capture(row.id)
+                self._remember(capture)
         except RemoteError as exc:
             self.detail.show(None)
             self.notify(str(exc), severity="warning")
             return
+        if capture.forwards:
+            self.capture_list.update_app(row.id, app_status(capture))
         if self.capture_list.selected is row:
             self.detail.show(capture, self.attempts.get(row.id, ()))
+            if self.forwarding:
+                self.detail.show_forwards_tab()
 
     def notify(
         self,
@@ -380,11 +399,19 @@ class InspectorApp(FilterBar, ReplayActions, SaveActions, WhatsAppViews, Inspect
         self._draw_status()
 
     def action_tab(self, name: str) -> None:
+        if name == "forwards":
+            self.detail.show_forwards_tab()
+            self.show_detail(self.capture_list.selected, again=True)
         if name in TABS:
             self.detail.active = name
         errors = self.detail.query_one("#validation-errors", OptionList)
         if name == "validation" and errors.option_count:
             errors.focus()  # Enter on an error shows it in the body, no Tab needed
+
+    def on_tabbed_content_tab_activated(self, event: TabbedContent.TabActivated) -> None:
+        """The Forwards tab opened by mouse too: its capture fetched anew when need be."""
+        if event.pane.id == "forwards":
+            self.show_detail(self.capture_list.selected, again=True)
 
     def action_help(self) -> None:
         self.push_screen(HelpScreen())

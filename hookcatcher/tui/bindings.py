@@ -123,6 +123,13 @@ KEYS: tuple[Key, ...] = (
     Key("3", "tab('validation')", "Validation", "Show the Validation tab.", footer=False),
     Key("4", "tab('raw')", "Raw", "Show the Raw bytes tab.", footer=False),
     Key("5", "tab('replays')", "Replays", "Show the Replays tab.", footer=False),
+    Key(
+        "6",
+        "tab('forwards')",
+        "Forwards",
+        "Show the Forwards tab: what --forward-to delivered to your app and its answer.",
+        footer=False,
+    ),
     Key("f1,question_mark", "help", "Help", "List every key."),
     Key(
         "ctrl+p",

@@ -4,7 +4,10 @@ A Line API widget rather than a DataTable: replacing 10,000 rows when the filter
 one list assignment, and drawing costs the same for ten rows or a hundred thousand. Follow
 mode keeps the newest capture selected; moving up pauses it, `f` resumes it.
 The event cell ends with marks when there is something to mark: `↻#1` for a retry of capture
-1 (the same bytes again), and the status when the receiver answered other than 200.
+1 (the same bytes again), and the status when the receiver answered other than 200. When some
+shown capture was forwarded to the app (`--forward-to`), an `app` column after the event says
+what the app answered the first delivery (`✗`: no answer); without forwarding the list is as
+it always was.
 """
 
 from __future__ import annotations
@@ -27,7 +30,7 @@ from hookcatcher.tui.text import printable
 if TYPE_CHECKING:
     from hookcatcher.core.summary import Summary
 
-__all__ = ["Row", "CaptureList", "COLUMNS"]
+__all__ = ["Row", "CaptureList", "COLUMNS", "APP_COLUMN"]
 
 # (title, width); the chat column takes what is left.
 COLUMNS: tuple[tuple[str, int], ...] = (
@@ -41,6 +44,7 @@ COLUMNS: tuple[tuple[str, int], ...] = (
     ("size", 8),
 )
 EVENT_COLUMN = 3
+APP_COLUMN = ("app", 3)  # shown after the event only when some shown capture was forwarded
 
 
 class Row:
@@ -110,6 +114,14 @@ class Row:
         return self.data.get("answered", 200)
 
     @property
+    def app(self) -> int | str | None:
+        return self.data.get("app")
+
+    @property
+    def app_text(self) -> str:
+        return "" if self.app is None else str(self.app)
+
+    @property
     def marks(self) -> list[tuple[str, str]]:
         """(text, component class) of each mark the event cell ends with."""
         marks = []
@@ -176,6 +188,8 @@ class CaptureList(ScrollView, can_focus=True):
         "capture-list--retry",
         "capture-list--refused",
         "capture-list--answered",
+        "capture-list--app-ok",
+        "capture-list--app-failed",
     }
     DEFAULT_CSS = """
     CaptureList { background: $surface; }
@@ -187,6 +201,8 @@ class CaptureList(ScrollView, can_focus=True):
     CaptureList > .capture-list--retry { color: $text-secondary; text-style: bold; }
     CaptureList > .capture-list--refused { color: $text-error; text-style: bold; }
     CaptureList > .capture-list--answered { text-style: bold; }
+    CaptureList > .capture-list--app-ok { color: $text-success; }
+    CaptureList > .capture-list--app-failed { color: $text-error; text-style: bold; }
     """
 
     follow: reactive[bool] = reactive(True)
@@ -209,12 +225,18 @@ class CaptureList(ScrollView, can_focus=True):
         self.rows: list[Row] = []
         self.cursor = -1
         self._announced: int | None = None
+        self.columns = COLUMNS  # with APP_COLUMN once a shown capture was forwarded
+
+    def _show_app(self, shown: bool) -> None:
+        columns = (*COLUMNS[: EVENT_COLUMN + 1], APP_COLUMN, *COLUMNS[EVENT_COLUMN + 1 :])
+        self.columns = columns if shown else COLUMNS
 
     # -- data
 
     def set_rows(self, rows: list[Row], keep: int | None = None) -> None:
         """Replace every row; keep the selection on capture `keep` when it is still shown."""
         self.rows = rows
+        self._show_app(any(row.app is not None for row in rows))
         index = -1
         if keep is not None and not self.follow:
             index = self.index_of(keep)
@@ -227,6 +249,8 @@ class CaptureList(ScrollView, can_focus=True):
         if not rows:
             return
         self.rows.extend(rows)
+        if self.columns is COLUMNS and any(row.app is not None for row in rows):
+            self._show_app(True)
         self._resize()
         if self.follow or self.cursor < 0:
             self._place(len(self.rows) - 1, by_user=False)
@@ -246,6 +270,17 @@ class CaptureList(ScrollView, can_focus=True):
             else:
                 high = middle - 1
         return -1
+
+    def update_app(self, capture_id: int, app: int | str | None) -> None:
+        """What the app answered, learnt after the row came (the stream sends a capture's row
+        before its forwarding is done)."""
+        index = self.index_of(capture_id)
+        if index < 0 or self.rows[index].app == app:
+            return
+        self.rows[index].data["app"] = app
+        if app is not None and self.columns is COLUMNS:
+            self._show_app(True)
+        self.refresh()
 
     @property
     def selected(self) -> Row | None:
@@ -327,27 +362,45 @@ class CaptureList(ScrollView, can_focus=True):
         cells = self._cells(row, width)
         line = " ".join(cells).ljust(width)
         marks = row.marks
-        if not marks:
-            return Strip([Segment(line, style)]).crop(0, width)
-        # The marks end the event cell; each gets its own colour over the row's style.
+        # (start, end, component): the marks end the event cell, the app's answer has its
+        # own cell; each gets its own colour over the row's style.
+        spans: list[tuple[int, int, str]] = []
         end = len(" ".join(cells[: EVENT_COLUMN + 1]))
         start = end - len(" ".join(text for text, _ in marks))
-        segments = [Segment(line[:start], style)]
-        for number, (text, component) in enumerate(marks):
-            if number:
-                segments.append(Segment(" ", style))
-            segments.append(Segment(text, style + self.get_component_rich_style(component)))
-        segments.append(Segment(line[end:], style))
+        for text, component in marks:
+            spans.append((start, start + len(text), component))
+            start += len(text) + 1
+        if row.app is not None and self.columns is not COLUMNS:
+            ok = isinstance(row.app, int) and 200 <= row.app < 300
+            spans.append(
+                (
+                    end + 1,
+                    end + 1 + len(row.app_text),
+                    f"capture-list--app-{'ok' if ok else 'failed'}",
+                )
+            )
+        if not spans:
+            return Strip([Segment(line, style)]).crop(0, width)
+        segments = []
+        at = 0
+        for start, stop, component in spans:
+            segments.append(Segment(line[at:start], style))
+            segments.append(
+                Segment(line[start:stop], style + self.get_component_rich_style(component))
+            )
+            at = stop
+        segments.append(Segment(line[at:], style))
         return Strip(segments).crop(0, width)
 
     def _line(self, row: Row | None, width: int) -> str:
         return " ".join(self._cells(row, width)).ljust(width)
 
     def _cells(self, row: Row | None, width: int) -> list[str]:
-        fixed = sum(w for _, w in COLUMNS) + len(COLUMNS)
+        columns = self.columns
+        fixed = sum(w for _, w in columns) + len(columns)
         chat_width = max(8, width - fixed)
         if row is None:
-            values = [title for title, _ in COLUMNS]
+            values = [title for title, _ in columns]
         else:
             # Segments reach the terminal as they are: a capture's controls are drawn.
             values = [
@@ -363,8 +416,10 @@ class CaptureList(ScrollView, can_focus=True):
                     size_text(row.size),
                 )
             ]
+            if columns is not COLUMNS:
+                values.insert(EVENT_COLUMN + 1, row.app_text)
         cells = [
-            _cell(value, w or chat_width) for value, (_, w) in zip(values, COLUMNS, strict=True)
+            _cell(value, w or chat_width) for value, (_, w) in zip(values, columns, strict=True)
         ]
         cells[0] = values[0].rjust(COLUMNS[0][1])  # an id is never cut, even past 999,999
         if row is not None and (marks := row.marks):

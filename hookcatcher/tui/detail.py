@@ -1,4 +1,8 @@
-"""The detail pane: one capture in five tabs (Body, Headers, Validation, Raw, Replays).
+"""The detail pane: one capture in tabs (Body, Headers, Validation, Raw, Replays, Forwards).
+
+The Forwards tab (what `--forward-to` delivered to the app and what it answered) is shown
+only for a capture that has deliveries, or once the server is known to forward: without
+forwarding the pane is as it always was.
 
 Each tab's content is built by a plain function from the capture, so what a tab says can be
 read and tested without a terminal; the widgets only place it. Everything taken from the
@@ -10,10 +14,12 @@ redaction was turned off; the pane keeps the real capture for everything else.
 
 from __future__ import annotations
 
+import json
 from collections.abc import Callable, Iterable
 from typing import Any
 
 from rich.console import Group, RenderableType
+from rich.padding import Padding
 from rich.table import Table
 from rich.text import Text
 from textual.app import ComposeResult
@@ -22,7 +28,7 @@ from textual.message import Message
 from textual.widgets import OptionList, Static, TabbedContent, TabPane
 from textual.widgets.option_list import Option
 
-from hookcatcher.core.capture import PLAIN_ANSWER, Capture
+from hookcatcher.core.capture import PLAIN_ANSWER, Capture, Forward
 from hookcatcher.core.redact import redacted
 from hookcatcher.core.secrets import MARKER, redacted_text
 from hookcatcher.send.outgoing import Attempt
@@ -35,11 +41,13 @@ __all__ = [
     "headers_table",
     "raw_dump",
     "replays_text",
+    "forwards_text",
     "marks_line",
     "TABS",
 ]
 
-TABS = ("body", "headers", "validation", "raw", "replays")
+TABS = ("body", "headers", "validation", "raw", "replays", "forwards")
+FORWARD_BODY_SHOWN = 64 * 1024
 RAW_SHOWN = 64 * 1024
 
 Describe = Callable[[str | None, str], str | None]
@@ -165,6 +173,90 @@ def replays_text(attempts: Iterable[Attempt], redact: bool = False) -> Renderabl
     return Group(*parts)
 
 
+def forwards_text(forwards: Iterable[Forward], redact: bool = False) -> RenderableType:
+    """Each delivery to the app: where, when, its status or why there was none, and the
+    app's answer (headers, then the body, pretty when JSON). `redact`: secrets in a URL
+    hidden, as in the other tabs."""
+    forwards = list(forwards)
+    if not forwards:
+        return Text(
+            "Not forwarded: no delivery recorded for this capture (hookcatcher serve "
+            "--forward-to URL sends each capture on to your app).",
+            style="dim",
+        )
+    parts: list[RenderableType] = []
+    for number, forward in enumerate(forwards, 1):
+        if number > 1:
+            parts.append(Text(""))
+        parts.extend(_forward_parts(number, forward, redact))
+    return Group(*parts)
+
+
+def _forward_parts(number: int, forward: Forward, redact: bool) -> list[RenderableType]:
+    url = redacted_text(forward.url) if redact else forward.url
+    if not forward.url:  # an answer rule kept it from the app
+        return [
+            Text.assemble(
+                (f"#{number}  ", "bold"),
+                (forward.at[11:23], "dim"),
+                "  ",
+                literal(forward.error or "not forwarded", "bold yellow"),
+            )
+        ]
+    if forward.status is None:
+        verdict = literal(f"✗ {forward.error or 'no answer'}", "bold red")
+    else:
+        verdict = Text(str(forward.status), style="bold green" if forward.ok else "bold red")
+    parts: list[RenderableType] = [
+        Text.assemble(
+            (f"#{number}  ", "bold"),
+            (forward.at[11:23], "dim"),
+            "  ",
+            literal(url),
+            "  ",
+            verdict,
+            (f"  {forward.elapsed_ms:.1f} ms", "dim"),
+        )
+    ]
+    if forward.target and forward.target != forward.url:
+        parts.append(literal(f"  rule: --forward-to {forward.target}", "dim"))
+    if forward.status is None:
+        return parts
+    if forward.error:  # an answer came, with something to say about it
+        parts.append(literal(f"  {forward.error}", "yellow"))
+    if forward.response_headers:
+        table = Table(box=None, show_header=False, pad_edge=False, expand=True)
+        table.add_column("name", no_wrap=True, ratio=1, style="bold")
+        table.add_column("value", ratio=4, overflow="fold")
+        for name, value in forward.response_headers:
+            table.add_row(literal(name), literal(value))
+        parts.append(Text("  the app's answer:", style="dim"))
+        parts.append(Padding(table, (0, 0, 0, 2)))
+    parts.append(_forward_body(forward))
+    return parts
+
+
+def _forward_body(forward: Forward) -> RenderableType:
+    body = forward.response_body
+    size = f"{forward.response_size:,} bytes"
+    if not body:
+        return Text(f"(empty body: {size})", style="dim")
+    shown = body[:FORWARD_BODY_SHOWN]
+    cut = (
+        f"… the first {len(shown):,} characters of {size} shown"
+        if forward.response_size > len(body.encode("utf-8")) or len(body) > len(shown)
+        else ""
+    )
+    parts: list[RenderableType] = [Text(f"  {size}:", style="dim")]
+    try:
+        parts.append(render_body(json.loads(body)).text)
+    except ValueError:  # not JSON, or JSON cut short
+        parts.append(literal(shown))
+    if cut:
+        parts.append(Text(cut, style="dim"))
+    return Group(*parts)
+
+
 def validation_options(capture: Capture, describe: Describe) -> list[Option]:
     options: list[Option] = []
     for index, problem in enumerate(capture.validation.errors):
@@ -246,6 +338,19 @@ class DetailPane(Vertical):
             yield Static(id="raw-text")
         with TabPane("Replays", id="replays"), VerticalScroll():
             yield Static(id="replays-text")
+        with TabPane("Forwards", id="forwards"), VerticalScroll():
+            yield Static(id="forwards-text")
+
+    def on_mount(self) -> None:
+        self.query_one(TabbedContent).hide_tab("forwards")
+
+    def show_forwards_tab(self, shown: bool = True) -> None:
+        """The Forwards tab in the tab row (it stays hidden while nothing was forwarded)."""
+        tabs = self.query_one(TabbedContent)
+        if shown:
+            tabs.show_tab("forwards")
+        elif tabs.active != "forwards":
+            tabs.hide_tab("forwards")
 
     def show(self, capture: Capture | None, attempts: Iterable[Attempt] = ()) -> None:
         self.capture = capture
@@ -256,7 +361,7 @@ class DetailPane(Vertical):
             line.remove_class("-shown")
             self.body_view = None
             self.query_one("#body-text", Static).update("Select a capture.")
-            for name in ("headers", "raw", "replays"):
+            for name in ("headers", "raw", "replays", "forwards"):
                 self.query_one(f"#{name}-text", Static).update("")
             self.query_one("#validation-heading", Static).update("")
             self.query_one("#validation-errors", OptionList).clear_options()
@@ -280,6 +385,11 @@ class DetailPane(Vertical):
         if shown.validation.errors:
             errors.highlighted = 0
         self.show_replays(attempts)
+        self.query_one("#forwards-text", Static).update(
+            forwards_text(capture.forwards, self.redact)
+        )
+        if capture.forwards:
+            self.show_forwards_tab()
         self.query_one("#body-scroll", VerticalScroll).scroll_home(animate=False)
 
     def show_replays(self, attempts: Iterable[Attempt]) -> None:

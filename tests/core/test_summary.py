@@ -29,6 +29,7 @@ FIELDS = [
     "size",
     "retry_of",
     "answered",
+    "app",
 ]
 
 

@@ -297,6 +297,7 @@ def test_summary_view_gives_list_rows_and_where_the_stream_should_start(
         "size": len(body_of("evolution/v2/messages.upsert.text")),
         "retry_of": None,
         "answered": 200,
+        "app": None,
     }
     assert second["chat"] == fixture("whapi/messages.post.text")["body"]["messages"][0]["chat_id"]
     assert (third["status"], third["chat"], third["errors"]) == ("not-json", None, 1)

@@ -47,8 +47,9 @@ def test_actions_with_arguments_name_the_tab_they_show() -> None:
         "tab('validation')",
         "tab('raw')",
         "tab('replays')",
+        "tab('forwards')",
     ]
-    assert [key.keys for key in KEYS if key.action in tabs] == ["1", "2", "3", "4", "5"]
+    assert [key.keys for key in KEYS if key.action in tabs] == ["1", "2", "3", "4", "5", "6"]
 
 
 def test_no_key_is_bound_twice() -> None:
