@@ -34,7 +34,7 @@ from urllib.parse import quote_plus, unquote_plus
 import orjson
 
 from hookcatcher.core.body import DEFAULT_MAX_BODY, parse_body
-from hookcatcher.core.capture import Answer, Capture, Problem, Route, Validation
+from hookcatcher.core.capture import Answer, Capture, Forward, Problem, Route, Validation
 from hookcatcher.core.decoding import Undecodable, content_codings, decode_content
 from hookcatcher.core.secrets import (
     MARKER,
@@ -103,6 +103,7 @@ def redacted(capture: Capture) -> Capture:
     answer = capture.answer
     if answer.reason is not None:
         answer = Answer(answer.status, answer.delay_ms, redacted_text(answer.reason))
+    forwards = [_forward(forward, secrets) for forward in capture.forwards]
     if (
         not swaps
         and headers == capture.headers
@@ -112,6 +113,7 @@ def redacted(capture: Capture) -> Capture:
         and problems == validation.errors
         and warnings == capture.warnings
         and answer == capture.answer
+        and forwards == capture.forwards
     ):
         return capture
     return replace(
@@ -124,12 +126,28 @@ def redacted(capture: Capture) -> Capture:
         instance=instance,
         decoded_size=decoded_size,
         answer=answer,
+        forwards=forwards,
         validation=Validation(status, validation.schema, problems),
         warnings=warnings,
         method=texts["method"],
         path=texts["path"],
         query=texts["query"],
         provider=texts["provider"],
+    )
+
+
+def _forward(forward: Forward, secrets: dict[str, str]) -> Forward:
+    """A delivery to the app with the secrets hidden: in the URL (the capture's query rides
+    along), the app's answer headers and its body (an app may echo what it was sent)."""
+    return replace(
+        forward,
+        target=redacted_text(forward.target),
+        url=redacted_text(forward.url),
+        response_headers=tuple(
+            (name, header_value(name, value)) for name, value in forward.response_headers
+        ),
+        response_body=scrubbed(redacted_text(forward.response_body), secrets),
+        error=None if forward.error is None else redacted_text(forward.error),
     )
 
 

@@ -173,10 +173,10 @@ def replays_text(attempts: Iterable[Attempt], redact: bool = False) -> Renderabl
     return Group(*parts)
 
 
-def forwards_text(forwards: Iterable[Forward], redact: bool = False) -> RenderableType:
+def forwards_text(forwards: Iterable[Forward]) -> RenderableType:
     """Each delivery to the app: where, when, its status or why there was none, and the
-    app's answer (headers, then the body, pretty when JSON). `redact`: secrets in a URL
-    hidden, as in the other tabs."""
+    app's answer (headers, then the body, pretty when JSON), as given: the pane passes the
+    capture's redacted copy unless secrets are shown (core/redact.py hides them there)."""
     forwards = list(forwards)
     if not forwards:
         return Text(
@@ -188,12 +188,12 @@ def forwards_text(forwards: Iterable[Forward], redact: bool = False) -> Renderab
     for number, forward in enumerate(forwards, 1):
         if number > 1:
             parts.append(Text(""))
-        parts.extend(_forward_parts(number, forward, redact))
+        parts.extend(_forward_parts(number, forward))
     return Group(*parts)
 
 
-def _forward_parts(number: int, forward: Forward, redact: bool) -> list[RenderableType]:
-    url = redacted_text(forward.url) if redact else forward.url
+def _forward_parts(number: int, forward: Forward) -> list[RenderableType]:
+    url = forward.url
     if not forward.url:  # an answer rule kept it from the app
         return [
             Text.assemble(
@@ -386,7 +386,7 @@ class DetailPane(Vertical):
             errors.highlighted = 0
         self.show_replays(attempts)
         self.query_one("#forwards-text", Static).update(
-            forwards_text(capture.forwards, self.redact)
+            forwards_text(shown.forwards)  # redacted with the capture, unless shown
         )
         if capture.forwards:
             self.show_forwards_tab()

@@ -554,3 +554,30 @@ def test_hostile_text_is_redacted_in_linear_time(validator: Validator, text: str
     redacted_text(text)
     redacted(capture_of(validator, text.encode(), headers=[("content-type", "text/plain")]))
     assert time.monotonic() - started < 1
+
+
+def test_a_delivery_to_the_app_is_redacted_with_its_capture(validator: Validator) -> None:
+    """An app may echo what it was sent, and the capture's query rides along in the URL."""
+    from dataclasses import replace
+
+    from hookcatcher.core.capture import Forward
+
+    capture = capture_of(validator, b'{"event": "messages.upsert", "instance": "s", "data": {}}')
+    echoed = json.dumps({"apikey": "K-secret-1", "got": "ok"})
+    forward = Forward(
+        target="http://127.0.0.1:3000/hook",
+        url="http://127.0.0.1:3000/hook?token=T-secret-2",
+        at="",
+        status=200,
+        elapsed_ms=1.0,
+        response_headers=(("Authorization", "Bearer B-secret-3"), ("Content-Type", "json")),
+        response_body=echoed,
+        response_size=len(echoed),
+    )
+    shown = redacted(replace(capture, body=capture.body, forwards=[forward]))
+    [hidden] = shown.forwards
+    text = json.dumps(hidden.to_json())
+    for secret in ("K-secret-1", "T-secret-2", "B-secret-3"):
+        assert secret not in text
+    assert hidden.status == 200 and ("Content-Type", "json") in hidden.response_headers
+    assert "ok" in hidden.response_body
