@@ -248,7 +248,10 @@ def test_detach_answers_at_once_and_delivers_in_order(app: Recorder) -> None:
         answers = [
             httpx.post(f"{server.url}/webhook", json={**EVOLUTION, "n": n}) for n in range(20)
         ]
-        wait_until(lambda: len(app.arrivals) == 20)
+        forwarder = server.app.forwarder
+        assert forwarder is not None
+        # Recorded once the app's answer is back, a moment after the app has the request.
+        wait_until(lambda: forwarder.forwarded == 20)
         events = httpx.get(f"{server.url}/_hookcatcher/api/events").json()["events"]
     assert {a.status_code for a in answers} == {200}
     assert all("id" in a.json() for a in answers)  # hookcatcher's answer, not the app's
