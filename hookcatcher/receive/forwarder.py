@@ -15,11 +15,10 @@ from typing import TYPE_CHECKING
 
 from hookcatcher.core.capture import Forward
 from hookcatcher.core.forwarding import ForwardRule, forward_url
-from hookcatcher.send.outgoing import Attempt, forwarded, make_client, send
+from hookcatcher.send.keepalive import KeepAlive
+from hookcatcher.send.outgoing import Attempt, forwarded
 
 if TYPE_CHECKING:
-    import httpx
-
     from hookcatcher.core.capture import Capture
 
 __all__ = ["DEFAULT_FORWARD_TIMEOUT", "Forwarder", "Relayed", "not_forwarded"]
@@ -58,7 +57,7 @@ class Forwarder:
         self.timeout = timeout
         self.mode = mode
         self.queue_size = queue_size
-        self._client: httpx.AsyncClient | None = None
+        self._client = KeepAlive()  # connections to the app, reused
         self.forwarded = 0  # deliveries the app answered 2xx
         self.failed = 0  # deliveries answered otherwise, or not at all
         self.dropped = 0  # detach: deliveries let go while the queue was full
@@ -87,19 +86,13 @@ class Forwarder:
 
     async def _drain(self, rule: ForwardRule, queue: deque[Capture]) -> None:
         """Detach: one target's deliveries, oldest first, one at a time."""
-        client = self._open()
         while queue:
             capture = queue.popleft()
             url = forward_url(rule.url, capture)
-            attempt = await send(client, forwarded(capture, url), capture.id, self.timeout)
+            attempt = await self._client.send(forwarded(capture, url), capture.id, self.timeout)
             self._count(attempt)
             capture.forwards.append(_record(rule, attempt))
             self.on_delivered(capture)
-
-    def _open(self) -> httpx.AsyncClient:
-        if self._client is None:
-            self._client = make_client(concurrency=100)
-        return self._client
 
     def _count(self, attempt: Attempt) -> None:
         if attempt.ok:
@@ -116,10 +109,9 @@ class Forwarder:
         rules = self.targets(capture)
         if not rules:
             return None
-        client = self._open()
         attempts = await asyncio.gather(
             *(
-                send(client, forwarded(capture, forward_url(rule.url, capture)), capture.id,
+                self._client.send(forwarded(capture, forward_url(rule.url, capture)), capture.id,
                      self.timeout)
                 for rule in rules
             )
@@ -132,9 +124,7 @@ class Forwarder:
     async def close(self) -> None:
         for worker in self._workers.values():
             worker.cancel()
-        if self._client is not None:
-            await self._client.aclose()
-            self._client = None
+        await self._client.close()
 
 
 def not_forwarded(capture: Capture) -> Forward:

@@ -240,7 +240,7 @@ async def send(
             client.request(
                 outgoing.method,
                 outgoing.url,
-                headers=[(_wire(name), _wire(value)) for name, value in outgoing.headers],
+                headers=[(wire(name), wire(value)) for name, value in outgoing.headers],
                 content=outgoing.content,
                 timeout=timeout,
                 follow_redirects=False,
@@ -276,12 +276,12 @@ async def send(
         response.status_code,
         _since(started),
         tuple(response.headers.multi_items()),
-        _shown(response.content),
+        shown_body(response.content),
         content=response.content,
     )
 
 
-def _wire(text: str) -> bytes:
+def wire(text: str) -> bytes:
     """Header text back to bytes: the receiver decoded them as latin-1, so this is exact."""
     try:
         return text.encode("latin-1")
@@ -293,7 +293,7 @@ def _since(started: float) -> float:
     return round((time.perf_counter() - started) * 1000, 3)
 
 
-def _shown(content: bytes) -> str:
+def shown_body(content: bytes) -> str:
     """An answer as text to show: invalid UTF-8 as replacement characters, cut at 64 KiB
     (without splitting a character) with the full size said at the end."""
     if len(content) <= BODY_LIMIT:
