@@ -60,7 +60,10 @@ def parse_rule(text: str) -> ForwardRule:
 def forward_url(base: str, capture: Capture) -> str:
     """The rule's URL plus the gateway's per-event path and the query, as received."""
     suffix = capture.route.suffix
-    url = f"{base.rstrip('/')}/{suffix.lstrip('/')}" if suffix else base
+    # Evolution appends its suffix to the whole configured URL: after a query, the suffix
+    # came inside the query, and goes on with it.
+    in_query = capture.route.mode == "by-events" and "?" in capture.route.base
+    url = f"{base.rstrip('/')}/{suffix.lstrip('/')}" if suffix and not in_query else base
     if capture.query:
         url = f"{url}{'&' if '?' in url else '?'}{capture.query}"
     return url

@@ -430,3 +430,13 @@ def test_the_clients_say_when_the_server_forwards_nowhere() -> None:
         httpx.post(f"{server.url}/", json=EVOLUTION)
         with SyncRemote(server.url) as remote, pytest.raises(RemoteError, match="nowhere"):
             remote.redeliver(1)
+
+
+def test_an_evolution_suffix_inside_the_query_goes_on_inside_it(app: Recorder) -> None:
+    """Evolution appends its suffix to the whole URL: configured with `?token=a`, it posts
+    to `...?token=a/messages-upsert`; the app is called as Evolution would call it."""
+    with catcher(f"{app.url}/bot") as server:
+        answer = httpx.post(f"{server.url}/webhook?token=a/messages-upsert", json=EVOLUTION)
+    assert answer.status_code == 200
+    [arrival] = app.arrivals
+    assert (arrival.path, arrival.query) == ("/bot", "token=a/messages-upsert")
