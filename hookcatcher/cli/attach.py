@@ -3,7 +3,6 @@
 
 from __future__ import annotations
 
-import re
 import signal
 import sys
 
@@ -20,6 +19,7 @@ from hookcatcher.cli.options import (
     Command,
     UsageError,
     examples,
+    is_url,
     option,
 )
 from hookcatcher.cli.receiver import (
@@ -160,7 +160,7 @@ def command(
         )
     _check_events(events)
     key = gateway_key(gateway, "attach", token)  # a missing key is refused before anything is bound
-    if public_url is not None and not re.match(r"^https?://[^/\s]+", public_url):
+    if public_url is not None and not is_url(public_url):
         raise UsageError(
             f"--public-url {public_url!r} is not a URL the gateway can post "
             "to (e.g. http://host.docker.internal:8787/webhook)"

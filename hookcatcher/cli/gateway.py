@@ -5,14 +5,13 @@ is hookcatcher's own everywhere."""
 
 from __future__ import annotations
 
-import re
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import click
 
-from hookcatcher.cli.options import POSITIVE_FLOAT, UsageError, collected, option
+from hookcatcher.cli.options import POSITIVE_FLOAT, UsageError, collected, is_url, option
 from hookcatcher.cli.receiver import say
 
 if TYPE_CHECKING:
@@ -88,7 +87,7 @@ def gateway_client(gateway: Gateway, command: str, key: str) -> GatewayClient:
 
     if gateway.gateway != "whapi" and not gateway.instance:
         raise UsageError(f"{command} {gateway.gateway} needs --instance NAME")
-    if not re.match(r"^https?://[^/\s]+", gateway.api):
+    if not is_url(gateway.api):
         raise UsageError(f"--api {gateway.api!r} is not a URL (e.g. http://localhost:8080)")
     return connect(
         gateway.gateway,

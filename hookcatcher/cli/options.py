@@ -266,8 +266,13 @@ def _host(text: str) -> str:
     return check_host(text)
 
 
+def is_url(text: str) -> bool:
+    """An http(s) URL with a host: what every URL option takes."""
+    return re.match(r"^https?://[^/\s]+", text) is not None
+
+
 def _url(text: str) -> str:
-    if not re.match(r"^https?://[^/\s]+", text):
+    if not is_url(text):
         raise ValueError(f"{text!r} is not a URL (e.g. http://127.0.0.1:8787)")
     return text
 

@@ -3,13 +3,12 @@ stream only), or on a session saved with --save."""
 
 from __future__ import annotations
 
-import re
 import sys
 
 import click
 
 from hookcatcher.cli.main import COMMANDS
-from hookcatcher.cli.options import CONTEXT, TOKEN, Command, UsageError, examples, option
+from hookcatcher.cli.options import CONTEXT, TOKEN, Command, UsageError, examples, is_url, option
 from hookcatcher.cli.receiver import say_problems
 from hookcatcher.remote import DEFAULT_URL
 
@@ -62,7 +61,7 @@ def inspect_server(
 ) -> int:
     """The inspector on a running server; it waits (showing "reconnecting") for one to
     answer, so it can be started before the server."""
-    if not re.match(r"^https?://[^/\s]+", url):
+    if not is_url(url):
         raise UsageError(f"--connect {url!r} is not a server URL (e.g. http://127.0.0.1:8787)")
     if not (sys.stdin.isatty() and sys.stdout.isatty()):
         raise UsageError(
