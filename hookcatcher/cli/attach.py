@@ -30,6 +30,7 @@ from hookcatcher.cli.receiver import (
     say,
     warn_if_exposed,
 )
+from hookcatcher.core.forwarding import DEFAULT_FORWARD_TIMEOUT
 
 __all__ = ["command"]
 
@@ -123,7 +124,7 @@ def _listen(function: click.decorators.FC) -> click.decorators.FC:
 @option(
     "--forward-timeout",
     type=POSITIVE_FLOAT,
-    default=10.0,
+    default=DEFAULT_FORWARD_TIMEOUT,
     section=FORWARDING,
     help="wait this long for your app's answer (default 10)",
 )

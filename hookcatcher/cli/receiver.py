@@ -27,6 +27,7 @@ from hookcatcher.cli.options import (
     option,
 )
 from hookcatcher.core.body import DEFAULT_MAX_BODY
+from hookcatcher.core.forwarding import DEFAULT_FORWARD_TIMEOUT, DEFAULT_QUEUE
 from hookcatcher.receive.connection_limits import (
     DEFAULT_BODY_TIMEOUT,
     DEFAULT_HEAD_TIMEOUT,
@@ -77,9 +78,9 @@ class ServerSettings:
     delay: tuple[str, ...] = ()
     fail_first: tuple[str, ...] = ()
     forward_to: tuple[str, ...] = ()
-    forward_timeout: float = 10.0
+    forward_timeout: float = DEFAULT_FORWARD_TIMEOUT
     forward_mode: str = "passthrough"
-    forward_queue: int = 1000
+    forward_queue: int = DEFAULT_QUEUE
 
 
 LISTEN = "where it listens"
@@ -191,7 +192,8 @@ def forward_options() -> list[Callable[[Any], Any]]:
                "gateway sent it, keeping the gateway's per-event path and the query; repeatable "
                "(a capture several rules match goes to each, the first one's answer is the "
                "gateway's)"),
-        option("--forward-timeout", env="forward-timeout", type=POSITIVE_FLOAT, default=10.0,
+        option("--forward-timeout", env="forward-timeout", type=POSITIVE_FLOAT,
+               default=DEFAULT_FORWARD_TIMEOUT,
                section=FORWARDING,
                help="wait this long for your app's answer, then answer the gateway 504 "
                "(default 10)"),
@@ -201,7 +203,7 @@ def forward_options() -> list[Callable[[Any], Any]]:
                help="passthrough: the gateway gets your app's answer (default); detach: the "
                "gateway gets hookcatcher's at once and each target's deliveries follow in order "
                "from a bounded queue"),
-        option("--forward-queue", env="forward-queue", type=POSITIVE_INT, default=1000,
+        option("--forward-queue", env="forward-queue", type=POSITIVE_INT, default=DEFAULT_QUEUE,
                section=FORWARDING,
                help="detach: deliveries waiting per target; when full the oldest is dropped, "
                "counted and recorded (default 1,000)"),

@@ -17,7 +17,10 @@ if TYPE_CHECKING:
     from hookcatcher.core.capture import Capture
     from hookcatcher.core.filters import Filter
 
-__all__ = ["ForwardRule", "forward_url", "parse_rule"]
+__all__ = ["DEFAULT_FORWARD_TIMEOUT", "DEFAULT_QUEUE", "ForwardRule", "forward_url", "parse_rule"]
+
+DEFAULT_FORWARD_TIMEOUT = 10.0  # seconds for the app's answer
+DEFAULT_QUEUE = 1000  # detach: deliveries waiting per target before the oldest is dropped
 
 _RULE = re.compile(r"^(?:(?P<selector>.+?)=)?(?P<url>https?://\S+)$")
 _URL = re.compile(r"^https?://[^/\s?#]+")

@@ -14,7 +14,12 @@ from collections.abc import Callable, Sequence
 from typing import TYPE_CHECKING
 
 from hookcatcher.core.capture import Forward
-from hookcatcher.core.forwarding import ForwardRule, forward_url
+from hookcatcher.core.forwarding import (
+    DEFAULT_FORWARD_TIMEOUT,
+    DEFAULT_QUEUE,
+    ForwardRule,
+    forward_url,
+)
 from hookcatcher.send.keepalive import KeepAlive
 from hookcatcher.send.outgoing import Attempt, forwarded
 
@@ -23,8 +28,6 @@ if TYPE_CHECKING:
 
 __all__ = ["DEFAULT_FORWARD_TIMEOUT", "Forwarder", "Relayed", "not_forwarded"]
 
-DEFAULT_FORWARD_TIMEOUT = 10.0
-DEFAULT_QUEUE = 1000  # detach: deliveries waiting per target before the oldest is dropped
 MODES = ("passthrough", "detach")
 # The app's answer headers relayed to the gateway: what says what the body is. The rest
 # (its cookies, its server's name, its connection handling) was for hookcatcher.

@@ -21,7 +21,7 @@ from hookcatcher.check.validation import Validator
 from hookcatcher.core import catalog
 from hookcatcher.core.capture import Capture
 from hookcatcher.core.filters import parse
-from hookcatcher.core.forwarding import parse_rule
+from hookcatcher.core.forwarding import DEFAULT_FORWARD_TIMEOUT, parse_rule
 from hookcatcher.core.paths import EVENTS
 from hookcatcher.receive.access import Access
 from hookcatcher.receive.answers import Answers
@@ -89,7 +89,7 @@ class Catcher:
         token: str | None = None,
         ingest_token: str | None = None,
         forward_to: str | Iterable[str] | None = None,
-        forward_timeout: float = 10.0,
+        forward_timeout: float = DEFAULT_FORWARD_TIMEOUT,
     ) -> None:
         self._host = host
         self._port = port
